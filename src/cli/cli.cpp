@@ -1,0 +1,142 @@
+// cli/cli.cpp — subcommands: serve, check, default-config, settings, version.
+// Exit status: 0 success, 1 runtime failure, 2 configuration error.
+#include "cli/cli.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+
+#include "config/load.hpp"
+#include "config/settings.hpp"
+#include "delivery/dispatcher.hpp"
+#include "net/server.hpp"
+#include "net/tls.hpp"
+#include "queue/scheduler.hpp"
+#include "queue/spool.hpp"
+#include "util/log.hpp"
+
+namespace rampart::cli {
+namespace {
+
+constexpr int kConfigError = 2;
+
+// Loads -c FILE or the embedded default; prints every error and returns nullopt.
+std::optional<config::Config> load(const std::string& path) {
+    config::LoadResult r = path.empty()
+                               ? config::load_text(config::default_config_text(), "<embedded default>",
+                                                   std::filesystem::current_path().string())
+                               : config::load_file(path);
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
+        for (const auto& e : *errors) std::cerr << e.text() << "\n";
+        std::cerr << errors->size() << (errors->size() == 1 ? " error" : " errors") << " in the configuration\n";
+        return std::nullopt;
+    }
+    return std::get<config::Config>(std::move(r));
+}
+
+log::Level level_from(const std::string& s) {
+    if (s == "debug") return log::Level::Debug;
+    if (s == "warning") return log::Level::Warning;
+    if (s == "error") return log::Level::Error;
+    return log::Level::Info;
+}
+
+int serve(const std::string& path) {
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    log::set_min_level(level_from(cfg->server.log_level));
+    if (!cfg->server.log_file.empty() && !log::set_file(cfg->resolve(cfg->server.log_file).string())) {
+        std::cerr << cfg->source << ": server.log_file: cannot open " << cfg->resolve(cfg->server.log_file) << "\n";
+        return 1;
+    }
+    std::filesystem::path data = cfg->resolve(cfg->server.data_dir);
+    queue::Spool spool(data / "spool");
+    if (auto r = spool.open(); !r) {
+        std::cerr << "server.data_dir: " << r.error().message << "\n";
+        return 1;
+    }
+    std::shared_ptr<asio::ssl::context> tls;
+    bool wants_tls = false;
+    for (const auto& l : cfg->listeners) wants_tls = wants_tls || l.tls != config::TlsMode::None;
+    if (wants_tls) {
+        auto t = net::make_server_context(*cfg);
+        if (!t) {
+            std::cerr << cfg->source << ": " << t.error().message << "\n";
+            return 1;
+        }
+        tls = *t;
+    }
+    std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
+    smtp::SessionServices services;
+    services.config = &*cfg;
+    services.spool = &spool;
+    services.tls = tls.get();
+    net::Server server(*cfg, services, threads);
+    // Delivery runs on the server's first I/O context; sessions hand accepted messages to
+    // the scheduler (listener → session → queue → delivery).
+    delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool);
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue,
+                               [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
+    services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
+    std::vector<queue::Envelope> recovered = spool.recover();
+    log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
+    for (queue::Envelope& env : recovered) scheduler.submit(std::move(env));
+    if (auto r = server.bind(); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+    }
+    log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
+                                 {"threads", threads}, {"data_dir", data.string()}});
+    server.run();
+    return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    CLI::App app{"rampart " RAMPART_VERSION " — a locked-down SMTP transport server"};
+    app.require_subcommand(1);
+    std::string config_path;
+
+    auto* serve_cmd = app.add_subcommand("serve", "Run the server (embedded default configuration without -c)");
+    serve_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    auto* check_cmd = app.add_subcommand("check", "Load a configuration, report every error with file:line, exit 2 on errors");
+    check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
+    auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
+    auto* version_cmd = app.add_subcommand("version", "Print the version");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (*serve_cmd) return serve(config_path);
+    if (*check_cmd) {
+        auto cfg = load(config_path);
+        if (!cfg) return kConfigError;
+        std::cout << cfg->source << ": configuration OK (role " << config::role_name(cfg->server.role) << ", "
+                  << cfg->listeners.size() << " listener(s), " << cfg->domains.size() << " accepted domain(s), "
+                  << cfg->send_connectors.size() << " send connector(s))\n";
+        return 0;
+    }
+    if (*default_cmd) {
+        std::cout << config::default_config_text();
+        return 0;
+    }
+    if (*settings_cmd) {
+        std::cout << config::settings_reference();
+        return 0;
+    }
+    if (*version_cmd) {
+        std::cout << "rampart " RAMPART_VERSION "\n";
+        return 0;
+    }
+    return 0;
+}
+
+}  // namespace rampart::cli

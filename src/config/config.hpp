@@ -1,0 +1,135 @@
+// config/config.hpp — the loaded configuration as plain values (DESIGN.md §10).
+// Contract: a Config that load() returned has passed every check; the rest of the program
+// never re-validates it. Defaults live in the member initialisers below and in the role
+// presets (config/roles.cpp); config/settings.cpp documents each key once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "net/cidr.hpp"
+
+namespace rampart::config {
+
+using std::chrono::milliseconds;
+
+enum class Role { Gateway, Mailbox, Frontend, AllInOne, Edge, Hub };
+enum class DomainType { Authoritative, InternalRelay, ExternalRelay };
+enum class TlsMode { None, StartTls, Implicit };
+enum class RelayMode { OnlyList, AllExceptList };
+enum class Route { Mx, Smarthost };
+enum class OutboundTls { None, Opportunistic, Required, Verify };
+
+struct Endpoint {
+    std::string host;   // numeric address: "127.0.0.1", "::1"
+    std::uint16_t port = 0;
+    std::string text() const;
+};
+
+struct ServerSettings {
+    Role role = Role::AllInOne;
+    std::string hostname = "localhost";
+    std::filesystem::path data_dir = "var";
+    std::uint32_t threads = 0;          // 0: one per CPU
+    std::string log_file;               // empty: standard error
+    std::string log_level = "info";
+};
+
+struct Domain {
+    std::string name;                   // lower-case, no trailing dot
+    DomainType type = DomainType::Authoritative;
+};
+
+struct DirectorySettings {
+    std::string backend = "file";
+    std::filesystem::path file = "directory.toml";
+};
+
+struct TlsSettings {
+    std::filesystem::path certificate;  // empty: a self-signed pair is made in data_dir/tls
+    std::filesystem::path key;
+    std::string min_version = "TLSv1.2";
+};
+
+struct AuthSettings {
+    bool anonymous = true;
+    bool basic = false;
+    bool basic_requires_tls = true;
+    bool integrated = false;
+    bool server = false;
+};
+
+struct RelaySettings {
+    RelayMode mode = RelayMode::OnlyList;
+    std::vector<net::Cidr> list;
+    bool allow_authenticated = false;
+};
+
+struct Permissions {
+    std::vector<std::string> submit;    // "user:NAME", "group:NAME", "authenticated"
+    std::vector<std::string> relay;
+};
+
+struct ListenerLimits {
+    std::uint64_t max_message_size = 35ull << 20;
+    std::uint32_t max_recipients = 100;
+    std::uint32_t max_connections = 1000;
+    std::uint32_t max_connections_per_source = 50;
+    std::uint32_t max_errors = 10;
+    std::uint32_t max_received_headers = 50;
+    std::uint32_t max_line_length = 998;       // message lines, without CRLF (RFC 5321 §4.5.3.1.6)
+    std::uint32_t max_command_length = 2048;   // command lines with ESMTP parameters
+    milliseconds command_timeout{std::chrono::minutes(5)};   // §4.5.3.2.7
+    milliseconds data_timeout{std::chrono::minutes(10)};     // whole DATA/BDAT phase
+};
+
+struct Listener {
+    std::string name;
+    std::vector<Endpoint> bind;
+    TlsMode tls = TlsMode::StartTls;
+    std::vector<net::Cidr> remote_ranges;     // empty after load means "any"
+    AuthSettings auth;
+    RelaySettings relay;
+    Permissions permissions;
+    ListenerLimits limits;
+    int line = 0;                             // where it was declared (for messages)
+};
+
+struct SendConnector {
+    std::string name;
+    std::vector<std::string> address_spaces;  // "*", "example.test", "*.example.test"
+    Route route = Route::Mx;
+    std::vector<Endpoint> smarthosts;
+    OutboundTls tls = OutboundTls::Opportunistic;
+    std::uint32_t max_connections = 20;       // per destination
+    std::uint16_t mx_port = 25;
+    int line = 0;
+};
+
+struct QueueSettings {
+    milliseconds retry_interval{std::chrono::minutes(5)};
+    std::uint32_t delivery_concurrency = 100;
+};
+
+struct Config {
+    std::string source;                       // file name, or "<embedded default>"
+    std::filesystem::path base_dir;           // relative paths resolve against this
+    ServerSettings server;
+    std::vector<Domain> domains;
+    DirectorySettings directory;
+    TlsSettings tls;
+    std::vector<Listener> listeners;
+    std::vector<SendConnector> send_connectors;
+    QueueSettings queue;
+
+    std::filesystem::path resolve(const std::filesystem::path& p) const {
+        return p.is_absolute() ? p : base_dir / p;
+    }
+};
+
+std::string_view role_name(Role r);
+
+}  // namespace rampart::config

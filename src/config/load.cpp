@@ -1,0 +1,123 @@
+// config/load.cpp — parses TOML with toml++, applies each key through the settings table,
+// then checks the whole for consistency. Collects every error; never stops at the first.
+#include "config/load.hpp"
+
+#include <strings.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "config/roles.hpp"
+#include "config/settings.hpp"
+#include "config/table.hpp"
+#include "config/units.hpp"
+
+namespace rampart::config {
+
+std::string ConfigError::text() const {
+    std::string out = file;
+    if (line > 0) out += ":" + std::to_string(line);
+    out += ": ";
+    if (!key.empty()) out += key + ": ";
+    out += problem;
+    if (!fix.empty()) out += " (" + fix + ")";
+    return out;
+}
+
+std::string Endpoint::text() const {
+    return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                               : host + ":" + std::to_string(port);
+}
+
+std::string_view role_name(Role r) {
+    for (const auto& [name, role] : kRoles)
+        if (role == r) return name;
+    return "?";
+}
+
+namespace {
+
+void check_whole(Config& c, Ctx& ctx) {
+    const int no_line = 0;
+    if (c.listeners.empty())
+        ctx.error(no_line, "listeners", "no listener is configured", "add a [[listeners]] table with name and bind");
+    std::set<std::string> names, binds;
+    for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+        Listener& l = c.listeners[i];
+        std::string key = "listeners[" + std::to_string(i) + "]";
+        if (l.name.empty()) ctx.error(l.line, key + ".name", "listener has no name", "name = \"internet\"");
+        else if (!names.insert(l.name).second)
+            ctx.error(l.line, key + ".name", "duplicate listener name \"" + l.name + "\"", "give each listener its own name");
+        if (l.bind.empty()) ctx.error(l.line, key + ".bind", "listener binds no address", "bind = [\"127.0.0.1:2525\"]");
+        for (const Endpoint& e : l.bind)
+            if (!binds.insert(e.text()).second)
+                ctx.error(l.line, key + ".bind", "address " + e.text() + " is bound by two listeners", "each address:port once");
+        if (l.remote_ranges.empty()) {
+            l.remote_ranges.push_back(*net::Cidr::parse("0.0.0.0/0"));
+            l.remote_ranges.push_back(*net::Cidr::parse("::/0"));
+        }
+        bool open = l.relay.mode == RelayMode::AllExceptList && l.relay.list.empty();
+        for (const net::Cidr& r : l.relay.list)
+            if (l.relay.mode == RelayMode::OnlyList && r.prefix == 0) open = true;
+        if (open)
+            ctx.error(l.line, key + ".relay", "this relay setting makes an open relay: any address may relay",
+                      "list the hosts that may relay with mode = \"only-list\", e.g. list = [\"192.0.2.10/32\"]");
+    }
+    std::set<std::string> domains;
+    for (const Domain& d : c.domains)
+        if (!domains.insert(d.name).second)
+            ctx.error(no_line, "domains", "domain \"" + d.name + "\" is listed twice", "list each accepted domain once");
+    std::set<std::string> connectors;
+    for (std::size_t i = 0; i < c.send_connectors.size(); ++i) {
+        const SendConnector& s = c.send_connectors[i];
+        std::string key = "send_connectors[" + std::to_string(i) + "]";
+        if (s.name.empty()) ctx.error(s.line, key + ".name", "send connector has no name", "name = \"internet\"");
+        else if (!connectors.insert(s.name).second)
+            ctx.error(s.line, key + ".name", "duplicate send connector \"" + s.name + "\"", "unique names");
+        if (s.address_spaces.empty())
+            ctx.error(s.line, key + ".address_spaces", "no address space", "address_spaces = [\"*\"]");
+        if (s.route == Route::Smarthost && s.smarthosts.empty())
+            ctx.error(s.line, key + ".smarthosts", "route = \"smarthost\" needs at least one smart host",
+                      "smarthosts = [\"relay.example.test:25\"]");
+    }
+    if (!c.tls.certificate.empty() && c.tls.key.empty())
+        ctx.error(no_line, "tls.key", "a certificate is set but no key", "key = \"key.pem\"");
+    if (c.tls.certificate.empty() && !c.tls.key.empty())
+        ctx.error(no_line, "tls.certificate", "a key is set but no certificate", "certificate = \"cert.pem\"");
+    if (c.directory.backend != "file" && c.directory.backend != "ldap")
+        ctx.error(no_line, "directory.backend", "unknown backend \"" + c.directory.backend + "\"", "file | ldap");
+}
+
+}  // namespace
+
+LoadResult load_text(std::string_view text, const std::string& source, const std::string& base_dir) {
+    Ctx ctx{source, {}};
+    Config c;
+    c.source = source;
+    c.base_dir = base_dir;
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        ctx.error(static_cast<int>(e.source().begin.line), "", std::string(e.description()), "fix the TOML syntax");
+        return std::move(ctx.errors);
+    }
+    apply_document(root, c, ctx);
+    if (ctx.errors.empty()) check_whole(c, ctx);
+    if (!ctx.errors.empty()) return std::move(ctx.errors);
+    return c;
+}
+
+LoadResult load_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::vector<ConfigError>{{path, 0, "", "cannot read the configuration file", "check the path given with -c"}};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::filesystem::path p = std::filesystem::absolute(path);
+    return load_text(ss.str(), path, p.parent_path().string());
+}
+
+}  // namespace rampart::config

@@ -1,0 +1,238 @@
+// delivery/dispatcher.cpp — routing and delivery attempts. Every attempt writes one
+// "delivery.attempt" log line per recipient group.
+#include "delivery/dispatcher.hpp"
+
+#include <chrono>
+
+#include <asio/redirect_error.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "config/address_space.hpp"
+#include "delivery/maildir.hpp"
+#include "net/tls.hpp"
+#include "policy/access.hpp"
+#include "queue/spool.hpp"
+#include "smtp/address.hpp"
+#include "smtp/client.hpp"
+#include "util/log.hpp"
+
+namespace rampart::delivery {
+
+using Clock = std::chrono::steady_clock;
+
+// Connection limit and idle connections for one destination (one smart host).
+struct Dispatcher::Destination {
+    std::uint32_t limit = 1;
+    std::uint32_t active = 0;
+    std::deque<asio::steady_timer*> waiters;
+    std::vector<std::unique_ptr<smtp::ClientConnection>> idle;
+
+    asio::awaitable<void> acquire() {
+        if (active < limit) {
+            ++active;
+            co_return;
+        }
+        asio::steady_timer t(co_await asio::this_coro::executor, Clock::time_point::max());
+        waiters.push_back(&t);
+        std::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        // Woken by release(): the slot was handed over, `active` unchanged.
+    }
+    void release() {
+        if (!waiters.empty()) {
+            asio::steady_timer* t = waiters.front();
+            waiters.pop_front();
+            t->cancel();
+            return;
+        }
+        --active;
+    }
+};
+
+namespace {
+
+struct Split {
+    std::string local;
+    std::string domain;
+};
+
+Split split_address(const std::string& a) {
+    std::size_t at = a.rfind('@');
+    if (at == std::string::npos) return {a, ""};
+    return {a.substr(0, at), a.substr(at + 1)};
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string join_rcpts(const queue::Envelope& env, const std::vector<std::size_t>& idx) {
+    std::string out;
+    for (std::size_t i : idx) out += (out.empty() ? "" : ",") + env.recipients[i].address;
+    return out;
+}
+
+void log_attempt(const queue::Envelope& env, const std::string& rcpts, const std::string& relay, const std::string& tls,
+                 std::string_view result, int code, const std::string& reason, Clock::time_point start) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    log::info("delivery.attempt", {{"qid", env.id}, {"from", env.sender}, {"rcpts", rcpts}, {"relay", relay},
+                                   {"tls", tls.empty() ? "no" : tls}, {"result", result}, {"code", code},
+                                   {"reason", reason}, {"duration_ms", ms}});
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool)
+    : ex_(std::move(ex)), cfg_(cfg), spool_(spool), tls_plain_(net::make_client_context(false)),
+      tls_verify_(net::make_client_context(true)) {}
+
+Dispatcher::~Dispatcher() = default;
+
+Dispatcher::Destination& Dispatcher::destination(const std::string& key, std::uint32_t limit) {
+    auto& d = destinations_[key];
+    if (!d) d = std::make_unique<Destination>();
+    d->limit = limit;
+    return *d;
+}
+
+asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
+    auto message = spool_.read_message(env.id);
+    if (!message) {
+        log::error("delivery.spool_read_failed", {{"qid", env.id}, {"error", message.error().message}});
+        co_return;
+    }
+    std::vector<std::size_t> local;
+    std::map<const config::SendConnector*, std::vector<std::size_t>> remote;
+    std::vector<std::size_t> unroutable;
+    for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+        const queue::Recipient& r = env.recipients[i];
+        if (r.done) continue;
+        Split s = split_address(r.address);
+        std::string domain = lower(s.domain);
+        if (domain.empty()) {  // <Postmaster>
+            local.push_back(i);
+            continue;
+        }
+        smtp::Mailbox m{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
+        const config::Domain* d = policy::accepted_domain(cfg_.domains, m);
+        if (d && d->type == config::DomainType::Authoritative) {
+            local.push_back(i);
+            continue;
+        }
+        const config::SendConnector* c = config::find_connector(cfg_.send_connectors, m.literal ? std::string() : domain);
+        if (c) remote[c].push_back(i);
+        else unroutable.push_back(i);
+    }
+    if (!local.empty()) co_await deliver_local(env, local, *message);
+    for (auto& [connector, idx] : remote) {
+        if (connector->route == config::Route::Smarthost) {
+            co_await deliver_smarthost(env, *connector, idx, *message);
+        } else {
+            // XXX(0.1): MX routing is issue #4; such mail waits in the queue until then.
+            log_attempt(env, join_rcpts(env, idx), connector->name, "", "deferred", 451,
+                        "send connector " + connector->name + " uses route = \"mx\", which this version cannot deliver yet",
+                        Clock::now());
+        }
+    }
+    if (!unroutable.empty())
+        log_attempt(env, join_rcpts(env, unroutable), "-", "", "deferred", 451, "no send connector serves the domain", Clock::now());
+}
+
+asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message) {
+    std::filesystem::path root = cfg_.resolve(cfg_.server.data_dir) / "mail";
+    for (std::size_t i : idx) {
+        auto start = Clock::now();
+        queue::Recipient& r = env.recipients[i];
+        Split s = split_address(r.address);
+        smtp::Mailbox m{s.local, s.domain, false, !s.local.empty() && s.local.front() == '"'};
+        std::string domain = s.domain.empty() ? cfg_.server.hostname : lower(s.domain);
+        auto md = maildir_path(root, domain, m.local_unquoted());
+        auto res = deliver_to_maildir(md, env.sender, r.address, message, cfg_.server.hostname);
+        if (res) {
+            r.done = true;
+            log_attempt(env, r.address, "maildir", "", "delivered", 250, "delivered to " + md.string(), start);
+        } else {
+            log_attempt(env, r.address, "maildir", "", "deferred", 451, res.error().message, start);
+        }
+    }
+    co_return;
+}
+
+asio::awaitable<void> Dispatcher::deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
+                                                    const std::vector<std::size_t>& idx, std::string_view message) {
+    std::string rcpts = join_rcpts(env, idx);
+    std::string last_error = "no smart host reachable";
+    for (const config::Endpoint& host : c.smarthosts) {
+        auto start = Clock::now();
+        Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
+        co_await dest.acquire();
+        std::unique_ptr<smtp::ClientConnection> conn;
+        if (!dest.idle.empty()) {
+            conn = std::move(dest.idle.back());
+            dest.idle.pop_back();
+        }
+        bool fresh = false;
+        smtp::TransactionResult res;
+        for (int round = 0; round < 2; ++round) {
+            if (!conn) {
+                smtp::ClientOptions opt;
+                opt.helo_name = cfg_.server.hostname;
+                opt.tls = c.tls;
+                opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
+                opt.tls_name = host.host;
+                auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+                if (!opened) {
+                    last_error = opened.error().message;
+                    break;
+                }
+                conn = std::move(*opened);
+                fresh = true;
+            }
+            res = co_await conn->send(env, idx, message);
+            // A reused connection may have been closed by the peer meanwhile: retry once fresh.
+            if (res.mail.code == 0 && !fresh) {
+                conn.reset();
+                continue;
+            }
+            break;
+        }
+        if (!conn) {
+            dest.release();
+            log_attempt(env, rcpts, host.text(), "", "deferred", 0, last_error, start);
+            continue;  // next smart host
+        }
+        std::string tls = conn->tls();
+        if (res.connection_usable) dest.idle.push_back(std::move(conn));
+        else conn.reset();
+        dest.release();
+        if (res.mail.code == 0 || res.mail.code == 421) {
+            last_error = res.mail.summary();
+            log_attempt(env, rcpts, host.text(), tls, "deferred", res.mail.code, last_error, start);
+            continue;
+        }
+        if (!res.mail.positive()) {
+            log_attempt(env, rcpts, host.text(), tls, res.mail.permanent() ? "failed" : "deferred", res.mail.code,
+                        res.mail.summary(), start);
+            co_return;
+        }
+        for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
+            queue::Recipient& r = env.recipients[idx[k]];
+            const smtp::PeerReply& rr = res.rcpt[k];
+            if (!rr.positive()) {
+                log_attempt(env, r.address, host.text(), tls, rr.permanent() ? "failed" : "deferred", rr.code, rr.summary(), start);
+            } else if (res.data.positive()) {
+                r.done = true;
+                log_attempt(env, r.address, host.text(), tls, "delivered", res.data.code, res.data.summary(), start);
+            } else {
+                log_attempt(env, r.address, host.text(), tls, res.data.permanent() ? "failed" : "deferred", res.data.code,
+                            res.data.summary(), start);
+            }
+        }
+        co_return;
+    }
+}
+
+}  // namespace rampart::delivery

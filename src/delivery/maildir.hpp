@@ -1,0 +1,23 @@
+// delivery/maildir.hpp — local delivery into Maildir (tmp → fsync → new, atomic).
+// Contract: returns success only after the file is in new/ and new/ is fsync'd.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace rampart::delivery {
+
+// The mailbox folder for a recipient: root/<domain>/<local>, names made file-system safe
+// (lower-case; '/', NUL and a leading '.' replaced by '_').
+std::filesystem::path maildir_path(const std::filesystem::path& root, std::string_view domain, std::string_view local);
+
+// Writes "Return-Path: <sender>\r\nDelivered-To: rcpt\r\n" + message into maildir/new.
+// Returns the file name.
+Result<std::string> deliver_to_maildir(const std::filesystem::path& maildir, std::string_view sender,
+                                       std::string_view recipient, std::string_view message,
+                                       const std::string& hostname);
+
+}  // namespace rampart::delivery

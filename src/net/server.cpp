@@ -1,0 +1,175 @@
+// net/server.cpp — acceptors, connection limits, thread pool.
+#include "net/server.hpp"
+
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "net/socket_stream.hpp"
+#include "smtp/reply.hpp"
+#include "util/log.hpp"
+
+namespace rampart::net {
+
+namespace {
+
+// Counts connections per listener and per client address (the anvil of Postfix).
+class ConnectionLimits {
+public:
+    // Returns an empty reason if admitted; the caller must call leave() later.
+    std::string enter(const config::Listener& l, const std::string& client) {
+        std::lock_guard lock(mutex_);
+        auto& total = totals_[l.name];
+        auto& per = per_source_[l.name][client];
+        if (total >= l.limits.max_connections) return "too many connections to this listener";
+        if (per >= l.limits.max_connections_per_source) return "too many connections from your address";
+        ++total;
+        ++per;
+        return {};
+    }
+    void leave(const config::Listener& l, const std::string& client) {
+        std::lock_guard lock(mutex_);
+        --totals_[l.name];
+        auto& m = per_source_[l.name];
+        auto it = m.find(client);
+        if (it != m.end() && --it->second == 0) m.erase(it);
+    }
+
+private:
+    std::mutex mutex_;
+    std::map<std::string, std::uint32_t> totals_;
+    std::map<std::string, std::map<std::string, std::uint32_t>> per_source_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+    const config::Config& cfg;
+    smtp::SessionServices& services;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> acceptors;
+    ConnectionLimits limits;
+    std::size_t next = 0;
+
+    Impl(const config::Config& c, smtp::SessionServices& s, std::size_t threads) : cfg(c), services(s) {
+        for (std::size_t i = 0; i < threads; ++i) {
+            contexts.push_back(std::make_unique<asio::io_context>(1));
+            guards.push_back(asio::make_work_guard(*contexts.back()));
+        }
+    }
+
+    asio::awaitable<void> session(const config::Listener& l, asio::ip::tcp::socket socket) {
+        std::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        if (ec) co_return;
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        smtp::ClientInfo client;
+        client.address = *IpAddress::parse(remote.address().to_string());
+        client.address = client.address.unmapped();
+        client.port = remote.port();
+        std::string who = client.address.text();
+        std::string refusal = limits.enter(l, who);
+        if (!refusal.empty()) {
+            log::warn("smtp.connection.limited", {{"listener", l.name}, {"client", who}, {"reason", refusal}});
+            std::string r = smtp::Reply(421, "4.7.0", cfg.server.hostname + " " + refusal + "; try again later").wire();
+            co_await asio::async_write(socket, asio::buffer(r), asio::redirect_error(asio::use_awaitable, ec));
+            co_return;
+        }
+        {
+            TcpStream stream(std::move(socket));
+            co_await smtp::serve_session(stream, l, client, services);
+        }
+        limits.leave(l, who);
+    }
+
+    asio::awaitable<void> accept_loop(const config::Listener& l, asio::ip::tcp::acceptor& acceptor) {
+        while (acceptor.is_open()) {
+            asio::io_context& target = *contexts[next++ % contexts.size()];
+            std::error_code ec;
+            asio::ip::tcp::socket socket = co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted) co_return;
+                log::warn("net.accept.failed", {{"listener", l.name}, {"error", ec.message()}});
+                // EMFILE and the like: back off briefly instead of spinning.
+                asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(100));
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                continue;
+            }
+            asio::co_spawn(target, session(l, std::move(socket)), asio::detached);
+        }
+    }
+};
+
+Server::Server(const config::Config& cfg, smtp::SessionServices& services, std::size_t threads)
+    : impl_(std::make_unique<Impl>(cfg, services, threads == 0 ? 1 : threads)) {}
+
+Server::~Server() = default;
+
+asio::io_context& Server::main_context() { return *impl_->contexts.front(); }
+
+Result<Ok> Server::bind() {
+    std::string errors;
+    for (const config::Listener& l : impl_->cfg.listeners) {
+        for (const config::Endpoint& e : l.bind) {
+            std::error_code ec;
+            auto addr = asio::ip::make_address(e.host, ec);
+            asio::ip::tcp::endpoint ep(addr, e.port);
+            auto acc = std::make_unique<asio::ip::tcp::acceptor>(*impl_->contexts.front());
+            if (!ec) acc->open(ep.protocol(), ec);
+            if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+            if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+            if (!ec) acc->bind(ep, ec);
+            if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+            if (ec) {
+                errors += (errors.empty() ? "" : "; ") + std::string("listener ") + l.name + ": cannot listen on " + e.text() +
+                          ": " + ec.message();
+                continue;
+            }
+            log::info("net.listening", {{"listener", l.name}, {"address", e.text()}});
+            impl_->acceptors.emplace_back(&l, std::move(acc));
+        }
+    }
+    if (!errors.empty()) return Error{0, errors};
+    return Ok{};
+}
+
+void Server::run() {
+    asio::io_context& main = main_context();
+    for (auto& [listener, acc] : impl_->acceptors)
+        asio::co_spawn(main, impl_->accept_loop(*listener, *acc), asio::detached);
+    asio::signal_set signals(main, SIGINT, SIGTERM);
+    signals.async_wait([this](const std::error_code& ec, int sig) {
+        if (ec) return;
+        log::info("server.stopping", {{"signal", sig}});
+        stop();
+    });
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
+        threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });
+    main.run();
+    for (auto& t : threads) t.join();
+}
+
+void Server::stop() {
+    for (auto& [listener, acc] : impl_->acceptors) {
+        std::error_code ec;
+        acc->close(ec);
+    }
+    for (auto& ctx : impl_->contexts) ctx->stop();
+}
+
+}  // namespace rampart::net

@@ -1,0 +1,38 @@
+// net/server.hpp — listeners and worker threads. Binds every listener's addresses, accepts
+// connections, applies the connection limits, and runs one session coroutine per
+// connection on one of N single-threaded I/O contexts (no locks in sessions).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "smtp/server_session.hpp"
+#include "util/result.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace rampart::net {
+
+class Server {
+public:
+    // `services` must outlive the server; it is read by every session.
+    Server(const config::Config& cfg, smtp::SessionServices& services, std::size_t threads);
+    ~Server();
+
+    // Binds all listeners; every failure is reported (listener name, address, errno).
+    Result<Ok> bind();
+    // Serves until SIGINT/SIGTERM or stop(). Context 0 also runs the delivery side.
+    void run();
+    void stop();
+    asio::io_context& main_context();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rampart::net

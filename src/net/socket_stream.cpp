@@ -1,0 +1,128 @@
+// net/socket_stream.cpp — reads and writes with deadlines: a timer cancels the socket's
+// pending operation when it fires, and the operation then reports Timeout.
+#include "net/socket_stream.hpp"
+
+#include <openssl/ssl.h>
+
+#include <asio/read.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+namespace rampart::net {
+
+template <class Socket>
+SocketStream<Socket>::SocketStream(Socket socket)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+template <class Socket>
+SocketStream<Socket>::~SocketStream() {
+    close();
+}
+
+template <class Socket>
+void SocketStream<Socket>::arm(std::chrono::milliseconds timeout) {
+    timed_out_ = false;
+    timer_.expires_after(timeout);
+    timer_.async_wait([this](const std::error_code& ec) {
+        if (ec) return;
+        timed_out_ = true;
+        std::error_code ignored;
+        socket_.cancel(ignored);
+    });
+}
+
+template <class Socket>
+void SocketStream<Socket>::disarm() {
+    timer_.cancel();
+}
+
+template <class Socket>
+asio::awaitable<std::size_t> SocketStream<Socket>::read_some(asio::mutable_buffer buf, std::chrono::milliseconds timeout) {
+    if (end_ != StreamEnd::None) co_return 0;
+    std::error_code ec;
+    arm(timeout);
+    std::size_t n = tls_ ? co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec))
+                         : co_await socket_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (n > 0) co_return n;
+    if (timed_out_) end_ = StreamEnd::Timeout;
+    else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) end_ = StreamEnd::Eof;
+    else end_ = StreamEnd::Error;
+    co_return 0;
+}
+
+template <class Socket>
+asio::awaitable<bool> SocketStream<Socket>::write(std::string_view data, std::chrono::milliseconds timeout) {
+    if (end_ == StreamEnd::Error || end_ == StreamEnd::Timeout) co_return false;
+    std::error_code ec;
+    arm(timeout);
+    if (tls_) co_await asio::async_write(*tls_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
+    else co_await asio::async_write(socket_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (!ec) co_return true;
+    end_ = timed_out_ ? StreamEnd::Timeout : StreamEnd::Error;
+    co_return false;
+}
+
+template <class Socket>
+asio::awaitable<bool> SocketStream<Socket>::accept_tls(asio::ssl::context& ctx, std::chrono::milliseconds timeout) {
+    tls_.emplace(socket_, ctx);
+    std::error_code ec;
+    arm(timeout);
+    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) {
+        tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
+        end_ = StreamEnd::Error;
+        co_return false;
+    }
+    co_return true;
+}
+
+template <class Socket>
+asio::awaitable<bool> SocketStream<Socket>::connect_tls(asio::ssl::context& ctx, const std::string& sni, std::chrono::milliseconds timeout) {
+    tls_.emplace(socket_, ctx);
+    if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
+    std::error_code ec;
+    arm(timeout);
+    co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) {
+        tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
+        end_ = StreamEnd::Error;
+        co_return false;
+    }
+    co_return true;
+}
+
+template <class Socket>
+std::string SocketStream<Socket>::tls_description() const {
+    if (!tls_) return {};
+    SSL* ssl = const_cast<asio::ssl::stream<Socket&>&>(*tls_).native_handle();
+    const SSL_CIPHER* c = SSL_get_current_cipher(ssl);
+    int alg_bits = 0;
+    int bits = c ? SSL_CIPHER_get_bits(c, &alg_bits) : 0;
+    std::string out = SSL_get_version(ssl);
+    if (c) out += std::string(" ") + SSL_CIPHER_get_name(c) + " " + std::to_string(bits) + "/" + std::to_string(alg_bits);
+    return out;
+}
+
+template <class Socket>
+void SocketStream<Socket>::shutdown_send() {
+    std::error_code ignored;
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+template <class Socket>
+void SocketStream<Socket>::close() {
+    std::error_code ignored;
+    timer_.cancel();
+    if (socket_.is_open()) socket_.close(ignored);
+}
+
+template class SocketStream<asio::ip::tcp::socket>;
+template class SocketStream<asio::local::stream_protocol::socket>;
+
+}  // namespace rampart::net

@@ -1,0 +1,51 @@
+// net/socket_stream.hpp — Stream over an Asio stream socket (TCP in production, a local
+// socketpair in tests), with optional TLS layered on the same socket.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "net/stream.hpp"
+
+namespace rampart::net {
+
+template <class Socket>
+class SocketStream final : public Stream {
+public:
+    explicit SocketStream(Socket socket);
+    ~SocketStream() override;
+
+    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, std::chrono::milliseconds timeout) override;
+    asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout) override;
+    asio::awaitable<bool> accept_tls(asio::ssl::context& ctx, std::chrono::milliseconds timeout) override;
+    asio::awaitable<bool> connect_tls(asio::ssl::context& ctx, const std::string& sni, std::chrono::milliseconds timeout) override;
+    std::string tls_description() const override;
+    std::string tls_error() const override { return tls_error_; }
+    bool tls_active() const override { return tls_.has_value(); }
+    void shutdown_send() override;
+    void close() override;
+
+    Socket& socket() { return socket_; }
+
+private:
+    void arm(std::chrono::milliseconds timeout);
+    void disarm();
+
+    Socket socket_;
+    asio::steady_timer timer_;
+    bool timed_out_ = false;
+    std::optional<asio::ssl::stream<Socket&>> tls_;
+    std::string tls_error_;
+};
+
+extern template class SocketStream<asio::ip::tcp::socket>;
+extern template class SocketStream<asio::local::stream_protocol::socket>;
+
+using TcpStream = SocketStream<asio::ip::tcp::socket>;
+
+}  // namespace rampart::net

@@ -1,0 +1,46 @@
+// net/stream.hpp — the byte stream a session talks over: plain TCP that may turn into TLS
+// (STARTTLS), or a socketpair in tests (STYLE.md §8). Every read has a deadline.
+// Errors are values: a read returns 0 on EOF, error or timeout, and says which.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+
+namespace asio::ssl {
+class context;
+}
+
+namespace rampart::net {
+
+enum class StreamEnd { None, Eof, Timeout, Error };
+
+class Stream {
+public:
+    virtual ~Stream() = default;
+    // Reads at least one byte, or returns 0 and sets end().
+    virtual asio::awaitable<std::size_t> read_some(asio::mutable_buffer buf, std::chrono::milliseconds timeout) = 0;
+    // Writes everything; false on error (end() says which).
+    virtual asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout) = 0;
+    // Server-side TLS handshake on this stream; false on failure (reason in tls_error()).
+    virtual asio::awaitable<bool> accept_tls(asio::ssl::context& ctx, std::chrono::milliseconds timeout) = 0;
+    // Client-side TLS handshake; `sni` may be empty.
+    virtual asio::awaitable<bool> connect_tls(asio::ssl::context& ctx, const std::string& sni, std::chrono::milliseconds timeout) = 0;
+    // "TLSv1.3 TLS_AES_256_GCM_SHA384 256/256" or "" before TLS.
+    virtual std::string tls_description() const = 0;
+    virtual std::string tls_error() const = 0;
+    virtual bool tls_active() const = 0;
+    // Stop sending (FIN) but keep reading: lets the peer read a final reply.
+    virtual void shutdown_send() = 0;
+    virtual void close() = 0;
+    StreamEnd end() const { return end_; }
+
+protected:
+    StreamEnd end_ = StreamEnd::None;
+};
+
+}  // namespace rampart::net

@@ -1,0 +1,102 @@
+// net/tls.cpp — OpenSSL 3 setup. Server contexts refuse anything older than
+// tls.min_version and compression; session tickets stay on for resumption.
+#include "net/tls.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include <asio/ssl/context.hpp>
+
+namespace rampart::net {
+namespace {
+
+struct FileCloser {
+    void operator()(FILE* f) const { if (f) std::fclose(f); }
+};
+
+}  // namespace
+
+Result<Ok> write_self_signed(const std::filesystem::path& cert_path, const std::filesystem::path& key_path,
+                             const std::string& hostname) {
+    EVP_PKEY* pkey = EVP_EC_gen("P-256");
+    if (!pkey) return Error{0, "EC key generation failed"};
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), static_cast<long>(std::time(nullptr)));
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 24 * 3600);
+    X509_set_pubkey(x, pkey);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+    std::string san = "DNS:" + hostname;
+    if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, san.c_str())) {
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    bool ok = X509_sign(x, pkey, EVP_sha256()) > 0;
+    std::error_code ec;
+    std::filesystem::create_directories(cert_path.parent_path(), ec);
+    mode_t old = ::umask(077);
+    std::unique_ptr<FILE, FileCloser> kf(std::fopen(key_path.c_str(), "w"));
+    std::unique_ptr<FILE, FileCloser> cf(std::fopen(cert_path.c_str(), "w"));
+    ::umask(old);
+    ok = ok && kf && cf && PEM_write_PrivateKey(kf.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr) &&
+         PEM_write_X509(cf.get(), x);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+    if (!ok) return Error{0, "cannot write self-signed certificate to " + cert_path.string()};
+    return Ok{};
+}
+
+Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Config& cfg) {
+    std::filesystem::path cert = cfg.tls.certificate, key = cfg.tls.key;
+    if (cert.empty()) {
+        std::filesystem::path dir = cfg.resolve(cfg.server.data_dir) / "tls";
+        cert = dir / "cert.pem";
+        key = dir / "key.pem";
+        if (!std::filesystem::exists(cert) || !std::filesystem::exists(key)) {
+            auto r = write_self_signed(cert, key, cfg.server.hostname);
+            if (!r) return r.error();
+        }
+    } else {
+        cert = cfg.resolve(cert);
+        key = cfg.resolve(key);
+    }
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_compression |
+                     asio::ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(),
+                                  cfg.tls.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    std::error_code ec;
+    ctx->use_certificate_chain_file(cert.string(), ec);
+    if (ec) return Error{ec.value(), "tls.certificate: cannot load " + cert.string() + ": " + ec.message()};
+    ctx->use_private_key_file(key.string(), asio::ssl::context::pem, ec);
+    if (ec) return Error{ec.value(), "tls.key: cannot load " + key.string() + ": " + ec.message()};
+    if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+        return Error{0, "tls.key does not match tls.certificate"};
+    return ctx;
+}
+
+std::shared_ptr<asio::ssl::context> make_client_context(bool verify) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    if (verify) {
+        ctx->set_default_verify_paths();
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+    }
+    return ctx;
+}
+
+}  // namespace rampart::net

@@ -1,0 +1,209 @@
+// policy/access.cpp — the rules as data: each table is evaluated in order, the first
+// decision that is not Pass wins, and nobody saying yes means refusal (locked down).
+#include "policy/access.hpp"
+
+#include <algorithm>
+
+#include "config/address_space.hpp"
+
+namespace rampart::policy {
+
+std::string_view verdict_name(Verdict v) {
+    switch (v) {
+        case Verdict::Pass: return "pass";
+        case Verdict::Accept: return "accept";
+        case Verdict::Refuse: return "refuse";
+    }
+    return "?";
+}
+
+std::string Principal::text() const {
+    switch (kind) {
+        case Kind::Anonymous: return "anonymous";
+        case Kind::User: return "user:" + name;
+        case Kind::Server: return "server:" + name;
+    }
+    return "?";
+}
+
+namespace {
+
+struct RcptQuestion {
+    const SessionFacts& s;
+    const smtp::Path& sender;
+    const smtp::Path& rcpt;
+    const config::Domain* domain;   // accepted domain of the recipient, if any
+};
+
+Decision pass(std::string note) { return Decision{Verdict::Pass, {}, {}, std::move(note)}; }
+Decision accept(std::string_view rule, std::string note, smtp::Reply reply) {
+    return Decision{Verdict::Accept, std::move(reply), rule, std::move(note)};
+}
+Decision refuse(std::string_view rule, smtp::Reply reply) {
+    std::string note = reply.text;
+    return Decision{Verdict::Refuse, std::move(reply), rule, std::move(note)};
+}
+
+smtp::Reply rcpt_ok() { return smtp::Reply(250, "2.1.5", "recipient ok"); }
+
+template <class Q>
+struct Rule {
+    std::string_view name;
+    Decision (*check)(const Q&);
+};
+
+template <class Q>
+Decision decide(std::span<const Rule<Q>> rules, const Q& q, Decision fallback, Trace* trace) {
+    for (const Rule<Q>& rule : rules) {
+        Decision d = rule.check(q);
+        if (d.rule.empty()) d.rule = rule.name;
+        if (trace) trace->add(rule.name, d);
+        if (d.verdict != Verdict::Pass) return d;
+    }
+    if (trace) trace->add(fallback.rule, fallback);
+    return fallback;
+}
+
+bool in_relay_list(const SessionFacts& s) {
+    const config::RelaySettings& r = s.listener->relay;
+    bool listed = std::any_of(r.list.begin(), r.list.end(), [&](const net::Cidr& c) { return c.contains(s.client); });
+    return r.mode == config::RelayMode::OnlyList ? listed : !listed;
+}
+
+// ---- RCPT TO rules, in DESIGN.md §3 order ----
+const Rule<RcptQuestion> kRcptRules[] = {
+    {"address.routing_characters",
+     [](const RcptQuestion& q) {
+         // "u%outside.test@example.test", "outside.test!u@example.test", "\"u@outside\"@example.test":
+         // we never interpret these; refusing them keeps every such address from being
+         // mistaken for a local mailbox or forwarded by a later hop.
+         std::string local = q.rcpt.mailbox.local_unquoted();
+         if (q.domain && local.find_first_of("%!@") != std::string::npos)
+             return refuse("address.routing_characters",
+                           smtp::Reply(550, "5.1.3", "recipient local part contains routing characters (% ! @)"));
+         return pass("no routing characters in an accepted-domain local part");
+     }},
+    {"domains",
+     [](const RcptQuestion& q) {
+         if (q.rcpt.null || q.rcpt.mailbox.domain.empty())  // <Postmaster>
+             return accept("domains", "postmaster of this server", rcpt_ok());
+         if (q.domain)
+             return accept("domains", "submit: " + q.domain->name + " is an accepted domain", rcpt_ok());
+         return pass("relay: " + q.rcpt.mailbox.domain_key() + " is not an accepted domain");
+     }},
+    {"relay.list",
+     [](const RcptQuestion& q) {
+         if (in_relay_list(q.s))
+             return accept("relay.list", "client " + q.s.client.text() + " passes the relay list", rcpt_ok());
+         return pass("client " + q.s.client.text() + " does not pass the relay list");
+     }},
+    {"relay.allow_authenticated",
+     [](const RcptQuestion& q) {
+         if (q.s.principal.kind == Principal::Kind::User && q.s.listener->relay.allow_authenticated)
+             return accept("relay.allow_authenticated", "authenticated users may relay on this listener", rcpt_ok());
+         return pass(q.s.listener->relay.allow_authenticated ? "client is not an authenticated user" : "off");
+     }},
+    {"permissions.relay",
+     [](const RcptQuestion& q) {
+         if (q.s.principal.kind == Principal::Kind::User && grant_matches(q.s.listener->permissions.relay, q.s.principal))
+             return accept("permissions.relay", q.s.principal.text() + " is granted relay", rcpt_ok());
+         return pass(q.s.principal.text() + " is not granted relay");
+     }},
+    {"principal.server",
+     [](const RcptQuestion& q) {
+         if (q.s.principal.kind == Principal::Kind::Server)
+             return accept("principal.server", q.s.principal.text() + " is an organisation server", rcpt_ok());
+         return pass("client is not an organisation server");
+     }},
+};
+
+struct MailQuestion {
+    const SessionFacts& s;
+    const smtp::Path& sender;
+};
+
+const Rule<MailQuestion> kMailRules[] = {
+    {"auth.anonymous",
+     [](const MailQuestion& q) {
+         if (q.s.principal.anonymous() && !q.s.listener->auth.anonymous)
+             return refuse("auth.anonymous", smtp::Reply(530, "5.7.0", "authentication required"));
+         return pass(q.s.principal.anonymous() ? "anonymous access is on" : "client is authenticated");
+     }},
+    {"principal.server",
+     [](const MailQuestion& q) {
+         if (q.s.principal.kind == Principal::Kind::Server)
+             return accept("principal.server", q.s.principal.text() + " is an organisation server", smtp::Reply(250, "2.1.0", "sender ok"));
+         return pass("client is not an organisation server");
+     }},
+    {"permissions.submit",
+     [](const MailQuestion& q) {
+         if (q.s.principal.kind != Principal::Kind::User) return pass("rule applies to users only");
+         if (grant_matches(q.s.listener->permissions.submit, q.s.principal))
+             return accept("permissions.submit", q.s.principal.text() + " is granted submit", smtp::Reply(250, "2.1.0", "sender ok"));
+         return refuse("permissions.submit", smtp::Reply(550, "5.7.1", "not permitted to send through this listener"));
+     }},
+};
+
+struct ConnQuestion {
+    const SessionFacts& s;
+};
+
+const Rule<ConnQuestion> kConnRules[] = {
+    {"remote_ranges",
+     [](const ConnQuestion& q) {
+         const auto& ranges = q.s.listener->remote_ranges;
+         if (ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(q.s.client); }))
+             return pass("client " + q.s.client.text() + " is inside remote_ranges");
+         return refuse("remote_ranges", smtp::Reply(554, "5.7.1", "connection refused: client address not allowed on this listener"));
+     }},
+};
+
+}  // namespace
+
+const config::Domain* accepted_domain(const std::vector<config::Domain>& domains, const smtp::Mailbox& m) {
+    if (m.literal || m.domain.empty()) return nullptr;
+    std::string key = m.domain_key();
+    for (const config::Domain& d : domains)
+        if (d.name == key) return &d;
+    return nullptr;
+}
+
+bool grant_matches(std::span<const std::string> grants, const Principal& p) {
+    if (p.kind != Principal::Kind::User) return false;
+    for (const std::string& g : grants) {
+        if (g == "authenticated") return true;
+        if (g.rfind("user:", 0) == 0 && g.substr(5) == p.name) return true;
+        if (g.rfind("group:", 0) == 0 &&
+            std::find(p.groups.begin(), p.groups.end(), g.substr(6)) != p.groups.end())
+            return true;
+    }
+    return false;
+}
+
+Decision check_connection(const SessionFacts& s, Trace* trace) {
+    ConnQuestion q{s};
+    return decide<ConnQuestion>(kConnRules, q, accept("connection", "connection allowed", smtp::Reply(220, "", "ready")), trace);
+}
+
+Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace) {
+    MailQuestion q{s, sender};
+    return decide<MailQuestion>(kMailRules, q, accept("sender", "no rule refused the sender", smtp::Reply(250, "2.1.0", "sender ok")), trace);
+}
+
+Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace) {
+    RcptQuestion q{s, sender, rcpt, s.domains ? accepted_domain(*s.domains, rcpt.mailbox) : nullptr};
+    Decision d = decide<RcptQuestion>(kRcptRules, q, refuse("relay", smtp::Reply(550, "5.7.1", "relaying denied")), trace);
+    if (d.verdict != Verdict::Accept || d.rule == "domains") return d;
+    // A permitted relay still needs somewhere to go: refuse now rather than queue mail
+    // that no send connector can ever carry.
+    std::string domain = rcpt.mailbox.literal ? std::string() : rcpt.mailbox.domain_key();
+    if (!s.connectors || !config::find_connector(*s.connectors, domain)) {
+        Decision r = refuse("routing", smtp::Reply(550, "5.4.4", "no route to the recipient's domain"));
+        if (trace) trace->add("routing", r);
+        return r;
+    }
+    if (trace) trace->add("routing", pass("a send connector serves " + rcpt.mailbox.domain));
+    return d;
+}
+
+}  // namespace rampart::policy

@@ -1,0 +1,41 @@
+// policy/access.hpp — the access decisions of DESIGN.md §3: connection control, MAIL FROM
+// (submit permission), RCPT TO (submit vs relay). Takes values, returns a Decision; never
+// sees a socket. Live sessions and `rampart explain` call these same functions.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "config/config.hpp"
+#include "net/cidr.hpp"
+#include "policy/decision.hpp"
+#include "policy/principal.hpp"
+#include "smtp/address.hpp"
+
+namespace rampart::policy {
+
+// What the rules may look at: the listener's settings, the organisation's accepted
+// domains and routes, and the facts of this session.
+struct SessionFacts {
+    const config::Listener* listener = nullptr;
+    const std::vector<config::Domain>* domains = nullptr;
+    const std::vector<config::SendConnector>* connectors = nullptr;
+    net::IpAddress client;
+    Principal principal;
+    bool tls = false;
+};
+
+// Recipient class (DESIGN.md §2): submit to an accepted domain, or relay.
+enum class RecipientClass { Submit, Relay };
+
+// The accepted domain `m` belongs to, or nullptr (address literals never belong to one).
+const config::Domain* accepted_domain(const std::vector<config::Domain>& domains, const smtp::Mailbox& m);
+
+Decision check_connection(const SessionFacts& s, Trace* trace = nullptr);
+Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);
+Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace = nullptr);
+
+// True if `grants` ("user:NAME", "group:NAME", "authenticated") names the principal.
+bool grant_matches(std::span<const std::string> grants, const Principal& p);
+
+}  // namespace rampart::policy

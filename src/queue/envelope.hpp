@@ -1,0 +1,36 @@
+// queue/envelope.hpp — what travels with a message from the session to delivery: the
+// SMTP envelope and the facts of its reception. A plain value (STYLE.md §2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "smtp/command_parser.hpp"
+
+namespace rampart::queue {
+
+struct Recipient {
+    std::string address;          // "local@domain" as received (source route dropped)
+    unsigned notify = 0;          // smtp::notify flags; 0 = not given
+    std::string orcpt;            // "rfc822;xtext" as received, or empty
+    bool done = false;            // delivered (or finally failed): never try again
+};
+
+struct Envelope {
+    std::string id;               // queue id, also the spool file name
+    std::int64_t received_at = 0; // unix seconds
+    std::string listener;
+    std::string client;           // client IP address
+    std::string helo;
+    std::string tls;              // "TLSv1.3 TLS_AES_256_GCM_SHA384" or empty
+    std::string sender;           // empty: the null reverse path <>
+    smtp::Body body = smtp::Body::Unspecified;
+    bool smtputf8 = false;
+    smtp::Ret ret = smtp::Ret::Unspecified;
+    std::string envid;            // xtext as received
+    std::vector<Recipient> recipients;
+    std::uint64_t size = 0;       // message bytes as stored (Received header included)
+};
+
+}  // namespace rampart::queue

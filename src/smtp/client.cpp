@@ -1,0 +1,285 @@
+// smtp/client.cpp — the delivery side of SMTP.
+#include "smtp/client.hpp"
+
+#include <strings.h>
+
+#include <asio/connect.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/socket_stream.hpp"
+#include "smtp/data_reader.hpp"
+
+namespace rampart::smtp {
+
+bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out) {
+    std::size_t p = pos;
+    std::string text;
+    int code = -1;
+    while (true) {
+        std::size_t nl = buf.find('\n', p);
+        if (nl == std::string_view::npos) return false;
+        std::string_view line = buf.substr(p, nl - p);
+        p = nl + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool ok = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+                  std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
+                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+        int this_code = ok ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
+        if (!ok || (code >= 0 && this_code != code)) {
+            out = PeerReply{0, "malformed reply: " + std::string(line.substr(0, 200))};
+            pos = p;
+            return true;
+        }
+        code = this_code;
+        if (!text.empty()) text += ' ';
+        if (line.size() > 4) text.append(line.substr(4));
+        if (line.size() == 3 || line[3] == ' ') break;
+        if (text.size() > 64 * 1024) {
+            out = PeerReply{0, "reply too long"};
+            pos = p;
+            return true;
+        }
+    }
+    out = PeerReply{code, std::move(text)};
+    pos = p;
+    return true;
+}
+
+ClientConnection::~ClientConnection() = default;
+
+std::string ClientConnection::tls() const { return stream_ ? stream_->tls_description() : std::string(); }
+
+asio::awaitable<PeerReply> ClientConnection::read_reply(std::chrono::milliseconds timeout) {
+    while (true) {
+        std::size_t pos = 0;
+        PeerReply r;
+        if (parse_peer_reply(in_, pos, r)) {
+            in_.erase(0, pos);
+            co_return r;
+        }
+        if (in_.size() > 1 << 20) co_return PeerReply{0, "reply too long"};
+        char buf[8192];
+        std::size_t n = co_await stream_->read_some(asio::buffer(buf), timeout);
+        if (n == 0)
+            co_return PeerReply{0, stream_->end() == net::StreamEnd::Timeout ? "timeout waiting for the reply" : "connection closed"};
+        in_.append(buf, n);
+    }
+}
+
+asio::awaitable<bool> ClientConnection::write(std::string_view data, std::chrono::milliseconds timeout) {
+    co_return co_await stream_->write(data, timeout);
+}
+
+asio::awaitable<PeerReply> ClientConnection::command(std::string_view line) {
+    std::string l(line);
+    l += "\r\n";
+    if (!co_await write(l, opt_.command_timeout)) co_return PeerReply{0, "connection lost while sending"};
+    co_return co_await read_reply(opt_.command_timeout);
+}
+
+bool ClientConnection::has(std::string_view ext) const {
+    for (const std::string& e : extensions_)
+        if (e.size() >= ext.size() && strncasecmp(e.c_str(), ext.data(), ext.size()) == 0 &&
+            (e.size() == ext.size() || e[ext.size()] == ' '))
+            return true;
+    return false;
+}
+
+asio::awaitable<bool> ClientConnection::ehlo() {
+    extensions_.clear();
+    std::string line = "EHLO " + opt_.helo_name + "\r\n";
+    if (!co_await write(line, opt_.command_timeout)) co_return false;
+    // Keep the lines separate: extensions are one per line.
+    std::vector<std::string> lines;
+    while (true) {
+        std::size_t nl;
+        while ((nl = in_.find('\n')) == std::string::npos) {
+            char buf[4096];
+            std::size_t n = co_await stream_->read_some(asio::buffer(buf), opt_.command_timeout);
+            if (n == 0) co_return false;
+            in_.append(buf, n);
+            if (in_.size() > 1 << 16) co_return false;
+        }
+        std::string l = in_.substr(0, nl);
+        in_.erase(0, nl + 1);
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        if (l.size() < 3) co_return false;
+        lines.push_back(l);
+        if (l.size() == 3 || l[3] == ' ') break;
+    }
+    if (lines.front().substr(0, 3) != "250") {
+        PeerReply r = co_await command("HELO " + opt_.helo_name);
+        co_return r.code == 250;
+    }
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        std::string e = lines[i].size() > 4 ? lines[i].substr(4) : std::string();
+        for (char& c : e) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        extensions_.push_back(e);
+        if (e.rfind("SIZE ", 0) == 0) peer_size_limit_ = std::strtoull(e.c_str() + 5, nullptr, 10);
+    }
+    co_return true;
+}
+
+asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::open(asio::any_io_executor ex,
+                                                                                   const config::Endpoint& peer,
+                                                                                   ClientOptions options) {
+    std::unique_ptr<ClientConnection> c(new ClientConnection());
+    c->opt_ = std::move(options);
+    c->peer_ = peer.text();
+    asio::ip::tcp::resolver resolver(ex);
+    std::error_code ec;
+    auto results = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return Error{ec.value(), "resolve " + peer.host + ": " + ec.message()};
+    asio::ip::tcp::socket socket(ex);
+    asio::steady_timer timer(ex);
+    timer.expires_after(c->opt_.connect_timeout);
+    bool timed_out = false;
+    timer.async_wait([&](const std::error_code& e) {
+        if (!e) {
+            timed_out = true;
+            std::error_code ignored;
+            socket.close(ignored);
+        }
+    });
+    co_await asio::async_connect(socket, results, asio::redirect_error(asio::use_awaitable, ec));
+    timer.cancel();
+    if (ec) co_return Error{ec.value(), "connect " + c->peer_ + ": " + (timed_out ? std::string("timed out") : ec.message())};
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    c->stream_ = std::make_unique<net::TcpStream>(std::move(socket));
+    PeerReply greeting = co_await c->read_reply(c->opt_.command_timeout);
+    if (greeting.code != 220) co_return Error{0, c->peer_ + " greeting: " + greeting.summary()};
+    if (!co_await c->ehlo()) co_return Error{0, c->peer_ + ": EHLO/HELO failed"};
+    bool want_tls = c->opt_.tls != config::OutboundTls::None && c->opt_.tls_context;
+    bool need_tls = c->opt_.tls == config::OutboundTls::Required || c->opt_.tls == config::OutboundTls::Verify;
+    if (want_tls && c->has("STARTTLS")) {
+        PeerReply r = co_await c->command("STARTTLS");
+        if (r.code == 220) {
+            c->in_.clear();
+            if (!co_await c->stream_->connect_tls(*c->opt_.tls_context, c->opt_.tls_name, c->opt_.command_timeout))
+                co_return Error{0, c->peer_ + ": TLS handshake failed: " + c->stream_->tls_error()};
+            if (!co_await c->ehlo()) co_return Error{0, c->peer_ + ": EHLO after STARTTLS failed"};
+        } else if (need_tls) {
+            co_return Error{0, c->peer_ + ": STARTTLS refused: " + r.summary()};
+        }
+    } else if (need_tls) {
+        co_return Error{0, c->peer_ + " does not offer STARTTLS and the connector requires TLS"};
+    }
+    co_return c;
+}
+
+asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope& env, const std::vector<std::size_t>& indices,
+                                                          std::string_view message) {
+    TransactionResult res;
+    if (peer_size_limit_ != 0 && message.size() > peer_size_limit_) {
+        res.mail = PeerReply{552, "5.3.4 message larger than the peer's SIZE limit (not sent)"};
+        res.connection_usable = true;
+        co_return res;
+    }
+    if (env.smtputf8 && !has("SMTPUTF8")) {
+        res.mail = PeerReply{553, "5.6.7 peer does not support SMTPUTF8 (not sent)"};
+        res.connection_usable = true;
+        co_return res;
+    }
+    std::string mail = "MAIL FROM:<" + env.sender + ">";
+    if (has("SIZE")) mail += " SIZE=" + std::to_string(message.size());
+    if (env.body == Body::EightBitMime && has("8BITMIME")) mail += " BODY=8BITMIME";
+    if (env.smtputf8) mail += " SMTPUTF8";
+    bool dsn = has("DSN");
+    if (dsn && env.ret != Ret::Unspecified) mail += env.ret == Ret::Full ? " RET=FULL" : " RET=HDRS";
+    if (dsn && !env.envid.empty()) mail += " ENVID=" + env.envid;
+    mail += "\r\n";
+    std::vector<std::string> rcpts;
+    for (std::size_t i : indices) {
+        const queue::Recipient& r = env.recipients[i];
+        std::string l = "RCPT TO:<" + r.address + ">";
+        if (dsn && r.notify != 0) {
+            std::string n;
+            if (r.notify & notify::Never) n = "NEVER";
+            if (r.notify & notify::Success) n += "SUCCESS,";
+            if (r.notify & notify::Failure) n += "FAILURE,";
+            if (r.notify & notify::Delay) n += "DELAY,";
+            if (!n.empty() && n.back() == ',') n.pop_back();
+            l += " NOTIFY=" + n;
+        }
+        if (dsn && !r.orcpt.empty()) l += " ORCPT=" + r.orcpt;
+        rcpts.push_back(l + "\r\n");
+    }
+    bool chunking = has("CHUNKING");
+    std::string data_cmd = chunking ? "BDAT " + std::to_string(message.size()) + " LAST\r\n" : "DATA\r\n";
+    if (has("PIPELINING")) {
+        std::string batch = mail;
+        for (const std::string& r : rcpts) batch += r;
+        batch += data_cmd;
+        if (chunking) batch.append(message);
+        if (!co_await write(batch, opt_.data_timeout)) {
+            res.mail = PeerReply{0, "connection lost while sending"};
+            co_return res;
+        }
+        res.mail = co_await read_reply(opt_.command_timeout);
+        for (std::size_t i = 0; i < rcpts.size(); ++i) res.rcpt.push_back(co_await read_reply(opt_.command_timeout));
+        PeerReply d = co_await read_reply(chunking ? opt_.data_timeout : opt_.command_timeout);
+        if (chunking) {
+            res.data = d;
+        } else if (d.code == 354) {
+            if (!co_await write(dot_stuff(message), opt_.data_timeout)) {
+                res.data = PeerReply{0, "connection lost while sending data"};
+                co_return res;
+            }
+            res.data = co_await read_reply(opt_.data_timeout);
+        } else {
+            res.data = d;
+        }
+    } else {
+        res.mail = co_await command(std::string_view(mail).substr(0, mail.size() - 2));
+        if (!res.mail.positive()) {
+            res.connection_usable = res.mail.code != 0 && (co_await command("RSET")).code == 250;
+            co_return res;
+        }
+        bool any = false;
+        for (const std::string& r : rcpts) {
+            res.rcpt.push_back(co_await command(std::string_view(r).substr(0, r.size() - 2)));
+            any = any || res.rcpt.back().positive();
+        }
+        if (!any) {
+            res.connection_usable = (co_await command("RSET")).code == 250;
+            co_return res;
+        }
+        if (chunking) {
+            std::string chunk = data_cmd;
+            chunk.append(message);
+            if (!co_await write(chunk, opt_.data_timeout)) {
+                res.data = PeerReply{0, "connection lost while sending data"};
+                co_return res;
+            }
+            res.data = co_await read_reply(opt_.data_timeout);
+        } else {
+            PeerReply d = co_await command("DATA");
+            if (d.code != 354) {
+                res.data = d;
+            } else {
+                if (!co_await write(dot_stuff(message), opt_.data_timeout)) {
+                    res.data = PeerReply{0, "connection lost while sending data"};
+                    co_return res;
+                }
+                res.data = co_await read_reply(opt_.data_timeout);
+            }
+        }
+    }
+    res.connection_usable = res.mail.code != 0 && res.data.code != 0 && res.data.code != 421;
+    if (res.connection_usable && !res.data.positive()) {
+        res.connection_usable = (co_await command("RSET")).code == 250;
+    }
+    co_return res;
+}
+
+asio::awaitable<void> ClientConnection::quit() {
+    if (!stream_) co_return;
+    co_await command("QUIT");
+    stream_->close();
+}
+
+}  // namespace rampart::smtp

@@ -1,0 +1,89 @@
+// smtp/client.hpp — SMTP client connection for delivery (RFC 5321 §4, PIPELINING,
+// STARTTLS, SIZE, 8BITMIME, SMTPUTF8, CHUNKING, DSN). One object is one connection and
+// may carry several transactions.
+// Trust: replies are the peer's; they are parsed defensively and never asserted on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+
+#include "config/config.hpp"
+#include "queue/envelope.hpp"
+#include "util/result.hpp"
+
+namespace asio::ssl {
+class context;
+}
+namespace rampart::net {
+class Stream;
+}
+
+namespace rampart::smtp {
+
+struct PeerReply {
+    int code = 0;              // 0: no reply (connection failed)
+    std::string text;          // all lines joined by ' ', enhanced code included
+    bool positive() const { return code >= 200 && code < 400; }
+    bool permanent() const { return code >= 500 && code < 600; }
+    std::string summary() const { return code == 0 ? text : std::to_string(code) + " " + text; }
+};
+
+struct ClientOptions {
+    std::string helo_name;
+    config::OutboundTls tls = config::OutboundTls::Opportunistic;
+    asio::ssl::context* tls_context = nullptr;
+    std::string tls_name;                                     // SNI and name check
+    std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+    std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};   // RFC 5321 §4.5.3.2
+    std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+};
+
+struct TransactionResult {
+    PeerReply mail;                          // reply to MAIL FROM
+    std::vector<PeerReply> rcpt;             // one per recipient sent, in order
+    PeerReply data;                          // final reply after the data
+    bool connection_usable = false;          // may carry another transaction
+};
+
+class ClientConnection {
+public:
+    ~ClientConnection();
+    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy.
+    // The error text is for logs.
+    static asio::awaitable<Result<std::unique_ptr<ClientConnection>>> open(asio::any_io_executor ex,
+                                                                             const config::Endpoint& peer,
+                                                                             ClientOptions options);
+    // One transaction for the recipients at `indices` of `env`.
+    asio::awaitable<TransactionResult> send(const queue::Envelope& env, const std::vector<std::size_t>& indices,
+                                            std::string_view message);
+    asio::awaitable<void> quit();
+    std::string peer_name() const { return peer_; }
+    std::string tls() const;
+
+private:
+    ClientConnection() = default;
+    asio::awaitable<PeerReply> read_reply(std::chrono::milliseconds timeout);
+    asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
+    asio::awaitable<PeerReply> command(std::string_view line);
+    asio::awaitable<bool> ehlo();
+    bool has(std::string_view ext) const;
+
+    std::unique_ptr<net::Stream> stream_;
+    ClientOptions opt_;
+    std::string peer_;
+    std::string in_;
+    std::vector<std::string> extensions_;    // upper-case EHLO keywords with arguments
+    std::uint64_t peer_size_limit_ = 0;
+};
+
+// Parses one complete reply from `buf` starting at `pos`; returns false if incomplete.
+// Malformed lines yield code 0 with the text, so callers treat them as failures.
+bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out);
+
+}  // namespace rampart::smtp

@@ -1,0 +1,585 @@
+// smtp/server_session.cpp — the SMTP server state machine.
+// Trust: bytes from the peer. Contracts kept here (DESIGN.md §8):
+//  - only CRLF ends a command line and only <CRLF>.<CRLF> ends DATA; a bare CR or LF is
+//    refused, never taken as a line end;
+//  - input pipelined behind STARTTLS is discarded before the handshake;
+//  - 250 after the data only once Spool::commit() reported the message durable;
+//  - every read has a deadline and every loop a bound (max_errors, sizes, timeouts).
+#include "smtp/server_session.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "net/stream.hpp"
+#include "policy/access.hpp"
+#include "queue/spool.hpp"
+#include "smtp/command_parser.hpp"
+#include "smtp/data_reader.hpp"
+#include "smtp/reply.hpp"
+#include "util/log.hpp"
+
+namespace rampart::smtp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr milliseconds kWriteTimeout{std::chrono::minutes(2)};
+constexpr milliseconds kTlsHandshakeTimeout{std::chrono::seconds(60)};
+// After a fatal refusal the peer may still be sending; read and drop this much at most
+// so that closing does not reset the connection before the peer reads our reply.
+constexpr std::size_t kDrainLimit = 1 << 20;
+constexpr milliseconds kDrainTimeout{std::chrono::seconds(2)};
+
+enum class LineStatus { Ok, TooLong, BareLineEnd, Closed };
+
+std::string rfc5322_date(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    return buf;
+}
+
+std::string join(const std::vector<queue::Recipient>& rcpts) {
+    std::string out;
+    for (const auto& r : rcpts) {
+        if (!out.empty()) out += ',';
+        out += r.address;
+    }
+    return out;
+}
+
+class Session {
+public:
+    Session(net::Stream& stream, const config::Listener& listener, ClientInfo client, SessionServices& svc)
+        : s_(stream), l_(listener), svc_(svc), client_(client), started_(Clock::now()) {
+        facts_.listener = &listener;
+        facts_.domains = &svc.config->domains;
+        facts_.connectors = &svc.config->send_connectors;
+        facts_.client = client.address;
+        in_.reserve(kReadChunk);
+    }
+
+    asio::awaitable<void> run();
+
+private:
+    // ---- I/O ----
+    void reply(const Reply& r) {
+        out_ += r.wire();
+        if (r.permanent() && r.code != 554 && r.code != 521) ++errors_;
+    }
+    asio::awaitable<bool> flush();
+    asio::awaitable<bool> fill(milliseconds timeout);
+    asio::awaitable<LineStatus> read_line(std::string& line);
+    asio::awaitable<void> close_after_fatal(const Reply& r);
+    void compact();
+
+    // ---- commands ----
+    asio::awaitable<void> dispatch(Command& cmd);
+    void on_ehlo(const Command& cmd);
+    void on_mail(Command& cmd);
+    void on_rcpt(Command& cmd);
+    asio::awaitable<void> on_data();
+    asio::awaitable<void> on_bdat(const Command& cmd);
+    asio::awaitable<void> on_starttls();
+    asio::awaitable<void> finish_message(std::string_view message);
+
+    // ---- transaction ----
+    void reset_transaction(std::string_view why);
+    void log_transaction(std::string_view result, const Reply& r, std::uint64_t size);
+    std::string received_header(const std::string& id) const;
+    std::string protocol() const;
+
+    net::Stream& s_;
+    const config::Listener& l_;
+    SessionServices& svc_;
+    ClientInfo client_;
+    policy::SessionFacts facts_;
+    Clock::time_point started_;
+
+    std::string in_;
+    std::size_t in_pos_ = 0;
+    std::string out_;
+
+    std::string helo_;
+    bool esmtp_ = false;
+    bool quit_ = false;
+    unsigned errors_ = 0;
+
+    // transaction
+    bool in_mail_ = false;
+    Path sender_;
+    MailParams mail_;
+    std::vector<queue::Recipient> rcpts_;
+    unsigned refused_rcpts_ = 0;
+    std::string last_refusal_;
+    bool bdat_started_ = false;
+    bool bdat_too_big_ = false;
+    std::string bdat_buf_;
+    Clock::time_point txn_started_;
+};
+
+asio::awaitable<bool> Session::flush() {
+    if (out_.empty()) co_return true;
+    bool ok = co_await s_.write(out_, kWriteTimeout);
+    out_.clear();
+    co_return ok;
+}
+
+void Session::compact() {
+    if (in_pos_ == 0) return;
+    if (in_pos_ >= in_.size()) {
+        in_.clear();
+    } else {
+        in_.erase(0, in_pos_);
+    }
+    in_pos_ = 0;
+}
+
+// Flushes pending replies (we are about to wait for the peer), then reads more input.
+asio::awaitable<bool> Session::fill(milliseconds timeout) {
+    if (!co_await flush()) co_return false;
+    compact();
+    std::size_t old = in_.size();
+    in_.resize(old + kReadChunk);
+    std::size_t n = co_await s_.read_some(asio::buffer(in_.data() + old, kReadChunk), timeout);
+    in_.resize(old + n);
+    co_return n > 0;
+}
+
+asio::awaitable<LineStatus> Session::read_line(std::string& line) {
+    const std::size_t max = l_.limits.max_command_length;
+    std::size_t checked = 0;  // bytes after in_pos_ already known to hold no LF
+    bool discarding = false;
+    while (true) {
+        std::size_t nl = in_.find('\n', in_pos_ + checked);
+        if (nl != std::string::npos) {
+            std::string_view raw(in_.data() + in_pos_, nl - in_pos_);
+            in_pos_ = nl + 1;
+            if (discarding) co_return LineStatus::TooLong;
+            if (raw.empty() || raw.back() != '\r') co_return LineStatus::BareLineEnd;
+            raw.remove_suffix(1);
+            if (raw.find('\r') != std::string_view::npos) co_return LineStatus::BareLineEnd;
+            if (raw.size() + 2 > max) co_return LineStatus::TooLong;
+            line.assign(raw);
+            co_return LineStatus::Ok;
+        }
+        checked = in_.size() - in_pos_;
+        if (checked > max) {
+            // Over-long line: drop what we have and keep dropping until its LF.
+            discarding = true;
+            in_pos_ = in_.size();
+            checked = 0;
+        }
+        if (!co_await fill(l_.limits.command_timeout)) co_return LineStatus::Closed;
+    }
+}
+
+asio::awaitable<void> Session::close_after_fatal(const Reply& r) {
+    reply(r);
+    co_await flush();
+    // Half-close and drain so the peer reads the reply instead of a reset.
+    s_.shutdown_send();
+    std::size_t drained = 0;
+    char buf[16384];
+    auto deadline = Clock::now() + kDrainTimeout;
+    while (drained < kDrainLimit && Clock::now() < deadline) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        std::size_t n = co_await s_.read_some(asio::buffer(buf), std::max(left, milliseconds(1)));
+        if (n == 0) break;
+        drained += n;
+    }
+    quit_ = true;
+}
+
+asio::awaitable<void> Session::run() {
+    const std::string& host = svc_.config->server.hostname;
+    if (l_.tls == config::TlsMode::Implicit) {
+        if (!svc_.tls || !co_await s_.accept_tls(*svc_.tls, kTlsHandshakeTimeout)) {
+            log::info("smtp.tls.failed", {{"listener", l_.name}, {"client", client_.address.text()}, {"error", s_.tls_error()}});
+            s_.close();
+            co_return;
+        }
+        facts_.tls = true;
+    }
+    policy::Decision conn = policy::check_connection(facts_);
+    if (conn.verdict == policy::Verdict::Refuse) {
+        log::info("smtp.connection.refused", {{"listener", l_.name}, {"client", client_.address.text()},
+                                              {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text}});
+        co_await close_after_fatal(conn.reply);
+        s_.close();
+        co_return;
+    }
+    log::event(log::Level::Debug, "smtp.connect", {{"listener", l_.name}, {"client", client_.address.text()}});
+    reply(Reply(220, "", host + " ESMTP rampart"));
+    std::string line;
+    while (!quit_) {
+        LineStatus st = co_await read_line(line);
+        if (st == LineStatus::Closed) {
+            if (s_.end() == net::StreamEnd::Timeout) {
+                reply(Reply(421, "4.4.2", host + " timeout waiting for a command; closing"));
+                co_await flush();
+            }
+            reset_transaction(s_.end() == net::StreamEnd::Timeout ? "timeout" : "disconnected");
+            break;
+        }
+        if (st == LineStatus::TooLong) {
+            reply(Reply(500, "5.5.6", "line too long"));
+        } else if (st == LineStatus::BareLineEnd) {
+            reply(Reply(500, "5.5.2", "bare CR or LF in command; lines must end with CRLF"));
+        } else {
+            Command cmd = parse_command(line, mail_.smtputf8);
+            if (cmd.error) {
+                reply(*cmd.error);
+                if (cmd.verb == Verb::Bdat) {
+                    // The chunk length is unknown: the rest of the stream cannot be trusted.
+                    co_await close_after_fatal(Reply(421, "4.5.0", "bad BDAT command; closing"));
+                    break;
+                }
+            } else {
+                co_await dispatch(cmd);
+            }
+        }
+        if (!quit_ && errors_ >= l_.limits.max_errors) {
+            reset_transaction("too many errors");
+            co_await close_after_fatal(Reply(421, "4.7.0", host + " too many errors; closing"));
+            break;
+        }
+    }
+    co_await flush();
+    s_.close();
+}
+
+asio::awaitable<void> Session::dispatch(Command& cmd) {
+    switch (cmd.verb) {
+        case Verb::Helo:
+        case Verb::Ehlo: on_ehlo(cmd); break;
+        case Verb::Mail: on_mail(cmd); break;
+        case Verb::Rcpt: on_rcpt(cmd); break;
+        case Verb::Data: co_await on_data(); break;
+        case Verb::Bdat: co_await on_bdat(cmd); break;
+        case Verb::Rset:
+            reset_transaction("RSET");
+            reply(Reply(250, "2.0.0", "ok"));
+            break;
+        case Verb::Noop: reply(Reply(250, "2.0.0", "ok")); break;
+        case Verb::Quit:
+            reset_transaction("QUIT");
+            reply(Reply(221, "2.0.0", svc_.config->server.hostname + " closing connection"));
+            quit_ = true;
+            break;
+        case Verb::Vrfy:
+            // RFC 5321 §3.5.3: 252 neither confirms nor denies; no address is disclosed.
+            reply(Reply(252, "2.5.0", "cannot verify the user; send a message and delivery will be attempted"));
+            break;
+        case Verb::Expn: reply(Reply(502, "5.5.1", "EXPN is not available")); break;
+        case Verb::Help:
+            reply(Reply(214, "2.0.0", "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS\nsee RFC 5321"));
+            break;
+        case Verb::StartTls: co_await on_starttls(); break;
+        case Verb::Auth: reply(Reply(502, "5.5.1", "authentication is not available on this listener")); break;
+        case Verb::Unknown: reply(Reply(500, "5.5.2", "command not recognized")); break;
+    }
+}
+
+void Session::on_ehlo(const Command& cmd) {
+    reset_transaction("EHLO");
+    helo_ = cmd.argument;
+    esmtp_ = cmd.verb == Verb::Ehlo;
+    const std::string& host = svc_.config->server.hostname;
+    if (!esmtp_) {
+        reply(Reply(250, "", host));
+        return;
+    }
+    std::string text = host + " greets " + helo_;
+    text += "\nPIPELINING";
+    text += "\nSIZE " + std::to_string(l_.limits.max_message_size);
+    text += "\n8BITMIME";
+    text += "\nENHANCEDSTATUSCODES";
+    text += "\nSMTPUTF8";
+    text += "\nCHUNKING";
+    text += "\nDSN";
+    if (svc_.tls && l_.tls == config::TlsMode::StartTls && !s_.tls_active()) text += "\nSTARTTLS";
+    reply(Reply(250, "", text));
+}
+
+void Session::on_mail(Command& cmd) {
+    if (helo_.empty()) return reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
+    if (in_mail_) return reply(Reply(503, "5.5.1", "nested MAIL command"));
+    if (!esmtp_ && (cmd.mail.size || cmd.mail.body != Body::Unspecified || cmd.mail.smtputf8 ||
+                    cmd.mail.ret != Ret::Unspecified || !cmd.mail.envid.empty()))
+        return reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
+    if (cmd.mail.size && *cmd.mail.size > l_.limits.max_message_size)
+        return reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l_.limits.max_message_size) + " bytes"));
+    policy::Decision d = policy::check_mail(facts_, cmd.path);
+    if (d.verdict == policy::Verdict::Refuse) {
+        log::info("smtp.mail.refused", {{"listener", l_.name}, {"client", client_.address.text()}, {"from", cmd.path.text()},
+                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+        return reply(d.reply);
+    }
+    in_mail_ = true;
+    sender_ = std::move(cmd.path);
+    mail_ = std::move(cmd.mail);
+    txn_started_ = Clock::now();
+    reply(Reply(250, "2.1.0", "sender ok"));
+}
+
+void Session::on_rcpt(Command& cmd) {
+    if (!in_mail_) return reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (bdat_started_) return reply(Reply(503, "5.5.1", "RCPT after BDAT is not allowed"));
+    if (rcpts_.size() >= l_.limits.max_recipients)
+        return reply(Reply(452, "4.5.3", "too many recipients"));
+    if (!esmtp_ && (cmd.rcpt.notify != 0 || !cmd.rcpt.orcpt.empty()))
+        return reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
+    policy::Decision d = policy::check_rcpt(facts_, sender_, cmd.path);
+    if (d.verdict != policy::Verdict::Accept) {
+        ++refused_rcpts_;
+        last_refusal_ = d.reply.summary();
+        log::info("smtp.rcpt.refused", {{"listener", l_.name}, {"client", client_.address.text()}, {"from", sender_.text()},
+                                        {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+        return reply(d.reply);
+    }
+    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false});
+    reply(d.reply);
+}
+
+asio::awaitable<void> Session::on_data() {
+    if (!in_mail_) co_return reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (bdat_started_) co_return reply(Reply(503, "5.5.1", "DATA after BDAT is not allowed"));
+    if (rcpts_.empty()) co_return reply(Reply(554, "5.5.1", "no valid recipients"));
+    reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
+    DataReader reader(l_.limits.max_message_size, l_.limits.max_line_length);
+    std::string message;
+    message.reserve(std::min<std::uint64_t>(l_.limits.max_message_size, 256 * 1024));
+    auto deadline = Clock::now() + l_.limits.data_timeout;
+    while (true) {
+        std::size_t used = 0;
+        DataReader::Status st = reader.feed(std::string_view(in_).substr(in_pos_), used, message);
+        in_pos_ += used;
+        if (st == DataReader::Status::Done) break;
+        if (st == DataReader::Status::BareLineEnd) {
+            Reply r(521, "5.5.2", std::string("bare ") + (reader.bare_cr() ? "CR" : "LF") +
+                                      " in message data; only <CRLF>.<CRLF> ends data (RFC 5321 §2.3.8); closing");
+            log_transaction("refused", r, reader.size());
+            reset_transaction("");
+            co_await close_after_fatal(r);
+            co_return;
+        }
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout))) {
+            Reply r(421, "4.4.2", "data not received in time; closing");
+            if (s_.end() == net::StreamEnd::Timeout || left <= milliseconds(0)) {
+                reply(r);
+                co_await flush();
+            }
+            log_transaction("aborted", Reply(421, "4.4.2", "connection lost during DATA"), reader.size());
+            reset_transaction("");
+            quit_ = true;
+            co_return;
+        }
+    }
+    Reply refusal;
+    if (reader.too_big())
+        refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l_.limits.max_message_size) + " bytes");
+    else if (reader.line_too_long())
+        refusal = Reply(554, "5.6.0", "message has a line longer than " + std::to_string(l_.limits.max_line_length) + " characters");
+    else if (reader.has_nul())
+        refusal = Reply(554, "5.6.0", "message contains NUL characters");
+    if (!refusal.empty()) {
+        log_transaction("refused", refusal, reader.size());
+        reset_transaction("");
+        co_return reply(refusal);
+    }
+    co_await finish_message(message);
+}
+
+asio::awaitable<void> Session::on_bdat(const Command& cmd) {
+    // The chunk is read whatever happens, so the stream stays in step (RFC 3030 §2).
+    bool usable = in_mail_ && !rcpts_.empty();
+    std::uint64_t need = cmd.chunk_size;
+    auto deadline = Clock::now() + l_.limits.data_timeout;
+    while (need > 0) {
+        std::size_t avail = in_.size() - in_pos_;
+        if (avail == 0) {
+            auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+            if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout))) {
+                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
+                reset_transaction("");
+                quit_ = true;
+                co_return;
+            }
+            continue;
+        }
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(avail, need));
+        if (usable && !bdat_too_big_) {
+            if (bdat_buf_.size() + take > l_.limits.max_message_size) {
+                bdat_too_big_ = true;
+                bdat_buf_.clear();
+                bdat_buf_.shrink_to_fit();
+            } else {
+                bdat_buf_.append(in_, in_pos_, take);
+            }
+        }
+        in_pos_ += take;
+        need -= take;
+    }
+    if (!in_mail_) co_return reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (rcpts_.empty()) co_return reply(Reply(554, "5.5.1", "no valid recipients"));
+    bdat_started_ = true;
+    if (!cmd.last_chunk) {
+        co_return reply(Reply(250, "2.0.0", std::to_string(cmd.chunk_size) + " octets received"));
+    }
+    Reply refusal;
+    if (bdat_too_big_) {
+        refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l_.limits.max_message_size) + " bytes");
+    } else {
+        LineFacts f = check_lines(bdat_buf_, l_.limits.max_line_length);
+        if (f.bare_line_end) refusal = Reply(554, "5.6.0", "bare CR or LF in message data; lines must end with CRLF");
+        else if (f.long_line)
+            refusal = Reply(554, "5.6.0", "message has a line longer than " + std::to_string(l_.limits.max_line_length) + " characters");
+        else if (f.nul) refusal = Reply(554, "5.6.0", "message contains NUL characters");
+    }
+    if (!refusal.empty()) {
+        log_transaction("refused", refusal, bdat_buf_.size());
+        reset_transaction("");
+        co_return reply(refusal);
+    }
+    std::string message = std::move(bdat_buf_);
+    co_await finish_message(message);
+}
+
+asio::awaitable<void> Session::finish_message(std::string_view message) {
+    std::size_t hops = count_received_headers(message);
+    if (hops >= l_.limits.max_received_headers) {
+        Reply r(554, "5.4.6", "too many hops (" + std::to_string(hops) + " Received headers): mail loop");
+        log_transaction("refused", r, message.size());
+        reset_transaction("");
+        co_return reply(r);
+    }
+    queue::Envelope env;
+    env.id = queue::new_queue_id();
+    env.received_at = std::time(nullptr);
+    env.listener = l_.name;
+    env.client = client_.address.text();
+    env.helo = helo_;
+    env.tls = s_.tls_description();
+    env.sender = sender_.text();
+    env.body = mail_.body;
+    env.smtputf8 = mail_.smtputf8;
+    env.ret = mail_.ret;
+    env.envid = mail_.envid;
+    env.recipients = rcpts_;
+    std::string head = received_header(env.id);
+    auto id = co_await svc_.spool->commit(env, head, message);
+    if (!id) {
+        log::error("spool.commit.failed", {{"listener", l_.name}, {"client", client_.address.text()}, {"error", id.error().message}});
+        Reply r(452, "4.3.1", "insufficient system storage; try again later");
+        log_transaction("deferred", r, message.size());
+        reset_transaction("");
+        co_return reply(r);
+    }
+    env.id = *id;
+    env.size = head.size() + message.size();
+    Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
+    log_transaction("accepted", ok, env.size);
+    reset_transaction("");
+    if (svc_.queued) svc_.queued(env);
+    reply(ok);
+}
+
+asio::awaitable<void> Session::on_starttls() {
+    if (s_.tls_active()) co_return reply(Reply(503, "5.5.1", "TLS is already active"));
+    if (!svc_.tls || l_.tls != config::TlsMode::StartTls) co_return reply(Reply(502, "5.5.1", "STARTTLS is not offered here"));
+    reply(Reply(220, "2.0.0", "ready to start TLS"));
+    // RFC 3207 §4.2 / CVE-2011-0411: anything the client pipelined after STARTTLS was sent
+    // in clear and must not be executed inside the TLS session.
+    std::size_t injected = in_.size() - in_pos_;
+    in_.clear();
+    in_pos_ = 0;
+    if (injected > 0)
+        log::warn("smtp.starttls.injection", {{"listener", l_.name}, {"client", client_.address.text()}, {"discarded_bytes", injected}});
+    if (!co_await flush()) {
+        quit_ = true;
+        co_return;
+    }
+    if (!co_await s_.accept_tls(*svc_.tls, kTlsHandshakeTimeout)) {
+        log::info("smtp.tls.failed", {{"listener", l_.name}, {"client", client_.address.text()}, {"error", s_.tls_error()}});
+        quit_ = true;
+        co_return;
+    }
+    facts_.tls = true;
+    // RFC 3207 §4.2: forget everything learnt before TLS, including EHLO.
+    reset_transaction("STARTTLS");
+    helo_.clear();
+    esmtp_ = false;
+}
+
+void Session::reset_transaction(std::string_view why) {
+    if (in_mail_ && !why.empty() && (refused_rcpts_ > 0 || !rcpts_.empty() || bdat_started_)) {
+        Reply r = refused_rcpts_ > 0 && rcpts_.empty() ? Reply(550, "5.0.0", "no recipient accepted: " + last_refusal_)
+                                                       : Reply(250, "2.0.0", "transaction abandoned: " + std::string(why));
+        log_transaction("abandoned", r, bdat_buf_.size());
+    }
+    in_mail_ = false;
+    sender_ = Path{};
+    mail_ = MailParams{};
+    rcpts_.clear();
+    refused_rcpts_ = 0;
+    last_refusal_.clear();
+    bdat_started_ = false;
+    bdat_too_big_ = false;
+    bdat_buf_.clear();
+}
+
+void Session::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
+    auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - txn_started_).count();
+    std::string qid;
+    if (result == "accepted") qid = r.text.substr(r.text.rfind(' ') + 1);
+    log::info("smtp.transaction", {{"qid", qid.empty() ? "-" : qid}, {"listener", l_.name}, {"client", client_.address.text()},
+                                   {"tls", s_.tls_active() ? s_.tls_description() : "no"}, {"from", sender_.text()},
+                                   {"rcpts", join(rcpts_)}, {"nrcpt", rcpts_.size()}, {"refused_rcpts", refused_rcpts_},
+                                   {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
+                                   {"duration_ms", ms}});
+}
+
+std::string Session::protocol() const {
+    std::string p = mail_.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
+    if (s_.tls_active()) p += "S";
+    return p;
+}
+
+std::string Session::received_header(const std::string& id) const {
+    std::string h = "Received: from " + helo_ + " ([" + client_.address.text() + "])\r\n\tby " +
+                    svc_.config->server.hostname + " (rampart) with " + protocol() + " id " + id + "\r\n";
+    if (s_.tls_active()) h += "\t(" + s_.tls_description() + ")\r\n";
+    if (rcpts_.size() == 1) h += "\tfor <" + rcpts_.front().address + ">";
+    else h += "\t";
+    h += "; " + rfc5322_date(std::time(nullptr)) + "\r\n";
+    return h;
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_session(net::Stream& stream, const config::Listener& listener, ClientInfo client,
+                                    SessionServices& services) {
+    bool failed = false;
+    try {
+        Session session(stream, listener, client, services);
+        co_await session.run();
+    } catch (const std::exception& e) {
+        // Outermost frame: answer, log, close (STYLE.md §6). Nothing was acknowledged that
+        // is not already durable.
+        log::error("smtp.session.exception", {{"listener", listener.name}, {"client", client.address.text()}, {"error", e.what()}});
+        failed = true;
+    }
+    if (failed) {
+        std::string r = Reply(451, "4.3.0", "internal error; try again later").wire();
+        co_await stream.write(r, std::chrono::seconds(5));
+    }
+    stream.close();
+}
+
+}  // namespace rampart::smtp

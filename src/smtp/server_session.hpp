@@ -1,0 +1,46 @@
+// smtp/server_session.hpp — one SMTP server session (RFC 5321 §4, with the ESMTP
+// extensions of DESIGN.md), from greeting to close, over any net::Stream.
+// Trust: everything read from the stream is the peer's; every command is parsed by the
+// pure codecs, every access question goes to policy/, every accepted message through the
+// one door queue::Spool::commit(). A 250 after DATA/BDAT LAST is sent only after the
+// commit returned success (DESIGN.md §8).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include <asio/awaitable.hpp>
+
+#include "config/config.hpp"
+#include "net/cidr.hpp"
+#include "queue/envelope.hpp"
+
+namespace asio::ssl {
+class context;
+}
+namespace rampart::net {
+class Stream;
+}
+namespace rampart::queue {
+class Spool;
+}
+
+namespace rampart::smtp {
+
+struct SessionServices {
+    const config::Config* config = nullptr;
+    queue::Spool* spool = nullptr;
+    asio::ssl::context* tls = nullptr;                        // null: no TLS offered
+    std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
+};
+
+struct ClientInfo {
+    net::IpAddress address;
+    std::uint16_t port = 0;
+};
+
+// Runs the session to its end; never throws. Closes the stream before returning.
+asio::awaitable<void> serve_session(net::Stream& stream, const config::Listener& listener, ClientInfo client,
+                                    SessionServices& services);
+
+}  // namespace rampart::smtp

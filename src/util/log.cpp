@@ -1,0 +1,125 @@
+// util/log.cpp — the log sink and event counters. Thread-safe; one write(2) per line so
+// concurrent lines never interleave.
+#include "util/log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+namespace rampart::log {
+namespace {
+
+std::mutex g_mutex;
+std::map<std::string, std::uint64_t, std::less<>> g_counters;
+std::atomic<int> g_fd{2};
+std::atomic<Level> g_min{Level::Info};
+
+std::string_view level_name(Level l) {
+    switch (l) {
+        case Level::Debug: return "debug";
+        case Level::Info: return "info";
+        case Level::Warning: return "warning";
+        case Level::Error: return "error";
+    }
+    return "info";
+}
+
+std::string timestamp() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    std::time_t t = system_clock::to_time_t(now);
+    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+    return buf;
+}
+
+}  // namespace
+
+std::string format_value(std::string_view v) {
+    bool quote = v.empty();
+    for (unsigned char c : v)
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) quote = true;
+    if (!quote) return std::string(v);
+    std::string out = "\"";
+    for (unsigned char c : v) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    char hex[8];
+                    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+                    out += hex;
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+void event(Level level, std::string_view name, std::initializer_list<Field> fields) {
+    {
+        std::lock_guard lock(g_mutex);
+        auto it = g_counters.find(name);
+        if (it == g_counters.end()) g_counters.emplace(std::string(name), 1);
+        else ++it->second;
+    }
+    if (level < g_min.load(std::memory_order_relaxed)) return;
+    std::string line;
+    line.reserve(256);
+    line += "ts=";
+    line += timestamp();
+    line += " level=";
+    line += level_name(level);
+    line += " event=";
+    line += name;
+    for (const Field& f : fields) {
+        line += ' ';
+        line += f.key;
+        line += '=';
+        line += format_value(f.value);
+    }
+    line += '\n';
+    int fd = g_fd.load();
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n <= 0) break;
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
+void set_min_level(Level level) { g_min = level; }
+
+bool set_file(const std::string& path) {
+    if (path.empty()) {
+        g_fd = 2;
+        return true;
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    g_fd = fd;
+    return true;
+}
+
+std::map<std::string, std::uint64_t> counters() {
+    std::lock_guard lock(g_mutex);
+    return {g_counters.begin(), g_counters.end()};
+}
+
+}  // namespace rampart::log

@@ -1,0 +1,53 @@
+// util/log.hpp — structured, one-line-per-event logging (logfmt: key=value).
+// Contract: every event has a stable name ("smtp.transaction", "delivery.attempt"), is
+// written atomically as one line to the log sink, and bumps a counter of that name.
+// Values are quoted when needed; control characters are escaped so a peer cannot forge
+// log lines.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace rampart::log {
+
+enum class Level { Debug, Info, Warning, Error };
+
+struct Field {
+    std::string_view key;
+    std::string value;
+    Field(std::string_view k, std::string v) : key(k), value(std::move(v)) {}
+    Field(std::string_view k, std::string_view v) : key(k), value(v) {}
+    Field(std::string_view k, const char* v) : key(k), value(v) {}
+    template <class N>
+        requires std::is_arithmetic_v<N>
+    Field(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
+};
+
+// Writes `ts=... level=... event=NAME k=v ...` to the sink (stderr by default).
+void event(Level level, std::string_view name, std::initializer_list<Field> fields);
+inline void info(std::string_view name, std::initializer_list<Field> fields) {
+    event(Level::Info, name, fields);
+}
+inline void warn(std::string_view name, std::initializer_list<Field> fields) {
+    event(Level::Warning, name, fields);
+}
+inline void error(std::string_view name, std::initializer_list<Field> fields) {
+    event(Level::Error, name, fields);
+}
+
+// Events below this level are counted but not written.
+void set_min_level(Level level);
+// Append log lines to this file instead of stderr (opened O_APPEND). Empty: stderr.
+bool set_file(const std::string& path);
+
+// Snapshot of the per-event counters.
+std::map<std::string, std::uint64_t> counters();
+
+// Quotes and escapes one logfmt value (exposed for tests).
+std::string format_value(std::string_view value);
+
+}  // namespace rampart::log

@@ -1,0 +1,50 @@
+// util/result.hpp — the one error-or-value type for failures of the world (disk, network).
+// Contract: a Result holds either a value or an Error; reading the wrong side is a bug
+// (asserted). The Error's text is for logs only: it may name paths and errno, never reach
+// an SMTP client (STYLE.md §6).
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace rampart {
+
+struct Error {
+    int code = 0;          // errno where one applies, else 0
+    std::string message;   // operator-facing: what failed and where
+};
+
+template <class T>
+class [[nodiscard]] Result {
+public:
+    Result(T value) : v_(std::move(value)) {}
+    Result(Error error) : v_(std::move(error)) {}
+
+    explicit operator bool() const { return v_.index() == 0; }
+    bool ok() const { return v_.index() == 0; }
+    T& value() { assert(ok()); return std::get<0>(v_); }
+    const T& value() const { assert(ok()); return std::get<0>(v_); }
+    T& operator*() { return value(); }
+    const T& operator*() const { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+struct Ok {};
+
+inline Error errno_error(int err, std::string what);
+
+}  // namespace rampart
+
+#include <cstring>
+namespace rampart {
+inline Error errno_error(int err, std::string what) {
+    return Error{err, what + ": " + std::strerror(err)};
+}
+}  // namespace rampart
