@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -107,7 +108,12 @@ LoadResult load_text(std::string_view text, const std::string& source, const std
     }
     apply_document(root, c, ctx);
     if (ctx.errors.empty()) check_whole(c, ctx);
-    if (!ctx.errors.empty()) return std::move(ctx.errors);
+    if (!ctx.errors.empty()) {
+        // toml++ iterates keys in sorted order; report in file order instead.
+        std::stable_sort(ctx.errors.begin(), ctx.errors.end(),
+                         [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+        return std::move(ctx.errors);
+    }
     return c;
 }
 

@@ -19,6 +19,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
 public:
+    // Default: an error "no result" (Asio's co_spawn needs default-constructible results).
+    Result() : v_(Error{0, "no result"}) {}
     Result(T value) : v_(std::move(value)) {}
     Result(Error error) : v_(std::move(error)) {}
 

@@ -1,0 +1,136 @@
+#include "config/load.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/settings.hpp"
+
+using namespace rampart::config;
+
+namespace {
+std::vector<ConfigError> errors_of(std::string_view text) {
+    auto r = load_text(text, "test.toml", "/tmp");
+    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) return *e;
+    return {};
+}
+Config config_of(std::string_view text) {
+    auto r = load_text(text, "test.toml", "/tmp");
+    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) {
+        for (auto& x : *e) ADD_FAILURE() << x.text();
+        return {};
+    }
+    return std::get<Config>(r);
+}
+}  // namespace
+
+TEST(ConfigLoad, EmbeddedDefaultLoads) {
+    Config c = config_of(default_config_text());
+    EXPECT_EQ(c.server.role, Role::AllInOne);
+    ASSERT_EQ(c.listeners.size(), 1u);
+    EXPECT_EQ(c.listeners[0].bind[0].text(), "127.0.0.1:2525");
+    EXPECT_TRUE(c.listeners[0].relay.list.empty());
+    EXPECT_FALSE(c.listeners[0].relay.allow_authenticated);
+}
+
+TEST(ConfigLoad, AllErrorsAtOnceWithLines) {
+    auto errs = errors_of(R"([server]
+role = "mailserver"
+colour = "blue"
+
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:99999"]
+limits = { max_message_size = "35XB", command_timeout = "10" }
+relay = { list = ["10.0.0.0/33"] }
+
+[nonsense]
+)");
+    ASSERT_EQ(errs.size(), 7u);
+    EXPECT_EQ(errs[0].line, 2);
+    EXPECT_EQ(errs[0].key, "server.role");
+    EXPECT_NE(errs[0].fix.find("gateway"), std::string::npos);
+    EXPECT_EQ(errs[1].key, "server.colour");
+    EXPECT_EQ(errs[1].problem, "unknown key");
+    std::string all;
+    for (auto& e : errs) all += e.text() + "\n";
+    EXPECT_NE(all.find("test.toml:7: listeners[0].bind"), std::string::npos) << all;
+    EXPECT_NE(all.find("listeners[0].limits.max_message_size"), std::string::npos) << all;
+    EXPECT_NE(all.find("listeners[0].limits.command_timeout"), std::string::npos) << all;
+    EXPECT_NE(all.find("listeners[0].relay.list"), std::string::npos) << all;
+    EXPECT_NE(all.find("test.toml:11: nonsense: unknown section"), std::string::npos) << all;
+}
+
+TEST(ConfigLoad, TomlSyntaxErrorNamesLine) {
+    auto errs = errors_of("[server]\nrole = \n");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].line, 2);
+}
+
+TEST(ConfigLoad, OpenRelayIsRefused) {
+    auto errs = errors_of(R"(
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525"]
+relay = { mode = "all-except-list", list = [] }
+)");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_NE(errs[0].problem.find("open relay"), std::string::npos);
+    errs = errors_of(R"(
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525"]
+relay = { list = ["0.0.0.0/0"] }
+)");
+    ASSERT_EQ(errs.size(), 1u);
+}
+
+TEST(ConfigLoad, RolePresetsFillListenerDefaults) {
+    Config c = config_of(R"(
+[server]
+role = "mailbox"
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525", "[::1]:2525"]
+)");
+    EXPECT_FALSE(c.listeners[0].auth.anonymous);
+    EXPECT_TRUE(c.listeners[0].auth.integrated);
+    EXPECT_EQ(c.listeners[0].bind[1].text(), "[::1]:2525");
+    EXPECT_EQ(c.listeners[0].remote_ranges.size(), 2u);
+}
+
+TEST(ConfigLoad, SendConnectorNeedsSmarthosts) {
+    auto errs = errors_of(R"(
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525"]
+[[send_connectors]]
+name = "out"
+address_spaces = ["*"]
+route = "smarthost"
+)");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].key, "send_connectors[0].smarthosts");
+}
+
+TEST(ConfigLoad, SizesAndDurationsTakeUnits) {
+    Config c = config_of(R"(
+[[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525"]
+limits = { max_message_size = "10MiB", command_timeout = "30s" }
+[[send_connectors]]
+name = "out"
+address_spaces = ["*", "Example.TEST"]
+route = "smarthost"
+smarthosts = ["relay.example.test", "192.0.2.1:587"]
+)");
+    EXPECT_EQ(c.listeners[0].limits.max_message_size, 10u << 20);
+    EXPECT_EQ(c.listeners[0].limits.command_timeout, std::chrono::seconds(30));
+    EXPECT_EQ(c.send_connectors[0].smarthosts[0].port, 25);
+    EXPECT_EQ(c.send_connectors[0].address_spaces[1], "example.test");
+}
+
+TEST(ConfigLoad, ReferenceDocumentsEveryTable) {
+    std::string ref = settings_reference();
+    for (const char* s : {"[server]", "[[listeners]]", "[listeners.limits]", "max_message_size", "allow_authenticated", "[[send_connectors]]"})
+        EXPECT_NE(ref.find(s), std::string::npos) << s;
+}

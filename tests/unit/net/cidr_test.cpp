@@ -1,0 +1,26 @@
+#include "net/cidr.hpp"
+
+#include <gtest/gtest.h>
+
+using rampart::net::Cidr;
+using rampart::net::IpAddress;
+
+TEST(Cidr, MatchesV4AndV6) {
+    auto c = *Cidr::parse("192.0.2.0/24");
+    EXPECT_TRUE(c.contains(*IpAddress::parse("192.0.2.77")));
+    EXPECT_FALSE(c.contains(*IpAddress::parse("192.0.3.1")));
+    EXPECT_TRUE(c.contains(*IpAddress::parse("::ffff:192.0.2.5")));
+    auto v6 = *Cidr::parse("2001:db8::/32");
+    EXPECT_TRUE(v6.contains(*IpAddress::parse("2001:db8:1::1")));
+    EXPECT_FALSE(v6.contains(*IpAddress::parse("192.0.2.1")));
+    EXPECT_TRUE(Cidr::parse("10.1.2.3")->contains(*IpAddress::parse("10.1.2.3")));
+    EXPECT_EQ(Cidr::parse("10.1.2.3/8")->text(), "10.0.0.0/8");
+    EXPECT_TRUE(Cidr::parse("0.0.0.0/0")->contains(*IpAddress::parse("203.0.113.9")));
+    EXPECT_TRUE(Cidr::parse("192.0.2.128/25")->contains(*IpAddress::parse("192.0.2.200")));
+    EXPECT_FALSE(Cidr::parse("192.0.2.128/25")->contains(*IpAddress::parse("192.0.2.100")));
+}
+
+TEST(Cidr, RejectsGarbage) {
+    for (const char* bad : {"", "10.0.0.0/33", "10.0.0/8", "host.example", "::/129", "1.2.3.4/", "1.2.3.4/x"})
+        EXPECT_FALSE(Cidr::parse(bad).has_value()) << bad;
+}

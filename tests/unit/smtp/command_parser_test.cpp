@@ -1,0 +1,83 @@
+#include "smtp/command_parser.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace rampart::smtp;
+
+TEST(CommandParser, VerbsAreCaseInsensitive) {
+    EXPECT_EQ(parse_command("ehlo client.test", false).verb, Verb::Ehlo);
+    EXPECT_EQ(parse_command("QuIt", false).verb, Verb::Quit);
+    EXPECT_EQ(parse_command("STARTTLS", false).verb, Verb::StartTls);
+}
+
+TEST(CommandParser, UnknownAndControlCharacters) {
+    auto c = parse_command("FOO bar", false);
+    ASSERT_TRUE(c.error);
+    EXPECT_EQ(c.error->code, 500);
+    c = parse_command(std::string("NOOP\0x", 6), false);
+    ASSERT_TRUE(c.error);
+    EXPECT_EQ(c.error->enhanced, "5.5.2");
+    c = parse_command("DATA now", false);
+    ASSERT_TRUE(c.error);
+    EXPECT_EQ(c.error->code, 501);
+    EXPECT_TRUE(parse_command("EHLO", false).error);
+}
+
+TEST(CommandParser, MailWithParameters) {
+    auto c = parse_command("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=QQ+2B1", false);
+    ASSERT_FALSE(c.error) << c.error->text;
+    EXPECT_EQ(c.path.text(), "a@example.test");
+    EXPECT_EQ(c.mail.size, 1000u);
+    EXPECT_EQ(c.mail.body, Body::EightBitMime);
+    EXPECT_EQ(c.mail.ret, Ret::Hdrs);
+    EXPECT_EQ(c.mail.envid, "QQ+2B1");
+    EXPECT_EQ(decode_xtext(c.mail.envid), "QQ+1");
+}
+
+TEST(CommandParser, MailToleratesSpaceAfterColonAndNullSender) {
+    auto c = parse_command("MAIL FROM: <>", false);
+    ASSERT_FALSE(c.error);
+    EXPECT_TRUE(c.path.null);
+}
+
+TEST(CommandParser, BadParameters) {
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> SIZE=abc", false).error->code, 501);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> BODY=BINARYMIME", false).error->code, 555);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> FOO=1", false).error->code, 555);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> SIZE=1 SIZE=2", false).error->code, 501);
+    EXPECT_EQ(parse_command("RCPT TO:<a@b.test> NOTIFY=NEVER,SUCCESS", false).error->code, 555);
+    EXPECT_EQ(parse_command("RCPT TO:<a@b.test> ORCPT=rfc822", false).error->code, 555);
+    EXPECT_EQ(parse_command("MAIL TO:<a@b.test>", false).error->code, 501);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test>x", false).error->code, 501);
+}
+
+TEST(CommandParser, RcptDsnParameters) {
+    auto c = parse_command("RCPT TO:<a@b.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+40b.test", false);
+    ASSERT_FALSE(c.error) << c.error->text;
+    EXPECT_EQ(c.rcpt.notify, notify::Success | notify::Failure);
+    EXPECT_EQ(c.rcpt.orcpt, "rfc822;a+40b.test");
+}
+
+TEST(CommandParser, Smtputf8GovernsAddresses) {
+    EXPECT_EQ(parse_command("MAIL FROM:<jörg@b.test>", false).error->enhanced, "5.6.7");
+    EXPECT_FALSE(parse_command("MAIL FROM:<jörg@b.test> SMTPUTF8", false).error);
+    EXPECT_EQ(parse_command("RCPT TO:<jörg@b.test>", false).error->enhanced, "5.6.7");
+    EXPECT_FALSE(parse_command("RCPT TO:<jörg@b.test>", true).error);
+}
+
+TEST(CommandParser, Bdat) {
+    auto c = parse_command("BDAT 1000 LAST", false);
+    ASSERT_FALSE(c.error);
+    EXPECT_EQ(c.chunk_size, 1000u);
+    EXPECT_TRUE(c.last_chunk);
+    EXPECT_TRUE(parse_command("BDAT x", false).error);
+    EXPECT_TRUE(parse_command("BDAT 10 FIRST", false).error);
+}
+
+TEST(Xtext, Validation) {
+    EXPECT_TRUE(valid_xtext("abc+2B"));
+    EXPECT_FALSE(valid_xtext("abc+2"));
+    EXPECT_FALSE(valid_xtext("a=b"));
+    EXPECT_FALSE(valid_xtext("a b"));
+    EXPECT_FALSE(valid_xtext("+2b"));
+}

@@ -1,0 +1,222 @@
+// Session state machine over a socketpair: no network, real spool in a temp dir.
+#include "smtp/server_session.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <thread>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "config/load.hpp"
+#include "net/socket_stream.hpp"
+#include "queue/spool.hpp"
+
+using namespace rampart;
+
+namespace {
+
+using LocalStream = net::SocketStream<asio::local::stream_protocol::socket>;
+
+class ServerSessionTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/rampart-session-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        auto r = config::load_text(R"(
+[server]
+hostname = "mx.test"
+[[domains]]
+name = "example.test"
+[[listeners]]
+name = "default"
+bind = ["127.0.0.1:2525"]
+tls = "none"
+limits = { max_message_size = "1KiB", max_recipients = 2, max_errors = 5 }
+)", "test.toml", dir_.string());
+        ASSERT_TRUE(std::holds_alternative<config::Config>(r));
+        cfg_ = std::get<config::Config>(r);
+        spool_ = std::make_unique<queue::Spool>(dir_ / "spool");
+        ASSERT_TRUE(spool_->open().ok());
+        services_.config = &cfg_;
+        services_.spool = spool_.get();
+        services_.queued = [this](const queue::Envelope& e) {
+            std::lock_guard lock(mutex_);
+            queued_.push_back(e);
+        };
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        client_ = fds[1];
+        timeval tv{5, 0};
+        ::setsockopt(client_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        asio::local::stream_protocol::socket s(io_);
+        s.assign(asio::local::stream_protocol(), fds[0]);
+        stream_ = std::make_unique<LocalStream>(std::move(s));
+        smtp::ClientInfo client{*net::IpAddress::parse("203.0.113.7"), 40000};
+        asio::co_spawn(io_, smtp::serve_session(*stream_, cfg_.listeners[0], client, services_), asio::detached);
+        thread_ = std::thread([this] { io_.run(); });
+        EXPECT_EQ(read_reply().substr(0, 3), "220");
+    }
+    void TearDown() override {
+        ::close(client_);
+        thread_.join();
+        stream_.reset();
+        spool_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    // Reads one whole (possibly multi-line) reply; "" on EOF or timeout.
+    std::string read_reply() {
+        while (true) {
+            std::size_t start = 0;
+            while (true) {
+                std::size_t nl = buf_.find("\r\n", start);
+                if (nl == std::string::npos) break;
+                if (nl - start >= 4 && buf_[start + 3] == ' ') {
+                    std::string r = buf_.substr(0, nl + 2);
+                    buf_.erase(0, nl + 2);
+                    return r;
+                }
+                start = nl + 2;
+            }
+            char b[4096];
+            ssize_t n = ::read(client_, b, sizeof b);
+            if (n <= 0) return "";
+            buf_.append(b, static_cast<std::size_t>(n));
+        }
+    }
+    void send(std::string_view s) { ASSERT_EQ(::write(client_, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+    // Sends `s`, expects the next reply to start with `prefix`.
+    void talk(std::string_view s, std::string_view prefix) {
+        send(s);
+        std::string r = read_reply();
+        EXPECT_EQ(r.substr(0, prefix.size()), prefix) << "after " << s << " got " << r;
+    }
+    void open_transaction(const std::string& from, const std::vector<std::string>& to) {
+        talk("EHLO client.test\r\n", "250");
+        talk("MAIL FROM:<" + from + ">\r\n", "250 2.1.0");
+        for (const auto& t : to) talk("RCPT TO:<" + t + ">\r\n", "250 2.1.5");
+        talk("DATA\r\n", "354");
+    }
+    std::size_t queued() {
+        std::lock_guard lock(mutex_);
+        return queued_.size();
+    }
+    std::size_t spool_files() {
+        std::size_t n = 0;
+        for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_ / "spool")) ++n;
+        return n;
+    }
+
+    std::filesystem::path dir_;
+    config::Config cfg_;
+    std::unique_ptr<queue::Spool> spool_;
+    smtp::SessionServices services_;
+    asio::io_context io_;
+    std::unique_ptr<LocalStream> stream_;
+    std::thread thread_;
+    int client_ = -1;
+    std::string buf_;
+    std::mutex mutex_;
+    std::vector<queue::Envelope> queued_;
+};
+
+}  // namespace
+
+TEST_F(ServerSessionTest, FullTransactionIsSpooledBeforeTheReply) {
+    open_transaction("a@outside.test", {"b@example.test"});
+    talk("Subject: x\r\n\r\nhello\r\n.\r\n", "250 2.0.0 Ok: queued as ");
+    ASSERT_EQ(queued(), 1u);
+    EXPECT_EQ(spool_files(), 1u);
+    auto msg = spool_->read_message(queued_[0].id);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(msg->rfind("Received: from client.test ([203.0.113.7])", 0), 0u) << *msg;
+    EXPECT_NE(msg->find("\r\nSubject: x\r\n\r\nhello\r\n"), std::string::npos);
+    talk("QUIT\r\n", "221");
+}
+
+TEST_F(ServerSessionTest, BareLfNeverEndsData) {
+    open_transaction("a@outside.test", {"b@example.test"});
+    send("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<evil@outside.test>\r\n.\r\n");
+    EXPECT_EQ(read_reply().substr(0, 9), "521 5.5.2");
+    EXPECT_EQ(read_reply(), "");   // closed, nothing else answered
+    EXPECT_EQ(queued(), 0u);
+    EXPECT_EQ(spool_files(), 0u);
+}
+
+TEST_F(ServerSessionTest, SequenceErrors) {
+    talk("MAIL FROM:<a@b.test>\r\n", "503 5.5.1");
+    talk("EHLO c.test\r\n", "250");
+    talk("RCPT TO:<b@example.test>\r\n", "503 5.5.1");
+    talk("DATA\r\n", "503 5.5.1");
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("MAIL FROM:<a@b.test>\r\n", "503 5.5.1");
+    talk("DATA\r\n", "554 5.5.1");
+    talk("RSET\r\n", "250");
+    talk("NOOP\r\n", "250");
+    talk("VRFY root\r\n", "252");
+}
+
+TEST_F(ServerSessionTest, RelayDeniedAndLimits) {
+    talk("EHLO c.test\r\n", "250");
+    talk("MAIL FROM:<a@b.test> SIZE=5000\r\n", "552 5.3.4");
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("RCPT TO:<x@outside.test>\r\n", "550 5.7.1 relaying denied");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("RCPT TO:<y@example.test>\r\n", "250");
+    talk("RCPT TO:<z@example.test>\r\n", "452 4.5.3");
+}
+
+TEST_F(ServerSessionTest, PipelinedCommandsAnsweredInOrder) {
+    talk("EHLO c.test\r\n", "250");
+    send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.test>\r\nRCPT TO:<x@outside.test>\r\nDATA\r\n");
+    EXPECT_EQ(read_reply().substr(0, 3), "250");
+    EXPECT_EQ(read_reply().substr(0, 3), "250");
+    EXPECT_EQ(read_reply().substr(0, 3), "550");
+    EXPECT_EQ(read_reply().substr(0, 3), "354");
+    talk("x\r\n.\r\n", "250 2.0.0");
+}
+
+TEST_F(ServerSessionTest, OversizeMessageRefusedAndNothingQueued) {
+    open_transaction("a@b.test", {"x@example.test"});
+    talk(std::string(900, 'x') + "\r\n" + std::string(900, 'y') + "\r\n.\r\n", "552 5.3.4");
+    EXPECT_EQ(queued(), 0u);
+    talk("NOOP\r\n", "250");
+}
+
+TEST_F(ServerSessionTest, BdatChunksAndSync) {
+    talk("EHLO c.test\r\n", "250");
+    talk("BDAT 5\r\nhello", "503 5.5.1");
+    talk("NOOP\r\n", "250");
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("BDAT 7\r\nSubj: 1", "250 2.0.0 7 octets");
+    talk("BDAT 4 LAST\r\n\r\n\r\n", "250 2.0.0 Ok: queued");
+    ASSERT_EQ(queued(), 1u);
+    auto msg = spool_->read_message(queued_[0].id);
+    EXPECT_NE(msg->find("\r\nSubj: 1\r\n\r\n"), std::string::npos);
+}
+
+TEST_F(ServerSessionTest, ErrorsBeforeDisconnect) {
+    for (int i = 0; i < 4; ++i) talk("BOGUS\r\n", "500");
+    send("BOGUS\r\n");
+    EXPECT_EQ(read_reply().substr(0, 3), "500");
+    EXPECT_EQ(read_reply().substr(0, 9), "421 4.7.0");
+}
+
+TEST_F(ServerSessionTest, BareLfInCommandIsRefused) {
+    talk("EHLO c.test\n", "500 5.5.2");
+    talk("EHLO c.test\r\n", "250");
+}
+
+TEST_F(ServerSessionTest, TooManyHopsIsALoop) {
+    open_transaction("a@b.test", {"x@example.test"});
+    std::string m;
+    for (int i = 0; i < 50; ++i) m += "Received: from x\r\n";
+    talk(m + "\r\nbody\r\n.\r\n", "554 5.4.6");
+    EXPECT_EQ(queued(), 0u);
+}
