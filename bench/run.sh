@@ -371,7 +371,7 @@ R_ACCEPTED="$(grep 'smtp.transaction' "$WORK/rampart.log" | grep -c 'result=acce
 R_DELIVERED="$(grep 'delivery.attempt' "$WORK/rampart.log" | grep -c 'result=delivered' || true)"
 R_OTHER="$(grep 'delivery.attempt' "$WORK/rampart.log" | grep -vc 'result=delivered' || true)"
 P_SENT="$(grep -c 'status=sent' "$WORK/postfix.log" || true)"
-P_NOTSENT="$(grep -E 'status=(deferred|bounced)' "$WORK/postfix.log" | wc -l)"
+P_NOTSENT="$(grep -Ec "status=(deferred|bounced)" "$WORK/postfix.log" || true)"
 P_REJECT="$(grep -c 'NOQUEUE: reject' "$WORK/postfix.log" || true)"
 
 # ---------------------------------------------------------------- report

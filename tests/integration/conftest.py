@@ -214,11 +214,15 @@ class RawSMTP:
                 data, self.buf = self.buf, b""
                 return data
 
-    def starttls(self, server_hostname=None):
+    def starttls(self, server_hostname=None, suppress_ragged_eofs=True):
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+        if not suppress_ragged_eofs:
+            # Python sets this by default; clear it so a missing close_notify is reported
+            ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname,
+                                    suppress_ragged_eofs=suppress_ragged_eofs)
         self.sock.settimeout(self.timeout)
 
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rampart needs: `deps.sh build` or `deps.sh test`.
+# Runs apt-get only for what is missing (apt-get update first), so repeated runs are quick.
+set -euo pipefail
+build_pkgs="g++ cmake ninja-build ccache pkg-config libasio-dev libssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev"
+test_pkgs="libgtest-dev python3 python3-pytest python3-aiosmtpd swaks openssl clang libclang-rt-14-dev iproute2"
+want="$build_pkgs"
+[ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "installing:$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
