@@ -92,6 +92,8 @@ int serve(const std::string& path) {
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});
     server.run();
+    server.shutdown();
+    log::info("server.stopped", {});
     return 0;
 }
 

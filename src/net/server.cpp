@@ -164,6 +164,12 @@ void Server::run() {
     for (auto& t : threads) t.join();
 }
 
+void Server::shutdown() {
+    impl_->acceptors.clear();
+    impl_->guards.clear();
+    impl_->contexts.clear();
+}
+
 void Server::stop() {
     for (auto& [listener, acc] : impl_->acceptors) {
         std::error_code ec;

@@ -28,6 +28,9 @@ public:
     // Serves until SIGINT/SIGTERM or stop(). Context 0 also runs the delivery side.
     void run();
     void stop();
+    // Destroys the I/O contexts and every coroutine still suspended on them. Call after
+    // run() returns and before destroying objects those coroutines refer to.
+    void shutdown();
     asio::io_context& main_context();
 
 private:

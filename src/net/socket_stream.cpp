@@ -55,13 +55,15 @@ asio::awaitable<std::size_t> SocketStream<Socket>::read_some(asio::mutable_buffe
 
 template <class Socket>
 asio::awaitable<bool> SocketStream<Socket>::write(std::string_view data, std::chrono::milliseconds timeout) {
-    if (end_ == StreamEnd::Error || end_ == StreamEnd::Timeout) co_return false;
+    // A read that timed out or hit EOF does not stop us from sending a last reply.
+    if (write_failed_ || !socket_.is_open()) co_return false;
     std::error_code ec;
     arm(timeout);
     if (tls_) co_await asio::async_write(*tls_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
     else co_await asio::async_write(socket_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
     disarm();
     if (!ec) co_return true;
+    write_failed_ = true;
     end_ = timed_out_ ? StreamEnd::Timeout : StreamEnd::Error;
     co_return false;
 }
@@ -109,10 +111,34 @@ std::string SocketStream<Socket>::tls_description() const {
     return out;
 }
 
+namespace {
+constexpr std::chrono::milliseconds kCloseNotifyTimeout{std::chrono::seconds(2)};
+}
+
 template <class Socket>
-void SocketStream<Socket>::shutdown_send() {
+asio::awaitable<void> SocketStream<Socket>::shutdown_send() {
+    if (tls_ && !tls_closed_ && !write_failed_ && socket_.is_open()) {
+        tls_closed_ = true;
+        // close_notify, then a bounded wait for the peer's (a peer still sending gets cut off).
+        std::error_code ec;
+        arm(kCloseNotifyTimeout);
+        co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+    }
     std::error_code ignored;
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+template <class Socket>
+asio::awaitable<void> SocketStream<Socket>::finish() {
+    if (tls_ && !tls_closed_ && !write_failed_ && socket_.is_open()) {
+        tls_closed_ = true;
+        std::error_code ec;
+        arm(kCloseNotifyTimeout);
+        co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+    }
+    close();
 }
 
 template <class Socket>

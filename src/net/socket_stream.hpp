@@ -27,7 +27,8 @@ public:
     std::string tls_description() const override;
     std::string tls_error() const override { return tls_error_; }
     bool tls_active() const override { return tls_.has_value(); }
-    void shutdown_send() override;
+    asio::awaitable<void> shutdown_send() override;
+    asio::awaitable<void> finish() override;
     void close() override;
 
     Socket& socket() { return socket_; }
@@ -39,6 +40,8 @@ private:
     Socket socket_;
     asio::steady_timer timer_;
     bool timed_out_ = false;
+    bool write_failed_ = false;
+    bool tls_closed_ = false;
     std::optional<asio::ssl::stream<Socket&>> tls_;
     std::string tls_error_;
 };

@@ -34,8 +34,11 @@ public:
     virtual std::string tls_description() const = 0;
     virtual std::string tls_error() const = 0;
     virtual bool tls_active() const = 0;
-    // Stop sending (FIN) but keep reading: lets the peer read a final reply.
-    virtual void shutdown_send() = 0;
+    // Stop sending (FIN) but keep reading: lets the peer read a final reply. Over TLS a
+    // close_notify alert goes first (RFC 8446 §6.1).
+    virtual asio::awaitable<void> shutdown_send() = 0;
+    // Orderly end: close_notify over TLS (bounded wait), then close.
+    virtual asio::awaitable<void> finish() = 0;
     virtual void close() = 0;
     StreamEnd end() const { return end_; }
 

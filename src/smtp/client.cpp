@@ -279,7 +279,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
 asio::awaitable<void> ClientConnection::quit() {
     if (!stream_) co_return;
     co_await command("QUIT");
-    stream_->close();
+    co_await stream_->finish();
 }
 
 }  // namespace rampart::smtp

@@ -182,7 +182,7 @@ asio::awaitable<void> Session::close_after_fatal(const Reply& r) {
     reply(r);
     co_await flush();
     // Half-close and drain so the peer reads the reply instead of a reset.
-    s_.shutdown_send();
+    co_await s_.shutdown_send();
     std::size_t drained = 0;
     char buf[16384];
     auto deadline = Clock::now() + kDrainTimeout;
@@ -210,7 +210,7 @@ asio::awaitable<void> Session::run() {
         log::info("smtp.connection.refused", {{"listener", l_.name}, {"client", client_.address.text()},
                                               {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text}});
         co_await close_after_fatal(conn.reply);
-        s_.close();
+        co_await s_.finish();
         co_return;
     }
     log::event(log::Level::Debug, "smtp.connect", {{"listener", l_.name}, {"client", client_.address.text()}});
@@ -250,7 +250,7 @@ asio::awaitable<void> Session::run() {
         }
     }
     co_await flush();
-    s_.close();
+    co_await s_.finish();
 }
 
 asio::awaitable<void> Session::dispatch(Command& cmd) {
@@ -375,7 +375,8 @@ asio::awaitable<void> Session::on_data() {
                 reply(r);
                 co_await flush();
             }
-            log_transaction("aborted", Reply(421, "4.4.2", "connection lost during DATA"), reader.size());
+            bool timeout = s_.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
+            log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during DATA"), reader.size());
             reset_transaction("");
             quit_ = true;
             co_return;

@@ -349,3 +349,103 @@ def test_relay_allowed_from_listed_ip(rampart, sink):
     dl = wait_for(lambda: [x for x in rampart.log_events("delivery.attempt")
                            if x.get("qid") == qid and x.get("result") == "delivered"], 5, what="delivery log")
     assert dl
+
+
+def test_data_split_across_segments(rampart):
+    """The end-of-data sequence and dot-stuffing split across TCP segments are still recognised."""
+    import socket as _socket
+    original = b"Subject: split\r\n\r\n.\r\nline\r\n..x\r\nlast\r\n"
+    wire = b"".join((b"." + l if l.startswith(b".") else l) for l in original.splitlines(keepends=True)) + b".\r\n"
+    with rampart.raw() as c:
+        c.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<a@outside.test>")[0] == 250
+        assert c.cmd("RCPT TO:<split@example.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        for i in range(len(wire)):
+            c.send(wire[i:i + 1])
+            if i % 7 == 0:
+                assert c.expect_nothing(0.01) if i < len(wire) - 1 else True
+        code, lines = c.read_reply()
+        assert code == 250, lines
+    [stored] = delivered(rampart, "split")
+    assert stored.endswith(original), stored
+
+
+def test_null_sender_and_postmaster(rampart):
+    """RFC 5321 §4.5.5 null reverse-path; §4.5.1 <Postmaster> without a domain MUST be accepted."""
+    with rampart.raw() as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        code, lines = c.cmd("MAIL FROM:<>")
+        assert code == 250, lines
+        code, lines = c.cmd("RCPT TO:<Postmaster>")
+        assert code == 250, lines
+        code, lines = c.cmd("RCPT TO:<bounce@example.test>")
+        assert code == 250, lines
+        assert c.cmd("DATA")[0] == 354
+        c.send(b"Subject: bounce\r\n\r\nbounce body\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+    [stored] = delivered(rampart, "bounce")
+    assert stored.startswith(b"Return-Path: <>\r\n")
+
+
+def test_case_insensitivity(rampart):
+    """Verbs and domain names are case-insensitive (RFC 5321 §2.4)."""
+    with rampart.raw() as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("ehlo client.test")[0] == 250
+        assert c.cmd("mail from:<a@outside.test>")[0] == 250
+        code, lines = c.cmd("rcpt to:<CaseUser@EXAMPLE.Test>")
+        assert code == 250, lines
+        assert c.cmd("data")[0] == 354
+        c.send(b"Subject: case\r\n\r\ncase\r\n.\r\n")
+        assert c.read_reply()[0] == 250
+
+
+def test_quoted_local_part(rampart):
+    with rampart.raw() as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<a@outside.test>")[0] == 250
+        code, lines = c.cmd('RCPT TO:<"john doe"@example.test>')
+        assert code == 250, lines
+
+
+def test_too_many_errors_closes(rampart):
+    with rampart.raw() as c:
+        assert c.read_reply()[0] == 220
+        c.send(b"BOGUS\r\n" * 10)
+        for _ in range(10):
+            code, lines = c.read_reply()
+            if code == 421:
+                break
+            assert code == 500
+        else:
+            code, lines = c.read_reply()
+        assert code == 421 and lines[0].startswith("4.7.0"), lines
+        assert c.read_until_closed(timeout=10) == b""
+
+
+def test_command_timeout(rampart_factory):
+    r = rampart_factory("timeout", limits={"command_timeout": "1s"})
+    with r.raw() as c:
+        assert c.read_reply()[0] == 220
+        code, lines = c.read_reply(timeout=8)
+        assert code == 421 and lines[0].startswith("4.4.2"), lines
+        assert c.read_until_closed(timeout=5) == b""
+
+
+def test_data_timeout(rampart_factory):
+    r = rampart_factory("dtimeout", limits={"data_timeout": "1s", "command_timeout": "1s"})
+    with r.raw() as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<a@outside.test>")[0] == 250
+        assert c.cmd("RCPT TO:<slow@example.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(b"Subject: slow\r\n\r\npartial")
+        code, lines = c.read_reply(timeout=8)
+        assert code == 421 and lines[0].startswith("4.4.2"), lines
+    assert r.maildir_messages("slow") == []
