@@ -25,7 +25,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr std::size_t kReadChunk = 64 * 1024;
+// Reads are small while waiting for commands (an idle session holds little memory) and
+// large while message data streams in.
+constexpr std::size_t kCommandChunk = 4 * 1024;
+constexpr std::size_t kDataChunk = 64 * 1024;
 constexpr milliseconds kWriteTimeout{std::chrono::minutes(2)};
 constexpr milliseconds kTlsHandshakeTimeout{std::chrono::seconds(60)};
 // After a fatal refusal the peer may still be sending; read and drop this much at most
@@ -60,7 +63,6 @@ public:
         facts_.domains = &svc.config->domains;
         facts_.connectors = &svc.config->send_connectors;
         facts_.client = client.address;
-        in_.reserve(kReadChunk);
     }
 
     asio::awaitable<void> run();
@@ -72,7 +74,7 @@ private:
         if (r.permanent() && r.code != 554 && r.code != 521) ++errors_;
     }
     asio::awaitable<bool> flush();
-    asio::awaitable<bool> fill(milliseconds timeout);
+    asio::awaitable<bool> fill(milliseconds timeout, std::size_t chunk = kCommandChunk);
     asio::awaitable<LineStatus> read_line(std::string& line);
     asio::awaitable<void> close_after_fatal(const Reply& r);
     void compact();
@@ -140,12 +142,13 @@ void Session::compact() {
 }
 
 // Flushes pending replies (we are about to wait for the peer), then reads more input.
-asio::awaitable<bool> Session::fill(milliseconds timeout) {
+asio::awaitable<bool> Session::fill(milliseconds timeout, std::size_t chunk) {
     if (!co_await flush()) co_return false;
     compact();
+    if (chunk == kCommandChunk && in_.empty() && in_.capacity() > kDataChunk) in_.shrink_to_fit();
     std::size_t old = in_.size();
-    in_.resize(old + kReadChunk);
-    std::size_t n = co_await s_.read_some(asio::buffer(in_.data() + old, kReadChunk), timeout);
+    in_.resize(old + chunk);
+    std::size_t n = co_await s_.read_some(asio::buffer(in_.data() + old, chunk), timeout);
     in_.resize(old + n);
     co_return n > 0;
 }
@@ -353,7 +356,6 @@ asio::awaitable<void> Session::on_data() {
     reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
     DataReader reader(l_.limits.max_message_size, l_.limits.max_line_length);
     std::string message;
-    message.reserve(std::min<std::uint64_t>(l_.limits.max_message_size, 256 * 1024));
     auto deadline = Clock::now() + l_.limits.data_timeout;
     while (true) {
         std::size_t used = 0;
@@ -369,7 +371,7 @@ asio::awaitable<void> Session::on_data() {
             co_return;
         }
         auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-        if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout))) {
+        if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout), kDataChunk)) {
             Reply r(421, "4.4.2", "data not received in time; closing");
             if (s_.end() == net::StreamEnd::Timeout || left <= milliseconds(0)) {
                 reply(r);
@@ -406,7 +408,7 @@ asio::awaitable<void> Session::on_bdat(const Command& cmd) {
         std::size_t avail = in_.size() - in_pos_;
         if (avail == 0) {
             auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-            if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout))) {
+            if (left <= milliseconds(0) || !co_await fill(std::min(left, l_.limits.command_timeout), kDataChunk)) {
                 log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
                 reset_transaction("");
                 quit_ = true;

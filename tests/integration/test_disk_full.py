@@ -1,0 +1,40 @@
+"""A full disk must answer 452 4.3.1, never 250, and leave nothing half-written behind.
+
+The data directory lives on a small tmpfs the test mounts itself (needs root, as in CI).
+"""
+import os
+import smtplib
+import subprocess
+
+import pytest
+
+from conftest import DOMAIN
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True, timeout=10)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=10)
+
+
+def test_disk_full_is_452_and_nothing_is_kept(rampart_factory, small_fs):
+    srv = rampart_factory(data_dir=small_fs / "data", limits={"max_message_size": "4MiB", "max_line_length": 0})
+    big = "Subject: big\r\n\r\n" + ("x" * 998 + "\r\n") * 1024  # ~1 MiB, more than the file system holds
+    with smtplib.SMTP(srv.host, srv.port, timeout=10) as c:
+        c.ehlo("client.test")
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            c.sendmail("a@outside.test", [f"full@{DOMAIN}"], big)
+        assert err.value.smtp_code == 452
+        assert b"4.3.1" in err.value.smtp_error
+        assert srv.spool_count() == 0
+        # The space is given back: a small message still gets through.
+        c.sendmail("a@outside.test", [f"small@{DOMAIN}"], "Subject: small\r\n\r\nok\r\n")
+    failed = srv.log_events("spool.commit.failed")
+    assert failed and "No space left on device" in failed[0].get("error", "")
+    assert os.path.isdir(small_fs / "data")
