@@ -1,6 +1,8 @@
 // delivery/maildir.cpp — Maildir writer (https://cr.yp.to/proto/maildir.html naming).
 #include "delivery/maildir.hpp"
 
+#include "util/file_io.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,6 +10,10 @@
 #include <chrono>
 
 namespace rampart::delivery {
+
+using util::fsync_dir;
+using util::write_all;
+
 namespace {
 
 std::string safe_name(std::string_view s) {
@@ -18,28 +24,6 @@ std::string safe_name(std::string_view s) {
     }
     if (out.empty() || out.front() == '.') out.insert(out.begin(), '_');
     return out;
-}
-
-Result<Ok> write_all(int fd, std::string_view d) {
-    while (!d.empty()) {
-        ssize_t n = ::write(fd, d.data(), d.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error(errno, "write");
-        }
-        d.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return Ok{};
-}
-
-Result<Ok> fsync_dir(const std::filesystem::path& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return errno_error(errno, "open " + dir.string());
-    int rc = ::fsync(fd);
-    int e = errno;
-    ::close(fd);
-    if (rc != 0) return errno_error(e, "fsync " + dir.string());
-    return Ok{};
 }
 
 }  // namespace

@@ -69,11 +69,13 @@ asio::awaitable<bool> SocketStream<Socket>::write(std::string_view data, std::ch
 }
 
 template <class Socket>
-asio::awaitable<bool> SocketStream<Socket>::accept_tls(asio::ssl::context& ctx, std::chrono::milliseconds timeout) {
+asio::awaitable<bool> SocketStream<Socket>::handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type side,
+                                                      const std::string& sni, std::chrono::milliseconds timeout) {
     tls_.emplace(socket_, ctx);
+    if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
     std::error_code ec;
     arm(timeout);
-    co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await tls_->async_handshake(side, asio::redirect_error(asio::use_awaitable, ec));
     disarm();
     if (ec) {
         tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
@@ -84,19 +86,13 @@ asio::awaitable<bool> SocketStream<Socket>::accept_tls(asio::ssl::context& ctx, 
 }
 
 template <class Socket>
+asio::awaitable<bool> SocketStream<Socket>::accept_tls(asio::ssl::context& ctx, std::chrono::milliseconds timeout) {
+    co_return co_await handshake(ctx, asio::ssl::stream_base::server, std::string(), timeout);
+}
+
+template <class Socket>
 asio::awaitable<bool> SocketStream<Socket>::connect_tls(asio::ssl::context& ctx, const std::string& sni, std::chrono::milliseconds timeout) {
-    tls_.emplace(socket_, ctx);
-    if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
-    std::error_code ec;
-    arm(timeout);
-    co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
-    disarm();
-    if (ec) {
-        tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
-        end_ = StreamEnd::Error;
-        co_return false;
-    }
-    co_return true;
+    co_return co_await handshake(ctx, asio::ssl::stream_base::client, sni, timeout);
 }
 
 template <class Socket>

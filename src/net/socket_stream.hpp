@@ -34,6 +34,8 @@ public:
     Socket& socket() { return socket_; }
 
 private:
+    asio::awaitable<bool> handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type side,
+                                    const std::string& sni, std::chrono::milliseconds timeout);
     void arm(std::chrono::milliseconds timeout);
     void disarm();
 

@@ -17,46 +17,12 @@
 #include <asio/use_awaitable.hpp>
 
 #include "queue/spool_format.hpp"
+#include "util/file_io.hpp"
 #include "util/log.hpp"
 
 namespace rampart::queue {
-namespace {
-
-Result<Ok> write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error(errno, "write");
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return Ok{};
-}
-
-Result<std::string> read_file(const std::filesystem::path& p) {
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno_error(errno, "open " + p.string());
-    std::string out;
-    struct stat st {};
-    if (::fstat(fd, &st) == 0) out.reserve(static_cast<std::size_t>(st.st_size));
-    char buf[65536];
-    while (true) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            return errno_error(e, "read " + p.string());
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-}
-
-}  // namespace
+using util::read_file;
+using util::write_all;
 
 std::string new_queue_id() {
     static std::atomic<std::uint32_t> counter{0};
