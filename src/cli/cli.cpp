@@ -14,6 +14,7 @@
 #include "config/settings.hpp"
 #include "delivery/dispatcher.hpp"
 #include "net/server.hpp"
+#include "policy/explain.hpp"
 #include "net/tls.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
@@ -97,6 +98,45 @@ int serve(const std::string& path) {
     return 0;
 }
 
+struct ExplainArgs {
+    std::string listener;
+    std::string client_ip;
+    std::string user;
+    std::string server;
+    bool tls = false;
+    std::string mail_from;
+    std::vector<std::string> rcpts;
+};
+
+int explain(const std::string& path, const ExplainArgs& args) {
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    policy::ExplainQuestion q;
+    for (const auto& l : cfg->listeners)
+        if (l.name == args.listener) q.facts.listener = &l;
+    if (!q.facts.listener) {
+        std::cerr << "--listener: no listener named \"" << args.listener << "\" in " << cfg->source << "\n";
+        return kConfigError;
+    }
+    auto ip = net::IpAddress::parse(args.client_ip);
+    if (!ip) {
+        std::cerr << "--client-ip: \"" << args.client_ip << "\" is not an IPv4 or IPv6 address\n";
+        return kConfigError;
+    }
+    q.facts.client = ip->unmapped();
+    q.facts.domains = &cfg->domains;
+    q.facts.connectors = &cfg->send_connectors;
+    q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
+    // XXX(0.1): without the directory (issue #3) a user has no groups here yet.
+    if (!args.user.empty()) q.facts.principal = {policy::Principal::Kind::User, args.user, {}};
+    if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}};
+    q.mail_from = args.mail_from;
+    q.rcpts = args.rcpts;
+    policy::ExplainAnswer a = policy::explain(q);
+    std::cout << a.text;
+    return a.all_accepted ? 0 : 1;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -108,6 +148,17 @@ int run(int argc, char** argv) {
     serve_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     auto* check_cmd = app.add_subcommand("check", "Load a configuration, report every error with file:line, exit 2 on errors");
     check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    ExplainArgs ex;
+    auto* explain_cmd = app.add_subcommand(
+        "explain", "Show every access rule evaluated for a transaction, as a live session would decide it; exit 0 if all recipients are accepted, 1 if not");
+    explain_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    explain_cmd->add_option("--listener", ex.listener, "Listener name")->required();
+    explain_cmd->add_option("--client-ip", ex.client_ip, "Client address")->required();
+    auto* user_opt = explain_cmd->add_option("--user", ex.user, "Authenticated user name");
+    explain_cmd->add_option("--server", ex.server, "Organisation server name")->excludes(user_opt);
+    explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
+    explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
+    explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -126,6 +177,7 @@ int run(int argc, char** argv) {
                   << cfg->send_connectors.size() << " send connector(s))\n";
         return 0;
     }
+    if (*explain_cmd) return explain(config_path, ex);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

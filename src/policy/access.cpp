@@ -81,7 +81,7 @@ const Rule<RcptQuestion> kRcptRules[] = {
          if (q.domain && local.find_first_of("%!@") != std::string::npos)
              return refuse("address.routing_characters",
                            smtp::Reply(550, "5.1.3", "recipient local part contains routing characters (% ! @)"));
-         return pass("no routing characters in an accepted-domain local part");
+         return pass(q.domain ? "no routing characters in the local part" : "recipient is outside the accepted domains");
      }},
     {"domains",
      [](const RcptQuestion& q) {
