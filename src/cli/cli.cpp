@@ -2,7 +2,9 @@
 // Exit status: 0 success, 1 runtime failure, 2 configuration error.
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -12,7 +14,9 @@
 
 #include "config/load.hpp"
 #include "config/settings.hpp"
+#include "auth/password.hpp"
 #include "delivery/dispatcher.hpp"
+#include "directory/directory.hpp"
 #include "net/server.hpp"
 #include "policy/explain.hpp"
 #include "net/tls.hpp"
@@ -71,11 +75,29 @@ int serve(const std::string& path) {
         }
         tls = *t;
     }
+    std::unique_ptr<directory::Live> dir;
+    std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
+    auto load_directory = [&dir_path]() -> std::shared_ptr<const directory::Directory> {
+        auto loaded = directory::Directory::load(dir_path);
+        if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
+            for (const auto& e : *errors) std::cerr << e << "\n";
+            return nullptr;
+        }
+        auto d = std::make_shared<const directory::Directory>(std::get<directory::Directory>(std::move(loaded)));
+        log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
+        return d;
+    };
+    if (cfg->directory.backend == "file") {
+        auto d = load_directory();
+        if (!d) return kConfigError;
+        dir = std::make_unique<directory::Live>(std::move(d));
+    }
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
     smtp::SessionServices services;
     services.config = &*cfg;
     services.spool = &spool;
     services.tls = tls.get();
+    services.directory = dir.get();
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
@@ -92,10 +114,141 @@ int serve(const std::string& path) {
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});
-    server.run();
+    server.run([&] {
+        // SIGHUP: reload the directory; on errors keep serving with the previous one.
+        if (!dir) return;
+        if (auto d = load_directory()) dir->set(std::move(d));
+        else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
+    });
     server.shutdown();
     log::info("server.stopped", {});
     return 0;
+}
+
+// ---- directory management: rampart user|group ... ----
+
+struct DirArgs {
+    std::string name;
+    std::vector<std::string> addresses;
+    std::vector<std::string> groups;
+    std::vector<std::string> members;
+    bool send_as_any = false;
+};
+
+std::optional<std::string> read_password() {
+    std::string pw;
+    if (!std::getline(std::cin, pw) || pw.empty()) return std::nullopt;
+    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+    return pw;
+}
+
+int with_directory(const std::string& config_path, const std::function<int(directory::Directory&, bool& changed)>& f) {
+    auto cfg = load(config_path);
+    if (!cfg) return kConfigError;
+    if (cfg->directory.backend != "file") {
+        std::cerr << "directory.backend is \"" << cfg->directory.backend << "\": manage users in that backend\n";
+        return 1;
+    }
+    auto path = cfg->resolve(cfg->directory.file);
+    auto loaded = directory::Directory::load(path);
+    if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
+        for (const auto& e : *errors) std::cerr << e << "\n";
+        return kConfigError;
+    }
+    auto& d = std::get<directory::Directory>(loaded);
+    bool changed = false;
+    int rc = f(d, changed);
+    if (rc == 0 && changed) {
+        if (auto r = d.save(path); !r) {
+            std::cerr << r.error().message << "\n";
+            return 1;
+        }
+    }
+    return rc;
+}
+
+int user_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
+    return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
+        if (action == "list") {
+            for (const auto& u : d.users) {
+                std::cout << u.name << "  addresses=";
+                for (std::size_t i = 0; i < u.addresses.size(); ++i) std::cout << (i ? "," : "") << u.addresses[i];
+                std::cout << "  groups=";
+                auto gs = d.groups_of(u.name);
+                for (std::size_t i = 0; i < gs.size(); ++i) std::cout << (i ? "," : "") << gs[i];
+                std::cout << (u.send_as_any ? "  send-as-any" : "") << (u.password.empty() ? "  (no password)" : "") << "\n";
+            }
+            return 0;
+        }
+        directory::User* u = d.user(a.name);
+        if (action == "add" && u) {
+            std::cerr << "user " << a.name << " already exists\n";
+            return 1;
+        }
+        if (action != "add" && !u) {
+            std::cerr << "no user named " << a.name << "\n";
+            return 1;
+        }
+        if (action == "del") {
+            d.users.erase(d.users.begin() + (u - d.users.data()));
+            for (auto& g : d.groups) std::erase(g.members, "user:" + a.name);
+            changed = true;
+            return 0;
+        }
+        auto pw = read_password();
+        if (!pw) {
+            std::cerr << "give the password on standard input (one line)\n";
+            return 1;
+        }
+        auto hash = auth::hash_password(*pw);
+        if (!hash) {
+            std::cerr << hash.error().message << "\n";
+            return 1;
+        }
+        if (action == "add") {
+            d.users.push_back({a.name, a.addresses, a.groups, *hash, a.send_as_any});
+        } else {  // passwd
+            u->password = *hash;
+        }
+        changed = true;
+        return 0;
+    });
+}
+
+int group_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
+    return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
+        if (action == "list") {
+            for (const auto& g : d.groups) {
+                std::cout << g.name << "  members=";
+                for (std::size_t i = 0; i < g.members.size(); ++i) std::cout << (i ? "," : "") << g.members[i];
+                std::cout << "\n";
+            }
+            return 0;
+        }
+        for (const std::string& m : a.members)
+            if (m.rfind("user:", 0) != 0 && m.rfind("group:", 0) != 0) {
+                std::cerr << "--member " << m << ": write user:NAME or group:NAME\n";
+                return 1;
+            }
+        auto it = std::find_if(d.groups.begin(), d.groups.end(), [&](const auto& g) { return g.name == a.name; });
+        if (action == "del") {
+            if (it == d.groups.end()) {
+                std::cerr << "no group named " << a.name << "\n";
+                return 1;
+            }
+            d.groups.erase(it);
+            changed = true;
+            return 0;
+        }
+        if (it == d.groups.end()) {  // add creates the group, or adds members to it
+            d.groups.push_back({a.name, {}});
+            it = d.groups.end() - 1;
+        }
+        for (const std::string& m : a.members)
+            if (std::find(it->members.begin(), it->members.end(), m) == it->members.end()) it->members.push_back(m);
+        changed = true;
+        return 0;
+    });
 }
 
 struct ExplainArgs {
@@ -127,9 +280,21 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.domains = &cfg->domains;
     q.facts.connectors = &cfg->send_connectors;
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
-    // XXX(0.1): without the directory (issue #3) a user has no groups here yet.
-    if (!args.user.empty()) q.facts.principal = {policy::Principal::Kind::User, args.user, {}};
-    if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}};
+    if (!args.user.empty()) {
+        q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
+        auto loaded = directory::Directory::load(cfg->resolve(cfg->directory.file));
+        if (auto* d = std::get_if<directory::Directory>(&loaded)) {
+            const directory::User* u = d->user(args.user);
+            if (!u) {
+                std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";
+                return kConfigError;
+            }
+            q.facts.principal.groups = d->groups_of(u->name);
+            q.facts.principal.addresses = u->addresses;
+            q.facts.principal.send_as_any = u->send_as_any;
+        }
+    }
+    if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
     policy::ExplainAnswer a = policy::explain(q);
@@ -159,6 +324,20 @@ int run(int argc, char** argv) {
     explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
     explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
     explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
+    DirArgs da;
+    std::string user_action, group_action;
+    auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input)");
+    user_cmd->add_option("action", user_action, "add | del | passwd | list")->required()->check(CLI::IsMember({"add", "del", "passwd", "list"}));
+    user_cmd->add_option("name", da.name, "User name");
+    user_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    user_cmd->add_option("--address", da.addresses, "An address the user may send as (repeatable)");
+    user_cmd->add_option("--group", da.groups, "A group the user belongs to (repeatable)");
+    user_cmd->add_flag("--send-as-any", da.send_as_any, "The user may send as any address");
+    auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list");
+    group_cmd->add_option("action", group_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
+    group_cmd->add_option("name", da.name, "Group name");
+    group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    group_cmd->add_option("--member", da.members, "user:NAME or group:NAME (repeatable)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -178,6 +357,14 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (*explain_cmd) return explain(config_path, ex);
+    if (*user_cmd || *group_cmd) {
+        const std::string& action = *user_cmd ? user_action : group_action;
+        if (action != "list" && da.name.empty()) {
+            std::cerr << "a name is required for " << action << "\n";
+            return kConfigError;
+        }
+        return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
+    }
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

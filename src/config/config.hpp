@@ -114,6 +114,11 @@ struct QueueSettings {
     std::uint32_t delivery_concurrency = 100;
 };
 
+struct DnsSettings {
+    std::vector<Endpoint> servers;            // IPv4 only; empty: /etc/resolv.conf
+    milliseconds timeout{std::chrono::seconds(5)};   // per query and server (whole seconds)
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -124,6 +129,7 @@ struct Config {
     std::vector<Listener> listeners;
     std::vector<SendConnector> send_connectors;
     QueueSettings queue;
+    DnsSettings dns;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

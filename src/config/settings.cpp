@@ -383,6 +383,18 @@ const Field<QueueSettings> kQueue[] = {
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.delivery_concurrency = static_cast<std::uint32_t>(*v))},
 };
 
+const Field<DnsSettings> kDns[] = {
+    {"servers", "list of address:port", "[]", "Name servers queried for MX and address records, e.g. [\"127.0.0.1:53\"]; port defaults to 53; IPv4 only. Empty: the system resolver (/etc/resolv.conf).",
+     SET(if (auto v = read_endpoints(n, ctx, path, false, 53)) {
+         for (const Endpoint& e : *v)
+             if (e.host.find(':') != std::string::npos)
+                 ctx.error(line_of(n), path, "\"" + e.text() + "\": IPv6 name servers are not supported", "an IPv4 address, e.g. \"127.0.0.1:53\"");
+         t.servers = *v;
+     })},
+    {"timeout", "duration", "\"5s\"", "Wait for one answer from one server (rounded up to whole seconds); each server is asked twice.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+};
+
 #undef SET
 
 template <class T, std::size_t N>
@@ -468,7 +480,8 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
         else if (key == "send_connectors")
             apply_array(c.send_connectors, kSendConnector, v, ctx, key, {"name", "address_spaces"}, [] { return SendConnector{}; });
         else if (key == "queue") apply_table(c.queue, kQueue, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue");
+        else if (key == "dns") apply_table(c.dns, kDns, v, ctx, key);
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns");
     }
 }
 
@@ -485,6 +498,7 @@ std::string settings_reference() {
     reference_section(out, "[listeners.limits]", "", kLimits);
     reference_section(out, "[[send_connectors]]", "Outbound routes, chosen by recipient domain.", kSendConnector);
     reference_section(out, "[queue]", "", kQueue);
+    reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     return out;
 }
 

@@ -11,6 +11,8 @@
 
 #include "config/address_space.hpp"
 #include "delivery/maildir.hpp"
+#include "dns/resolver.hpp"
+#include "net/cidr.hpp"
 #include "net/tls.hpp"
 #include "policy/access.hpp"
 #include "queue/spool.hpp"
@@ -22,7 +24,7 @@ namespace rampart::delivery {
 
 using Clock = std::chrono::steady_clock;
 
-// Connection limit and idle connections for one destination (one smart host).
+// Connection limit and idle connections for one destination (one smart host or MX address).
 struct Dispatcher::Destination {
     std::uint32_t limit = 1;
     std::uint32_t active = 0;
@@ -87,7 +89,7 @@ void log_attempt(const queue::Envelope& env, const std::string& rcpts, const std
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool)
     : ex_(std::move(ex)), cfg_(cfg), spool_(spool), tls_plain_(net::make_client_context(false)),
-      tls_verify_(net::make_client_context(true)) {}
+      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -105,7 +107,8 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         co_return;
     }
     std::vector<std::size_t> local;
-    std::map<const config::SendConnector*, std::vector<std::size_t>> remote;
+    // Smart-host connectors take all their recipients at once; mx connectors per domain.
+    std::map<std::pair<const config::SendConnector*, std::string>, std::vector<std::size_t>> remote;
     std::vector<std::size_t> unroutable;
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         const queue::Recipient& r = env.recipients[i];
@@ -123,19 +126,14 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
             continue;
         }
         const config::SendConnector* c = config::find_connector(cfg_.send_connectors, m.literal ? std::string() : domain);
-        if (c) remote[c].push_back(i);
+        if (c) remote[{c, c->route == config::Route::Mx ? domain : std::string()}].push_back(i);
         else unroutable.push_back(i);
     }
     if (!local.empty()) co_await deliver_local(env, local, *message);
-    for (auto& [connector, idx] : remote) {
-        if (connector->route == config::Route::Smarthost) {
-            co_await deliver_smarthost(env, *connector, idx, *message);
-        } else {
-            // XXX(0.1): MX routing is issue #4; such mail waits in the queue until then.
-            log_attempt(env, join_rcpts(env, idx), connector->name, "", "deferred", 451,
-                        "send connector " + connector->name + " uses route = \"mx\", which this version cannot deliver yet",
-                        Clock::now());
-        }
+    for (auto& [key, idx] : remote) {
+        const config::SendConnector* connector = key.first;
+        if (connector->route == config::Route::Smarthost) co_await deliver_smarthost(env, *connector, idx, *message);
+        else co_await deliver_mx(env, *connector, key.second, idx, *message);
     }
     if (!unroutable.empty())
         log_attempt(env, join_rcpts(env, unroutable), "-", "", "deferred", 451, "no send connector serves the domain", Clock::now());
@@ -163,76 +161,134 @@ asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std:
 
 asio::awaitable<void> Dispatcher::deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
                                                     const std::vector<std::size_t>& idx, std::string_view message) {
-    std::string rcpts = join_rcpts(env, idx);
     std::string last_error = "no smart host reachable";
-    for (const config::Endpoint& host : c.smarthosts) {
-        auto start = Clock::now();
-        Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
-        co_await dest.acquire();
-        std::unique_ptr<smtp::ClientConnection> conn;
-        if (!dest.idle.empty()) {
-            conn = std::move(dest.idle.back());
-            dest.idle.pop_back();
-        }
-        bool fresh = false;
-        smtp::TransactionResult res;
-        for (int round = 0; round < 2; ++round) {
-            if (!conn) {
-                smtp::ClientOptions opt;
-                opt.helo_name = cfg_.server.hostname;
-                opt.tls = c.tls;
-                opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
-                opt.tls_name = host.host;
-                auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
-                if (!opened) {
-                    last_error = opened.error().message;
-                    break;
-                }
-                conn = std::move(*opened);
-                fresh = true;
-            }
-            res = co_await conn->send(env, idx, message);
-            // A reused connection may have been closed by the peer meanwhile: retry once fresh.
-            if (res.mail.code == 0 && !fresh) {
-                conn.reset();
-                continue;
-            }
-            break;
-        }
-        if (!conn) {
-            dest.release();
-            log_attempt(env, rcpts, host.text(), "", "deferred", 0, last_error, start);
-            continue;  // next smart host
-        }
-        std::string tls = conn->tls();
-        if (res.connection_usable) dest.idle.push_back(std::move(conn));
-        else conn.reset();
-        dest.release();
-        if (res.mail.code == 0 || res.mail.code == 421) {
-            last_error = res.mail.summary();
-            log_attempt(env, rcpts, host.text(), tls, "deferred", res.mail.code, last_error, start);
-            continue;
-        }
-        if (!res.mail.positive()) {
-            log_attempt(env, rcpts, host.text(), tls, res.mail.permanent() ? "failed" : "deferred", res.mail.code,
-                        res.mail.summary(), start);
+    for (const config::Endpoint& host : c.smarthosts)
+        if (co_await try_peer(env, c, host, host.host, idx, message, last_error)) co_return;
+}
+
+asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config::SendConnector& c, const std::string& domain,
+                                             const std::vector<std::size_t>& idx, std::string_view message) {
+    auto start = Clock::now();
+    std::string rcpts = join_rcpts(env, idx);
+    std::string last_error;
+    // Address literal: u@[192.0.2.1], u@[IPv6:2001:db8::1] (RFC 5321 §4.1.3) → that address.
+    if (!domain.empty() && domain.front() == '[') {
+        std::string inner = domain.substr(1, domain.size() >= 2 ? domain.size() - 2 : 0);
+        if (inner.rfind("ipv6:", 0) == 0) inner = inner.substr(5);
+        auto ip = net::IpAddress::parse(inner);
+        if (!ip || domain.back() != ']') {
+            log_attempt(env, rcpts, domain, "", "failed", 550, "unusable address literal " + domain, start);
             co_return;
         }
-        for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
-            queue::Recipient& r = env.recipients[idx[k]];
-            const smtp::PeerReply& rr = res.rcpt[k];
-            if (!rr.positive()) {
-                log_attempt(env, r.address, host.text(), tls, rr.permanent() ? "failed" : "deferred", rr.code, rr.summary(), start);
-            } else if (res.data.positive()) {
-                r.done = true;
-                log_attempt(env, r.address, host.text(), tls, "delivered", res.data.code, res.data.summary(), start);
-            } else {
-                log_attempt(env, r.address, host.text(), tls, res.data.permanent() ? "failed" : "deferred", res.data.code,
-                            res.data.summary(), start);
-            }
-        }
+        config::Endpoint peer{ip->text(), c.mx_port};
+        co_await try_peer(env, c, peer, peer.host, idx, message, last_error);
         co_return;
     }
+    auto mx = co_await resolver_->lookup_mx(domain);
+    if (!mx) {
+        // Permanent (NXDOMAIN, null MX): failed like a 5xx; the recipients stay queued
+        // until bounces exist (issue #4).
+        log_attempt(env, rcpts, domain, "", mx.error().permanent ? "failed" : "deferred",
+                    mx.error().permanent ? 550 : 451, mx.error().message, start);
+        co_return;
+    }
+    bool any_address = false;
+    bool temporary_dns = false;
+    for (dns::MxHost& host : *mx) {
+        std::vector<std::string> addresses = std::move(host.addresses);
+        if (addresses.empty()) {
+            auto a = co_await resolver_->lookup_addresses(host.name);
+            if (!a) {
+                temporary_dns = temporary_dns || !a.error().permanent;
+                last_error = a.error().message;
+                continue;
+            }
+            addresses = std::move(*a);
+        }
+        for (const std::string& addr : addresses) {
+            any_address = true;
+            config::Endpoint peer{addr, c.mx_port};
+            if (co_await try_peer(env, c, peer, host.name, idx, message, last_error)) co_return;
+        }
+    }
+    // Every peer tried was already logged; a summary only if none could be tried.
+    if (!any_address) {
+        bool permanent = !temporary_dns;
+        log_attempt(env, rcpts, domain, "", permanent ? "failed" : "deferred", permanent ? 550 : 451,
+                    "no MX host of " + domain + " has an address: " + last_error, start);
+    }
+}
+
+asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::SendConnector& c, const config::Endpoint& host,
+                                           const std::string& tls_name, const std::vector<std::size_t>& idx,
+                                           std::string_view message, std::string& last_error) {
+    std::string rcpts = join_rcpts(env, idx);
+    auto start = Clock::now();
+    Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
+    co_await dest.acquire();
+    std::unique_ptr<smtp::ClientConnection> conn;
+    if (!dest.idle.empty()) {
+        conn = std::move(dest.idle.back());
+        dest.idle.pop_back();
+    }
+    bool fresh = false;
+    smtp::TransactionResult res;
+    for (int round = 0; round < 2; ++round) {
+        if (!conn) {
+            smtp::ClientOptions opt;
+            opt.helo_name = cfg_.server.hostname;
+            opt.tls = c.tls;
+            opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
+            opt.tls_name = tls_name;
+            auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            if (!opened) {
+                last_error = opened.error().message;
+                break;
+            }
+            conn = std::move(*opened);
+            fresh = true;
+        }
+        res = co_await conn->send(env, idx, message);
+        // A reused connection may have been closed by the peer meanwhile: retry once fresh.
+        if (res.mail.code == 0 && !fresh) {
+            conn.reset();
+            continue;
+        }
+        break;
+    }
+    if (!conn) {
+        dest.release();
+        log_attempt(env, rcpts, host.text(), "", "deferred", 0, last_error, start);
+        co_return false;  // next peer
+    }
+    std::string tls = conn->tls();
+    if (res.connection_usable) dest.idle.push_back(std::move(conn));
+    else conn.reset();
+    dest.release();
+    if (res.mail.code == 0 || res.mail.code == 421) {
+        last_error = res.mail.summary();
+        log_attempt(env, rcpts, host.text(), tls, "deferred", res.mail.code, last_error, start);
+        co_return false;
+    }
+    if (!res.mail.positive()) {
+        log_attempt(env, rcpts, host.text(), tls, res.mail.permanent() ? "failed" : "deferred", res.mail.code,
+                    res.mail.summary(), start);
+        co_return true;
+    }
+    for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
+        queue::Recipient& r = env.recipients[idx[k]];
+        const smtp::PeerReply& rr = res.rcpt[k];
+        if (!rr.positive()) {
+            log_attempt(env, r.address, host.text(), tls, rr.permanent() ? "failed" : "deferred", rr.code, rr.summary(), start);
+        } else if (res.data.positive()) {
+            r.done = true;
+            log_attempt(env, r.address, host.text(), tls, "delivered", res.data.code, res.data.summary(), start);
+        } else {
+            log_attempt(env, r.address, host.text(), tls, res.data.permanent() ? "failed" : "deferred", res.data.code,
+                        res.data.summary(), start);
+        }
+    }
+    co_return true;
 }
 
 }  // namespace rampart::delivery

@@ -26,6 +26,9 @@ class Spool;
 namespace rampart::smtp {
 class ClientConnection;
 }
+namespace rampart::dns {
+class Resolver;
+}
 
 namespace rampart::delivery {
 
@@ -43,6 +46,14 @@ private:
     asio::awaitable<void> deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message);
     asio::awaitable<void> deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
                                             const std::vector<std::size_t>& idx, std::string_view message);
+    // Route mx (RFC 5321 §5.1): the recipients at `idx` share `domain`.
+    asio::awaitable<void> deliver_mx(queue::Envelope& env, const config::SendConnector& c, const std::string& domain,
+                                     const std::vector<std::size_t>& idx, std::string_view message);
+    // One attempt towards one peer; logs it. Returns true when the attempt was conclusive
+    // (the peer took or refused the transaction), false to try the next peer.
+    asio::awaitable<bool> try_peer(queue::Envelope& env, const config::SendConnector& c, const config::Endpoint& peer,
+                                   const std::string& tls_name, const std::vector<std::size_t>& idx,
+                                   std::string_view message, std::string& last_error);
 
     asio::any_io_executor ex_;
     const config::Config& cfg_;
@@ -50,6 +61,7 @@ private:
     std::shared_ptr<asio::ssl::context> tls_plain_;    // no verification
     std::shared_ptr<asio::ssl::context> tls_verify_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
+    std::unique_ptr<dns::Resolver> resolver_;
 };
 
 }  // namespace rampart::delivery

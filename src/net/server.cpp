@@ -147,7 +147,7 @@ Result<Ok> Server::bind() {
     return Ok{};
 }
 
-void Server::run() {
+void Server::run(std::function<void()> on_reload) {
     asio::io_context& main = main_context();
     for (auto& [listener, acc] : impl_->acceptors)
         asio::co_spawn(main, impl_->accept_loop(*listener, *acc), asio::detached);
@@ -157,6 +157,13 @@ void Server::run() {
         log::info("server.stopping", {{"signal", sig}});
         stop();
     });
+    asio::signal_set hup(main, SIGHUP);
+    std::function<void(const std::error_code&, int)> on_hup = [&](const std::error_code& ec, int) {
+        if (ec) return;
+        if (on_reload) on_reload();
+        hup.async_wait(on_hup);
+    };
+    hup.async_wait(on_hup);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
         threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });

@@ -3,6 +3,7 @@
 // connection on one of N single-threaded I/O contexts (no locks in sessions).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,9 @@ public:
 
     // Binds all listeners; every failure is reported (listener name, address, errno).
     Result<Ok> bind();
-    // Serves until SIGINT/SIGTERM or stop(). Context 0 also runs the delivery side.
-    void run();
+    // Serves until SIGINT/SIGTERM or stop(); SIGHUP calls `on_reload` (on context 0).
+    // Context 0 also runs the delivery side.
+    void run(std::function<void()> on_reload = {});
     void stop();
     // Destroys the I/O contexts and every coroutine still suspended on them. Call after
     // run() returns and before destroying objects those coroutines refer to.

@@ -135,11 +135,28 @@ const Rule<MailQuestion> kMailRules[] = {
              return accept("principal.server", q.s.principal.text() + " is an organisation server", smtp::Reply(250, "2.1.0", "sender ok"));
          return pass("client is not an organisation server");
      }},
+    {"sender.own_address",
+     [](const MailQuestion& q) {
+         if (q.s.principal.kind != Principal::Kind::User) return pass("rule applies to users only");
+         if (q.s.principal.send_as_any) return pass(q.s.principal.text() + " may send as any address");
+         std::string sender = q.sender.null ? std::string() : q.sender.mailbox.local + "@" + q.sender.mailbox.domain_key();
+         for (const std::string& a : q.s.principal.addresses) {
+             std::size_t at = a.rfind('@');
+             std::string own = at == std::string::npos ? a : a.substr(0, at + 1);
+             if (at != std::string::npos)
+                 for (char c : a.substr(at + 1)) own += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+             if (own == sender) return pass(sender + " is an address of " + q.s.principal.text());
+         }
+         return refuse("sender.own_address", smtp::Reply(550, "5.7.1", "sender address is not one of the authenticated user's addresses"));
+     }},
     {"permissions.submit",
      [](const MailQuestion& q) {
          if (q.s.principal.kind != Principal::Kind::User) return pass("rule applies to users only");
          if (grant_matches(q.s.listener->permissions.submit, q.s.principal))
              return accept("permissions.submit", q.s.principal.text() + " is granted submit", smtp::Reply(250, "2.1.0", "sender ok"));
+         // A relay grant is useless without sending: it implies permission to submit.
+         if (grant_matches(q.s.listener->permissions.relay, q.s.principal))
+             return accept("permissions.submit", q.s.principal.text() + " is granted relay (which includes submit)", smtp::Reply(250, "2.1.0", "sender ok"));
          return refuse("permissions.submit", smtp::Reply(550, "5.7.1", "not permitted to send through this listener"));
      }},
 };

@@ -11,6 +11,8 @@ struct Principal {
     Kind kind = Kind::Anonymous;
     std::string name;                  // user or server name
     std::vector<std::string> groups;   // every group the user is in, nesting resolved
+    std::vector<std::string> addresses;// addresses a user may send as
+    bool send_as_any = false;
 
     bool anonymous() const { return kind == Kind::Anonymous; }
     std::string text() const;          // "anonymous", "user:alice", "server:hub1"

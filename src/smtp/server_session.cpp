@@ -11,6 +11,10 @@
 #include <chrono>
 #include <ctime>
 
+#include <sodium.h>
+
+#include "auth/password.hpp"
+#include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
 #include "queue/spool.hpp"
@@ -87,6 +91,9 @@ private:
     asio::awaitable<void> on_data();
     asio::awaitable<void> on_bdat(const Command& cmd);
     asio::awaitable<void> on_starttls();
+    asio::awaitable<void> on_auth(const Command& cmd);
+    bool basic_usable() const;
+    asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
     asio::awaitable<void> finish_message(std::string_view message);
 
     // ---- transaction ----
@@ -283,7 +290,7 @@ asio::awaitable<void> Session::dispatch(Command& cmd) {
             reply(Reply(214, "2.0.0", "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS\nsee RFC 5321"));
             break;
         case Verb::StartTls: co_await on_starttls(); break;
-        case Verb::Auth: reply(Reply(502, "5.5.1", "authentication is not available on this listener")); break;
+        case Verb::Auth: co_await on_auth(cmd); break;
         case Verb::Unknown: reply(Reply(500, "5.5.2", "command not recognized")); break;
     }
 }
@@ -306,6 +313,7 @@ void Session::on_ehlo(const Command& cmd) {
     text += "\nCHUNKING";
     text += "\nDSN";
     if (svc_.tls && l_.tls == config::TlsMode::StartTls && !s_.tls_active()) text += "\nSTARTTLS";
+    if (basic_usable()) text += "\nAUTH PLAIN LOGIN";
     reply(Reply(250, "", text));
 }
 
@@ -493,6 +501,113 @@ asio::awaitable<void> Session::finish_message(std::string_view message) {
     reply(ok);
 }
 
+bool Session::basic_usable() const {
+    return l_.auth.basic && svc_.directory && (s_.tls_active() || !l_.auth.basic_requires_tls);
+}
+
+// One SASL continuation: sends "334 challenge", returns the decoded answer, or nullopt
+// after replying to a cancel ("*"), a bad base64 line or a closed connection.
+asio::awaitable<std::optional<std::string>> Session::sasl_read(const std::string& challenge) {
+    reply(Reply(334, "", challenge));
+    std::string line;
+    LineStatus st = co_await read_line(line);
+    if (st == LineStatus::Closed) {
+        quit_ = true;
+        co_return std::nullopt;
+    }
+    if (st != LineStatus::Ok) {
+        reply(Reply(500, "5.5.6", "bad SASL response line"));
+        co_return std::nullopt;
+    }
+    if (line == "*") {
+        reply(Reply(501, "5.0.0", "authentication cancelled"));
+        co_return std::nullopt;
+    }
+    std::string out(line.size(), '\0');
+    std::size_t len = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), line.data(), line.size(), nullptr, &len,
+                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+        reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+        co_return std::nullopt;
+    }
+    out.resize(len);
+    co_return out;
+}
+
+asio::awaitable<void> Session::on_auth(const Command& cmd) {
+    if (helo_.empty() || !esmtp_) co_return reply(Reply(503, "5.5.1", "send EHLO first"));
+    if (!facts_.principal.anonymous()) co_return reply(Reply(503, "5.5.1", "already authenticated"));
+    if (in_mail_) co_return reply(Reply(503, "5.5.1", "AUTH is not allowed during a transaction"));
+    std::string mech = cmd.argument.substr(0, cmd.argument.find(' '));
+    std::string initial = cmd.argument.size() > mech.size() ? cmd.argument.substr(mech.size() + 1) : std::string();
+    for (char& c : mech) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (mech != "PLAIN" && mech != "LOGIN") co_return reply(Reply(504, "5.5.4", "unrecognized authentication mechanism"));
+    if (!l_.auth.basic || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
+    if (!basic_usable()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
+    std::string user, password;
+    if (mech == "PLAIN") {
+        std::optional<std::string> resp;
+        if (initial.empty()) {
+            resp = co_await sasl_read("");
+        } else if (initial == "=") {
+            resp = std::string();
+        } else {
+            std::string out(initial.size(), '\0');
+            std::size_t len = 0;
+            if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), initial.data(), initial.size(),
+                                  nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+                co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+            out.resize(len);
+            resp = out;
+        }
+        if (!resp) co_return;
+        // RFC 4616: authzid NUL authcid NUL passwd
+        std::size_t a = resp->find('\0');
+        std::size_t b = a == std::string::npos ? a : resp->find('\0', a + 1);
+        if (b == std::string::npos) co_return reply(Reply(501, "5.5.2", "malformed PLAIN response"));
+        std::string authzid = resp->substr(0, a);
+        user = resp->substr(a + 1, b - a - 1);
+        password = resp->substr(b + 1);
+        sodium_memzero(resp->data(), resp->size());
+        if (!authzid.empty() && authzid != user)
+            co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+    } else {
+        std::optional<std::string> u;
+        if (!initial.empty()) {
+            std::string out(initial.size(), '\0');
+            std::size_t len = 0;
+            if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), initial.data(), initial.size(),
+                                  nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+                co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+            out.resize(len);
+            u = out;
+        } else {
+            u = co_await sasl_read("VXNlcm5hbWU6");  // "Username:"
+        }
+        if (!u) co_return;
+        auto p = co_await sasl_read("UGFzc3dvcmQ6");      // "Password:"
+        if (!p) co_return;
+        user = *u;
+        password = *p;
+    }
+    std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
+    const directory::User* u = dir->user(user);
+    // Verify against a fixed dummy hash for unknown users so timing does not tell.
+    static const std::string kDummy = [] {
+        auto h = auth::hash_password("rampart-dummy-password");
+        return h ? *h : std::string();
+    }();
+    std::string hash = u && !u->password.empty() ? u->password : kDummy;
+    bool ok = co_await auth::verify_async(hash, std::move(password));
+    ok = ok && u && !u->password.empty();
+    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", user}, {"result", ok ? "success" : "failure"}});
+    if (!ok) co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+    facts_.principal = policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name),
+                                         u->addresses, u->send_as_any};
+    reply(Reply(235, "2.7.0", "authentication successful"));
+}
+
 asio::awaitable<void> Session::on_starttls() {
     if (s_.tls_active()) co_return reply(Reply(503, "5.5.1", "TLS is already active"));
     if (!svc_.tls || l_.tls != config::TlsMode::StartTls) co_return reply(Reply(502, "5.5.1", "STARTTLS is not offered here"));
@@ -516,6 +631,7 @@ asio::awaitable<void> Session::on_starttls() {
     facts_.tls = true;
     // RFC 3207 §4.2: forget everything learnt before TLS, including EHLO.
     reset_transaction("STARTTLS");
+    facts_.principal = policy::Principal{};
     helo_.clear();
     esmtp_ = false;
 }
@@ -542,7 +658,8 @@ void Session::log_transaction(std::string_view result, const Reply& r, std::uint
     std::string qid;
     if (result == "accepted") qid = r.text.substr(r.text.rfind(' ') + 1);
     log::info("smtp.transaction", {{"qid", qid.empty() ? "-" : qid}, {"listener", l_.name}, {"client", client_.address.text()},
-                                   {"tls", s_.tls_active() ? s_.tls_description() : "no"}, {"from", sender_.text()},
+                                   {"tls", s_.tls_active() ? s_.tls_description() : "no"},
+                                   {"principal", facts_.principal.text()}, {"from", sender_.text()},
                                    {"rcpts", join(rcpts_)}, {"nrcpt", rcpts_.size()}, {"refused_rcpts", refused_rcpts_},
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
                                    {"duration_ms", ms}});
@@ -551,6 +668,7 @@ void Session::log_transaction(std::string_view result, const Reply& r, std::uint
 std::string Session::protocol() const {
     std::string p = mail_.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
     if (s_.tls_active()) p += "S";
+    if (!facts_.principal.anonymous()) p += "A";   // RFC 3848
     return p;
 }
 

@@ -24,6 +24,9 @@ class Stream;
 namespace rampart::queue {
 class Spool;
 }
+namespace rampart::directory {
+class Live;
+}
 
 namespace rampart::smtp {
 
@@ -31,6 +34,7 @@ struct SessionServices {
     const config::Config* config = nullptr;
     queue::Spool* spool = nullptr;
     asio::ssl::context* tls = nullptr;                        // null: no TLS offered
+    const directory::Live* directory = nullptr;               // null: no basic authentication
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 

@@ -16,13 +16,15 @@ struct Error {
     std::string message;   // operator-facing: what failed and where
 };
 
-template <class T>
+// E: the error type; anything aggregate-initialisable from {int, message} (e.g. a
+// struct extending Error's fields with a kind, as dns::Failure does).
+template <class T, class E = Error>
 class [[nodiscard]] Result {
 public:
     // Default: an error "no result" (Asio's co_spawn needs default-constructible results).
-    Result() : v_(Error{0, "no result"}) {}
+    Result() : v_(E{0, "no result"}) {}
     Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
+    Result(E error) : v_(std::move(error)) {}
 
     explicit operator bool() const { return v_.index() == 0; }
     bool ok() const { return v_.index() == 0; }
@@ -32,10 +34,10 @@ public:
     const T& operator*() const { return value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
-    const Error& error() const { assert(!ok()); return std::get<1>(v_); }
+    const E& error() const { assert(!ok()); return std::get<1>(v_); }
 
 private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
 struct Ok {};

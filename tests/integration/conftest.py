@@ -288,7 +288,7 @@ class Sink:
 class Rampart:
     def __init__(self, workdir, port=None, tls="starttls", relay_list=(RELAY_IP + "/32",), smarthost_port=None,
                  limits=None, retry_interval="2s", hostname="mx.test", data_dir=None, extra_listeners=(),
-                 threads=2):
+                 threads=2, extra_config=""):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
@@ -306,6 +306,7 @@ class Rampart:
         self.retry_interval = retry_interval
         self.extra_listeners = list(extra_listeners)  # list of (name, port, tls)
         self.threads = threads
+        self.extra_config = extra_config  # TOML appended verbatim (e.g. [dns], more [[send_connectors]])
         self.proc = None
         self.write_config()
 
@@ -348,6 +349,8 @@ class Rampart:
                 "",
             ]
         lines += ["[queue]", f"retry_interval = {toml_str(self.retry_interval)}", ""]
+        if self.extra_config:
+            lines += [self.extra_config, ""]
         return "\n".join(lines)
 
     def write_config(self):
@@ -474,8 +477,8 @@ def rampart_factory(tmp_path):
 def sink_factory():
     sinks = []
 
-    def make(port=None):
-        s = Sink(port=port).start()
+    def make(port=None, host="127.0.0.1"):
+        s = Sink(port=port, host=host).start()
         sinks.append(s)
         return s
 

@@ -134,3 +134,22 @@ TEST(ConfigLoad, ReferenceDocumentsEveryTable) {
     for (const char* s : {"[server]", "[[listeners]]", "[listeners.limits]", "max_message_size", "allow_authenticated", "[[send_connectors]]"})
         EXPECT_NE(ref.find(s), std::string::npos) << s;
 }
+
+TEST(ConfigLoad, DnsSection) {
+    const std::string listener = "[[listeners]]\nname = \"a\"\nbind = [\"127.0.0.1:2525\"]\n";
+    Config d = config_of(listener);
+    EXPECT_TRUE(d.dns.servers.empty());
+    EXPECT_EQ(d.dns.timeout, std::chrono::seconds(5));
+    Config c = config_of(listener + "[dns]\nservers = [\"127.0.0.1:5353\", \"192.0.2.53\"]\ntimeout = \"2s\"\n");
+    ASSERT_EQ(c.dns.servers.size(), 2u);
+    EXPECT_EQ(c.dns.servers[0].text(), "127.0.0.1:5353");
+    EXPECT_EQ(c.dns.servers[1].text(), "192.0.2.53:53");
+    EXPECT_EQ(c.dns.timeout, std::chrono::seconds(2));
+    auto errs = errors_of(listener + "[dns]\nservers = [\"[::1]:53\"]\n");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].key, "dns.servers");
+    EXPECT_NE(errs[0].problem.find("IPv6"), std::string::npos);
+    errs = errors_of(listener + "[dns]\nservers = [\"ns.example.test\"]\n");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].key, "dns.servers");
+}

@@ -1,0 +1,22 @@
+// auth/password.hpp — password hashes: argon2id (libsodium) for new hashes; argon2id and
+// yescrypt ("$y$", libcrypt) accepted for verification. Verification is slow on purpose
+// (tens of milliseconds): callers on an I/O thread use verify_async.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <asio/awaitable.hpp>
+
+#include "util/result.hpp"
+
+namespace rampart::auth {
+
+Result<std::string> hash_password(std::string_view password);
+bool verify_password(const std::string& hash, std::string_view password);
+
+// Runs verify_password on a shared background thread pool and resumes the caller on its
+// own executor.
+asio::awaitable<bool> verify_async(std::string hash, std::string password);
+
+}  // namespace rampart::auth

@@ -1,0 +1,177 @@
+// directory/directory.cpp — the directory file (TOML) and group resolution.
+#include "directory/directory.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "util/file_io.hpp"
+
+namespace rampart::directory {
+namespace {
+
+std::vector<std::string> strings(const toml::node* n, const std::string& where, std::vector<std::string>& errors) {
+    std::vector<std::string> out;
+    if (!n) return out;
+    const toml::array* arr = n->as_array();
+    if (!arr) {
+        errors.push_back(where + ": expected a list of strings");
+        return out;
+    }
+    for (const auto& item : *arr) {
+        if (auto s = item.value<std::string>(); s && item.is_string()) out.push_back(*s);
+        else errors.push_back(where + ": expected a list of strings");
+    }
+    return out;
+}
+
+std::string quote(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string list(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quote(v[i]);
+    return out + "]";
+}
+
+}  // namespace
+
+std::variant<Directory, std::vector<std::string>> Directory::load(const std::filesystem::path& path) {
+    Directory d;
+    if (!std::filesystem::exists(path)) return d;
+    std::vector<std::string> errors;
+    toml::table root;
+    try {
+        root = toml::parse_file(path.string());
+    } catch (const toml::parse_error& e) {
+        return std::vector<std::string>{path.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                                        std::string(e.description())};
+    }
+    auto where = [&](const toml::node& n, const std::string& what) {
+        return path.string() + ":" + std::to_string(n.source().begin.line) + ": " + what;
+    };
+    for (const auto& [k, v] : root) {
+        std::string key(k.str());
+        const toml::array* arr = v.as_array();
+        if (!arr || (key != "users" && key != "groups" && key != "servers")) {
+            errors.push_back(where(v, key + ": unknown section (known: [[users]], [[groups]], [[servers]])"));
+            continue;
+        }
+        for (const auto& item : *arr) {
+            const toml::table* t = item.as_table();
+            if (!t) {
+                errors.push_back(where(item, key + ": expected tables"));
+                continue;
+            }
+            std::string name = t->get("name") ? t->get("name")->value_or(std::string()) : std::string();
+            if (name.empty()) errors.push_back(where(item, key + ": entry without a name"));
+            if (key == "users") {
+                User u;
+                u.name = name;
+                u.addresses = strings(t->get("addresses"), where(item, "addresses"), errors);
+                u.groups = strings(t->get("groups"), where(item, "groups"), errors);
+                u.password = t->get("password") ? t->get("password")->value_or(std::string()) : std::string();
+                u.send_as_any = t->get("send_as_any") ? t->get("send_as_any")->value_or(false) : false;
+                if (!u.password.empty() && u.password.rfind("$argon2id$", 0) != 0 && u.password.rfind("$y$", 0) != 0)
+                    errors.push_back(where(item, "user " + name + ": password must be an argon2id or yescrypt hash (set it with `rampart user passwd`)"));
+                for (const auto& [uk, uv] : *t)
+                    if (uk != "name" && uk != "addresses" && uk != "groups" && uk != "password" && uk != "send_as_any")
+                        errors.push_back(where(uv, "user " + name + ": unknown key " + std::string(uk.str())));
+                d.users.push_back(std::move(u));
+            } else if (key == "groups") {
+                Group g;
+                g.name = name;
+                g.members = strings(t->get("members"), where(item, "members"), errors);
+                for (const std::string& m : g.members)
+                    if (m.rfind("user:", 0) != 0 && m.rfind("group:", 0) != 0)
+                        errors.push_back(where(item, "group " + name + ": member \"" + m + "\" must be \"user:NAME\" or \"group:NAME\""));
+                d.groups.push_back(std::move(g));
+            } else {
+                Server s;
+                s.name = name;
+                s.addresses = strings(t->get("addresses"), where(item, "addresses"), errors);
+                s.fingerprint = t->get("fingerprint") ? t->get("fingerprint")->value_or(std::string()) : std::string();
+                d.servers.push_back(std::move(s));
+            }
+        }
+    }
+    if (!errors.empty()) return errors;
+    return d;
+}
+
+std::string Directory::to_toml() const {
+    std::string out = "# rampart directory: managed with `rampart user|group ...`; passwords are hashes only.\n";
+    for (const User& u : users) {
+        out += "\n[[users]]\nname = " + quote(u.name) + "\naddresses = " + list(u.addresses) + "\ngroups = " + list(u.groups) + "\n";
+        if (!u.password.empty()) out += "password = " + quote(u.password) + "\n";
+        if (u.send_as_any) out += "send_as_any = true\n";
+    }
+    for (const Group& g : groups) out += "\n[[groups]]\nname = " + quote(g.name) + "\nmembers = " + list(g.members) + "\n";
+    for (const Server& s : servers)
+        out += "\n[[servers]]\nname = " + quote(s.name) + "\naddresses = " + list(s.addresses) + "\nfingerprint = " + quote(s.fingerprint) + "\n";
+    return out;
+}
+
+Result<Ok> Directory::save(const std::filesystem::path& path) const {
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return errno_error(errno, "create " + tmp.string());
+    Result<Ok> w = util::write_all(fd, to_toml());
+    if (w && ::fsync(fd) != 0) w = errno_error(errno, "fsync " + tmp.string());
+    ::close(fd);
+    if (w && ::rename(tmp.c_str(), path.c_str()) != 0) w = errno_error(errno, "rename " + path.string());
+    if (w) w = util::fsync_dir(std::filesystem::absolute(path).parent_path());
+    return w;
+}
+
+const User* Directory::user(std::string_view name) const {
+    for (const User& u : users)
+        if (u.name == name) return &u;
+    return nullptr;
+}
+
+User* Directory::user(std::string_view name) {
+    for (User& u : users)
+        if (u.name == name) return &u;
+    return nullptr;
+}
+
+const Group* Directory::group(std::string_view name) const {
+    for (const Group& g : groups)
+        if (g.name == name) return &g;
+    return nullptr;
+}
+
+std::vector<std::string> Directory::groups_of(std::string_view user_name) const {
+    std::set<std::string> found;
+    std::vector<std::string> todo;
+    if (const User* u = user(user_name)) todo = u->groups;
+    for (const Group& g : groups)
+        if (std::find(g.members.begin(), g.members.end(), "user:" + std::string(user_name)) != g.members.end())
+            todo.push_back(g.name);
+    // Nested groups: a group that lists "group:X" as member makes X's members its members.
+    while (!todo.empty()) {
+        std::string g = todo.back();
+        todo.pop_back();
+        if (!found.insert(g).second) continue;
+        for (const Group& parent : groups)
+            if (std::find(parent.members.begin(), parent.members.end(), "group:" + g) != parent.members.end())
+                todo.push_back(parent.name);
+    }
+    return {found.begin(), found.end()};
+}
+
+}  // namespace rampart::directory

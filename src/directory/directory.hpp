@@ -1,0 +1,76 @@
+// directory/directory.hpp — users, groups and organisation servers (DESIGN.md §10), the
+// embedded file backend. Managed with `rampart user|group ...`; read by `serve`.
+// Passwords are stored only as hashes (argon2id from libsodium, or yescrypt "$y$").
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace rampart::directory {
+
+struct User {
+    std::string name;
+    std::vector<std::string> addresses;   // addresses this user may send as
+    std::vector<std::string> groups;      // direct memberships
+    std::string password;                 // hash only
+    bool send_as_any = false;
+};
+
+struct Group {
+    std::string name;
+    std::vector<std::string> members;     // "user:NAME" or "group:NAME"
+};
+
+struct Server {
+    std::string name;
+    std::vector<std::string> addresses;
+    std::string fingerprint;              // SHA-256 of the certificate, hex
+};
+
+class Directory {
+public:
+    // A missing file is an empty directory; anything malformed is an error per problem,
+    // each "file:line: problem".
+    static std::variant<Directory, std::vector<std::string>> load(const std::filesystem::path& path);
+    // Atomic replace: temporary file, fsync, rename, fsync of the directory.
+    Result<Ok> save(const std::filesystem::path& path) const;
+    std::string to_toml() const;
+
+    const User* user(std::string_view name) const;
+    User* user(std::string_view name);
+    const Group* group(std::string_view name) const;
+    // Every group the user belongs to, directly or through nested groups (cycles are safe).
+    std::vector<std::string> groups_of(std::string_view user) const;
+
+    std::vector<User> users;
+    std::vector<Group> groups;
+    std::vector<Server> servers;
+};
+
+// The live directory, swappable while sessions run (reload on SIGHUP). A session takes a
+// snapshot when it needs one; a reload never changes a snapshot already taken.
+class Live {
+public:
+    explicit Live(std::shared_ptr<const Directory> d) : current_(std::move(d)) {}
+    std::shared_ptr<const Directory> get() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    void set(std::shared_ptr<const Directory> d) {
+        std::lock_guard lock(mutex_);
+        current_ = std::move(d);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Directory> current_;
+};
+
+}  // namespace rampart::directory

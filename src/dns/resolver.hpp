@@ -1,0 +1,71 @@
+// dns/resolver.hpp — MX and address look-ups for delivery (RFC 5321 §5.1, RFC 7505) with
+// glibc's libresolv. The look-ups block, so they run on the resolver's own two threads;
+// the awaitable API resumes the caller on its own executor, never blocking an I/O thread.
+// Configured name servers ([dns] servers) must be IPv4 (libresolv's nsaddr_list holds
+// sockaddr_in only); without them /etc/resolv.conf is used.
+// Trust: answers come from the network; they are parsed with ns_initparse/ns_parserr and
+// malformed records are skipped.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "config/config.hpp"
+#include "util/result.hpp"
+
+namespace asio {
+class thread_pool;
+}
+
+namespace rampart::dns {
+
+// A failed look-up. `permanent`: the answer says mail cannot be delivered (NXDOMAIN, null
+// MX, no address at all); otherwise the failure is temporary (SERVFAIL, timeout, refused).
+struct Failure {
+    int code = 0;              // libresolv h_errno where one applies, else 0
+    std::string message;       // operator-facing
+    bool permanent = false;
+};
+
+template <class T>
+using DnsResult = Result<T, Failure>;
+
+struct MxHost {
+    std::string name;                      // lower-case, no trailing dot
+    std::uint16_t preference = 0;
+    std::vector<std::string> addresses;    // filled only for an implicit MX (already looked up)
+};
+
+// Pure part of lookup_mx: the MX records of `domain` as answered (in answer order) →
+// hosts in preference order (stable among equal preferences), or a permanent failure for
+// a null MX (a single "." record, RFC 7505; "." among others is dropped).
+DnsResult<std::vector<MxHost>> order_mx(const std::string& domain, std::vector<MxHost> records);
+
+class Resolver {
+public:
+    explicit Resolver(const config::DnsSettings& settings);
+    ~Resolver();   // waits for look-ups in progress (each bounded by the timeout)
+    Resolver(const Resolver&) = delete;
+    Resolver& operator=(const Resolver&) = delete;
+
+    // MX hosts of `domain` sorted by preference; implicit MX (the domain itself, with its
+    // addresses) when the domain has addresses but no MX.
+    asio::awaitable<DnsResult<std::vector<MxHost>>> lookup_mx(std::string domain);
+    // AAAA then A addresses of `host` as numeric text.
+    asio::awaitable<DnsResult<std::vector<std::string>>> lookup_addresses(std::string host);
+
+    // The blocking versions (run on any thread; used by the awaitable API).
+    DnsResult<std::vector<MxHost>> lookup_mx_blocking(const std::string& domain) const;
+    DnsResult<std::vector<std::string>> lookup_addresses_blocking(const std::string& host) const;
+
+private:
+    config::DnsSettings settings_;
+    std::unique_ptr<asio::thread_pool> pool_;
+};
+
+}  // namespace rampart::dns

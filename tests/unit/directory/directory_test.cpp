@@ -1,0 +1,78 @@
+#include "directory/directory.hpp"
+
+#include <crypt.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "auth/password.hpp"
+
+using namespace rampart;
+
+namespace {
+std::filesystem::path temp_file(const std::string& text) {
+    char tmpl[] = "/tmp/rampart-dir-XXXXXX";
+    std::filesystem::path dir = mkdtemp(tmpl);
+    std::ofstream(dir / "directory.toml") << text;
+    return dir / "directory.toml";
+}
+}  // namespace
+
+TEST(Directory, NestedGroupsResolveWithoutLooping) {
+    directory::Directory d;
+    d.users.push_back({"app1", {"app1@example.test"}, {"direct"}, "", false});
+    d.groups.push_back({"apps", {"user:app1"}});
+    d.groups.push_back({"relay-apps", {"group:apps"}});
+    d.groups.push_back({"loop-a", {"group:loop-b", "group:relay-apps"}});
+    d.groups.push_back({"loop-b", {"group:loop-a"}});
+    auto g = d.groups_of("app1");
+    EXPECT_EQ(g, (std::vector<std::string>{"apps", "direct", "loop-a", "loop-b", "relay-apps"}));
+    EXPECT_TRUE(d.groups_of("nobody").empty());
+}
+
+TEST(Directory, SaveAndLoadRoundTrip) {
+    auto path = temp_file("");
+    directory::Directory d;
+    auto h = auth::hash_password("secret");
+    ASSERT_TRUE(h.ok());
+    d.users.push_back({"a\"b", {"x@example.test"}, {"g"}, *h, true});
+    d.groups.push_back({"g", {"user:a\"b"}});
+    ASSERT_TRUE(d.save(path).ok());
+    auto loaded = directory::Directory::load(path);
+    ASSERT_TRUE(std::holds_alternative<directory::Directory>(loaded));
+    auto& l = std::get<directory::Directory>(loaded);
+    ASSERT_EQ(l.users.size(), 1u);
+    EXPECT_EQ(l.users[0].name, "a\"b");
+    EXPECT_TRUE(l.users[0].send_as_any);
+    EXPECT_TRUE(auth::verify_password(l.users[0].password, "secret"));
+    EXPECT_FALSE(auth::verify_password(l.users[0].password, "Secret"));
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST(Directory, CleartextPasswordsAndUnknownKeysAreErrors) {
+    auto path = temp_file("[[users]]\nname = \"a\"\npassword = \"hunter2\"\ncolour = 1\n[[groups]]\nname = \"g\"\nmembers = [\"a\"]\n");
+    auto loaded = directory::Directory::load(path);
+    ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(loaded));
+    auto& errors = std::get<std::vector<std::string>>(loaded);
+    ASSERT_EQ(errors.size(), 3u);
+    std::string all;
+    for (const auto& e : errors) all += e + "\n";
+    EXPECT_NE(all.find(":1: user a: password must be an argon2id or yescrypt hash"), std::string::npos) << all;
+    EXPECT_NE(all.find("user a: unknown key colour"), std::string::npos) << all;
+    EXPECT_NE(all.find(":5: group g: member \"a\" must be"), std::string::npos) << all;
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST(Password, YescryptHashesVerify) {
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    ASSERT_NE(crypt_gensalt_rn("$y$", 0, nullptr, 0, salt, sizeof salt), nullptr);
+    crypt_data data{};
+    const char* h = crypt_r("secret", salt, &data);
+    ASSERT_NE(h, nullptr);
+    std::string y = h;
+    ASSERT_EQ(y.rfind("$y$", 0), 0u);
+    EXPECT_TRUE(auth::verify_password(y, "secret"));
+    EXPECT_FALSE(auth::verify_password(y, "wrong"));
+    EXPECT_FALSE(auth::verify_password("plain", "plain"));
+}
