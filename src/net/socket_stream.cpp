@@ -111,29 +111,27 @@ namespace {
 constexpr std::chrono::milliseconds kCloseNotifyTimeout{std::chrono::seconds(2)};
 }
 
+// close_notify, then a bounded wait for the peer's (a peer still sending gets cut off). Once.
+template <class Socket>
+asio::awaitable<void> SocketStream<Socket>::tls_shutdown() {
+    if (!tls_ || tls_closed_ || write_failed_ || !socket_.is_open()) co_return;
+    tls_closed_ = true;
+    std::error_code ec;
+    arm(kCloseNotifyTimeout);
+    co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+}
+
 template <class Socket>
 asio::awaitable<void> SocketStream<Socket>::shutdown_send() {
-    if (tls_ && !tls_closed_ && !write_failed_ && socket_.is_open()) {
-        tls_closed_ = true;
-        // close_notify, then a bounded wait for the peer's (a peer still sending gets cut off).
-        std::error_code ec;
-        arm(kCloseNotifyTimeout);
-        co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
-        disarm();
-    }
+    co_await tls_shutdown();
     std::error_code ignored;
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
 template <class Socket>
 asio::awaitable<void> SocketStream<Socket>::finish() {
-    if (tls_ && !tls_closed_ && !write_failed_ && socket_.is_open()) {
-        tls_closed_ = true;
-        std::error_code ec;
-        arm(kCloseNotifyTimeout);
-        co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
-        disarm();
-    }
+    co_await tls_shutdown();
     close();
 }
 

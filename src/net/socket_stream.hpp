@@ -36,6 +36,7 @@ public:
 private:
     asio::awaitable<bool> handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type side,
                                     const std::string& sni, std::chrono::milliseconds timeout);
+    asio::awaitable<void> tls_shutdown();
     void arm(std::chrono::milliseconds timeout);
     void disarm();
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include <sodium.h>
 
@@ -48,6 +49,17 @@ std::string rfc5322_date(std::time_t t) {
     char buf[64];
     std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     return buf;
+}
+
+// RFC 4648 base64 as SASL uses it (RFC 4954 §4); nullopt if malformed.
+std::optional<std::string> decode_base64(std::string_view in) {
+    std::string out(in.size(), '\0');
+    std::size_t len = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(), in.size(), nullptr, &len,
+                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return std::nullopt;
+    out.resize(len);
+    return out;
 }
 
 std::string join(const std::vector<queue::Recipient>& rcpts) {
@@ -523,14 +535,8 @@ asio::awaitable<std::optional<std::string>> Session::sasl_read(const std::string
         reply(Reply(501, "5.0.0", "authentication cancelled"));
         co_return std::nullopt;
     }
-    std::string out(line.size(), '\0');
-    std::size_t len = 0;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), line.data(), line.size(), nullptr, &len,
-                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
-        reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-        co_return std::nullopt;
-    }
-    out.resize(len);
+    auto out = decode_base64(line);
+    if (!out) reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
     co_return out;
 }
 
@@ -552,13 +558,8 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         } else if (initial == "=") {
             resp = std::string();
         } else {
-            std::string out(initial.size(), '\0');
-            std::size_t len = 0;
-            if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), initial.data(), initial.size(),
-                                  nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-                co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-            out.resize(len);
-            resp = out;
+            resp = decode_base64(initial);
+            if (!resp) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
         }
         if (!resp) co_return;
         // RFC 4616: authzid NUL authcid NUL passwd
@@ -574,13 +575,8 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     } else {
         std::optional<std::string> u;
         if (!initial.empty()) {
-            std::string out(initial.size(), '\0');
-            std::size_t len = 0;
-            if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), initial.data(), initial.size(),
-                                  nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-                co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-            out.resize(len);
-            u = out;
+            u = decode_base64(initial);
+            if (!u) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
         } else {
             u = co_await sasl_read("VXNlcm5hbWU6");  // "Username:"
         }
