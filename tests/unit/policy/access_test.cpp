@@ -83,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(Battery, RelayTricks,
                                            "<u@EXAMPLE.test.outside.test>", "<u@example.tes>"));
 
 TEST_F(AccessTest, AuthenticatedUserNeedsAGrantToRelay) {
-    facts.principal = Principal{Principal::Kind::User, "bob", {"staff"}};
+    facts.principal = Principal{Principal::Kind::User, "bob", {"staff"}, {}, false};
     EXPECT_EQ(rcpt("<u@outside.test>").verdict, Verdict::Refuse);
     listener.permissions.relay = {"group:staff"};
     EXPECT_EQ(rcpt("<u@outside.test>").rule, "permissions.relay");
@@ -93,7 +93,7 @@ TEST_F(AccessTest, AuthenticatedUserNeedsAGrantToRelay) {
 }
 
 TEST_F(AccessTest, ServersMayRelay) {
-    facts.principal = Principal{Principal::Kind::Server, "hub1", {}};
+    facts.principal = Principal{Principal::Kind::Server, "hub1", {}, {}, false};
     EXPECT_EQ(rcpt("<u@outside.test>").rule, "principal.server");
 }
 
@@ -113,9 +113,9 @@ TEST_F(AccessTest, AnonymousMailNeedsAnonymousAccess) {
 
 TEST_F(AccessTest, EmptySubmitListMeansServersOnly) {
     listener.auth.anonymous = false;
-    facts.principal = Principal{Principal::Kind::User, "bob", {}};
+    facts.principal = Principal{Principal::Kind::User, "bob", {}, {}, false};
     EXPECT_EQ(check_mail(facts, path("<s@outside.test>")).verdict, Verdict::Refuse);
-    facts.principal = Principal{Principal::Kind::Server, "edge1", {}};
+    facts.principal = Principal{Principal::Kind::Server, "edge1", {}, {}, false};
     EXPECT_EQ(check_mail(facts, path("<s@outside.test>")).verdict, Verdict::Accept);
 }
 

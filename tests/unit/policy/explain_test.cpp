@@ -59,7 +59,7 @@ TEST(Explain, ServerPrincipalRelays) {
     c.name = "out";
     c.address_spaces = {"*"};
     f.connectors = {c};
-    f.q.facts.principal = {Principal::Kind::Server, "hub1", {}};
+    f.q.facts.principal = {Principal::Kind::Server, "hub1", {}, {}, false};
     f.q.rcpts = {"x@outside.test"};
     ExplainAnswer a = explain(f.q);
     EXPECT_TRUE(a.all_accepted) << a.text;
