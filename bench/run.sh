@@ -340,6 +340,22 @@ run_one() {   # server port size sessions msgs
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'; }
 human_size() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
+rate_table() {  # title, name of the associative array of "server size sessions" -> rates
+    local -n rates=$2
+    echo "### $1"
+    echo
+    echo "| size | sessions | rampart msg/s | postfix msg/s | ratio (rampart/postfix) |"
+    echo "| ---: | ---: | ---: | ---: | ---: |"
+    local size sess a b
+    for size in $SIZES; do
+        for sess in $SESSIONS; do
+            a="$(echo "${rates["rampart $size $sess"]:-}" | median)"
+            b="$(echo "${rates["postfix $size $sess"]:-}" | median)"
+            echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$a" "$b") |"
+        done
+    done
+    echo
+}
 
 # warm-up: one small run each (page cache, process pools), not counted
 log "warm-up"
@@ -385,30 +401,8 @@ PV="$(postconf -d -h mail_version)"
     echo "- Versions: $RV; Postfix $PV; smtp-source/smtp-sink from Postfix $PV"
     echo "- Runs: REPEAT=$REPEAT (median shown), ${MSGS_SMALL} msgs per run at 1 KiB, ${MSGS_LARGE} at 100 KiB; one message per connection; rampart and Postfix alternate, order flipped each repeat; both relay to one smtp-sink on loopback; spool/queue on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
     echo
-    echo "### Acceptance rate (smtp-source start to last 250 reply)"
-    echo
-    echo "| size | sessions | rampart msg/s | postfix msg/s | ratio (rampart/postfix) |"
-    echo "| ---: | ---: | ---: | ---: | ---: |"
-    for size in $SIZES; do
-        for sess in $SESSIONS; do
-            a="$(echo "${ACC["rampart $size $sess"]:-}" | median)"
-            b="$(echo "${ACC["postfix $size $sess"]:-}" | median)"
-            echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$a" "$b") |"
-        done
-    done
-    echo
-    echo "### End-to-end relay rate (smtp-source start until the sink has every message)"
-    echo
-    echo "| size | sessions | rampart msg/s | postfix msg/s | ratio (rampart/postfix) |"
-    echo "| ---: | ---: | ---: | ---: | ---: |"
-    for size in $SIZES; do
-        for sess in $SESSIONS; do
-            a="$(echo "${E2E["rampart $size $sess"]:-}" | median)"
-            b="$(echo "${E2E["postfix $size $sess"]:-}" | median)"
-            echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$a" "$b") |"
-        done
-    done
-    echo
+    rate_table "Acceptance rate (smtp-source start to last 250 reply)" ACC
+    rate_table "End-to-end relay rate (smtp-source start until the sink has every message)" E2E
     echo "### Memory"
     echo
     awk -v b="$RSS_BEFORE" -v a="$RSS_AFTER" -v n="$IDLE_CONNS" -v e="$RSS_END" 'BEGIN {

@@ -43,6 +43,22 @@ std::optional<config::Config> load(const std::string& path) {
     return std::get<config::Config>(std::move(r));
 }
 
+// Reads the directory file; prints every problem and returns nullopt on errors.
+std::optional<directory::Directory> read_directory(const std::filesystem::path& path) {
+    auto loaded = directory::Directory::load(path);
+    if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
+        for (const auto& e : *errors) std::cerr << e << "\n";
+        return std::nullopt;
+    }
+    return std::get<directory::Directory>(std::move(loaded));
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
+    return out;
+}
+
 log::Level level_from(const std::string& s) {
     if (s == "debug") return log::Level::Debug;
     if (s == "warning") return log::Level::Warning;
@@ -78,12 +94,9 @@ int serve(const std::string& path) {
     std::unique_ptr<directory::Live> dir;
     std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
     auto load_directory = [&dir_path]() -> std::shared_ptr<const directory::Directory> {
-        auto loaded = directory::Directory::load(dir_path);
-        if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
-            for (const auto& e : *errors) std::cerr << e << "\n";
-            return nullptr;
-        }
-        auto d = std::make_shared<const directory::Directory>(std::get<directory::Directory>(std::move(loaded)));
+        auto read = read_directory(dir_path);
+        if (!read) return nullptr;
+        auto d = std::make_shared<const directory::Directory>(std::move(*read));
         log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
         return d;
     };
@@ -150,12 +163,9 @@ int with_directory(const std::string& config_path, const std::function<int(direc
         return 1;
     }
     auto path = cfg->resolve(cfg->directory.file);
-    auto loaded = directory::Directory::load(path);
-    if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
-        for (const auto& e : *errors) std::cerr << e << "\n";
-        return kConfigError;
-    }
-    auto& d = std::get<directory::Directory>(loaded);
+    auto read = read_directory(path);
+    if (!read) return kConfigError;
+    directory::Directory& d = *read;
     bool changed = false;
     int rc = f(d, changed);
     if (rc == 0 && changed) {
@@ -171,12 +181,8 @@ int user_command(const std::string& config_path, const std::string& action, cons
     return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
         if (action == "list") {
             for (const auto& u : d.users) {
-                std::cout << u.name << "  addresses=";
-                for (std::size_t i = 0; i < u.addresses.size(); ++i) std::cout << (i ? "," : "") << u.addresses[i];
-                std::cout << "  groups=";
-                auto gs = d.groups_of(u.name);
-                for (std::size_t i = 0; i < gs.size(); ++i) std::cout << (i ? "," : "") << gs[i];
-                std::cout << (u.send_as_any ? "  send-as-any" : "") << (u.password.empty() ? "  (no password)" : "") << "\n";
+                std::cout << u.name << "  addresses=" << join(u.addresses) << "  groups=" << join(d.groups_of(u.name))
+                          << (u.send_as_any ? "  send-as-any" : "") << (u.password.empty() ? "  (no password)" : "") << "\n";
             }
             return 0;
         }
@@ -219,9 +225,7 @@ int group_command(const std::string& config_path, const std::string& action, con
     return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
         if (action == "list") {
             for (const auto& g : d.groups) {
-                std::cout << g.name << "  members=";
-                for (std::size_t i = 0; i < g.members.size(); ++i) std::cout << (i ? "," : "") << g.members[i];
-                std::cout << "\n";
+                std::cout << g.name << "  members=" << join(g.members) << "\n";
             }
             return 0;
         }
@@ -282,17 +286,16 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
-        auto loaded = directory::Directory::load(cfg->resolve(cfg->directory.file));
-        if (auto* d = std::get_if<directory::Directory>(&loaded)) {
-            const directory::User* u = d->user(args.user);
-            if (!u) {
-                std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";
-                return kConfigError;
-            }
-            q.facts.principal.groups = d->groups_of(u->name);
-            q.facts.principal.addresses = u->addresses;
-            q.facts.principal.send_as_any = u->send_as_any;
+        auto d = read_directory(cfg->resolve(cfg->directory.file));
+        if (!d) return kConfigError;
+        const directory::User* u = d->user(args.user);
+        if (!u) {
+            std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";
+            return kConfigError;
         }
+        q.facts.principal.groups = d->groups_of(u->name);
+        q.facts.principal.addresses = u->addresses;
+        q.facts.principal.send_as_any = u->send_as_any;
     }
     if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
     q.mail_from = args.mail_from;
