@@ -3,6 +3,7 @@
 #include "delivery/dispatcher.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <asio/redirect_error.hpp>
 #include <asio/ssl/context.hpp>
@@ -77,11 +78,51 @@ std::string join_rcpts(const queue::Envelope& env, const std::vector<std::size_t
     return out;
 }
 
-void log_attempt(const queue::Envelope& env, const std::string& rcpts, const std::string& relay, const std::string& tls,
-                 std::string_view result, int code, const std::string& reason, Clock::time_point start) {
+queue::AttemptResult result(queue::Outcome outcome, int code, std::string status, std::string diagnostic,
+                            std::string remote) {
+    return queue::AttemptResult{outcome, code, std::move(status), std::move(diagnostic), std::move(remote)};
+}
+
+// A peer's reply as a result: 2xx/3xx delivered, 5xx failed, anything else deferred.
+queue::AttemptResult from_peer(const smtp::PeerReply& r, std::string remote) {
+    queue::Outcome o = r.positive() ? queue::Outcome::Delivered
+                       : r.permanent() ? queue::Outcome::Failed
+                                       : queue::Outcome::Deferred;
+    std::string status = r.status();
+    std::string text = r.text;
+    if (!status.empty() && text.size() > status.size()) text = text.substr(status.size() + 1);
+    if (status.empty()) status = o == queue::Outcome::Delivered ? "2.0.0" : o == queue::Outcome::Failed ? "5.0.0" : "4.0.0";
+    return result(o, r.code, std::move(status), std::move(text), std::move(remote));
+}
+
+queue::AttemptResult dns_result(const dns::Failure& f, std::string diagnostic) {
+    std::string status = !f.status.empty() ? f.status : f.permanent ? "5.1.2" : "4.4.3";
+    return result(f.permanent ? queue::Outcome::Failed : queue::Outcome::Deferred, f.permanent ? 550 : 451,
+                  std::move(status), std::move(diagnostic), "dns");
+}
+
+std::string_view outcome_name(queue::Outcome o) {
+    switch (o) {
+        case queue::Outcome::Delivered: return "delivered";
+        case queue::Outcome::Deferred: return "deferred";
+        case queue::Outcome::Failed: return "failed";
+        default: return "none";
+    }
+}
+
+// The one place an attempt's outcome is recorded: sets `last` (and `done` when delivered)
+// on the recipients at `idx` and writes one "delivery.attempt" line for them.
+void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const queue::AttemptResult& res,
+            const std::string& tls, Clock::time_point start) {
+    for (std::size_t i : idx) {
+        env.recipients[i].last = res;
+        if (res.outcome == queue::Outcome::Delivered) env.recipients[i].done = true;
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-    log::info("delivery.attempt", {{"qid", env.id}, {"from", env.sender}, {"rcpts", rcpts}, {"relay", relay},
-                                   {"tls", tls.empty() ? "no" : tls}, {"result", result}, {"code", code},
+    std::string reason = res.code ? std::to_string(res.code) + " " + res.status + " " + res.diagnostic : res.diagnostic;
+    log::info("delivery.attempt", {{"qid", env.id}, {"from", env.sender}, {"rcpts", join_rcpts(env, idx)},
+                                   {"relay", res.remote.empty() ? "-" : res.remote}, {"tls", tls.empty() ? "no" : tls},
+                                   {"result", outcome_name(res.outcome)}, {"code", res.code}, {"status", res.status},
                                    {"reason", reason}, {"duration_ms", ms}});
 }
 
@@ -136,7 +177,8 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         else co_await deliver_mx(env, *connector, key.second, idx, *message);
     }
     if (!unroutable.empty())
-        log_attempt(env, join_rcpts(env, unroutable), "-", "", "deferred", 451, "no send connector serves the domain", Clock::now());
+        settle(env, unroutable,
+               result(queue::Outcome::Deferred, 451, "4.4.0", "no send connector serves the domain", ""), "", Clock::now());
 }
 
 asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message) {
@@ -149,12 +191,8 @@ asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std:
         std::string domain = s.domain.empty() ? cfg_.server.hostname : lower(s.domain);
         auto md = maildir_path(root, domain, m.local_unquoted());
         auto res = deliver_to_maildir(md, env.sender, r.address, message, cfg_.server.hostname);
-        if (res) {
-            r.done = true;
-            log_attempt(env, r.address, "maildir", "", "delivered", 250, "delivered to " + md.string(), start);
-        } else {
-            log_attempt(env, r.address, "maildir", "", "deferred", 451, res.error().message, start);
-        }
+        if (res) settle(env, {i}, result(queue::Outcome::Delivered, 250, "2.0.0", "delivered to " + md.string(), "maildir"), "", start);
+        else settle(env, {i}, result(queue::Outcome::Deferred, 451, "4.3.0", res.error().message, "maildir"), "", start);
     }
     co_return;
 }
@@ -169,7 +207,6 @@ asio::awaitable<void> Dispatcher::deliver_smarthost(queue::Envelope& env, const 
 asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config::SendConnector& c, const std::string& domain,
                                              const std::vector<std::size_t>& idx, std::string_view message) {
     auto start = Clock::now();
-    std::string rcpts = join_rcpts(env, idx);
     std::string last_error;
     // Address literal: u@[192.0.2.1], u@[IPv6:2001:db8::1] (RFC 5321 §4.1.3) → that address.
     if (!domain.empty() && domain.front() == '[') {
@@ -177,7 +214,7 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
         if (inner.rfind("ipv6:", 0) == 0) inner = inner.substr(5);
         auto ip = net::IpAddress::parse(inner);
         if (!ip || domain.back() != ']') {
-            log_attempt(env, rcpts, domain, "", "failed", 550, "unusable address literal " + domain, start);
+            settle(env, idx, result(queue::Outcome::Failed, 550, "5.1.2", "unusable address literal " + domain, domain), "", start);
             co_return;
         }
         config::Endpoint peer{ip->text(), c.mx_port};
@@ -186,21 +223,18 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
     }
     auto mx = co_await resolver_->lookup_mx(domain);
     if (!mx) {
-        // Permanent (NXDOMAIN, null MX): failed like a 5xx; the recipients stay queued
-        // until bounces exist (issue #4).
-        log_attempt(env, rcpts, domain, "", mx.error().permanent ? "failed" : "deferred",
-                    mx.error().permanent ? 550 : 451, mx.error().message, start);
+        settle(env, idx, dns_result(mx.error(), mx.error().message), "", start);
         co_return;
     }
     bool any_address = false;
-    bool temporary_dns = false;
+    std::optional<dns::Failure> dns_failure;   // the last address look-up that failed
     for (dns::MxHost& host : *mx) {
         std::vector<std::string> addresses = std::move(host.addresses);
         if (addresses.empty()) {
             auto a = co_await resolver_->lookup_addresses(host.name);
             if (!a) {
-                temporary_dns = temporary_dns || !a.error().permanent;
-                last_error = a.error().message;
+                // One temporary failure makes the whole attempt temporary.
+                if (!dns_failure || dns_failure->permanent) dns_failure = a.error();
                 continue;
             }
             addresses = std::move(*a);
@@ -212,17 +246,14 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
         }
     }
     // Every peer tried was already logged; a summary only if none could be tried.
-    if (!any_address) {
-        bool permanent = !temporary_dns;
-        log_attempt(env, rcpts, domain, "", permanent ? "failed" : "deferred", permanent ? 550 : 451,
-                    "no MX host of " + domain + " has an address: " + last_error, start);
-    }
+    if (!any_address && dns_failure)
+        settle(env, idx, dns_result(*dns_failure, "no MX host of " + domain + " has an address: " + dns_failure->message),
+               "", start);
 }
 
 asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::SendConnector& c, const config::Endpoint& host,
                                            const std::string& tls_name, const std::vector<std::size_t>& idx,
                                            std::string_view message, std::string& last_error) {
-    std::string rcpts = join_rcpts(env, idx);
     auto start = Clock::now();
     Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
     co_await dest.acquire();
@@ -258,7 +289,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     }
     if (!conn) {
         dest.release();
-        log_attempt(env, rcpts, host.text(), "", "deferred", 0, last_error, start);
+        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", last_error, host.text()), "", start);
         co_return false;  // next peer
     }
     std::string tls = conn->tls();
@@ -267,26 +298,18 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     dest.release();
     if (res.mail.code == 0 || res.mail.code == 421) {
         last_error = res.mail.summary();
-        log_attempt(env, rcpts, host.text(), tls, "deferred", res.mail.code, last_error, start);
+        queue::AttemptResult r = from_peer(res.mail, host.text());
+        if (r.code == 0) r.status = "4.4.2";   // connection lost
+        settle(env, idx, r, tls, start);
         co_return false;
     }
     if (!res.mail.positive()) {
-        log_attempt(env, rcpts, host.text(), tls, res.mail.permanent() ? "failed" : "deferred", res.mail.code,
-                    res.mail.summary(), start);
+        settle(env, idx, from_peer(res.mail, host.text()), tls, start);
         co_return true;
     }
     for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
-        queue::Recipient& r = env.recipients[idx[k]];
         const smtp::PeerReply& rr = res.rcpt[k];
-        if (!rr.positive()) {
-            log_attempt(env, r.address, host.text(), tls, rr.permanent() ? "failed" : "deferred", rr.code, rr.summary(), start);
-        } else if (res.data.positive()) {
-            r.done = true;
-            log_attempt(env, r.address, host.text(), tls, "delivered", res.data.code, res.data.summary(), start);
-        } else {
-            log_attempt(env, r.address, host.text(), tls, res.data.permanent() ? "failed" : "deferred", res.data.code,
-                        res.data.summary(), start);
-        }
+        settle(env, {idx[k]}, from_peer(rr.positive() ? res.data : rr, host.text()), tls, start);
     }
     co_return true;
 }

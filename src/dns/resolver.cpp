@@ -148,8 +148,8 @@ DnsResult<std::vector<MxHost>> order_mx(const std::string& domain, std::vector<M
         return false;
     });
     if (records.empty() && null_mx)
-        return Failure{0, "domain " + domain + " does not accept mail (null MX, RFC 7505)", true};
-    if (records.empty()) return Failure{0, "domain " + domain + " has no usable MX records", true};
+        return Failure{0, "domain " + domain + " does not accept mail (null MX, RFC 7505)", true, "5.1.10"};
+    if (records.empty()) return Failure{0, "domain " + domain + " has no usable MX records", true, {}};
     std::stable_sort(records.begin(), records.end(),
                      [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
     return records;
@@ -170,19 +170,19 @@ DnsResult<std::vector<std::string>> Resolver::lookup_addresses_blocking(const st
     if (q4.outcome == Outcome::Found)
         for (std::string& a : parse_addresses(q4.message, ns_t_a)) out.push_back(std::move(a));
     if (!out.empty()) return out;
-    if (q4.outcome == Outcome::Temporary) return Failure{q4.h_errno_value, q4.error, false};
-    if (q6.outcome == Outcome::Temporary) return Failure{q6.h_errno_value, q6.error, false};
+    if (q4.outcome == Outcome::Temporary) return Failure{q4.h_errno_value, q4.error, false, {}};
+    if (q6.outcome == Outcome::Temporary) return Failure{q6.h_errno_value, q6.error, false, {}};
     if (q4.outcome == Outcome::NxDomain || q6.outcome == Outcome::NxDomain)
-        return Failure{HOST_NOT_FOUND, "host " + strip_dot(host) + " does not exist (NXDOMAIN)", true};
-    return Failure{NO_DATA, "host " + strip_dot(host) + " has no A or AAAA records", true};
+        return Failure{HOST_NOT_FOUND, "host " + strip_dot(host) + " does not exist (NXDOMAIN)", true, {}};
+    return Failure{NO_DATA, "host " + strip_dot(host) + " has no A or AAAA records", true, {}};
 }
 
 DnsResult<std::vector<MxHost>> Resolver::lookup_mx_blocking(const std::string& domain_in) const {
     std::string domain = strip_dot(lower(domain_in));
     Answer q = query(settings_, domain, ns_t_mx);
     if (q.outcome == Outcome::NxDomain)
-        return Failure{HOST_NOT_FOUND, "domain " + domain + " does not exist (NXDOMAIN)", true};
-    if (q.outcome == Outcome::Temporary) return Failure{q.h_errno_value, q.error, false};
+        return Failure{HOST_NOT_FOUND, "domain " + domain + " does not exist (NXDOMAIN)", true, {}};
+    if (q.outcome == Outcome::Temporary) return Failure{q.h_errno_value, q.error, false, {}};
     if (q.outcome == Outcome::Found) {
         std::vector<MxHost> records = parse_mx(q.message);
         if (!records.empty()) return order_mx(domain, std::move(records));

@@ -30,6 +30,8 @@ struct Failure {
     int code = 0;              // libresolv h_errno where one applies, else 0
     std::string message;       // operator-facing
     bool permanent = false;
+    std::string status;        // enhanced status for a DSN when not the default
+                               // (5.1.2 permanent, 4.4.3 temporary): "5.1.10" for null MX
 };
 
 template <class T>

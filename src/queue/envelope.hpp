@@ -10,11 +10,23 @@
 
 namespace rampart::queue {
 
+// What the latest delivery attempt did for one recipient (for DSNs, queue tools, logs).
+enum class Outcome { None, Delivered, Deferred, Failed };
+
+struct AttemptResult {
+    Outcome outcome = Outcome::None;
+    int code = 0;                 // SMTP/LMTP reply code; 0: no reply (e.g. connect failed)
+    std::string status;           // enhanced status "5.1.1"; empty if none was given
+    std::string diagnostic;       // the peer's reply text or our local reason
+    std::string remote;           // who answered: "192.0.2.1:25", "maildir", "dns"
+};
+
 struct Recipient {
     std::string address;          // "local@domain" as received (source route dropped)
     unsigned notify = 0;          // smtp::notify flags; 0 = not given
     std::string orcpt;            // "rfc822;xtext" as received, or empty
     bool done = false;            // delivered (or finally failed): never try again
+    AttemptResult last;           // not stored in the spool
 };
 
 struct Envelope {

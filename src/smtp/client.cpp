@@ -14,6 +14,22 @@
 
 namespace rampart::smtp {
 
+std::string PeerReply::status() const {
+    // class "." subject "." detail: 2|4|5 . 1-3 digits . 1-3 digits, then a space or the end.
+    std::size_t i = 0;
+    auto digits = [&](std::size_t max) {
+        std::size_t start = i;
+        while (i < text.size() && i - start < max && text[i] >= '0' && text[i] <= '9') ++i;
+        return i > start;
+    };
+    if (text.empty() || (text[0] != '2' && text[0] != '4' && text[0] != '5')) return {};
+    i = 1;
+    if (i >= text.size() || text[i++] != '.' || !digits(3)) return {};
+    if (i >= text.size() || text[i++] != '.' || !digits(3)) return {};
+    if (i < text.size() && text[i] != ' ') return {};
+    return text.substr(0, i);
+}
+
 bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out) {
     std::size_t p = pos;
     std::string text;

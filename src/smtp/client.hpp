@@ -32,6 +32,8 @@ struct PeerReply {
     bool positive() const { return code >= 200 && code < 400; }
     bool permanent() const { return code >= 500 && code < 600; }
     std::string summary() const { return code == 0 ? text : std::to_string(code) + " " + text; }
+    // The enhanced status code the text starts with (RFC 3463, "5.1.1"), or "".
+    std::string status() const;
 };
 
 struct ClientOptions {

@@ -365,7 +365,7 @@ void Session::on_rcpt(Command& cmd) {
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return reply(d.reply);
     }
-    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false});
+    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
     reply(d.reply);
 }
 

@@ -22,7 +22,7 @@ template <class T, class E = Error>
 class [[nodiscard]] Result {
 public:
     // Default: an error "no result" (Asio's co_spawn needs default-constructible results).
-    Result() : v_(E{0, "no result"}) {}
+    Result() : v_(no_result()) {}
     Result(T value) : v_(std::move(value)) {}
     Result(E error) : v_(std::move(error)) {}
 
@@ -37,6 +37,12 @@ public:
     const E& error() const { assert(!ok()); return std::get<1>(v_); }
 
 private:
+    static E no_result() {
+        E e{};
+        e.message = "no result";
+        return e;
+    }
+
     std::variant<T, E> v_;
 };
 

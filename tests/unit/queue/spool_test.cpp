@@ -28,7 +28,7 @@ Envelope sample() {
     e.smtputf8 = true;
     e.ret = rampart::smtp::Ret::Hdrs;
     e.envid = "QQ+2B1";
-    e.recipients = {{"x@example.test", 6, "rfc822;x@example.test", false}, {"y@outside.test", 0, "", false}};
+    e.recipients = {{"x@example.test", 6, "rfc822;x@example.test", false, {}}, {"y@outside.test", 0, "", false, {}}};
     e.size = 5;
     return e;
 }
