@@ -305,7 +305,7 @@ read -r RSS_BEFORE RSS_AFTER IDLE_BAD < <(idle_test)
 sleep 1
 
 # ---------------------------------------------------------------- throughput
-declare -A ACC E2E   # key "server size sessions" -> space-separated rates
+declare -A ACC E2E LAST   # key "server size sessions" -> space-separated rates / seconds
 FAILURES=0
 run_one() {   # server port size sessions msgs
     local srv=$1 port=$2 size=$3 sess=$4 n=$5 before t0 t1 t2 got out
@@ -329,29 +329,41 @@ run_one() {   # server port size sessions msgs
         sleep 0.05
     done
     t2="$(date +%s.%N)"
-    local acc e2e
+    local acc e2e last
     acc="$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", n / (b - a)}')"
     e2e="$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN {printf "%.1f", n / (b - a)}')"
+    last="$(awk -v a="$t0" -v b="$t2" 'BEGIN {printf "%.2f", b - a}')"
     ACC["$srv $size $sess"]+="$acc "
     E2E["$srv $size $sess"]+="$e2e "
-    log "$srv size=$size sessions=$sess msgs=$n: accepted $acc msg/s, relayed end-to-end $e2e msg/s"
+    LAST["$srv $size $sess"]+="$last "
+    log "$srv size=$size sessions=$sess msgs=$n: accepted $acc msg/s, relayed end-to-end $e2e msg/s, last message at the sink after $last s"
     sleep 0.5
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'; }
 human_size() { if (($1 % 1024 == 0)); then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
-rate_table() {  # title, name of the associative array of "server size sessions" -> rates
+rate_table() {  # title, name of the associative array of "server size sessions" -> values,
+                # optional: unit (default msg/s), "lower" when a smaller value is better
     local -n rates=$2
+    local unit="${3:-msg/s}" lower="${4:-}"
     echo "### $1"
     echo
-    echo "| size | sessions | rampart msg/s | postfix msg/s | ratio (rampart/postfix) |"
+    if [[ "$lower" ]]; then
+        echo "| size | sessions | rampart $unit | postfix $unit | ratio (postfix/rampart, >1: rampart faster) |"
+    else
+        echo "| size | sessions | rampart $unit | postfix $unit | ratio (rampart/postfix) |"
+    fi
     echo "| ---: | ---: | ---: | ---: | ---: |"
     local size sess a b
     for size in $SIZES; do
         for sess in $SESSIONS; do
             a="$(echo "${rates["rampart $size $sess"]:-}" | median)"
             b="$(echo "${rates["postfix $size $sess"]:-}" | median)"
-            echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$a" "$b") |"
+            if [[ "$lower" ]]; then
+                echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$b" "$a") |"
+            else
+                echo "| $(human_size "$size") | $sess | $a | $b | $(ratio "$a" "$b") |"
+            fi
         done
     done
     echo
@@ -403,6 +415,7 @@ PV="$(postconf -d -h mail_version)"
     echo
     rate_table "Acceptance rate (smtp-source start to last 250 reply)" ACC
     rate_table "End-to-end relay rate (smtp-source start until the sink has every message)" E2E
+    rate_table "Time until the last message reaches the sink (from smtp-source start)" LAST s lower
     echo "### Memory"
     echo
     awk -v b="$RSS_BEFORE" -v a="$RSS_AFTER" -v n="$IDLE_CONNS" -v e="$RSS_END" 'BEGIN {
