@@ -55,11 +55,13 @@ asio::awaitable<int> run_background(std::function<int()> work) {
 
 asio::awaitable<bool> verify_async(std::string hash, std::string password) {
     auto pw = std::make_shared<std::string>(std::move(password));
-    int ok = co_await run_background([hash = std::move(hash), pw] {
+    // A named function object, not a temporary inside the co_await (GCC 12 coroutine bugs).
+    std::function<int()> work = [hash = std::move(hash), pw] {
         bool r = verify_password(hash, *pw);
         sodium_memzero(pw->data(), pw->size());
         return r ? 1 : 0;
-    });
+    };
+    int ok = co_await run_background(std::move(work));
     co_return ok != 0;
 }
 

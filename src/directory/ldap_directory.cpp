@@ -205,11 +205,13 @@ asio::awaitable<auth::Check> LdapBindVerifier::verify(const User* user, std::str
     if (!user || user->dn.empty()) co_return auth::Check::Invalid;  // not in the snapshot: no network round trip
     auto pw = std::make_shared<std::string>(std::move(password));
     const LdapDirectory* ldap = &ldap_;
-    int r = co_await auth::run_background([ldap, dn = user->dn, name = user->name, pw] {
+    // A named function object, not a temporary inside the co_await (GCC 12 coroutine bugs).
+    std::function<int()> work = [ldap, dn = user->dn, name = user->name, pw] {
         auth::Check c = ldap->check_password(dn, name, *pw);
         sodium_memzero(pw->data(), pw->size());
         return static_cast<int>(c);
-    });
+    };
+    int r = co_await auth::run_background(std::move(work));
     co_return static_cast<auth::Check>(r);
 }
 
