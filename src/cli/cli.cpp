@@ -370,14 +370,14 @@ int run(int argc, char** argv) {
     explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
     DirArgs da;
     std::string user_action, group_action;
-    auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input)");
+    auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input); with backend = \"ldap\" only list");
     user_cmd->add_option("action", user_action, "add | del | passwd | list")->required()->check(CLI::IsMember({"add", "del", "passwd", "list"}));
     user_cmd->add_option("name", da.name, "User name");
     user_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     user_cmd->add_option("--address", da.addresses, "An address the user may send as (repeatable)");
     user_cmd->add_option("--group", da.groups, "A group the user belongs to (repeatable)");
     user_cmd->add_flag("--send-as-any", da.send_as_any, "The user may send as any address");
-    auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list");
+    auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list; with backend = \"ldap\" only list");
     group_cmd->add_option("action", group_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
