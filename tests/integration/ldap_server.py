@@ -53,7 +53,7 @@ def group_dn(cn):
 
 
 class Slapd:
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=False):
         for tool in ("slapd", "slapadd", "slappasswd", "ldapmodify"):
             if not shutil.which(tool) and not Path("/usr/sbin", tool).exists():
                 raise AssertionError(f"{tool} not found: install slapd and ldap-utils (scripts/deps.sh test)")
@@ -64,6 +64,7 @@ class Slapd:
         self.uri = f"ldap://127.0.0.1:{self.port}"
         self.proc = None
         (self.dir / "kerberos.schema").write_text(KERBEROS_SCHEMA)
+        tls_conf = self.make_certificates() if tls else ""
         (self.dir / "slapd.conf").write_text(f"""\
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -73,7 +74,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile {self.dir}/slapd.pid
 argsfile {self.dir}/slapd.args
-loglevel stats
+{tls_conf}loglevel stats
 database mdb
 maxsize 67108864
 suffix "{SUFFIX}"
@@ -84,6 +85,22 @@ index objectClass,uid,mail,member eq
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 """)
+
+    def make_certificates(self):
+        """A throwaway CA and a server certificate for localhost/127.0.0.1 (StartTLS)."""
+        d = self.dir
+        def ossl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=rampart test LDAP CA",
+             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", str(d / "server.key"),
+             "-out", str(d / "server.csr"))
+        (d / "san.ext").write_text("subjectAltName = DNS:localhost, IP:127.0.0.1\n")
+        ossl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
+             "-CAcreateserial", "-days", "2", "-extfile", str(d / "san.ext"), "-out", str(d / "server.pem"))
+        self.ca_file = d / "ca.pem"
+        return (f"TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n"
+                f"TLSCertificateKeyFile {d}/server.key\n")
 
     def slappasswd(self, password):
         r = subprocess.run(["/usr/sbin/slappasswd", "-s", password], capture_output=True, text=True, timeout=30, check=True)

@@ -161,3 +161,47 @@ def test_user_and_group_list_read_ldap(ldapsrv):
                         "127.0.0.1", "--tls", "--user", "app1", "--mail-from", f"app1@{DOMAIN}", "--rcpt", "x@outside.test"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "[decided by permissions.relay]" in r.stdout, r.stdout
+
+
+@pytest.fixture
+def tls_slapd(tmp_path):
+    s = Slapd(tmp_path / "ldap-tls", tls=True)
+    s.load([person("alice", s.slappasswd(PASSWORDS["alice"]), [f"alice@{DOMAIN}"]), group("staff", [user_dn("alice")])])
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_starttls_to_ldap_verifies_the_server_certificate(rampart_factory, sink, tls_slapd, tmp_path):
+    srv = ldap_rampart(rampart_factory, sink, tls_slapd, tmp_path, start=False)
+    srv.config_path.write_text(srv.config_path.read_text().replace(
+        f'ldap_uri = "{tls_slapd.uri}"',
+        f'ldap_uri = "{tls_slapd.uri}"\nldap_starttls = true\nldap_ca_file = "{tls_slapd.ca_file}"'))
+    srv.start()
+    with login(srv, "alice", PASSWORDS["alice"]) as c:      # the password bind also goes through StartTLS
+        assert c.mail(f"alice@{DOMAIN}")[0] == 250
+    srv.stop()
+    # A CA that did not sign the server's certificate: no connection, so no start.
+    other = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other CA",
+                    "-keyout", str(tmp_path / "other-ca.key"), "-out", str(other)], check=True, capture_output=True, timeout=60)
+    srv.config_path.write_text(srv.config_path.read_text().replace(str(tls_slapd.ca_file), str(other)))
+    r = subprocess.run([RAMPART_BIN, "serve", "-c", str(srv.config_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "StartTLS" in r.stderr, r.stderr
+
+
+def test_periodic_refresh_and_send_as_any_group(rampart_factory, sink, slapd, tmp_path):
+    srv = ldap_rampart(rampart_factory, sink, slapd, tmp_path, start=False)
+    srv.config_path.write_text(srv.config_path.read_text().replace(
+        'ldap_refresh_interval = "1h"', 'ldap_refresh_interval = "1s"\nldap_send_as_any_group = "relay-apps"'))
+    srv.start()
+    with login(srv, "app1", PASSWORDS["app1"]) as c:       # relay-apps through apps: may send as anyone
+        assert c.mail(f"ceo@{DOMAIN}")[0] == 250
+    with login(srv, "alice", PASSWORDS["alice"]) as c:
+        assert c.mail(f"ceo@{DOMAIN}")[0] == 550
+    slapd.modify(f"dn: {group_dn('relay-apps')}\nchangetype: modify\nadd: member\nmember: {user_dn('alice')}\n")
+    before = len(srv.log_events("directory.loaded"))
+    # No SIGHUP: the refresh timer picks the change up (a load already running may predate it).
+    wait_for(lambda: len(srv.log_events("directory.loaded")) >= before + 2, timeout=30, what="two periodic refreshes")
+    with login(srv, "alice", PASSWORDS["alice"]) as c:
+        assert c.mail(f"ceo@{DOMAIN}")[0] == 250
