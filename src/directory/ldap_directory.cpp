@@ -202,17 +202,21 @@ auth::Check LdapDirectory::check_password(const std::string& dn, const std::stri
 }
 
 asio::awaitable<auth::Check> LdapBindVerifier::verify(const User* user, std::string password) const {
-    if (!user || user->dn.empty()) co_return auth::Check::Invalid;  // not in the snapshot: no network round trip
+    if (user && user->dn.empty()) co_return auth::Check::Invalid;  // not an LDAP user
+    // An unknown name costs the same round trips, against an entry that cannot exist, so
+    // that timing does not tell which names exist.
+    std::string name = user ? user->name : std::string("rampart-no-such-user");
+    std::string dn = user ? user->dn : "cn=" + name + "," + ldap_.settings().ldap_base_dn;
     auto pw = std::make_shared<std::string>(std::move(password));
     const LdapDirectory* ldap = &ldap_;
     // A named function object, not a temporary inside the co_await (GCC 12 coroutine bugs).
-    std::function<int()> work = [ldap, dn = user->dn, name = user->name, pw] {
+    std::function<int()> work = [ldap, dn = std::move(dn), name = std::move(name), pw] {
         auth::Check c = ldap->check_password(dn, name, *pw);
         sodium_memzero(pw->data(), pw->size());
         return static_cast<int>(c);
     };
-    int r = co_await auth::run_background(std::move(work));
-    co_return static_cast<auth::Check>(r);
+    auth::Check r = static_cast<auth::Check>(co_await auth::run_background(std::move(work)));
+    co_return user ? r : r == auth::Check::Unavailable ? r : auth::Check::Invalid;
 }
 
 void log_loaded(const LdapDirectory& ldap, const LdapSnapshot& snap) {
