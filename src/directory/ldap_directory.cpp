@@ -16,6 +16,7 @@ namespace rampart::directory {
 namespace {
 
 constexpr int kPageSize = 500;
+constexpr int kMaxPages = 20000;  // 10 million entries: a server that never ends paging is broken
 
 struct LdapFree {
     void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
@@ -92,7 +93,12 @@ Result<std::vector<LdapEntry>> search(LDAP* ld, const config::DirectorySettings&
     std::vector<LdapEntry> out;
     berval* cookie = nullptr;
     timeval tv = to_timeval(s.ldap_timeout);
+    int pages = 0;
     do {
+        if (++pages > kMaxPages) {
+            ber_bvfree(cookie);
+            return Error{0, s.ldap_uri + ": search " + filter + " under " + base + ": more than " + std::to_string(kMaxPages) + " pages"};
+        }
         LDAPControl* page = nullptr;
         if (int rc = ldap_create_page_control(ld, kPageSize, cookie, 0, &page); rc != LDAP_SUCCESS) {
             ber_bvfree(cookie);
