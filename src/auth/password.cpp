@@ -38,19 +38,31 @@ bool verify_password(const std::string& hash, std::string_view password) {
     return false;
 }
 
-asio::awaitable<bool> verify_async(std::string hash, std::string password) {
+asio::awaitable<int> run_background(std::function<int()> work) {
     static asio::thread_pool pool(2);
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(int)>(
         [&](auto handler) {
             auto ex = asio::get_associated_executor(handler);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            asio::post(pool, [h, ex, hash = std::move(hash), password = std::move(password)]() mutable {
-                bool ok = verify_password(hash, password);
-                sodium_memzero(password.data(), password.size());
-                asio::post(ex, [h, ok]() mutable { (*h)(ok); });
+            asio::post(pool, [h, ex, work = std::move(work)]() mutable {
+                int r = work();
+                work = nullptr;  // drop captured secrets on the pool thread
+                asio::post(ex, [h, r]() mutable { (*h)(r); });
             });
         },
         asio::use_awaitable);
+}
+
+asio::awaitable<bool> verify_async(std::string hash, std::string password) {
+    auto pw = std::make_shared<std::string>(std::move(password));
+    // A named function object, not a temporary inside the co_await (GCC 12 coroutine bugs).
+    std::function<int()> work = [hash = std::move(hash), pw] {
+        bool r = verify_password(hash, *pw);
+        sodium_memzero(pw->data(), pw->size());
+        return r ? 1 : 0;
+    };
+    int ok = co_await run_background(std::move(work));
+    co_return ok != 0;
 }
 
 }  // namespace rampart::auth

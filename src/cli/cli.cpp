@@ -15,8 +15,10 @@
 #include "config/load.hpp"
 #include "config/settings.hpp"
 #include "auth/password.hpp"
+#include "auth/verifier.hpp"
 #include "delivery/dispatcher.hpp"
 #include "directory/directory.hpp"
+#include "directory/ldap_directory.hpp"
 #include "net/server.hpp"
 #include "policy/explain.hpp"
 #include "net/tls.hpp"
@@ -51,6 +53,18 @@ std::optional<directory::Directory> read_directory(const std::filesystem::path& 
         return std::nullopt;
     }
     return std::get<directory::Directory>(std::move(loaded));
+}
+
+// The directory of either backend, read once (user/group list, explain).
+std::optional<directory::Directory> read_configured_directory(const config::Config& cfg) {
+    if (cfg.directory.backend != "ldap") return read_directory(cfg.resolve(cfg.directory.file));
+    auto snap = directory::LdapDirectory(cfg).load();
+    if (!snap) {
+        std::cerr << "directory (LDAP): " << snap.error().message << "\n";
+        return std::nullopt;
+    }
+    for (const std::string& w : snap->warnings) std::cerr << "directory (LDAP): " << w << "\n";
+    return std::move(snap->directory);
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -105,12 +119,28 @@ int serve(const std::string& path) {
         if (!d) return kConfigError;
         dir = std::make_unique<directory::Live>(std::move(d));
     }
+    // LDAP: no start without a first snapshot (an empty directory would refuse every user
+    // silently); afterwards a failing server keeps the last good one.
+    std::unique_ptr<directory::LdapDirectory> ldap;
+    std::unique_ptr<directory::LdapBindVerifier> ldap_verifier;
+    if (cfg->directory.backend == "ldap") {
+        ldap = std::make_unique<directory::LdapDirectory>(*cfg);
+        auto snap = ldap->load();
+        if (!snap) {
+            std::cerr << "directory: cannot read users and groups from LDAP: " << snap.error().message << "\n";
+            return 1;
+        }
+        directory::log_loaded(*ldap, *snap);
+        dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(snap->directory)));
+        ldap_verifier = std::make_unique<directory::LdapBindVerifier>(*ldap);
+    }
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
     smtp::SessionServices services;
     services.config = &*cfg;
     services.spool = &spool;
     services.tls = tls.get();
     services.directory = dir.get();
+    services.verifier = ldap_verifier.get();
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
@@ -127,8 +157,11 @@ int serve(const std::string& path) {
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});
+    std::unique_ptr<directory::LdapRefresher> refresher;
+    if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
     server.run([&] {
         // SIGHUP: reload the directory; on errors keep serving with the previous one.
+        if (refresher) return refresher->reload();
         if (!dir) return;
         if (auto d = load_directory()) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
@@ -155,12 +188,19 @@ std::optional<std::string> read_password() {
     return pw;
 }
 
-int with_directory(const std::string& config_path, const std::function<int(directory::Directory&, bool& changed)>& f) {
+int with_directory(const std::string& config_path, bool read_only, const std::function<int(directory::Directory&, bool& changed)>& f) {
     auto cfg = load(config_path);
     if (!cfg) return kConfigError;
-    if (cfg->directory.backend != "file") {
-        std::cerr << "directory.backend is \"" << cfg->directory.backend << "\": manage users in that backend\n";
-        return 1;
+    if (cfg->directory.backend == "ldap") {
+        if (!read_only) {
+            std::cerr << "directory.backend is \"ldap\": users and groups are managed in LDAP (" << cfg->directory.ldap_uri
+                      << "); `rampart user list` and `rampart group list` show them\n";
+            return 1;
+        }
+        auto d = read_configured_directory(*cfg);
+        if (!d) return 1;
+        bool changed = false;
+        return f(*d, changed);
     }
     auto path = cfg->resolve(cfg->directory.file);
     auto read = read_directory(path);
@@ -178,11 +218,12 @@ int with_directory(const std::string& config_path, const std::function<int(direc
 }
 
 int user_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
-    return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
+    return with_directory(config_path, action == "list", [&](directory::Directory& d, bool& changed) {
         if (action == "list") {
             for (const auto& u : d.users) {
                 std::cout << u.name << "  addresses=" << join(u.addresses) << "  groups=" << join(d.groups_of(u.name))
-                          << (u.send_as_any ? "  send-as-any" : "") << (u.password.empty() ? "  (no password)" : "") << "\n";
+                          << (u.send_as_any ? "  send-as-any" : "") << (u.kerberos.empty() ? "" : "  kerberos=" + join(u.kerberos))
+                          << (u.dn.empty() ? "" : "  dn=" + u.dn) << (u.password.empty() && u.dn.empty() ? "  (no password)" : "") << "\n";
             }
             return 0;
         }
@@ -212,7 +253,7 @@ int user_command(const std::string& config_path, const std::string& action, cons
             return 1;
         }
         if (action == "add") {
-            d.users.push_back({a.name, a.addresses, a.groups, *hash, a.send_as_any});
+            d.users.push_back({a.name, a.addresses, a.groups, *hash, a.send_as_any, {}, {}});
         } else {  // passwd
             u->password = *hash;
         }
@@ -222,7 +263,7 @@ int user_command(const std::string& config_path, const std::string& action, cons
 }
 
 int group_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
-    return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
+    return with_directory(config_path, action == "list", [&](directory::Directory& d, bool& changed) {
         if (action == "list") {
             for (const auto& g : d.groups) {
                 std::cout << g.name << "  members=" << join(g.members) << "\n";
@@ -286,7 +327,7 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
-        auto d = read_directory(cfg->resolve(cfg->directory.file));
+        auto d = read_configured_directory(*cfg);
         if (!d) return kConfigError;
         const directory::User* u = d->user(args.user);
         if (!u) {
@@ -329,14 +370,14 @@ int run(int argc, char** argv) {
     explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
     DirArgs da;
     std::string user_action, group_action;
-    auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input)");
+    auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input); with backend = \"ldap\" only list");
     user_cmd->add_option("action", user_action, "add | del | passwd | list")->required()->check(CLI::IsMember({"add", "del", "passwd", "list"}));
     user_cmd->add_option("name", da.name, "User name");
     user_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     user_cmd->add_option("--address", da.addresses, "An address the user may send as (repeatable)");
     user_cmd->add_option("--group", da.groups, "A group the user belongs to (repeatable)");
     user_cmd->add_flag("--send-as-any", da.send_as_any, "The user may send as any address");
-    auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list");
+    auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list; with backend = \"ldap\" only list");
     group_cmd->add_option("action", group_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");

@@ -46,6 +46,23 @@ struct Domain {
 struct DirectorySettings {
     std::string backend = "file";
     std::filesystem::path file = "directory.toml";
+    // backend = "ldap" (directory/ldap_directory.hpp)
+    std::string ldap_uri;
+    bool ldap_starttls = false;
+    std::filesystem::path ldap_ca_file;
+    std::string ldap_bind_dn;
+    std::filesystem::path ldap_bind_password_file;
+    std::string ldap_base_dn;
+    std::string ldap_user_filter = "(objectClass=inetOrgPerson)";
+    std::string ldap_user_attribute = "uid";
+    std::vector<std::string> ldap_address_attributes = {"mail"};
+    std::string ldap_kerberos_attribute;
+    std::string ldap_group_filter = "(objectClass=groupOfNames)";
+    std::string ldap_group_attribute = "cn";
+    std::string ldap_member_attribute = "member";
+    std::string ldap_send_as_any_group;
+    milliseconds ldap_refresh_interval{std::chrono::minutes(5)};
+    milliseconds ldap_timeout{std::chrono::seconds(10)};
 };
 
 struct TlsSettings {

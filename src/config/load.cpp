@@ -41,6 +41,37 @@ std::string_view role_name(Role r) {
 
 namespace {
 
+// backend = "ldap": the server and base must be named, and passwords (the service's and the
+// users' binds) may cross the network only inside TLS.
+void check_ldap(const DirectorySettings& d, Ctx& ctx) {
+    const int no_line = 0;
+    std::string_view uri = d.ldap_uri;
+    bool ldaps = uri.rfind("ldaps://", 0) == 0;
+    if (!ldaps && uri.rfind("ldap://", 0) != 0) {
+        ctx.error(no_line, "directory.ldap_uri", uri.empty() ? "backend = \"ldap\" needs the LDAP server" : "\"" + d.ldap_uri + "\" is not an ldap:// or ldaps:// URI",
+                  "ldap_uri = \"ldaps://ldap.example.test\"");
+    } else if (!ldaps && !d.ldap_starttls) {
+        std::string_view host = uri.substr(7);
+        host = host.substr(0, host.find('/'));
+        bool loopback = host.rfind("127.", 0) == 0 || host.rfind("localhost", 0) == 0 || host.rfind("[::1]", 0) == 0;
+        if (!loopback)
+            ctx.error(no_line, "directory.ldap_uri", "passwords would cross the network in clear to " + std::string(host),
+                      "use ldaps://, or set ldap_starttls = true");
+    }
+    if (d.ldap_base_dn.empty())
+        ctx.error(no_line, "directory.ldap_base_dn", "backend = \"ldap\" needs the subtree to search", "ldap_base_dn = \"dc=example,dc=test\"");
+    if (!d.ldap_bind_dn.empty() && d.ldap_bind_password_file.empty())
+        ctx.error(no_line, "directory.ldap_bind_password_file", "ldap_bind_dn is set but no password file", "ldap_bind_password_file = \"ldap.secret\"");
+    for (const auto& [key, value] : {std::pair{"ldap_user_filter", &d.ldap_user_filter}, std::pair{"ldap_group_filter", &d.ldap_group_filter}})
+        if (value->size() < 2 || value->front() != '(' || value->back() != ')')
+            ctx.error(no_line, std::string("directory.") + key, "\"" + *value + "\" is not a parenthesised LDAP filter",
+                      "e.g. \"(objectClass=inetOrgPerson)\"");
+    for (const auto& [key, value] : {std::pair{"ldap_user_attribute", &d.ldap_user_attribute},
+                                     std::pair{"ldap_group_attribute", &d.ldap_group_attribute},
+                                     std::pair{"ldap_member_attribute", &d.ldap_member_attribute}})
+        if (value->empty()) ctx.error(no_line, std::string("directory.") + key, "must not be empty", "an attribute name");
+}
+
 void check_whole(Config& c, Ctx& ctx) {
     const int no_line = 0;
     if (c.listeners.empty())
@@ -90,6 +121,7 @@ void check_whole(Config& c, Ctx& ctx) {
         ctx.error(no_line, "tls.certificate", "a key is set but no certificate", "certificate = \"cert.pem\"");
     if (c.directory.backend != "file" && c.directory.backend != "ldap")
         ctx.error(no_line, "directory.backend", "unknown backend \"" + c.directory.backend + "\"", "file | ldap");
+    if (c.directory.backend == "ldap") check_ldap(c.directory, ctx);
 }
 
 }  // namespace

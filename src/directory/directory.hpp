@@ -21,6 +21,8 @@ struct User {
     std::vector<std::string> groups;      // direct memberships
     std::string password;                 // hash only
     bool send_as_any = false;
+    std::vector<std::string> kerberos;    // Kerberos principals "name@REALM" that are this user
+    std::string dn;                       // LDAP backend: the entry; its password is checked by a bind
 };
 
 struct Group {

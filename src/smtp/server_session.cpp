@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "auth/password.hpp"
+#include "auth/verifier.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
@@ -588,16 +588,15 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     }
     std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
     const directory::User* u = dir->user(user);
-    // Verify against a fixed dummy hash for unknown users so timing does not tell.
-    static const std::string kDummy = [] {
-        auto h = auth::hash_password("rampart-dummy-password");
-        return h ? *h : std::string();
-    }();
-    std::string hash = u && !u->password.empty() ? u->password : kDummy;
-    bool ok = co_await auth::verify_async(hash, std::move(password));
-    ok = ok && u && !u->password.empty();
+    static const auth::HashVerifier kHashes;
+    const auth::PasswordVerifier& verifier = svc_.verifier ? *svc_.verifier : kHashes;
+    auth::Check check = co_await verifier.verify(u, std::move(password));
+    bool ok = check == auth::Check::Valid && u;
     log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
-                            {"user", user}, {"result", ok ? "success" : "failure"}});
+                            {"user", user},
+                            {"result", ok ? "success" : check == auth::Check::Unavailable ? "unavailable" : "failure"}});
+    if (check == auth::Check::Unavailable)  // RFC 4954 §6: the directory did not answer
+        co_return reply(Reply(454, "4.7.0", "temporary authentication failure"));
     if (!ok) co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
     facts_.principal = policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name),
                                          u->addresses, u->send_as_any};

@@ -27,6 +27,9 @@ class Spool;
 namespace rampart::directory {
 class Live;
 }
+namespace rampart::auth {
+class PasswordVerifier;
+}
 
 namespace rampart::smtp {
 
@@ -35,6 +38,7 @@ struct SessionServices {
     queue::Spool* spool = nullptr;
     asio::ssl::context* tls = nullptr;                        // null: no TLS offered
     const directory::Live* directory = nullptr;               // null: no basic authentication
+    const auth::PasswordVerifier* verifier = nullptr;         // null: the directory's stored hashes
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 
