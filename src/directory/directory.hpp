@@ -21,6 +21,7 @@ struct User {
     std::vector<std::string> groups;      // direct memberships
     std::string password;                 // hash only
     bool send_as_any = false;
+    std::vector<std::string> kerberos;    // Kerberos principals (NAME@REALM) that log in as this user
 };
 
 struct Group {
@@ -32,6 +33,7 @@ struct Server {
     std::string name;
     std::vector<std::string> addresses;
     std::string fingerprint;              // SHA-256 of the certificate, hex
+    std::vector<std::string> kerberos;    // Kerberos principals (smtp/host@REALM) of this server
 };
 
 class Directory {
