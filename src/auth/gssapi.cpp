@@ -153,17 +153,19 @@ GssapiAcceptor::~GssapiAcceptor() = default;
 GssapiStep GssapiAcceptor::accept(std::string_view token) { return impl_->accept(token); }
 
 asio::awaitable<GssapiStep> GssapiAcceptor::accept_async(std::string token) {
-    std::shared_ptr<Impl> impl = impl_;
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(GssapiStep)>(
-        [impl, &token](auto handler) {
+    // XXX(gssapi): no `co_return co_await` of a class type and no shared_ptr local in this
+    // frame: GCC 12 destroyed such a local twice here (the context died under the session).
+    GssapiStep step = co_await asio::async_initiate<decltype(asio::use_awaitable), void(GssapiStep)>(
+        [this, &token](auto handler) {
             auto ex = asio::get_associated_executor(handler);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            asio::post(pool(), [h, ex, impl, token = std::move(token)]() mutable {
-                GssapiStep step = impl->accept(token);
-                asio::post(ex, [h, step = std::move(step)]() mutable { (*h)(std::move(step)); });
+            asio::post(pool(), [h, ex, impl = impl_, token = std::move(token)]() mutable {
+                GssapiStep result = impl->accept(token);
+                asio::post(ex, [h, result = std::move(result)]() mutable { (*h)(std::move(result)); });
             });
         },
         asio::use_awaitable);
+    co_return step;
 }
 
 const std::string& GssapiAcceptor::client_name() const { return impl_->client; }
