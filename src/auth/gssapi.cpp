@@ -153,9 +153,10 @@ GssapiAcceptor::~GssapiAcceptor() = default;
 GssapiStep GssapiAcceptor::accept(std::string_view token) { return impl_->accept(token); }
 
 asio::awaitable<GssapiStep> GssapiAcceptor::accept_async(std::string token) {
-    // XXX(gssapi): no `co_return co_await` of a class type and no shared_ptr local in this
-    // frame: GCC 12 destroyed such a local twice here (the context died under the session).
-    GssapiStep step = co_await asio::async_initiate<decltype(asio::use_awaitable), void(GssapiStep)>(
+    // XXX(gssapi): the background job copies impl_ itself. A shared_ptr local of this
+    // coroutine copied into the initiation lambda lost one reference too many under GCC 12
+    // (the GSS context was freed while the session still used it).
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(GssapiStep)>(
         [this, &token](auto handler) {
             auto ex = asio::get_associated_executor(handler);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
@@ -165,7 +166,6 @@ asio::awaitable<GssapiStep> GssapiAcceptor::accept_async(std::string token) {
             });
         },
         asio::use_awaitable);
-    co_return step;
 }
 
 const std::string& GssapiAcceptor::client_name() const { return impl_->client; }
