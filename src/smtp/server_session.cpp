@@ -7,6 +7,8 @@
 //  - every read has a deadline and every loop a bound (max_errors, sizes, timeouts).
 #include "smtp/server_session.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -43,6 +45,7 @@ constexpr milliseconds kTlsHandshakeTimeout{std::chrono::seconds(60)};
 // so that closing does not reset the connection before the peer reads our reply.
 constexpr std::size_t kDrainLimit = 1 << 20;
 constexpr milliseconds kDrainTimeout{std::chrono::seconds(2)};
+constexpr std::size_t kSaslLineMax = 12288;   // RFC 4954 §4: AUTH command and SASL responses
 
 enum class LineStatus { Ok, TooLong, BareLineEnd, Closed };
 
@@ -102,7 +105,7 @@ private:
     }
     asio::awaitable<bool> flush();
     asio::awaitable<bool> fill(milliseconds timeout, std::size_t chunk = kCommandChunk);
-    asio::awaitable<LineStatus> read_line(std::string& line);
+    asio::awaitable<LineStatus> read_line(std::string& line, std::size_t max = 0);   // 0: max_command_length
     asio::awaitable<void> close_after_fatal(const Reply& r);
     void compact();
 
@@ -185,8 +188,8 @@ asio::awaitable<bool> Session::fill(milliseconds timeout, std::size_t chunk) {
     co_return n > 0;
 }
 
-asio::awaitable<LineStatus> Session::read_line(std::string& line) {
-    const std::size_t max = l_.limits.max_command_length;
+asio::awaitable<LineStatus> Session::read_line(std::string& line, std::size_t max) {
+    if (max == 0) max = l_.limits.max_command_length;
     std::size_t checked = 0;  // bytes after in_pos_ already known to hold no LF
     bool discarding = false;
     while (true) {
@@ -252,7 +255,13 @@ asio::awaitable<void> Session::run() {
     reply(Reply(220, "", host + " ESMTP rampart"));
     std::string line;
     while (!quit_) {
-        LineStatus st = co_await read_line(line);
+        // RFC 4954 §4: AUTH lines may be 12288 octets; Kerberos tickets (with an AD PAC)
+        // need them. Only AUTH gets the longer limit.
+        std::size_t limit = gssapi_usable() ? std::max<std::size_t>(l_.limits.max_command_length, kSaslLineMax) : 0;
+        LineStatus st = co_await read_line(line, limit);
+        if (st == LineStatus::Ok && line.size() + 2 > l_.limits.max_command_length &&
+            !(line.size() > 5 && strncasecmp(line.c_str(), "AUTH ", 5) == 0))
+            st = LineStatus::TooLong;
         if (st == LineStatus::Closed) {
             if (s_.end() == net::StreamEnd::Timeout) {
                 reply(Reply(421, "4.4.2", host + " timeout waiting for a command; closing"));
@@ -538,7 +547,7 @@ bool Session::basic_usable() const {
 asio::awaitable<std::optional<std::string>> Session::sasl_read(const std::string& challenge) {
     reply(Reply(334, "", challenge));
     std::string line;
-    LineStatus st = co_await read_line(line);
+    LineStatus st = co_await read_line(line, std::max<std::size_t>(l_.limits.max_command_length, kSaslLineMax));
     if (st == LineStatus::Closed) {
         quit_ = true;
         co_return std::nullopt;

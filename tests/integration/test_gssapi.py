@@ -189,6 +189,11 @@ def test_garbage_and_cancel(rampart_factory, sink, realm):
         assert code == 334
         assert c.docmd("*")[0] == 501                         # cancelled
         assert c.noop()[0] == 250
+        # RFC 4954 §4: AUTH lines up to 12288 octets reach the mechanism (big AD tickets);
+        # other commands keep max_command_length
+        assert c.docmd("AUTH", "GSSAPI " + b64(b"\x60" * 6000))[0] == 535
+        assert c.docmd("NOOP", "x" * 6000) == (500, b"5.5.6 line too long")
+        assert c.docmd("AUTH", "GSSAPI " + "A" * 13000) == (500, b"5.5.6 line too long")
 
 
 def test_not_offered_without_integrated_or_keytab(rampart_factory, sink, realm):
