@@ -309,7 +309,14 @@ int explain(const std::string& path, const ExplainArgs& args) {
     }
     if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
     if (!args.kerberos.empty()) {
-        // The mapping a live AUTH GSSAPI login uses (auth/kerberos_map.hpp).
+        // What a live AUTH GSSAPI login does: offered only with integrated on and a keytab,
+        // then the same mapping (auth/kerberos_map.hpp).
+        if (!q.facts.listener->auth.integrated || !auth::gssapi_settings(*cfg)) {
+            std::cout << "kerberos " << args.kerberos << ": listener " << q.facts.listener->name
+                      << (q.facts.listener->auth.integrated ? " has no [kerberos] keytab" : " has auth.integrated off") << "\n"
+                      << "AUTH GSSAPI: 504 5.5.4 authentication mechanism not offered on this listener\n";
+            return 1;
+        }
         auto d = read_directory(cfg->resolve(cfg->directory.file));
         if (!d) return kConfigError;
         std::optional<auth::KerberosMatch> m = auth::map_kerberos(*d, args.kerberos, cfg->kerberos.realm);

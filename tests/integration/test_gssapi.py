@@ -83,13 +83,13 @@ kerberos = ["smtp/hub.example.test@{REALM}"]
 
 
 def make(rampart_factory, sink, realm, *, integrated=True, keytab=True, submit=("authenticated",),
-         kerberos_realm="", extra_listeners=(), start=True):
+         kerberos_realm="", extra_listeners=(), start=True, name="r"):
     kerberos = "[kerberos]\n"
     if keytab:
         kerberos += f"keytab = {toml_str(realm['keytab'])}\n"
     if kerberos_realm:
         kerberos += f"realm = {toml_str(kerberos_realm)}\n"
-    srv = rampart_factory(start=False, hostname=HOST, smarthost_port=sink.port, extra_config=kerberos,
+    srv = rampart_factory(name=name, start=False, hostname=HOST, smarthost_port=sink.port, extra_config=kerberos,
                           extra_listeners=list(extra_listeners))
     grants = "[" + ", ".join(toml_str(g) for g in submit) + "]"
     text = srv.config_text().replace(
@@ -208,7 +208,7 @@ def test_not_offered_without_integrated_or_keytab(rampart_factory, sink, realm):
     with connect(srv, other) as c:
         assert c.esmtp_features.get("auth", "").split() == ["GSSAPI"]
     srv.stop()
-    srv2 = make(rampart_factory, sink, realm, keytab=False)
+    srv2 = make(rampart_factory, sink, realm, keytab=False, name="nokeytab")
     with connect(srv2) as c:
         assert "auth" not in c.esmtp_features
         assert c.docmd("AUTH", "GSSAPI " + b64(b"x"))[0] == 504
@@ -250,6 +250,9 @@ def test_explain_uses_the_same_mapping(rampart_factory, sink, realm):
     assert "user:alice (users.kerberos)" in r.stdout and "not permitted to send through this listener" in r.stdout
     r = run_cli(*base, "--kerberos", f"carol@{REALM}")
     assert r.returncode == 1 and "535 5.7.8" in r.stdout
+    off = make(rampart_factory, sink, realm, integrated=False, start=False, name="off")
+    r = run_cli("explain", "-c", str(off.config_path), *base[3:], "--kerberos", "smtp/hub.example.test@" + REALM)
+    assert r.returncode == 1 and "504 5.5.4" in r.stdout
 
 
 def test_check_warns_when_integrated_is_unusable(rampart_factory, sink, realm, kdc, tmp_path):  # noqa: F811
