@@ -651,6 +651,7 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     };
     std::optional<std::string> token;
     if (initial.empty()) token = co_await sasl_read("");
+    else if (initial == "=") token = std::string();   // RFC 4954 §4: empty initial response
     else if (!(token = decode_base64(initial))) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
     if (!token) co_return;
     auth::GssapiAcceptor acceptor(*auth::gssapi_settings(*svc_.config));

@@ -185,6 +185,7 @@ def test_garbage_and_cancel(rampart_factory, sink, realm):
     with connect(srv) as c:
         assert c.docmd("AUTH", "GSSAPI " + b64(b"not a kerberos token"))[0] == 535
         assert c.docmd("AUTH", "GSSAPI !!!")[0] == 501
+        assert c.docmd("AUTH", "GSSAPI =")[0] == 535              # empty initial response: no token
         code, _ = c.docmd("AUTH", "GSSAPI")                  # no initial response: empty challenge
         assert code == 334
         assert c.docmd("*")[0] == 501                         # cancelled
