@@ -26,7 +26,8 @@ struct LayerChoice {
     std::string authzid;          // UTF-8 authorization identity; empty: none requested
 };
 
-// The client's answer: 4 octets then the authorization identity. nullopt if shorter than
+// The client's answer: 4 octets then the authorization identity. The caller checks the
+// layer against its offer; with "no security layer" the size means nothing and is ignored. nullopt if shorter than
 // 4 octets, if the first octet does not have exactly one bit set, or if the identity
 // holds a NUL.
 std::optional<LayerChoice> decode_layer_choice(std::string_view plain);

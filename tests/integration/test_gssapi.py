@@ -23,14 +23,15 @@ def b64(data):
     return base64.b64encode(data or b"").decode()
 
 
-def gssapi_login(smtp, ccache, service_host=HOST, service="smtp", authzid="", layer=1):
+def gssapi_login(smtp, ccache, service_host=HOST, service="smtp", authzid="", layer=1, mutual=True):
     """AUTH GSSAPI as the principal whose TGT is in CCACHE. Returns (code, text, offer) where
     offer is (layers, max_size) from the server's security-layer message, or None."""
     creds = gssapi.Credentials(usage="initiate", store={"ccache": "FILE:" + str(ccache)})
     target = gssapi.Name(f"{service}@{service_host}", gssapi.NameType.hostbased_service)
-    ctx = gssapi.SecurityContext(name=target, creds=creds, usage="initiate",
-                                 flags=[gssapi.RequirementFlag.mutual_authentication,
-                                        gssapi.RequirementFlag.integrity])
+    flags = [gssapi.RequirementFlag.integrity]
+    if mutual:
+        flags.append(gssapi.RequirementFlag.mutual_authentication)
+    ctx = gssapi.SecurityContext(name=target, creds=creds, usage="initiate", flags=flags)
     code, resp = smtp.docmd("AUTH", "GSSAPI " + b64(ctx.step()))
     for _ in range(10):                       # context establishment, bounded
         if code != 334 or ctx.complete:
@@ -178,6 +179,9 @@ def test_authorization_identity_and_security_layer(rampart_factory, sink, realm)
     for authzid in ("alice", f"alice@{REALM}"):      # its own names are fine
         with connect(srv) as c:
             assert gssapi_login(c, realm["cc"]["alice"], authzid=authzid)[0] == 235
+    with connect(srv) as c:                          # no mutual authentication: no AP-REP round,
+        code, _, offer = gssapi_login(c, realm["cc"]["alice"], mutual=False)   # the offer comes at once
+        assert (code, offer) == (235, (1, 0))
 
 
 def test_garbage_and_cancel(rampart_factory, sink, realm):
@@ -268,3 +272,19 @@ def test_check_warns_when_integrated_is_unusable(rampart_factory, sink, realm, k
     srv.config_path.write_text(srv.config_text().replace("[kerberos]", f"[kerberos]\nkeytab = {toml_str(realm['keytab'])}"))
     r = run_cli("check", "-c", str(srv.config_path))
     assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+
+
+def test_user_add_kerberos_principal_then_login(rampart_factory, sink, realm):
+    srv = make(rampart_factory, sink, realm, start=False)
+    args = ["-c", str(srv.config_path)]
+    r = subprocess.run([RAMPART_BIN, "user", "add", "carol", *args, "--address", f"carol@{DOMAIN}",
+                        "--kerberos", "carol"], input="pw\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "NAME@REALM" in r.stderr                 # not a full principal
+    r = subprocess.run([RAMPART_BIN, "user", "add", "carol", *args, "--address", f"carol@{DOMAIN}",
+                        "--kerberos", f"carol@{REALM}"], input="pw\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert f"kerberos=carol@{REALM}" in run_cli("user", "list", *args).stdout
+    srv.start()
+    with connect(srv) as c:
+        assert gssapi_login(c, realm["cc"]["carol"])[0] == 235
+        assert c.mail(f"carol@{DOMAIN}")[0] == 250
