@@ -5,6 +5,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <mutex>
+
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/post.hpp>
@@ -71,6 +74,40 @@ gss_cred_id_t acquire(const GssapiSettings& s, std::string& error) {
     return cred;
 }
 
+// XXX(gssapi): MIT krb5 1.20 leaks about 100 bytes each time gss_acquire_cred_from fails
+// (a keytab without the acceptor's key). A failure is remembered for kRetryAfterFailure, so
+// a client repeating AUTH against a broken keytab cannot grow the process; a repaired
+// keytab is picked up within that time. An unreadable keytab never reaches the library.
+constexpr std::chrono::seconds kRetryAfterFailure{10};
+
+gss_cred_id_t acquire_remembering_failure(const GssapiSettings& s, std::string& error) {
+    static std::mutex mutex;
+    static std::string failed_for;   // keytab and principal of the last failure
+    static std::string failed_error;
+    static std::chrono::steady_clock::time_point failed_until;
+    std::string key = s.keytab.string() + "\n" + s.service + "/" + s.hostname;
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex);
+        if (failed_for == key && now < failed_until) {
+            error = failed_error;
+            return GSS_C_NO_CREDENTIAL;
+        }
+    }
+    if (::access(s.keytab.c_str(), R_OK) != 0) {
+        error = "cannot read keytab " + s.keytab.string();
+        return GSS_C_NO_CREDENTIAL;
+    }
+    gss_cred_id_t cred = acquire(s, error);
+    if (cred == GSS_C_NO_CREDENTIAL) {
+        std::lock_guard lock(mutex);
+        failed_for = key;
+        failed_error = error;
+        failed_until = now + kRetryAfterFailure;
+    }
+    return cred;
+}
+
 asio::thread_pool& pool() {
     static asio::thread_pool p(2);
     return p;
@@ -98,7 +135,7 @@ struct GssapiAcceptor::Impl {
             return step;
         }
         if (cred == GSS_C_NO_CREDENTIAL) {
-            cred = acquire(settings, step.error);
+            cred = acquire_remembering_failure(settings, step.error);
             if (cred == GSS_C_NO_CREDENTIAL) {
                 step.kind = GssapiStep::Kind::Unavailable;
                 return step;

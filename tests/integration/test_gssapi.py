@@ -288,3 +288,17 @@ def test_user_add_kerberos_principal_then_login(rampart_factory, sink, realm):
     with connect(srv) as c:
         assert gssapi_login(c, realm["cc"]["carol"])[0] == 235
         assert c.mail(f"carol@{DOMAIN}")[0] == 250
+
+
+def test_keytab_without_our_key_is_a_temporary_failure(rampart_factory, sink, realm, kdc, tmp_path):  # noqa: F811
+    wrong = kdc.keytab(tmp_path / "wrong.keytab", "smtp/other.example.test")
+    srv = make(rampart_factory, sink, realm, start=False)
+    srv.config_path.write_text(srv.config_path.read_text().replace(toml_str(realm["keytab"]), toml_str(wrong)))
+    srv.start()
+    assert any("no usable key" in e["problem"] for e in srv.log_events("kerberos.unusable"))
+    for _ in range(2):    # the second attempt is answered from the remembered failure
+        with connect(srv) as c:
+            assert "GSSAPI" in c.esmtp_features["auth"].split()
+            code, text, _ = gssapi_login(c, realm["cc"]["alice"])
+            assert (code, text) == (454, "4.7.0 temporary authentication failure")
+    assert [e["code"] for e in auth_events(srv)] == ["454", "454"]
