@@ -14,6 +14,8 @@
 
 #include "config/load.hpp"
 #include "config/settings.hpp"
+#include "auth/gssapi.hpp"
+#include "auth/kerberos_map.hpp"
 #include "auth/password.hpp"
 #include "auth/verifier.hpp"
 #include "delivery/dispatcher.hpp"
@@ -134,6 +136,7 @@ int serve(const std::string& path) {
         dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(snap->directory)));
         ldap_verifier = std::make_unique<directory::LdapBindVerifier>(*ldap);
     }
+    for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
     smtp::SessionServices services;
     services.config = &*cfg;
@@ -179,6 +182,7 @@ struct DirArgs {
     std::vector<std::string> groups;
     std::vector<std::string> members;
     bool send_as_any = false;
+    std::vector<std::string> kerberos;
 };
 
 std::optional<std::string> read_password() {
@@ -236,6 +240,11 @@ int user_command(const std::string& config_path, const std::string& action, cons
             std::cerr << "no user named " << a.name << "\n";
             return 1;
         }
+        for (const std::string& k : a.kerberos)
+            if (k.rfind('@') == std::string::npos || k.rfind('@') == 0 || k.rfind('@') + 1 == k.size()) {
+                std::cerr << "--kerberos " << k << ": write the full principal NAME@REALM\n";
+                return 1;
+            }
         if (action == "del") {
             d.users.erase(d.users.begin() + (u - d.users.data()));
             for (auto& g : d.groups) std::erase(g.members, "user:" + a.name);
@@ -253,7 +262,7 @@ int user_command(const std::string& config_path, const std::string& action, cons
             return 1;
         }
         if (action == "add") {
-            d.users.push_back({a.name, a.addresses, a.groups, *hash, a.send_as_any, {}, {}});
+            d.users.push_back({a.name, a.addresses, a.groups, *hash, a.send_as_any, a.kerberos, {}});
         } else {  // passwd
             u->password = *hash;
         }
@@ -301,6 +310,7 @@ struct ExplainArgs {
     std::string client_ip;
     std::string user;
     std::string server;
+    std::string kerberos;
     bool tls = false;
     std::string mail_from;
     std::vector<std::string> rcpts;
@@ -339,6 +349,26 @@ int explain(const std::string& path, const ExplainArgs& args) {
         q.facts.principal.send_as_any = u->send_as_any;
     }
     if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
+    if (!args.kerberos.empty()) {
+        // What a live AUTH GSSAPI login does: offered only with integrated on and a keytab,
+        // then the same mapping (auth/kerberos_map.hpp).
+        if (!q.facts.listener->auth.integrated || !auth::gssapi_settings(*cfg)) {
+            std::cout << "kerberos " << args.kerberos << ": listener " << q.facts.listener->name
+                      << (q.facts.listener->auth.integrated ? " has no [kerberos] keytab" : " has auth.integrated off") << "\n"
+                      << "AUTH GSSAPI: 504 5.5.4 authentication mechanism not offered on this listener\n";
+            return 1;
+        }
+        auto d = read_directory(cfg->resolve(cfg->directory.file));
+        if (!d) return kConfigError;
+        std::optional<auth::KerberosMatch> m = auth::map_kerberos(*d, args.kerberos, cfg->kerberos.realm);
+        if (!m) {
+            std::cout << "kerberos " << args.kerberos << ": no directory user or server (users.kerberos, servers.kerberos, kerberos.realm)\n"
+                      << "AUTH GSSAPI: 535 5.7.8 authentication credentials invalid\n";
+            return 1;
+        }
+        std::cout << "kerberos " << args.kerberos << ": " << m->principal.text() << " (" << m->rule << ")\n";
+        q.facts.principal = std::move(m->principal);
+    }
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
     policy::ExplainAnswer a = policy::explain(q);
@@ -364,7 +394,10 @@ int run(int argc, char** argv) {
     explain_cmd->add_option("--listener", ex.listener, "Listener name")->required();
     explain_cmd->add_option("--client-ip", ex.client_ip, "Client address")->required();
     auto* user_opt = explain_cmd->add_option("--user", ex.user, "Authenticated user name");
-    explain_cmd->add_option("--server", ex.server, "Organisation server name")->excludes(user_opt);
+    auto* server_opt = explain_cmd->add_option("--server", ex.server, "Organisation server name")->excludes(user_opt);
+    explain_cmd->add_option("--kerberos", ex.kerberos, "Kerberos principal authenticated with GSSAPI (NAME@REALM), mapped as a live login maps it")
+        ->excludes(user_opt)
+        ->excludes(server_opt);
     explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
     explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
     explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
@@ -377,6 +410,7 @@ int run(int argc, char** argv) {
     user_cmd->add_option("--address", da.addresses, "An address the user may send as (repeatable)");
     user_cmd->add_option("--group", da.groups, "A group the user belongs to (repeatable)");
     user_cmd->add_flag("--send-as-any", da.send_as_any, "The user may send as any address");
+    user_cmd->add_option("--kerberos", da.kerberos, "A Kerberos principal (NAME@REALM) that logs in as this user with GSSAPI (repeatable)");
     auto* group_cmd = app.add_subcommand("group", "Manage groups in the directory file: add (create or add members)|del|list; with backend = \"ldap\" only list");
     group_cmd->add_option("action", group_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
     group_cmd->add_option("name", da.name, "Group name");
@@ -395,6 +429,7 @@ int run(int argc, char** argv) {
     if (*check_cmd) {
         auto cfg = load(config_path);
         if (!cfg) return kConfigError;
+        for (const std::string& w : auth::integrated_warnings(*cfg)) std::cerr << cfg->source << ": warning: " << w << "\n";
         std::cout << cfg->source << ": configuration OK (role " << config::role_name(cfg->server.role) << ", "
                   << cfg->listeners.size() << " listener(s), " << cfg->domains.size() << " accepted domain(s), "
                   << cfg->send_connectors.size() << " send connector(s))\n";

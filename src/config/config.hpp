@@ -136,6 +136,12 @@ struct DnsSettings {
     milliseconds timeout{std::chrono::seconds(5)};   // per query and server (whole seconds)
 };
 
+struct KerberosSettings {
+    std::filesystem::path keytab;             // empty: integrated authentication is unusable
+    std::string service = "smtp";             // acceptor principal service/server.hostname
+    std::string realm;                        // non-empty: NAME@realm maps to directory user NAME
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -147,6 +153,7 @@ struct Config {
     std::vector<SendConnector> send_connectors;
     QueueSettings queue;
     DnsSettings dns;
+    KerberosSettings kerberos;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

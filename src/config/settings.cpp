@@ -318,7 +318,7 @@ const Field<AuthSettings> kAuth[] = {
      SET(if (auto v = read_bool(n, ctx, path)) t.basic = *v)},
     {"basic_requires_tls", "bool", "true", "Offer basic authentication only after TLS is up.",
      SET(if (auto v = read_bool(n, ctx, path)) t.basic_requires_tls = *v)},
-    {"integrated", "bool", "role preset", "SASL GSSAPI (Kerberos).",
+    {"integrated", "bool", "role preset", "SASL GSSAPI (Kerberos, RFC 4752); offered only when [kerberos] keytab is set.",
      SET(if (auto v = read_bool(n, ctx, path)) t.integrated = *v)},
     {"server", "bool", "role preset", "TLS client certificates of organisation servers (SASL EXTERNAL).",
      SET(if (auto v = read_bool(n, ctx, path)) t.server = *v)},
@@ -427,6 +427,19 @@ const Field<DnsSettings> kDns[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
 };
 
+const Field<KerberosSettings> kKerberos[] = {
+    {"keytab", "path", "\"\"", "Keytab holding the key of service/hostname for SASL GSSAPI (auth.integrated); relative to the configuration file. Empty: GSSAPI is never offered.",
+     SET(if (auto v = read_string(n, ctx, path)) t.keytab = *v)},
+    {"service", "string", "\"smtp\"", "Service part of the acceptor principal: clients ask for a ticket to SERVICE/server.hostname.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (v->empty() || v->find_first_of("/@ ") != std::string::npos)
+             ctx.error(line_of(n), path, "\"" + *v + "\" is not a service name", "a name without '/', '@' or spaces, e.g. \"smtp\"");
+         else t.service = *v;
+     })},
+    {"realm", "string", "\"\"", "Default mapping: a principal NAME@realm (no instance) is the directory user NAME. Empty: only the `kerberos` lists of users and servers map principals.",
+     SET(if (auto v = read_string(n, ctx, path)) t.realm = *v)},
+};
+
 #undef SET
 
 template <class T, std::size_t N>
@@ -513,7 +526,8 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_array(c.send_connectors, kSendConnector, v, ctx, key, {"name", "address_spaces"}, [] { return SendConnector{}; });
         else if (key == "queue") apply_table(c.queue, kQueue, v, ctx, key);
         else if (key == "dns") apply_table(c.dns, kDns, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns");
+        else if (key == "kerberos") apply_table(c.kerberos, kKerberos, v, ctx, key);
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos");
     }
 }
 
@@ -531,6 +545,7 @@ std::string settings_reference() {
     reference_section(out, "[[send_connectors]]", "Outbound routes, chosen by recipient domain.", kSendConnector);
     reference_section(out, "[queue]", "", kQueue);
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
+    reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     return out;
 }
 

@@ -46,6 +46,17 @@ std::string list(const std::vector<std::string>& v) {
     return out + "]";
 }
 
+// Full principal names: NAME@REALM, both parts non-empty.
+std::vector<std::string> kerberos_principals(const toml::node* n, const std::string& where, std::vector<std::string>& errors) {
+    std::vector<std::string> out = strings(n, where, errors);
+    for (const std::string& k : out) {
+        std::size_t at = k.rfind('@');
+        if (at == std::string::npos || at == 0 || at + 1 == k.size())
+            errors.push_back(where + ": \"" + k + "\" is not a full Kerberos principal (write NAME@REALM, e.g. \"alice@EXAMPLE.TEST\")");
+    }
+    return out;
+}
+
 }  // namespace
 
 std::variant<Directory, std::vector<std::string>> Directory::load(const std::filesystem::path& path) {
@@ -84,10 +95,11 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
                 u.groups = strings(t->get("groups"), where(item, "groups"), errors);
                 u.password = t->get("password") ? t->get("password")->value_or(std::string()) : std::string();
                 u.send_as_any = t->get("send_as_any") ? t->get("send_as_any")->value_or(false) : false;
+                u.kerberos = kerberos_principals(t->get("kerberos"), where(item, "user " + name + ": kerberos"), errors);
                 if (!u.password.empty() && u.password.rfind("$argon2id$", 0) != 0 && u.password.rfind("$y$", 0) != 0)
                     errors.push_back(where(item, "user " + name + ": password must be an argon2id or yescrypt hash (set it with `rampart user passwd`)"));
                 for (const auto& [uk, uv] : *t)
-                    if (uk != "name" && uk != "addresses" && uk != "groups" && uk != "password" && uk != "send_as_any")
+                    if (uk != "name" && uk != "addresses" && uk != "groups" && uk != "password" && uk != "send_as_any" && uk != "kerberos")
                         errors.push_back(where(uv, "user " + name + ": unknown key " + std::string(uk.str())));
                 d.users.push_back(std::move(u));
             } else if (key == "groups") {
@@ -103,10 +115,19 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
                 s.name = name;
                 s.addresses = strings(t->get("addresses"), where(item, "addresses"), errors);
                 s.fingerprint = t->get("fingerprint") ? t->get("fingerprint")->value_or(std::string()) : std::string();
+                s.kerberos = kerberos_principals(t->get("kerberos"), where(item, "server " + name + ": kerberos"), errors);
                 d.servers.push_back(std::move(s));
             }
         }
     }
+    // A Kerberos principal names one user or server, never two.
+    std::set<std::string> seen;
+    for (const User& u : d.users)
+        for (const std::string& k : u.kerberos)
+            if (!seen.insert(k).second) errors.push_back(path.string() + ": kerberos principal " + k + " is listed twice");
+    for (const Server& s : d.servers)
+        for (const std::string& k : s.kerberos)
+            if (!seen.insert(k).second) errors.push_back(path.string() + ": kerberos principal " + k + " is listed twice");
     if (!errors.empty()) return errors;
     return d;
 }
@@ -117,10 +138,13 @@ std::string Directory::to_toml() const {
         out += "\n[[users]]\nname = " + quote(u.name) + "\naddresses = " + list(u.addresses) + "\ngroups = " + list(u.groups) + "\n";
         if (!u.password.empty()) out += "password = " + quote(u.password) + "\n";
         if (u.send_as_any) out += "send_as_any = true\n";
+        if (!u.kerberos.empty()) out += "kerberos = " + list(u.kerberos) + "\n";
     }
     for (const Group& g : groups) out += "\n[[groups]]\nname = " + quote(g.name) + "\nmembers = " + list(g.members) + "\n";
-    for (const Server& s : servers)
+    for (const Server& s : servers) {
         out += "\n[[servers]]\nname = " + quote(s.name) + "\naddresses = " + list(s.addresses) + "\nfingerprint = " + quote(s.fingerprint) + "\n";
+        if (!s.kerberos.empty()) out += "kerberos = " + list(s.kerberos) + "\n";
+    }
     return out;
 }
 

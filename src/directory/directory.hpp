@@ -34,6 +34,7 @@ struct Server {
     std::string name;
     std::vector<std::string> addresses;
     std::string fingerprint;              // SHA-256 of the certificate, hex
+    std::vector<std::string> kerberos;    // Kerberos principals (smtp/host@REALM) of this server
 };
 
 class Directory {

@@ -7,14 +7,20 @@
 //  - every read has a deadline and every loop a bound (max_errors, sizes, timeouts).
 #include "smtp/server_session.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <optional>
 
 #include <sodium.h>
 
 #include "auth/verifier.hpp"
+#include "auth/gssapi.hpp"
+#include "auth/kerberos_map.hpp"
+#include "auth/password.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
@@ -40,6 +46,7 @@ constexpr milliseconds kTlsHandshakeTimeout{std::chrono::seconds(60)};
 // so that closing does not reset the connection before the peer reads our reply.
 constexpr std::size_t kDrainLimit = 1 << 20;
 constexpr milliseconds kDrainTimeout{std::chrono::seconds(2)};
+constexpr std::size_t kSaslLineMax = 12288;   // RFC 4954 §4: AUTH command and SASL responses
 
 enum class LineStatus { Ok, TooLong, BareLineEnd, Closed };
 
@@ -59,6 +66,14 @@ std::optional<std::string> decode_base64(std::string_view in) {
                           nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
         return std::nullopt;
     out.resize(len);
+    return out;
+}
+
+std::string encode_base64(std::string_view in) {
+    std::string out(sodium_base64_ENCODED_LEN(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(in.data()), in.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(std::strlen(out.c_str()));
     return out;
 }
 
@@ -91,7 +106,7 @@ private:
     }
     asio::awaitable<bool> flush();
     asio::awaitable<bool> fill(milliseconds timeout, std::size_t chunk = kCommandChunk);
-    asio::awaitable<LineStatus> read_line(std::string& line);
+    asio::awaitable<LineStatus> read_line(std::string& line, std::size_t max = 0);   // 0: max_command_length
     asio::awaitable<void> close_after_fatal(const Reply& r);
     void compact();
 
@@ -105,6 +120,8 @@ private:
     asio::awaitable<void> on_starttls();
     asio::awaitable<void> on_auth(const Command& cmd);
     bool basic_usable() const;
+    bool gssapi_usable() const;
+    asio::awaitable<void> on_auth_gssapi(const std::string& initial);
     asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
     asio::awaitable<void> finish_message(std::string_view message);
 
@@ -172,8 +189,8 @@ asio::awaitable<bool> Session::fill(milliseconds timeout, std::size_t chunk) {
     co_return n > 0;
 }
 
-asio::awaitable<LineStatus> Session::read_line(std::string& line) {
-    const std::size_t max = l_.limits.max_command_length;
+asio::awaitable<LineStatus> Session::read_line(std::string& line, std::size_t max) {
+    if (max == 0) max = l_.limits.max_command_length;
     std::size_t checked = 0;  // bytes after in_pos_ already known to hold no LF
     bool discarding = false;
     while (true) {
@@ -239,7 +256,13 @@ asio::awaitable<void> Session::run() {
     reply(Reply(220, "", host + " ESMTP rampart"));
     std::string line;
     while (!quit_) {
-        LineStatus st = co_await read_line(line);
+        // RFC 4954 §4: AUTH lines may be 12288 octets; Kerberos tickets (with an AD PAC)
+        // need them. Only AUTH gets the longer limit.
+        std::size_t limit = gssapi_usable() ? std::max<std::size_t>(l_.limits.max_command_length, kSaslLineMax) : 0;
+        LineStatus st = co_await read_line(line, limit);
+        if (st == LineStatus::Ok && line.size() + 2 > l_.limits.max_command_length &&
+            !(line.size() > 5 && strncasecmp(line.c_str(), "AUTH ", 5) == 0))
+            st = LineStatus::TooLong;
         if (st == LineStatus::Closed) {
             if (s_.end() == net::StreamEnd::Timeout) {
                 reply(Reply(421, "4.4.2", host + " timeout waiting for a command; closing"));
@@ -325,7 +348,10 @@ void Session::on_ehlo(const Command& cmd) {
     text += "\nCHUNKING";
     text += "\nDSN";
     if (svc_.tls && l_.tls == config::TlsMode::StartTls && !s_.tls_active()) text += "\nSTARTTLS";
-    if (basic_usable()) text += "\nAUTH PLAIN LOGIN";
+    std::string mechs;
+    if (gssapi_usable()) mechs += " GSSAPI";
+    if (basic_usable()) mechs += " PLAIN LOGIN";
+    if (!mechs.empty()) text += "\nAUTH" + mechs;
     reply(Reply(250, "", text));
 }
 
@@ -522,7 +548,7 @@ bool Session::basic_usable() const {
 asio::awaitable<std::optional<std::string>> Session::sasl_read(const std::string& challenge) {
     reply(Reply(334, "", challenge));
     std::string line;
-    LineStatus st = co_await read_line(line);
+    LineStatus st = co_await read_line(line, std::max<std::size_t>(l_.limits.max_command_length, kSaslLineMax));
     if (st == LineStatus::Closed) {
         quit_ = true;
         co_return std::nullopt;
@@ -547,6 +573,7 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     std::string mech = cmd.argument.substr(0, cmd.argument.find(' '));
     std::string initial = cmd.argument.size() > mech.size() ? cmd.argument.substr(mech.size() + 1) : std::string();
     for (char& c : mech) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (mech == "GSSAPI") co_return co_await on_auth_gssapi(initial);
     if (mech != "PLAIN" && mech != "LOGIN") co_return reply(Reply(504, "5.5.4", "unrecognized authentication mechanism"));
     if (!l_.auth.basic || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (!basic_usable()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
@@ -601,6 +628,76 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     facts_.principal = policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name),
                                          u->addresses, u->send_as_any};
     reply(Reply(235, "2.7.0", "authentication successful"));
+}
+
+// GSSAPI needs no TLS: no password crosses the wire (DESIGN.md §3).
+bool Session::gssapi_usable() const {
+    return l_.auth.integrated && svc_.directory && !svc_.config->kerberos.keytab.empty();
+}
+
+// SASL GSSAPI (RFC 4752 §3.1): context tokens in 334 rounds, then the wrapped
+// security-layer offer ("no security layer" only) and the client's wrapped choice.
+asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
+    constexpr int kMaxRounds = 8;   // Kerberos needs one; SPNEGO-style chatter is refused
+    if (!gssapi_usable()) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
+    Reply refused(535, "5.7.8", "authentication credentials invalid");
+    std::string client, failure;
+    auto done = [&](const Reply& r, std::string_view principal) {
+        log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "GSSAPI"},
+                                {"user", client.empty() ? "-" : client}, {"principal", principal},
+                                {"result", r.code == 235 ? "success" : "failure"}, {"code", r.code},
+                                {"reason", failure.empty() ? r.text : failure}});
+        reply(r);
+    };
+    std::optional<std::string> token;
+    if (initial.empty()) token = co_await sasl_read("");
+    else if (initial == "=") token = std::string();   // RFC 4954 §4: empty initial response
+    else if (!(token = decode_base64(initial))) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+    if (!token) co_return;
+    auth::GssapiAcceptor acceptor(*auth::gssapi_settings(*svc_.config));
+    for (int round = 0;; ++round) {
+        auth::GssapiStep step = co_await acceptor.accept_async(std::move(*token));
+        failure = step.error;
+        if (step.kind == auth::GssapiStep::Kind::Unavailable)
+            co_return done(Reply(454, "4.7.0", "temporary authentication failure"), "-");
+        if (step.kind == auth::GssapiStep::Kind::Failed || round + 1 >= kMaxRounds) co_return done(refused, "-");
+        if (step.kind == auth::GssapiStep::Kind::Complete) {
+            client = acceptor.client_name();
+            if (!step.token.empty()) {   // mutual authentication: the client answers empty
+                token = co_await sasl_read(encode_base64(step.token));
+                if (!token) co_return;
+                if (!token->empty()) failure = "data after the last context token";
+                if (!failure.empty()) co_return done(refused, "-");
+            }
+            break;
+        }
+        token = co_await sasl_read(encode_base64(step.token));
+        if (!token) co_return;
+    }
+    std::optional<std::string> offer = acceptor.wrap_offer(failure);
+    if (!offer) co_return done(Reply(454, "4.7.0", "temporary authentication failure"), "-");
+    std::optional<std::string> answer = co_await sasl_read(encode_base64(*offer));
+    if (!answer) co_return;
+    std::optional<auth::LayerChoice> choice = acceptor.unwrap_choice(*answer, failure);
+    if (!choice) co_return done(refused, "-");
+    if (choice->layer != auth::kLayerNone) {
+        failure = "client chose a security layer that was not offered";
+        co_return done(refused, "-");
+    }
+    std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
+    std::optional<auth::KerberosMatch> m = auth::map_kerberos(*dir, client, svc_.config->kerberos.realm);
+    if (!m) {
+        failure = "no directory user or server for this Kerberos principal";
+        co_return done(refused, "-");
+    }
+    // No proxy authorisation: the identity asked for is the principal or its mapped name.
+    if (!choice->authzid.empty() && choice->authzid != client && choice->authzid != m->principal.name) {
+        failure = "authorization identity " + choice->authzid + " is not the authenticated principal";
+        co_return done(refused, m->principal.text());
+    }
+    facts_.principal = std::move(m->principal);
+    failure = "mapped by " + m->rule;
+    done(Reply(235, "2.7.0", "authentication successful"), facts_.principal.text());
 }
 
 asio::awaitable<void> Session::on_starttls() {

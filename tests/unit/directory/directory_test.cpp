@@ -36,7 +36,7 @@ TEST(Directory, SaveAndLoadRoundTrip) {
     directory::Directory d;
     auto h = auth::hash_password("secret");
     ASSERT_TRUE(h.ok());
-    d.users.push_back({"a\"b", {"x@example.test"}, {"g"}, *h, true, {}, {}});
+    d.users.push_back({"a\"b", {"x@example.test"}, {"g"}, *h, true, {"ab@EXAMPLE.TEST"}, {}});
     d.groups.push_back({"g", {"user:a\"b"}});
     ASSERT_TRUE(d.save(path).ok());
     auto loaded = directory::Directory::load(path);
@@ -45,6 +45,7 @@ TEST(Directory, SaveAndLoadRoundTrip) {
     ASSERT_EQ(l.users.size(), 1u);
     EXPECT_EQ(l.users[0].name, "a\"b");
     EXPECT_TRUE(l.users[0].send_as_any);
+    EXPECT_EQ(l.users[0].kerberos, (std::vector<std::string>{"ab@EXAMPLE.TEST"}));
     EXPECT_TRUE(auth::verify_password(l.users[0].password, "secret"));
     EXPECT_FALSE(auth::verify_password(l.users[0].password, "Secret"));
     std::filesystem::remove_all(path.parent_path());
