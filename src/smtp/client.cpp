@@ -3,6 +3,8 @@
 
 #include <strings.h>
 
+#include <sodium.h>
+
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
@@ -182,9 +184,69 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::ope
             co_return Error{0, c->peer_ + ": STARTTLS refused: " + r.summary()};
         }
     } else if (need_tls) {
-        co_return Error{0, c->peer_ + " does not offer STARTTLS and the connector requires TLS"};
+        co_return Error{0, c->peer_ + " does not offer STARTTLS and the connector requires TLS; not sent in clear"};
     }
+    if (auto a = co_await c->authenticate(); !a) co_return a.error();
     co_return c;
+}
+
+namespace {
+
+std::string base64(std::string_view in) {
+    std::string out(sodium_base64_encoded_len(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(in.data()), in.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(out.size() - 1);   // the terminating NUL
+    return out;
+}
+
+}  // namespace
+
+bool ClientConnection::offers_auth(std::string_view mechanism) const {
+    for (const std::string& e : extensions_) {
+        if (e.rfind("AUTH ", 0) != 0) continue;
+        std::size_t pos = 5;
+        while (pos < e.size()) {
+            std::size_t end = e.find(' ', pos);
+            if (end == std::string::npos) end = e.size();
+            if (std::string_view(e).substr(pos, end - pos) == mechanism) return true;
+            pos = end + 1;
+        }
+    }
+    return false;
+}
+
+// RFC 4954. The password never travels without TLS; EXTERNAL (RFC 4422 App. A) asks to act
+// as whatever the certificate identifies ("=": empty authorization identity).
+asio::awaitable<Result<Ok>> ClientConnection::authenticate() {
+    if (opt_.auth_user.empty()) {
+        if (!opt_.auth_external || !stream_->tls_active() || !offers_auth("EXTERNAL")) co_return Ok{};
+        PeerReply r = co_await command("AUTH EXTERNAL =");
+        if (r.code != 235) co_return Error{0, peer_ + ": AUTH EXTERNAL (client certificate) refused: " + r.summary()};
+        co_return Ok{};
+    }
+    if (!stream_->tls_active())
+        co_return Error{0, peer_ + ": smart-host credentials are sent only over TLS, and TLS is not active"};
+    PeerReply r;
+    if (offers_auth("PLAIN")) {
+        std::string plain = std::string(1, '\0') + opt_.auth_user + '\0' + opt_.auth_password;
+        std::string line = "AUTH PLAIN " + base64(plain);
+        sodium_memzero(plain.data(), plain.size());
+        r = co_await command(line);
+        sodium_memzero(line.data(), line.size());
+    } else if (offers_auth("LOGIN")) {
+        r = co_await command("AUTH LOGIN");
+        if (r.code == 334) r = co_await command(base64(opt_.auth_user));
+        if (r.code == 334) {
+            std::string line = base64(opt_.auth_password);
+            r = co_await command(line);
+            sodium_memzero(line.data(), line.size());
+        }
+    } else {
+        co_return Error{0, peer_ + " offers neither AUTH PLAIN nor AUTH LOGIN; credentials not sent"};
+    }
+    if (r.code != 235) co_return Error{0, peer_ + ": authentication as " + opt_.auth_user + " failed: " + r.summary()};
+    co_return Ok{};
 }
 
 asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope& env, const std::vector<std::size_t>& indices,

@@ -41,6 +41,9 @@ struct ClientOptions {
     config::OutboundTls tls = config::OutboundTls::Opportunistic;
     asio::ssl::context* tls_context = nullptr;
     std::string tls_name;                                     // SNI and name check
+    bool auth_external = false;       // the context presents a client certificate: AUTH EXTERNAL where offered
+    std::string auth_user;            // SASL PLAIN/LOGIN after TLS (never in clear); empty: none
+    std::string auth_password;
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};   // RFC 5321 §4.5.3.2
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
@@ -56,7 +59,9 @@ struct TransactionResult {
 class ClientConnection {
 public:
     ~ClientConnection();
-    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy.
+    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy,
+    // then authenticates: PLAIN/LOGIN with auth_user (only over TLS), else EXTERNAL when
+    // a client certificate is presented and the peer offers it.
     // The error text is for logs.
     static asio::awaitable<Result<std::unique_ptr<ClientConnection>>> open(asio::any_io_executor ex,
                                                                              const config::Endpoint& peer,
@@ -75,6 +80,8 @@ private:
     asio::awaitable<PeerReply> command(std::string_view line);
     asio::awaitable<bool> ehlo();
     bool has(std::string_view ext) const;
+    bool offers_auth(std::string_view mechanism) const;
+    asio::awaitable<Result<Ok>> authenticate();
 
     std::unique_ptr<net::Stream> stream_;
     ClientOptions opt_;
