@@ -1,0 +1,164 @@
+"""Organisation servers authenticated by TLS client certificates (SASL EXTERNAL, RFC 4422
+App. A), DESIGN.md §3 item 2 and scenario (f) of issue 3: a mailbox-role listener refuses
+anonymous clients and accepts an organisation server, which may also relay.
+Servers are registered with the real `rampart server add` command; clients are Python's
+ssl + smtplib presenting certificates made by a throwaway CA (pki.py)."""
+import re
+import signal
+import smtplib
+import ssl
+import subprocess
+
+import pytest
+
+from conftest import DOMAIN, RAMPART_BIN, wait_for
+from pki import TestCA, fingerprint
+
+
+def cli(srv, *args, ok=True):
+    r = subprocess.run([RAMPART_BIN, *args, "-c", str(srv.config_path)], capture_output=True, text=True, timeout=30)
+    if ok:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def client_context(cert=None, key=None):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def connect(srv, cert=None, key=None):
+    c = smtplib.SMTP(srv.host, srv.port, timeout=10)
+    c.ehlo("peer.test")
+    c.starttls(context=client_context(cert, key))
+    c.ehlo("peer.test")
+    return c
+
+
+def auth_mechanisms(c):
+    return c.esmtp_features.get("auth", "").split()
+
+
+@pytest.fixture
+def pki(tmp_path):
+    return TestCA(tmp_path / "pki")
+
+
+@pytest.fixture
+def mailbox(rampart_factory, sink, pki):
+    """A mailbox-role server: its listener takes the preset (anonymous off, server on)."""
+    srv = rampart_factory(start=False, smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace('role = "all-in-one"', 'role = "mailbox"', 1))
+    srv.edge_cert, srv.edge_key = pki.issue("edge1")
+    out = cli(srv, "server", "add", "edge1", "--certificate", str(srv.edge_cert), "--address", "127.0.0.0/8").stdout
+    assert fingerprint(srv.edge_cert) in out
+    srv.start()
+    return srv
+
+
+def test_anonymous_client_is_refused(mailbox):
+    with connect(mailbox) as c:
+        assert "EXTERNAL" not in auth_mechanisms(c)
+        assert c.mail(f"app@{DOMAIN}") == (530, b"5.7.0 authentication required")
+    refused = mailbox.log_events("smtp.mail.refused")
+    assert refused and refused[-1]["rule"] == "auth.anonymous"
+
+
+def test_organisation_server_authenticates_and_relays(mailbox, sink):
+    with connect(mailbox, mailbox.edge_cert, mailbox.edge_key) as c:
+        assert "EXTERNAL" in auth_mechanisms(c)
+        # smtplib's own SASL driver: "AUTH EXTERNAL", 334, empty response (no authzid).
+        code, _ = c.auth("EXTERNAL", lambda challenge=None: "")
+        assert code == 235
+        c.sendmail(f"app@{DOMAIN}", ["someone@outside.test", f"bob@{DOMAIN}"],
+                   "Subject: from the edge\r\n\r\nrelayed by an organisation server\r\n")
+    wait_for(lambda: len(sink.messages()) == 1, timeout=20, what="relayed message at the sink")
+    data = sink.messages()[0]["data"]
+    assert b"(authenticated as server:edge1 by TLS client certificate)" in data
+    assert re.search(rb"with ESMTPSA id", data), data
+    wait_for(lambda: mailbox.maildir_messages("bob"), timeout=20, what="local delivery")
+    auth = mailbox.log_events("smtp.auth")[-1]
+    assert (auth["mechanism"], auth["server"], auth["result"]) == ("EXTERNAL", "edge1", "success")
+    assert auth["fingerprint"] == fingerprint(mailbox.edge_cert)
+    txn = [e for e in mailbox.log_events("smtp.transaction") if e["result"] == "accepted"]
+    assert txn[-1]["principal"] == "server:edge1"
+
+
+def test_authzid_may_name_the_server_only(mailbox):
+    with connect(mailbox, mailbox.edge_cert, mailbox.edge_key) as c:
+        code, msg = c.docmd("AUTH", "EXTERNAL " + "YWxpY2U=")   # "alice"
+        assert (code, msg) == (535, b"5.7.8 authentication credentials invalid")
+        code, msg = c.docmd("AUTH", "EXTERNAL ZWRnZTE=")          # "edge1"
+        assert code == 235, msg
+        code, msg = c.docmd("AUTH", "EXTERNAL =")
+        assert (code, msg) == (503, b"5.5.1 already authenticated")
+
+
+def test_unknown_certificate_is_refused(mailbox, pki):
+    for cert, key in (pki.issue("stranger"), pki.self_signed("selfmade")):
+        with connect(mailbox, cert, key) as c:
+            assert "EXTERNAL" not in auth_mechanisms(c)
+            assert c.docmd("AUTH", "EXTERNAL =") == (535, b"5.7.8 authentication credentials invalid")
+            assert c.mail(f"app@{DOMAIN}")[0] == 530
+    reasons = [e["reason"] for e in mailbox.log_events("smtp.auth")]
+    assert any("belongs to no server in the directory" in r for r in reasons), reasons
+
+
+def test_no_certificate_and_no_tls(mailbox):
+    with smtplib.SMTP(mailbox.host, mailbox.port, timeout=10) as c:
+        c.ehlo("peer.test")
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 538      # before TLS: no certificate possible
+    with connect(mailbox) as c:
+        assert c.docmd("AUTH", "EXTERNAL =") == (535, b"5.7.8 authentication credentials invalid")
+
+
+def test_server_bound_to_its_addresses(rampart_factory, sink, pki):
+    srv = rampart_factory(start=False, smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace('role = "all-in-one"', 'role = "mailbox"', 1))
+    cert, key = pki.issue("edge2")
+    cli(srv, "server", "add", "edge2", "--certificate", str(cert), "--address", "192.0.2.10")
+    srv.start()
+    with connect(srv, cert, key) as c:           # right certificate, wrong source address
+        assert "EXTERNAL" not in auth_mechanisms(c)
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 535
+    assert "may connect only from its addresses" in srv.log_events("smtp.auth")[-1]["reason"]
+
+
+def test_listener_without_server_auth_does_not_offer_external(rampart_factory, sink, pki):
+    srv = rampart_factory(start=False, smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace(
+        'tls = "starttls"', 'tls = "starttls"\nauth = { anonymous = true, server = false }', 1))
+    cert, key = pki.issue("edge3")
+    cli(srv, "server", "add", "edge3", "--certificate", str(cert))
+    srv.start()
+    with connect(srv, cert, key) as c:
+        assert "EXTERNAL" not in auth_mechanisms(c)
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 504
+
+
+def test_server_cli_and_reload(rampart_factory, sink, pki):
+    srv = rampart_factory(start=False, smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace('role = "all-in-one"', 'role = "mailbox"', 1))
+    cert, key = pki.issue("hub1")
+    srv.start()
+    with connect(srv, cert, key) as c:
+        assert "EXTERNAL" not in auth_mechanisms(c)
+    cli(srv, "server", "add", "hub1", "--certificate", str(cert))
+    listing = cli(srv, "server", "list").stdout
+    assert f"hub1  fingerprint={fingerprint(cert)}  addresses=any" in listing
+    assert cli(srv, "server", "add", "hub1", "--certificate", str(cert), ok=False).returncode == 1
+    assert cli(srv, "server", "add", "other", "--certificate", str(cert), ok=False).returncode == 1   # same cert twice
+    bad = cli(srv, "server", "add", "x", "--certificate", str(srv.workdir / "missing.pem"), ok=False)
+    assert bad.returncode == 1 and "--certificate" in bad.stderr
+    assert cli(srv, "server", "add", "y", "--certificate", str(cert), "--address", "nope", ok=False).returncode == 1
+    srv.proc.send_signal(signal.SIGHUP)    # directory reload without restart
+    wait_for(lambda: len(srv.log_events("directory.loaded")) >= 2, timeout=10, what="directory reload")
+    with connect(srv, cert, key) as c:
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
+    cli(srv, "server", "del", "hub1")
+    assert cli(srv, "server", "list").stdout == ""
+    assert cli(srv, "server", "del", "hub1", ok=False).returncode == 1
