@@ -79,11 +79,12 @@ asio::awaitable<bool> SocketStream<Socket>::handshake(asio::ssl::context& ctx, a
     if (side == asio::ssl::stream_base::client && !sni.empty()) {
         // RFC 6066 §3: no address literals in SNI. With verification on, the peer's
         // certificate must name `sni` (DNS name, or IP address for a literal).
-        bool literal = IpAddress::parse(sni).has_value();
-        if (!literal) SSL_set_tlsext_host_name(ssl, sni.c_str());
+        std::string name = sni.back() == '.' ? sni.substr(0, sni.size() - 1) : sni;
+        bool literal = IpAddress::parse(name).has_value();
+        if (!literal) SSL_set_tlsext_host_name(ssl, name.c_str());
         if (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) {
-            if (literal) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), sni.c_str());
-            else SSL_set1_host(ssl, sni.c_str());
+            if (literal) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+            else SSL_set1_host(ssl, name.c_str());
         }
     }
     std::error_code ec;
