@@ -139,3 +139,49 @@ def test_unreadable_connector_files_stop_the_start(rampart_factory, tmp_path):
     a = rampart_factory("a", start=False, extra_config=connector(2525, "verify", tls_ca_file=tmp_path / "missing-ca.pem"))
     r = subprocess.run([RAMPART_BIN, "serve", "-c", str(a.config_path)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "tls_ca_file" in r.stderr, r.stderr
+
+
+def test_smarthost_sasl_login_when_plain_is_not_offered(rampart_factory, pki, tmp_path):
+    """A peer that is not rampart (aiosmtpd) offering only AUTH LOGIN, after STARTTLS only."""
+    import ssl
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from conftest import free_port
+
+    cert, key = pki.issue("login-peer", dns=["localhost"])
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(str(cert), str(key))
+    got = {"logins": [], "messages": []}
+    lock = threading.Lock()
+
+    def authenticator(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"relay", b"pw-login")
+        with lock:
+            got["logins"].append((mechanism, data.login if isinstance(data, LoginPassword) else None, ok))
+        return AuthResult(success=ok)
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            with lock:
+                got["messages"].append(envelope.rcpt_tos)
+            return "250 OK"
+
+    port = free_port()
+    peer = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=10, tls_context=server_ctx,
+                      require_starttls=True, auth_required=True, auth_require_tls=True,
+                      auth_exclude_mechanism=["PLAIN"], authenticator=authenticator)
+    peer.start()
+    try:
+        pw = tmp_path / "pw"
+        pw.write_text("pw-login\n")
+        a = rampart_factory("a", extra_config=connector(port, "verify", tls_ca_file=pki.cert,
+                                                        auth_user="relay", auth_password_file=pw))
+        send_through(a)
+        wait_for(lambda: got["messages"], timeout=20, what="delivery to the LOGIN-only peer\n" + a.log_tail())
+        assert got["logins"] == [("LOGIN", b"relay", True)]
+        assert got["messages"] == [["someone@outside.test"]]
+    finally:
+        peer.stop()
