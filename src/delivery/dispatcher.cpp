@@ -298,6 +298,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
         dest.idle.pop_back();
     }
     bool fresh = false;
+    std::string open_status = "4.4.1";
     smtp::TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         if (!conn) {
@@ -315,6 +316,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
             auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
             if (!opened) {
                 last_error = opened.error().message;
+                open_status = opened.error().status;
                 break;
             }
             conn = std::move(*opened);
@@ -330,7 +332,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     }
     if (!conn) {
         dest.release();
-        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", last_error, host.text()), "", start);
+        settle(env, idx, result(queue::Outcome::Deferred, 0, open_status, last_error, host.text()), "", start);
         co_return false;  // next peer
     }
     std::string tls = conn->tls();

@@ -49,6 +49,15 @@ struct ClientOptions {
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
 };
 
+// Why no usable connection was opened. `status` is the enhanced status code the recipients
+// are deferred with (RFC 3463): 4.4.1 no answer, 4.7.4 TLS required but not offered,
+// 4.7.5 TLS handshake or certificate check failed, 4.7.0 authentication failed.
+struct OpenError {
+    int code = 0;              // errno where one applies
+    std::string message;       // for logs
+    std::string status = "4.4.1";
+};
+
 struct TransactionResult {
     PeerReply mail;                          // reply to MAIL FROM
     std::vector<PeerReply> rcpt;             // one per recipient sent, in order
@@ -63,7 +72,7 @@ public:
     // then authenticates: PLAIN/LOGIN with auth_user (only over TLS), else EXTERNAL when
     // a client certificate is presented and the peer offers it.
     // The error text is for logs.
-    static asio::awaitable<Result<std::unique_ptr<ClientConnection>>> open(asio::any_io_executor ex,
+    static asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> open(asio::any_io_executor ex,
                                                                              const config::Endpoint& peer,
                                                                              ClientOptions options);
     // One transaction for the recipients at `indices` of `env`.
@@ -81,7 +90,7 @@ private:
     asio::awaitable<bool> ehlo();
     bool has(std::string_view ext) const;
     bool offers_auth(std::string_view mechanism) const;
-    asio::awaitable<Result<Ok>> authenticate();
+    asio::awaitable<Result<Ok, OpenError>> authenticate();
 
     std::unique_ptr<net::Stream> stream_;
     ClientOptions opt_;
