@@ -359,7 +359,21 @@ int explain(const std::string& path, const ExplainArgs& args) {
         q.facts.principal.addresses = u->addresses;
         q.facts.principal.send_as_any = u->send_as_any;
     }
-    if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
+    if (!args.server.empty()) {
+        auto d = read_directory(cfg->resolve(cfg->directory.file));
+        if (!d) return kConfigError;
+        if (!d->server(args.server)) {
+            std::cerr << "--server: no server named \"" << args.server << "\" in the directory (add it with `rampart server add`)\n";
+            return kConfigError;
+        }
+        if (!q.facts.listener->auth.server || q.facts.listener->tls == config::TlsMode::None) {
+            // Live, such a client cannot authenticate at all (AUTH EXTERNAL needs both).
+            std::cout << "listener " << q.facts.listener->name << " does not authenticate organisation servers "
+                      << "(needs auth.server = true and TLS): server:" << args.server << " would stay anonymous\n";
+            return 1;
+        }
+        q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
+    }
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
     policy::ExplainAnswer a = policy::explain(q);

@@ -162,3 +162,28 @@ def test_server_cli_and_reload(rampart_factory, sink, pki):
     cli(srv, "server", "del", "hub1")
     assert cli(srv, "server", "list").stdout == ""
     assert cli(srv, "server", "del", "hub1", ok=False).returncode == 1
+
+
+def test_explain_agrees_for_a_server(mailbox):
+    base = [RAMPART_BIN, "explain", "-c", str(mailbox.config_path), "--listener", "default", "--client-ip", "127.0.0.1",
+            "--tls", "--mail-from", f"app@{DOMAIN}", "--rcpt", "someone@outside.test"]
+    ok = subprocess.run(base + ["--server", "edge1"], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and "principal.server" in ok.stdout, ok.stdout + ok.stderr
+    unknown = subprocess.run(base + ["--server", "nobody"], capture_output=True, text=True, timeout=30)
+    assert unknown.returncode == 2 and "no server named" in unknown.stderr
+    anonymous = subprocess.run(base, capture_output=True, text=True, timeout=30)
+    assert anonymous.returncode == 1 and "530 5.7.0 authentication required" in anonymous.stdout, anonymous.stdout
+
+
+def test_implicit_tls_listener(rampart_factory, sink, pki):
+    srv = rampart_factory(start=False, tls="implicit", smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace('role = "all-in-one"', 'role = "mailbox"', 1))
+    cert, key = pki.issue("edge4")
+    cli(srv, "server", "add", "edge4", "--certificate", str(cert))
+    srv.start()
+    with smtplib.SMTP_SSL(srv.host, srv.port, timeout=10, context=client_context(cert, key)) as c:
+        c.ehlo("peer.test")
+        assert "EXTERNAL" in auth_mechanisms(c)
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
+        c.sendmail(f"app@{DOMAIN}", ["x@outside.test"], "Subject: implicit\r\n\r\nbody\r\n")
+    wait_for(lambda: len(sink.messages()) == 1, timeout=20, what="relayed message")
