@@ -236,7 +236,8 @@ int user_command(const std::string& config_path, const std::string& action, cons
 }
 
 // rampart server add|del|list: organisation servers known by their certificate.
-int server_command(const std::string& config_path, const std::string& action, const DirArgs& a, const std::string& cert_file) {
+int server_command(const std::string& config_path, const std::string& action, const DirArgs& a, const std::string& cert_file,
+                   const std::string& fingerprint) {
     return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
         if (action == "list") {
             for (const auto& s : d.servers)
@@ -257,8 +258,8 @@ int server_command(const std::string& config_path, const std::string& action, co
             std::cerr << "server " << a.name << " already exists (delete it first to replace its certificate)\n";
             return 1;
         }
-        if (cert_file.empty()) {
-            std::cerr << "--certificate FILE.pem is required for add\n";
+        if (cert_file.empty() == fingerprint.empty()) {
+            std::cerr << "give either --certificate FILE.pem or --fingerprint SHA256 for add\n";
             return 1;
         }
         for (const std::string& addr : a.addresses)
@@ -266,9 +267,14 @@ int server_command(const std::string& config_path, const std::string& action, co
                 std::cerr << "--address " << addr << ": write an IP address or prefix, e.g. 192.0.2.10 or 192.0.2.0/24\n";
                 return 1;
             }
-        auto cert = net::read_certificate(cert_file);
+        net::PeerCertificate given{net::normalise_fingerprint(fingerprint), "(given by fingerprint)", true};
+        auto cert = fingerprint.empty() ? net::read_certificate(cert_file) : Result<net::PeerCertificate>(given);
         if (!cert) {
             std::cerr << "--certificate: " << cert.error().message << "\n";
+            return 1;
+        }
+        if (cert->fingerprint.empty()) {
+            std::cerr << "--fingerprint: expected the certificate's SHA-256, 64 hex digits (colons allowed)\n";
             return 1;
         }
         if (const directory::Server* other = d.server_by_fingerprint(cert->fingerprint)) {
@@ -417,13 +423,14 @@ int run(int argc, char** argv) {
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     group_cmd->add_option("--member", da.members, "user:NAME or group:NAME (repeatable)");
-    std::string server_action, server_cert;
+    std::string server_action, server_cert, server_fingerprint;
     auto* server_cmd = app.add_subcommand(
         "server", "Manage organisation servers (TLS client certificates, SASL EXTERNAL) in the directory file: add|del|list");
     server_cmd->add_option("action", server_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
     server_cmd->add_option("name", da.name, "Server name (its principal is server:NAME)");
     server_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     server_cmd->add_option("--certificate", server_cert, "PEM file with the server's certificate; its SHA-256 fingerprint is stored");
+    server_cmd->add_option("--fingerprint", server_fingerprint, "The certificate's SHA-256 fingerprint instead of --certificate (hex, colons allowed)");
     server_cmd->add_option("--address", da.addresses, "Client address or prefix the server connects from (repeatable; none: any)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
@@ -450,7 +457,7 @@ int run(int argc, char** argv) {
             std::cerr << "a name is required for " << action << "\n";
             return kConfigError;
         }
-        if (*server_cmd) return server_command(config_path, action, da, server_cert);
+        if (*server_cmd) return server_command(config_path, action, da, server_cert, server_fingerprint);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
     if (*default_cmd) {

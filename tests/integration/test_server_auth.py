@@ -162,6 +162,17 @@ def test_server_cli_and_reload(rampart_factory, sink, pki):
     cli(srv, "server", "del", "hub1")
     assert cli(srv, "server", "list").stdout == ""
     assert cli(srv, "server", "del", "hub1", ok=False).returncode == 1
+    # The fingerprint alone, as `openssl x509 -fingerprint -sha256` prints it, does as well.
+    openssl_form = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+                                  capture_output=True, text=True, timeout=30).stdout.strip().split("=", 1)[1]
+    cli(srv, "server", "add", "hub1", "--fingerprint", openssl_form)
+    assert f"hub1  fingerprint={fingerprint(cert)}" in cli(srv, "server", "list").stdout
+    assert cli(srv, "server", "add", "z", "--fingerprint", "abc", ok=False).returncode == 1
+    assert cli(srv, "server", "add", "z", ok=False).returncode == 1          # neither given
+    srv.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(srv.log_events("directory.loaded")) >= 3, timeout=10, what="directory reload")
+    with connect(srv, cert, key) as c:
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
 
 
 def test_explain_agrees_for_a_server(mailbox):
