@@ -314,6 +314,14 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
                 opt.auth_password = it->second->auth_password;
             }
             auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            if (!opened && c.tls == config::OutboundTls::Opportunistic && opened.error().status == "4.7.5") {
+                // RFC 7435 §3: opportunistic TLS that cannot be negotiated falls back to
+                // cleartext on a new connection (as Postfix's "may" does); required and
+                // verify never do.
+                log::info("delivery.tls.fallback", {{"qid", env.id}, {"relay", host.text()}, {"error", opened.error().message}});
+                opt.tls = config::OutboundTls::None;
+                opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            }
             if (!opened) {
                 last_error = opened.error().message;
                 open_status = opened.error().status;

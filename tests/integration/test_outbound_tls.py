@@ -187,3 +187,51 @@ def test_smarthost_sasl_login_when_plain_is_not_offered(rampart_factory, pki, tm
         assert got["messages"] == [["someone@outside.test"]]
     finally:
         peer.stop()
+
+
+@pytest.mark.parametrize("policy", ["opportunistic", "required"])
+def test_failed_handshake_falls_back_to_cleartext_only_when_opportunistic(rampart_factory, pki, policy):
+    """A peer that offers STARTTLS but speaks only TLS 1.1 (below rampart's minimum):
+    opportunistic delivers in clear on a new connection (RFC 7435), required defers."""
+    import ssl
+    import threading
+    import warnings
+
+    from aiosmtpd.controller import Controller
+
+    from conftest import free_port
+
+    cert, key = pki.issue("old-peer", dns=["localhost"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        old.minimum_version = ssl.TLSVersion.TLSv1
+        old.maximum_version = ssl.TLSVersion.TLSv1_1
+    old.set_ciphers("DEFAULT:@SECLEVEL=0")
+    old.load_cert_chain(str(cert), str(key))
+    got = []
+    lock = threading.Lock()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            with lock:
+                got.append(session.ssl is not None)
+            return "250 OK"
+
+    port = free_port()
+    peer = Controller(Handler(), hostname="127.0.0.1", port=port, ready_timeout=10, tls_context=old)
+    peer.start()
+    try:
+        a = rampart_factory("a", extra_config=connector(port, policy, host="127.0.0.1"))
+        send_through(a)
+        if policy == "opportunistic":
+            wait_for(lambda: got, timeout=20, what="cleartext delivery after the failed handshake\n" + a.log_tail())
+            assert got == [False]
+            assert a.log_events("delivery.tls.fallback")
+        else:
+            deferred = wait_for(lambda: len(attempts(a, "deferred")) >= 2 and attempts(a, "deferred"), timeout=30,
+                                what="two deferred attempts")
+            assert deferred[0]["status"] == "4.7.5" and "TLS handshake failed" in deferred[0]["reason"], deferred[0]
+            assert got == [] and not a.log_events("delivery.tls.fallback")
+    finally:
+        peer.stop()
