@@ -198,3 +198,28 @@ def test_implicit_tls_listener(rampart_factory, sink, pki):
         assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
         c.sendmail(f"app@{DOMAIN}", ["x@outside.test"], "Subject: implicit\r\n\r\nbody\r\n")
     wait_for(lambda: len(sink.messages()) == 1, timeout=20, what="relayed message")
+
+
+def test_empty_submit_list_means_servers_only(rampart_factory, sink, pki):
+    """Scenario (g) with basic authentication standing in for integrated: a user who
+    authenticates is refused (empty permissions.submit), an organisation server is accepted."""
+    srv = rampart_factory(start=False, smarthost_port=sink.port)
+    srv.config_path.write_text(srv.config_text().replace(
+        'tls = "starttls"', 'tls = "starttls"\nauth = { anonymous = false, basic = true, server = true }\n'
+        'permissions = { submit = [], relay = [] }', 1))
+    r = subprocess.run([RAMPART_BIN, "user", "add", "alice", "--address", f"alice@{DOMAIN}", "-c", str(srv.config_path)],
+                       input="alice-secret\n", capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    cert, key = pki.issue("edge5")
+    cli(srv, "server", "add", "edge5", "--certificate", str(cert))
+    srv.start()
+    with connect(srv) as c:
+        assert auth_mechanisms(c) == ["PLAIN", "LOGIN"]
+        c.login("alice", "alice-secret")
+        code, msg = c.mail(f"alice@{DOMAIN}")
+        assert code == 550 and b"not permitted" in msg
+    with connect(srv, cert, key) as c:
+        assert auth_mechanisms(c) == ["EXTERNAL", "PLAIN", "LOGIN"]
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
+        c.sendmail(f"alice@{DOMAIN}", ["partner@outside.test"], "Subject: g\r\n\r\nservers only\r\n")
+    wait_for(lambda: len(sink.messages()) == 1, timeout=20, what="the server's message relayed")
