@@ -1,4 +1,4 @@
-// cli/cli.cpp — subcommands: serve, check, default-config, settings, version.
+// cli/cli.cpp — subcommands: serve, check, explain, user, group, server, default-config, settings, version.
 // Exit status: 0 success, 1 runtime failure, 2 configuration error.
 #include "cli/cli.hpp"
 
@@ -23,6 +23,8 @@
 #include "directory/ldap_directory.hpp"
 #include "net/server.hpp"
 #include "policy/explain.hpp"
+#include "net/certificate.hpp"
+#include "net/cidr.hpp"
 #include "net/tls.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
@@ -96,16 +98,20 @@ int serve(const std::string& path) {
         std::cerr << "server.data_dir: " << r.error().message << "\n";
         return 1;
     }
-    std::shared_ptr<asio::ssl::context> tls;
-    bool wants_tls = false;
-    for (const auto& l : cfg->listeners) wants_tls = wants_tls || l.tls != config::TlsMode::None;
-    if (wants_tls) {
-        auto t = net::make_server_context(*cfg);
+    std::shared_ptr<asio::ssl::context> tls, tls_client_auth;
+    bool wants_tls = false, wants_client_certs = false;
+    for (const auto& l : cfg->listeners) {
+        wants_tls = wants_tls || l.tls != config::TlsMode::None;
+        wants_client_certs = wants_client_certs || (l.tls != config::TlsMode::None && l.auth.server);
+    }
+    for (bool client_certs : {false, true}) {
+        if (!wants_tls || (client_certs && !wants_client_certs)) continue;
+        auto t = net::make_server_context(*cfg, client_certs);
         if (!t) {
             std::cerr << cfg->source << ": " << t.error().message << "\n";
             return 1;
         }
-        tls = *t;
+        (client_certs ? tls_client_auth : tls) = *t;
     }
     std::unique_ptr<directory::Live> dir;
     std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
@@ -142,12 +148,20 @@ int serve(const std::string& path) {
     services.config = &*cfg;
     services.spool = &spool;
     services.tls = tls.get();
+    services.tls_client_auth = tls_client_auth.get();
     services.directory = dir.get();
     services.verifier = ldap_verifier.get();
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
-    delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool);
+    std::unique_ptr<delivery::Dispatcher> dispatcher_ptr;
+    try {  // start-up: a connector's certificate, CA file or password file may not load
+        dispatcher_ptr = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool);
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
+    delivery::Dispatcher& dispatcher = *dispatcher_ptr;
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue,
                                [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
     services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
@@ -192,10 +206,13 @@ std::optional<std::string> read_password() {
     return pw;
 }
 
-int with_directory(const std::string& config_path, bool read_only, const std::function<int(directory::Directory&, bool& changed)>& f) {
+// `servers_file`: the command edits organisation servers, which stay in the directory file
+// even with the LDAP backend.
+int with_directory(const std::string& config_path, bool read_only, const std::function<int(directory::Directory&, bool& changed)>& f,
+                   bool servers_file = false) {
     auto cfg = load(config_path);
     if (!cfg) return kConfigError;
-    if (cfg->directory.backend == "ldap") {
+    if (cfg->directory.backend == "ldap" && !servers_file) {
         if (!read_only) {
             std::cerr << "directory.backend is \"ldap\": users and groups are managed in LDAP (" << cfg->directory.ldap_uri
                       << "); `rampart user list` and `rampart group list` show them\n";
@@ -269,6 +286,67 @@ int user_command(const std::string& config_path, const std::string& action, cons
         changed = true;
         return 0;
     });
+}
+
+// rampart server add|del|list: organisation servers known by their certificate.
+int server_command(const std::string& config_path, const std::string& action, const DirArgs& a, const std::string& cert_file,
+                   const std::string& fingerprint) {
+    return with_directory(config_path, action == "list", [&](directory::Directory& d, bool& changed) {
+        if (action == "list") {
+            for (const auto& s : d.servers)
+                std::cout << s.name << "  fingerprint=" << (s.fingerprint.empty() ? "-" : s.fingerprint)
+                          << "  addresses=" << (s.addresses.empty() ? "any" : join(s.addresses))
+                          << (s.kerberos.empty() ? "" : "  kerberos=" + join(s.kerberos)) << "\n";
+            return 0;
+        }
+        auto it = std::find_if(d.servers.begin(), d.servers.end(), [&](const auto& s) { return s.name == a.name; });
+        if (action == "del") {
+            if (it == d.servers.end()) {
+                std::cerr << "no server named " << a.name << "\n";
+                return 1;
+            }
+            d.servers.erase(it);
+            changed = true;
+            return 0;
+        }
+        if (it != d.servers.end()) {
+            std::cerr << "server " << a.name << " already exists (delete it first to replace its certificate)\n";
+            return 1;
+        }
+        if (!cert_file.empty() && !fingerprint.empty()) {
+            std::cerr << "give either --certificate FILE.pem or --fingerprint SHA256 for add, not both\n";
+            return 1;
+        }
+        if (cert_file.empty() && fingerprint.empty() && a.kerberos.empty()) {
+            std::cerr << "give --certificate FILE.pem, --fingerprint SHA256 or --kerberos PRINCIPAL for add\n";
+            return 1;
+        }
+        for (const std::string& addr : a.addresses)
+            if (!net::Cidr::parse(addr)) {
+                std::cerr << "--address " << addr << ": write an IP address or prefix, e.g. 192.0.2.10 or 192.0.2.0/24\n";
+                return 1;
+            }
+        net::PeerCertificate given{net::normalise_fingerprint(fingerprint), "(given by fingerprint)", true};
+        if (cert_file.empty() && fingerprint.empty()) given = {"", "(Kerberos only)", true};
+        auto cert = cert_file.empty() ? Result<net::PeerCertificate>(given) : net::read_certificate(cert_file);
+        if (!cert) {
+            std::cerr << "--certificate: " << cert.error().message << "\n";
+            return 1;
+        }
+        if (cert->fingerprint.empty() && !fingerprint.empty()) {
+            std::cerr << "--fingerprint: expected the certificate's SHA-256, 64 hex digits (colons allowed)\n";
+            return 1;
+        }
+        if (const directory::Server* other = cert->fingerprint.empty() ? nullptr : d.server_by_fingerprint(cert->fingerprint)) {
+            std::cerr << "this certificate already belongs to server " << other->name << "\n";
+            return 1;
+        }
+        if (!cert->valid_now) std::cerr << "warning: the certificate is expired or not yet valid; the server cannot authenticate with it now\n";
+        d.servers.push_back({a.name, a.addresses, cert->fingerprint, a.kerberos});
+        std::cout << a.name << "  fingerprint=" << cert->fingerprint << "  subject=" << cert->subject << "\n";
+        changed = true;
+        return 0;
+    }, true);
 }
 
 int group_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
@@ -348,7 +426,21 @@ int explain(const std::string& path, const ExplainArgs& args) {
         q.facts.principal.addresses = u->addresses;
         q.facts.principal.send_as_any = u->send_as_any;
     }
-    if (!args.server.empty()) q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
+    if (!args.server.empty()) {
+        auto d = read_directory(cfg->resolve(cfg->directory.file));
+        if (!d) return kConfigError;
+        if (!d->server(args.server)) {
+            std::cerr << "--server: no server named \"" << args.server << "\" in the directory (add it with `rampart server add`)\n";
+            return kConfigError;
+        }
+        if (!q.facts.listener->auth.server || q.facts.listener->tls == config::TlsMode::None) {
+            // Live, such a client cannot authenticate at all (AUTH EXTERNAL needs both).
+            std::cout << "listener " << q.facts.listener->name << " does not authenticate organisation servers "
+                      << "(needs auth.server = true and TLS): server:" << args.server << " would stay anonymous\n";
+            return 1;
+        }
+        q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
+    }
     if (!args.kerberos.empty()) {
         // What a live AUTH GSSAPI login does: offered only with integrated on and a keytab,
         // then the same mapping (auth/kerberos_map.hpp).
@@ -416,6 +508,16 @@ int run(int argc, char** argv) {
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     group_cmd->add_option("--member", da.members, "user:NAME or group:NAME (repeatable)");
+    std::string server_action, server_cert, server_fingerprint;
+    auto* server_cmd = app.add_subcommand(
+        "server", "Manage organisation servers (TLS client certificates for SASL EXTERNAL, Kerberos principals for GSSAPI) in the directory file: add|del|list");
+    server_cmd->add_option("action", server_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
+    server_cmd->add_option("name", da.name, "Server name (its principal is server:NAME)");
+    server_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    server_cmd->add_option("--certificate", server_cert, "PEM file with the server's certificate; its SHA-256 fingerprint is stored");
+    server_cmd->add_option("--fingerprint", server_fingerprint, "The certificate's SHA-256 fingerprint instead of --certificate (hex, colons allowed)");
+    server_cmd->add_option("--kerberos", da.kerberos, "A Kerberos principal (service/host@REALM) that logs in as this server with GSSAPI (repeatable)");
+    server_cmd->add_option("--address", da.addresses, "Client address or prefix the server connects from (repeatable; none: any)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -436,12 +538,13 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (*explain_cmd) return explain(config_path, ex);
-    if (*user_cmd || *group_cmd) {
-        const std::string& action = *user_cmd ? user_action : group_action;
+    if (*user_cmd || *group_cmd || *server_cmd) {
+        const std::string& action = *user_cmd ? user_action : *group_cmd ? group_action : server_action;
         if (action != "list" && da.name.empty()) {
             std::cerr << "a name is required for " << action << "\n";
             return kConfigError;
         }
+        if (*server_cmd) return server_command(config_path, action, da, server_cert, server_fingerprint);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
     if (*default_cmd) {

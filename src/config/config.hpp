@@ -123,6 +123,11 @@ struct SendConnector {
     OutboundTls tls = OutboundTls::Opportunistic;
     std::uint32_t max_connections = 20;       // per destination
     std::uint16_t mx_port = 25;
+    std::filesystem::path tls_ca_file;        // CA certificates for tls = "verify"; empty: system store
+    std::filesystem::path certificate;        // client certificate presented (SASL EXTERNAL); empty: none
+    std::filesystem::path key;
+    std::string auth_user;                    // smart-host SASL PLAIN/LOGIN, over TLS only
+    std::filesystem::path auth_password_file;
     int line = 0;
 };
 

@@ -114,6 +114,15 @@ void check_whole(Config& c, Ctx& ctx) {
         if (s.route == Route::Smarthost && s.smarthosts.empty())
             ctx.error(s.line, key + ".smarthosts", "route = \"smarthost\" needs at least one smart host",
                       "smarthosts = [\"relay.example.test:25\"]");
+        if (s.auth_user.empty() != s.auth_password_file.empty())
+            ctx.error(s.line, key + (s.auth_user.empty() ? ".auth_user" : ".auth_password_file"),
+                      "smart-host authentication needs both auth_user and auth_password_file", "set both, or neither");
+        if (!s.auth_user.empty() && (s.route != Route::Smarthost || s.tls == OutboundTls::None || s.tls == OutboundTls::Opportunistic))
+            ctx.error(s.line, key + ".auth_user", "credentials are sent only to smart hosts over TLS",
+                      "route = \"smarthost\" with tls = \"required\" or \"verify\"");
+        if (s.certificate.empty() != s.key.empty())
+            ctx.error(s.line, key + (s.certificate.empty() ? ".certificate" : ".key"), "a client certificate needs both certificate and key",
+                      "set both, or neither");
     }
     if (!c.tls.certificate.empty() && c.tls.key.empty())
         ctx.error(no_line, "tls.key", "a certificate is set but no key", "key = \"key.pem\"");

@@ -406,6 +406,16 @@ const Field<SendConnector> kSendConnector[] = {
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.max_connections = static_cast<std::uint32_t>(*v))},
     {"mx_port", "count", "25", "TCP port used towards MX hosts (test networks may run peers elsewhere).",
      SET(if (auto v = read_count(n, ctx, path, 1, 65535)) t.mx_port = static_cast<std::uint16_t>(*v))},
+    {"tls_ca_file", "path", "\"\"", "PEM file of CA certificates trusted with tls = \"verify\"; empty: the system store.",
+     SET(if (auto v = read_string(n, ctx, path)) t.tls_ca_file = *v)},
+    {"certificate", "path", "\"\"", "Client certificate (PEM chain) presented to peers that ask; with it, AUTH EXTERNAL is used where offered (organisation servers). May be the [tls] files. Empty: none.",
+     SET(if (auto v = read_string(n, ctx, path)) t.certificate = *v)},
+    {"key", "path", "\"\"", "PEM private key of the client certificate.",
+     SET(if (auto v = read_string(n, ctx, path)) t.key = *v)},
+    {"auth_user", "string", "\"\"", "User name for SASL PLAIN/LOGIN at the smart host; sent only over TLS (needs tls = required or verify).",
+     SET(if (auto v = read_string(n, ctx, path)) t.auth_user = *v)},
+    {"auth_password_file", "path", "\"\"", "File whose first line is the smart-host password (keep it mode 0600); read at start.",
+     SET(if (auto v = read_string(n, ctx, path)) t.auth_password_file = *v)},
 };
 
 const Field<QueueSettings> kQueue[] = {

@@ -3,6 +3,8 @@
 #include "delivery/dispatcher.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <stdexcept>
 #include <optional>
 
 #include <asio/redirect_error.hpp>
@@ -54,7 +56,16 @@ struct Dispatcher::Destination {
     }
 };
 
+// What a send connector presents and trusts (tls_ca_file, certificate/key, auth_*).
+struct ConnectorTls {
+    std::shared_ptr<asio::ssl::context> context;
+    bool client_certificate = false;
+    std::string auth_password;
+};
+
 namespace {
+
+std::shared_ptr<ConnectorTls> connector_tls(const config::Config& cfg, const config::SendConnector& c);
 
 struct Split {
     std::string local;
@@ -130,9 +141,33 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool)
     : ex_(std::move(ex)), cfg_(cfg), spool_(spool), tls_plain_(net::make_client_context(false)),
-      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)) {}
+      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)) {
+    for (const config::SendConnector& c : cfg.send_connectors) connector_tls_[c.name] = connector_tls(cfg, c);
+}
 
 Dispatcher::~Dispatcher() = default;
+
+namespace {
+
+std::shared_ptr<ConnectorTls> connector_tls(const config::Config& cfg, const config::SendConnector& c) {
+    auto out = std::make_shared<ConnectorTls>();
+    net::ClientTlsSettings s{c.tls == config::OutboundTls::Verify, c.tls_ca_file.empty() ? "" : cfg.resolve(c.tls_ca_file),
+                             c.certificate.empty() ? "" : cfg.resolve(c.certificate), c.key.empty() ? "" : cfg.resolve(c.key)};
+    auto ctx = net::make_client_context(s);
+    if (!ctx) throw std::runtime_error("send_connectors " + c.name + ": " + ctx.error().message);
+    out->context = *ctx;
+    out->client_certificate = !c.certificate.empty();
+    if (!c.auth_password_file.empty()) {
+        std::ifstream f(cfg.resolve(c.auth_password_file));
+        if (!f || !std::getline(f, out->auth_password) || out->auth_password.empty())
+            throw std::runtime_error("send_connectors " + c.name + ".auth_password_file: cannot read a password from " +
+                                     cfg.resolve(c.auth_password_file).string());
+        if (out->auth_password.back() == '\r') out->auth_password.pop_back();
+    }
+    return out;
+}
+
+}  // namespace
 
 Dispatcher::Destination& Dispatcher::destination(const std::string& key, std::uint32_t limit) {
     auto& d = destinations_[key];
@@ -263,6 +298,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
         dest.idle.pop_back();
     }
     bool fresh = false;
+    std::string open_status = "4.4.1";
     smtp::TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         if (!conn) {
@@ -271,9 +307,24 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
             opt.tls = c.tls;
             opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
             opt.tls_name = tls_name;
+            if (auto it = connector_tls_.find(c.name); it != connector_tls_.end()) {
+                opt.tls_context = it->second->context.get();
+                opt.auth_external = it->second->client_certificate;
+                opt.auth_user = c.auth_user;
+                opt.auth_password = it->second->auth_password;
+            }
             auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            if (!opened && c.tls == config::OutboundTls::Opportunistic && opened.error().status == "4.7.5") {
+                // RFC 7435 §3: opportunistic TLS that cannot be negotiated falls back to
+                // cleartext on a new connection (as Postfix's "may" does); required and
+                // verify never do.
+                log::info("delivery.tls.fallback", {{"qid", env.id}, {"relay", host.text()}, {"error", opened.error().message}});
+                opt.tls = config::OutboundTls::None;
+                opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            }
             if (!opened) {
                 last_error = opened.error().message;
+                open_status = opened.error().status;
                 break;
             }
             conn = std::move(*opened);
@@ -289,7 +340,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     }
     if (!conn) {
         dest.release();
-        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", last_error, host.text()), "", start);
+        settle(env, idx, result(queue::Outcome::Deferred, 0, open_status, last_error, host.text()), "", start);
         co_return false;  // next peer
     }
     std::string tls = conn->tls();

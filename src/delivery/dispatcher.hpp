@@ -32,8 +32,12 @@ class Resolver;
 
 namespace rampart::delivery {
 
+struct ConnectorTls;   // per send connector: TLS context, client certificate, credentials
+
 class Dispatcher {
 public:
+    // Throws std::runtime_error (start-up only) when a send connector's certificate, CA file
+    // or password file cannot be loaded.
     Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool);
     ~Dispatcher();
 
@@ -60,6 +64,7 @@ private:
     queue::Spool& spool_;
     std::shared_ptr<asio::ssl::context> tls_plain_;    // no verification
     std::shared_ptr<asio::ssl::context> tls_verify_;
+    std::map<std::string, std::shared_ptr<ConnectorTls>> connector_tls_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
     std::unique_ptr<dns::Resolver> resolver_;
 };

@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "net/certificate.hpp"
 #include "util/file_io.hpp"
 
 namespace rampart::directory {
@@ -114,8 +115,12 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
                 Server s;
                 s.name = name;
                 s.addresses = strings(t->get("addresses"), where(item, "addresses"), errors);
-                s.fingerprint = t->get("fingerprint") ? t->get("fingerprint")->value_or(std::string()) : std::string();
+                std::string fp = t->get("fingerprint") ? t->get("fingerprint")->value_or(std::string()) : std::string();
+                s.fingerprint = net::normalise_fingerprint(fp);
                 s.kerberos = kerberos_principals(t->get("kerberos"), where(item, "server " + name + ": kerberos"), errors);
+                // A server proves itself by certificate (EXTERNAL) or Kerberos (GSSAPI), or both.
+                if (s.fingerprint.empty() && (!fp.empty() || s.kerberos.empty()))
+                    errors.push_back(where(item, "server " + name + ": fingerprint must be the certificate's SHA-256 (64 hex digits; set it with `rampart server add NAME --certificate FILE`), or give the server's Kerberos principals in kerberos"));
                 d.servers.push_back(std::move(s));
             }
         }
@@ -133,7 +138,7 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
 }
 
 std::string Directory::to_toml() const {
-    std::string out = "# rampart directory: managed with `rampart user|group ...`; passwords are hashes only.\n";
+    std::string out = "# rampart directory: managed with `rampart user|group|server ...`; passwords are hashes only.\n";
     for (const User& u : users) {
         out += "\n[[users]]\nname = " + quote(u.name) + "\naddresses = " + list(u.addresses) + "\ngroups = " + list(u.groups) + "\n";
         if (!u.password.empty()) out += "password = " + quote(u.password) + "\n";
@@ -176,6 +181,19 @@ User* Directory::user(std::string_view name) {
 const Group* Directory::group(std::string_view name) const {
     for (const Group& g : groups)
         if (g.name == name) return &g;
+    return nullptr;
+}
+
+const Server* Directory::server(std::string_view name) const {
+    for (const Server& s : servers)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+const Server* Directory::server_by_fingerprint(std::string_view fingerprint) const {
+    if (fingerprint.empty()) return nullptr;
+    for (const Server& s : servers)
+        if (s.fingerprint == fingerprint) return &s;
     return nullptr;
 }
 

@@ -33,7 +33,7 @@ struct Group {
 struct Server {
     std::string name;
     std::vector<std::string> addresses;
-    std::string fingerprint;              // SHA-256 of the certificate, hex
+    std::string fingerprint;              // SHA-256 of the certificate, lower-case hex (net/certificate.hpp)
     std::vector<std::string> kerberos;    // Kerberos principals (smtp/host@REALM) of this server
 };
 
@@ -49,6 +49,9 @@ public:
     const User* user(std::string_view name) const;
     User* user(std::string_view name);
     const Group* group(std::string_view name) const;
+    const Server* server(std::string_view name) const;
+    // The server whose certificate has this (normalised) fingerprint, or null.
+    const Server* server_by_fingerprint(std::string_view fingerprint) const;
     // Every group the user belongs to, directly or through nested groups (cycles are safe).
     std::vector<std::string> groups_of(std::string_view user) const;
 

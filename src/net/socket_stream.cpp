@@ -3,12 +3,15 @@
 #include "net/socket_stream.hpp"
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+
+#include "net/cidr.hpp"
 
 namespace rampart::net {
 
@@ -72,13 +75,28 @@ template <class Socket>
 asio::awaitable<bool> SocketStream<Socket>::handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type side,
                                                       const std::string& sni, std::chrono::milliseconds timeout) {
     tls_.emplace(socket_, ctx);
-    if (!sni.empty()) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
+    SSL* ssl = tls_->native_handle();
+    if (side == asio::ssl::stream_base::client && !sni.empty()) {
+        // RFC 6066 §3: no address literals in SNI. With verification on, the peer's
+        // certificate must name `sni` (DNS name, or IP address for a literal).
+        std::string name = sni.back() == '.' ? sni.substr(0, sni.size() - 1) : sni;
+        bool literal = IpAddress::parse(name).has_value();
+        if (!literal) SSL_set_tlsext_host_name(ssl, name.c_str());
+        if (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) {
+            if (literal) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+            else SSL_set1_host(ssl, name.c_str());
+        }
+    }
     std::error_code ec;
     arm(timeout);
     co_await tls_->async_handshake(side, asio::redirect_error(asio::use_awaitable, ec));
     disarm();
     if (ec) {
         tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
+        long verify = SSL_get_verify_result(ssl);
+        if (!timed_out_ && verify != X509_V_OK)
+            tls_error_ += std::string(": certificate verification failed: ") + X509_verify_cert_error_string(verify) +
+                          (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH ? " (expected " + sni + ")" : "");
         end_ = StreamEnd::Error;
         co_return false;
     }
@@ -105,6 +123,15 @@ std::string SocketStream<Socket>::tls_description() const {
     std::string out = SSL_get_version(ssl);
     if (c) out += std::string(" ") + SSL_CIPHER_get_name(c) + " " + std::to_string(bits) + "/" + std::to_string(alg_bits);
     return out;
+}
+
+template <class Socket>
+std::optional<PeerCertificate> SocketStream<Socket>::peer_certificate() const {
+    if (!tls_) return std::nullopt;
+    SSL* ssl = const_cast<asio::ssl::stream<Socket&>&>(*tls_).native_handle();
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    if (!cert) return std::nullopt;
+    return describe(cert);
 }
 
 namespace {

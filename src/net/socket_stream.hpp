@@ -27,6 +27,7 @@ public:
     std::string tls_description() const override;
     std::string tls_error() const override { return tls_error_; }
     bool tls_active() const override { return tls_.has_value(); }
+    std::optional<PeerCertificate> peer_certificate() const override;
     asio::awaitable<void> shutdown_send() override;
     asio::awaitable<void> finish() override;
     void close() override;

@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+
+#include "net/certificate.hpp"
 
 namespace asio::ssl {
 class context;
@@ -34,6 +37,10 @@ public:
     virtual std::string tls_description() const = 0;
     virtual std::string tls_error() const = 0;
     virtual bool tls_active() const = 0;
+    // The leaf certificate the peer presented in the TLS handshake, if any. Servers see one
+    // only where the context asked for it (listeners with auth.server); it is not verified
+    // against any CA here: the caller decides (fingerprint of a directory server).
+    virtual std::optional<PeerCertificate> peer_certificate() const { return std::nullopt; }
     // Stop sending (FIN) but keep reading: lets the peer read a final reply. Over TLS a
     // close_notify alert goes first (RFC 8446 §6.1).
     virtual asio::awaitable<void> shutdown_send() = 0;

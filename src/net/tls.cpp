@@ -56,7 +56,7 @@ Result<Ok> write_self_signed(const std::filesystem::path& cert_path, const std::
     return Ok{};
 }
 
-Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Config& cfg) {
+Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Config& cfg, bool request_client_certificate) {
     std::filesystem::path cert = cfg.tls.certificate, key = cfg.tls.key;
     if (cert.empty()) {
         std::filesystem::path dir = cfg.resolve(cfg.server.data_dir) / "tls";
@@ -83,20 +83,47 @@ Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Co
     if (ec) return Error{ec.value(), "tls.key: cannot load " + key.string() + ": " + ec.message()};
     if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
         return Error{0, "tls.key does not match tls.certificate"};
+    if (request_client_certificate) {
+        // Any chain passes the handshake: trust comes from the directory's fingerprints,
+        // not from a CA (auth/external.cpp). Resumed sessions keep the peer certificate;
+        // they need a session id context.
+        SSL_CTX_set_verify(ctx->native_handle(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+        static const unsigned char kSidCtx[] = "rampart-server-auth";
+        SSL_CTX_set_session_id_context(ctx->native_handle(), kSidCtx, sizeof kSidCtx - 1);
+    }
     return ctx;
 }
 
-std::shared_ptr<asio::ssl::context> make_client_context(bool verify) {
+Result<std::shared_ptr<asio::ssl::context>> make_client_context(const ClientTlsSettings& settings) {
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    if (verify) {
-        ctx->set_default_verify_paths();
+    std::error_code ec;
+    if (settings.verify) {
+        if (settings.ca_file.empty()) ctx->set_default_verify_paths(ec);
+        else ctx->load_verify_file(settings.ca_file.string(), ec);
+        if (ec) return Error{ec.value(), "tls_ca_file: cannot load " + settings.ca_file.string() + ": " + ec.message()};
         ctx->set_verify_mode(asio::ssl::verify_peer);
     } else {
         ctx->set_verify_mode(asio::ssl::verify_none);
     }
+    if (!settings.certificate.empty()) {
+        ctx->use_certificate_chain_file(settings.certificate.string(), ec);
+        if (ec) return Error{ec.value(), "certificate: cannot load " + settings.certificate.string() + ": " + ec.message()};
+        ctx->use_private_key_file((settings.key.empty() ? settings.certificate : settings.key).string(), asio::ssl::context::pem, ec);
+        if (ec) return Error{ec.value(), "key: cannot load " + settings.key.string() + ": " + ec.message()};
+        if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) return Error{0, "key does not match certificate " + settings.certificate.string()};
+    }
     return ctx;
+}
+
+std::shared_ptr<asio::ssl::context> make_client_context(bool verify) {
+    auto ctx = make_client_context(ClientTlsSettings{verify, {}, {}, {}});
+    if (ctx) return *ctx;
+    // The system store could not be read: verification then fails closed on every peer.
+    auto fallback = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    fallback->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    return fallback;
 }
 
 }  // namespace rampart::net

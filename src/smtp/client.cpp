@@ -3,6 +3,8 @@
 
 #include <strings.h>
 
+#include <sodium.h>
+
 #include <asio/connect.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
@@ -139,7 +141,7 @@ asio::awaitable<bool> ClientConnection::ehlo() {
     co_return true;
 }
 
-asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::open(asio::any_io_executor ex,
+asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConnection::open(asio::any_io_executor ex,
                                                                                    const config::Endpoint& peer,
                                                                                    ClientOptions options) {
     std::unique_ptr<ClientConnection> c(new ClientConnection());
@@ -149,7 +151,7 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::ope
     std::error_code ec;
     auto results = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return Error{ec.value(), "resolve " + peer.host + ": " + ec.message()};
+    if (ec) co_return OpenError{ec.value(), "resolve " + peer.host + ": " + ec.message()};
     asio::ip::tcp::socket socket(ex);
     asio::steady_timer timer(ex);
     timer.expires_after(c->opt_.connect_timeout);
@@ -163,12 +165,12 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::ope
     });
     co_await asio::async_connect(socket, results, asio::redirect_error(asio::use_awaitable, ec));
     timer.cancel();
-    if (ec) co_return Error{ec.value(), "connect " + c->peer_ + ": " + (timed_out ? std::string("timed out") : ec.message())};
+    if (ec) co_return OpenError{ec.value(), "connect " + c->peer_ + ": " + (timed_out ? std::string("timed out") : ec.message())};
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     c->stream_ = std::make_unique<net::TcpStream>(std::move(socket));
     PeerReply greeting = co_await c->read_reply(c->opt_.command_timeout);
-    if (greeting.code != 220) co_return Error{0, c->peer_ + " greeting: " + greeting.summary()};
-    if (!co_await c->ehlo()) co_return Error{0, c->peer_ + ": EHLO/HELO failed"};
+    if (greeting.code != 220) co_return OpenError{0, c->peer_ + " greeting: " + greeting.summary()};
+    if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + ": EHLO/HELO failed"};
     bool want_tls = c->opt_.tls != config::OutboundTls::None && c->opt_.tls_context;
     bool need_tls = c->opt_.tls == config::OutboundTls::Required || c->opt_.tls == config::OutboundTls::Verify;
     if (want_tls && c->has("STARTTLS")) {
@@ -176,15 +178,75 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::ope
         if (r.code == 220) {
             c->in_.clear();
             if (!co_await c->stream_->connect_tls(*c->opt_.tls_context, c->opt_.tls_name, c->opt_.command_timeout))
-                co_return Error{0, c->peer_ + ": TLS handshake failed: " + c->stream_->tls_error()};
-            if (!co_await c->ehlo()) co_return Error{0, c->peer_ + ": EHLO after STARTTLS failed"};
+                co_return OpenError{0, c->peer_ + ": TLS handshake failed: " + c->stream_->tls_error(), "4.7.5"};
+            if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + ": EHLO after STARTTLS failed"};
         } else if (need_tls) {
-            co_return Error{0, c->peer_ + ": STARTTLS refused: " + r.summary()};
+            co_return OpenError{0, c->peer_ + ": STARTTLS refused: " + r.summary(), "4.7.4"};
         }
     } else if (need_tls) {
-        co_return Error{0, c->peer_ + " does not offer STARTTLS and the connector requires TLS"};
+        co_return OpenError{0, c->peer_ + " does not offer STARTTLS and the connector requires TLS; not sent in clear", "4.7.4"};
     }
+    if (auto a = co_await c->authenticate(); !a) co_return a.error();
     co_return c;
+}
+
+namespace {
+
+std::string base64(std::string_view in) {
+    std::string out(sodium_base64_encoded_len(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(in.data()), in.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.resize(out.size() - 1);   // the terminating NUL
+    return out;
+}
+
+}  // namespace
+
+bool ClientConnection::offers_auth(std::string_view mechanism) const {
+    for (const std::string& e : extensions_) {
+        if (e.rfind("AUTH ", 0) != 0) continue;
+        std::size_t pos = 5;
+        while (pos < e.size()) {
+            std::size_t end = e.find(' ', pos);
+            if (end == std::string::npos) end = e.size();
+            if (std::string_view(e).substr(pos, end - pos) == mechanism) return true;
+            pos = end + 1;
+        }
+    }
+    return false;
+}
+
+// RFC 4954. The password never travels without TLS; EXTERNAL (RFC 4422 App. A) asks to act
+// as whatever the certificate identifies ("=": empty authorization identity).
+asio::awaitable<Result<Ok, OpenError>> ClientConnection::authenticate() {
+    if (opt_.auth_user.empty()) {
+        if (!opt_.auth_external || !stream_->tls_active() || !offers_auth("EXTERNAL")) co_return Ok{};
+        PeerReply r = co_await command("AUTH EXTERNAL =");
+        if (r.code != 235) co_return OpenError{0, peer_ + ": AUTH EXTERNAL (client certificate) refused: " + r.summary(), "4.7.0"};
+        co_return Ok{};
+    }
+    if (!stream_->tls_active())
+        co_return OpenError{0, peer_ + ": smart-host credentials are sent only over TLS, and TLS is not active", "4.7.4"};
+    PeerReply r;
+    if (offers_auth("PLAIN")) {
+        std::string plain = std::string(1, '\0') + opt_.auth_user + '\0' + opt_.auth_password;
+        std::string line = "AUTH PLAIN " + base64(plain);
+        sodium_memzero(plain.data(), plain.size());
+        r = co_await command(line);
+        sodium_memzero(line.data(), line.size());
+    } else if (offers_auth("LOGIN")) {
+        r = co_await command("AUTH LOGIN");
+        if (r.code == 334) r = co_await command(base64(opt_.auth_user));
+        if (r.code == 334) {
+            std::string line = base64(opt_.auth_password);
+            r = co_await command(line);
+            sodium_memzero(line.data(), line.size());
+        }
+    } else {
+        co_return OpenError{0, peer_ + " offers neither AUTH PLAIN nor AUTH LOGIN; credentials not sent", "4.7.0"};
+    }
+    if (r.code != 235) co_return OpenError{0, peer_ + ": authentication as " + opt_.auth_user + " failed: " + r.summary(), "4.7.0"};
+    co_return Ok{};
 }
 
 asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope& env, const std::vector<std::size_t>& indices,

@@ -41,9 +41,21 @@ struct ClientOptions {
     config::OutboundTls tls = config::OutboundTls::Opportunistic;
     asio::ssl::context* tls_context = nullptr;
     std::string tls_name;                                     // SNI and name check
+    bool auth_external = false;       // the context presents a client certificate: AUTH EXTERNAL where offered
+    std::string auth_user;            // SASL PLAIN/LOGIN after TLS (never in clear); empty: none
+    std::string auth_password;
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};   // RFC 5321 §4.5.3.2
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+};
+
+// Why no usable connection was opened. `status` is the enhanced status code the recipients
+// are deferred with (RFC 3463): 4.4.1 no answer, 4.7.4 TLS required but not offered,
+// 4.7.5 TLS handshake or certificate check failed, 4.7.0 authentication failed.
+struct OpenError {
+    int code = 0;              // errno where one applies
+    std::string message;       // for logs
+    std::string status = "4.4.1";
 };
 
 struct TransactionResult {
@@ -56,9 +68,11 @@ struct TransactionResult {
 class ClientConnection {
 public:
     ~ClientConnection();
-    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy.
+    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy,
+    // then authenticates: PLAIN/LOGIN with auth_user (only over TLS), else EXTERNAL when
+    // a client certificate is presented and the peer offers it.
     // The error text is for logs.
-    static asio::awaitable<Result<std::unique_ptr<ClientConnection>>> open(asio::any_io_executor ex,
+    static asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> open(asio::any_io_executor ex,
                                                                              const config::Endpoint& peer,
                                                                              ClientOptions options);
     // One transaction for the recipients at `indices` of `env`.
@@ -75,6 +89,8 @@ private:
     asio::awaitable<PeerReply> command(std::string_view line);
     asio::awaitable<bool> ehlo();
     bool has(std::string_view ext) const;
+    bool offers_auth(std::string_view mechanism) const;
+    asio::awaitable<Result<Ok, OpenError>> authenticate();
 
     std::unique_ptr<net::Stream> stream_;
     ClientOptions opt_;

@@ -20,6 +20,7 @@
 #include "auth/verifier.hpp"
 #include "auth/gssapi.hpp"
 #include "auth/kerberos_map.hpp"
+#include "auth/external.hpp"
 #include "auth/password.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
@@ -122,6 +123,11 @@ private:
     bool basic_usable() const;
     bool gssapi_usable() const;
     asio::awaitable<void> on_auth_gssapi(const std::string& initial);
+    asio::awaitable<void> on_auth_external(const std::string& initial);
+    bool external_usable() const;
+    asio::ssl::context* tls_context() const {
+        return l_.auth.server && svc_.tls_client_auth ? svc_.tls_client_auth : svc_.tls;
+    }
     asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
     asio::awaitable<void> finish_message(std::string_view message);
 
@@ -237,7 +243,7 @@ asio::awaitable<void> Session::close_after_fatal(const Reply& r) {
 asio::awaitable<void> Session::run() {
     const std::string& host = svc_.config->server.hostname;
     if (l_.tls == config::TlsMode::Implicit) {
-        if (!svc_.tls || !co_await s_.accept_tls(*svc_.tls, kTlsHandshakeTimeout)) {
+        if (!svc_.tls || !co_await s_.accept_tls(*tls_context(), kTlsHandshakeTimeout)) {
             log::info("smtp.tls.failed", {{"listener", l_.name}, {"client", client_.address.text()}, {"error", s_.tls_error()}});
             s_.close();
             co_return;
@@ -348,10 +354,11 @@ void Session::on_ehlo(const Command& cmd) {
     text += "\nCHUNKING";
     text += "\nDSN";
     if (svc_.tls && l_.tls == config::TlsMode::StartTls && !s_.tls_active()) text += "\nSTARTTLS";
-    std::string mechs;
-    if (gssapi_usable()) mechs += " GSSAPI";
-    if (basic_usable()) mechs += " PLAIN LOGIN";
-    if (!mechs.empty()) text += "\nAUTH" + mechs;
+    std::string mechanisms;
+    if (gssapi_usable()) mechanisms += " GSSAPI";
+    if (external_usable()) mechanisms += " EXTERNAL";
+    if (basic_usable()) mechanisms += " PLAIN LOGIN";
+    if (!mechanisms.empty()) text += "\nAUTH" + mechanisms;
     reply(Reply(250, "", text));
 }
 
@@ -574,6 +581,7 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     std::string initial = cmd.argument.size() > mech.size() ? cmd.argument.substr(mech.size() + 1) : std::string();
     for (char& c : mech) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (mech == "GSSAPI") co_return co_await on_auth_gssapi(initial);
+    if (mech == "EXTERNAL") co_return co_await on_auth_external(initial);
     if (mech != "PLAIN" && mech != "LOGIN") co_return reply(Reply(504, "5.5.4", "unrecognized authentication mechanism"));
     if (!l_.auth.basic || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (!basic_usable()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
@@ -700,6 +708,37 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     done(Reply(235, "2.7.0", "authentication successful"), facts_.principal.text());
 }
 
+// EXTERNAL is offered only to a client whose certificate names a directory server.
+bool Session::external_usable() const {
+    if (!l_.auth.server || !svc_.directory || !s_.tls_active()) return false;
+    return auth::server_for_certificate(*svc_.directory->get(), s_.peer_certificate(), client_.address) != nullptr;
+}
+
+// RFC 4422 App. A, RFC 4954: the credential is the TLS client certificate; the response
+// is the authorization identity (empty: the certificate's own server).
+asio::awaitable<void> Session::on_auth_external(const std::string& initial) {
+    if (!l_.auth.server || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
+    if (!s_.tls_active()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
+    std::optional<std::string> authzid;
+    if (initial.empty()) {
+        authzid = co_await sasl_read("");
+    } else if (initial == "=") {
+        authzid = std::string();
+    } else {
+        authzid = decode_base64(initial);
+        if (!authzid) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+    }
+    if (!authzid) co_return;
+    std::optional<net::PeerCertificate> cert = s_.peer_certificate();
+    auth::ExternalOutcome out = auth::authenticate_external(*svc_.directory->get(), cert, client_.address, *authzid);
+    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "EXTERNAL"},
+                            {"server", out.principal ? out.principal->name : "-"},
+                            {"fingerprint", cert ? cert->fingerprint : "-"},
+                            {"result", out.principal ? "success" : "failure"}, {"reason", out.reason}});
+    if (out.principal) facts_.principal = std::move(*out.principal);
+    reply(out.reply);
+}
+
 asio::awaitable<void> Session::on_starttls() {
     if (s_.tls_active()) co_return reply(Reply(503, "5.5.1", "TLS is already active"));
     if (!svc_.tls || l_.tls != config::TlsMode::StartTls) co_return reply(Reply(502, "5.5.1", "STARTTLS is not offered here"));
@@ -715,7 +754,7 @@ asio::awaitable<void> Session::on_starttls() {
         quit_ = true;
         co_return;
     }
-    if (!co_await s_.accept_tls(*svc_.tls, kTlsHandshakeTimeout)) {
+    if (!co_await s_.accept_tls(*tls_context(), kTlsHandshakeTimeout)) {
         log::info("smtp.tls.failed", {{"listener", l_.name}, {"client", client_.address.text()}, {"error", s_.tls_error()}});
         quit_ = true;
         co_return;
@@ -768,6 +807,8 @@ std::string Session::received_header(const std::string& id) const {
     std::string h = "Received: from " + helo_ + " ([" + client_.address.text() + "])\r\n\tby " +
                     svc_.config->server.hostname + " (rampart) with " + protocol() + " id " + id + "\r\n";
     if (s_.tls_active()) h += "\t(" + s_.tls_description() + ")\r\n";
+    if (facts_.principal.kind == policy::Principal::Kind::Server)
+        h += "\t(authenticated as " + facts_.principal.text() + " by TLS client certificate)\r\n";
     if (rcpts_.size() == 1) h += "\tfor <" + rcpts_.front().address + ">";
     else h += "\t";
     h += "; " + rfc5322_date(std::time(nullptr)) + "\r\n";

@@ -37,6 +37,7 @@ struct SessionServices {
     const config::Config* config = nullptr;
     queue::Spool* spool = nullptr;
     asio::ssl::context* tls = nullptr;                        // null: no TLS offered
+    asio::ssl::context* tls_client_auth = nullptr;            // same, asks for a client certificate (auth.server)
     const directory::Live* directory = nullptr;               // null: no basic authentication
     const auth::PasswordVerifier* verifier = nullptr;         // null: the directory's stored hashes
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery

@@ -77,3 +77,20 @@ TEST(Password, YescryptHashesVerify) {
     EXPECT_FALSE(auth::verify_password(y, "wrong"));
     EXPECT_FALSE(auth::verify_password("plain", "plain"));
 }
+
+TEST(Directory, ServerFingerprintsAreNormalisedAndChecked) {
+    std::string fp;
+    for (int i = 0; i < 32; ++i) fp += std::string(i ? ":" : "") + "0F";
+    auto ok = directory::Directory::load(temp_file("[[servers]]\nname = \"edge1\"\naddresses = []\nfingerprint = \"" + fp + "\"\n"));
+    ASSERT_TRUE(std::holds_alternative<directory::Directory>(ok));
+    const auto& d = std::get<directory::Directory>(ok);
+    std::string want;
+    for (int i = 0; i < 32; ++i) want += "0f";
+    ASSERT_NE(d.server_by_fingerprint(want), nullptr);
+    EXPECT_EQ(d.server_by_fingerprint(want)->name, "edge1");
+    EXPECT_EQ(d.server("edge1"), d.server_by_fingerprint(want));
+    EXPECT_EQ(d.server_by_fingerprint(""), nullptr);
+    auto bad = directory::Directory::load(temp_file("[[servers]]\nname = \"edge1\"\nfingerprint = \"abc\"\n"));
+    ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(bad));
+    EXPECT_NE(std::get<std::vector<std::string>>(bad).front().find("64 hex digits"), std::string::npos);
+}
