@@ -12,12 +12,17 @@
 #include <ctime>
 #include <optional>
 
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <sodium.h>
 
 #include "auth/password.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
+#include "policy/brakes.hpp"
 #include "queue/spool.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
@@ -106,6 +111,15 @@ private:
     asio::awaitable<void> on_auth(const Command& cmd);
     bool basic_usable() const;
     asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
+    // The one place every SASL mechanism reports to (brakes on stolen logins, logging):
+    // auth_blocked before checking credentials (user "" if not known yet), then exactly
+    // one of auth_failed / auth_succeeded, which also send the reply.
+    bool auth_blocked(std::string_view mech, const std::string& user);
+    asio::awaitable<void> auth_failed(std::string_view mech, const std::string& user);
+    void auth_succeeded(std::string_view mech, policy::Principal principal);
+    // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
+    // would exceed them (and logs it), else nullopt.
+    std::optional<Reply> braked(std::uint32_t messages, std::uint32_t recipients);
     asio::awaitable<void> finish_message(std::string_view message);
 
     // ---- transaction ----
@@ -343,6 +357,7 @@ void Session::on_mail(Command& cmd) {
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return reply(d.reply);
     }
+    if (auto r = braked(1, 0)) return reply(*r);
     in_mail_ = true;
     sender_ = std::move(cmd.path);
     mail_ = std::move(cmd.mail);
@@ -364,6 +379,11 @@ void Session::on_rcpt(Command& cmd) {
         log::info("smtp.rcpt.refused", {{"listener", l_.name}, {"client", client_.address.text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return reply(d.reply);
+    }
+    if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
+        ++refused_rcpts_;
+        last_refusal_ = r->summary();
+        return reply(*r);
     }
     rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
     reply(d.reply);
@@ -506,6 +526,8 @@ asio::awaitable<void> Session::finish_message(std::string_view message) {
     }
     env.id = *id;
     env.size = head.size() + message.size();
+    if (svc_.brakes && facts_.principal.kind == policy::Principal::Kind::User)
+        svc_.brakes->count(facts_.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     log_transaction("accepted", ok, env.size);
     reset_transaction("");
@@ -550,6 +572,7 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     if (mech != "PLAIN" && mech != "LOGIN") co_return reply(Reply(504, "5.5.4", "unrecognized authentication mechanism"));
     if (!l_.auth.basic || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (!basic_usable()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
+    if (auth_blocked(mech, "")) co_return;
     std::string user, password;
     if (mech == "PLAIN") {
         std::optional<std::string> resp;
@@ -570,8 +593,10 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         user = resp->substr(a + 1, b - a - 1);
         password = resp->substr(b + 1);
         sodium_memzero(resp->data(), resp->size());
-        if (!authzid.empty() && authzid != user)
-            co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+        if (!authzid.empty() && authzid != user) {
+            sodium_memzero(password.data(), password.size());
+            co_return co_await auth_failed(mech, user);
+        }
     } else {
         std::optional<std::string> u;
         if (!initial.empty()) {
@@ -586,6 +611,10 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         user = *u;
         password = *p;
     }
+    if (auth_blocked(mech, user)) {
+        sodium_memzero(password.data(), password.size());
+        co_return;
+    }
     std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
     const directory::User* u = dir->user(user);
     // Verify against a fixed dummy hash for unknown users so timing does not tell.
@@ -596,12 +625,67 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     std::string hash = u && !u->password.empty() ? u->password : kDummy;
     bool ok = co_await auth::verify_async(hash, std::move(password));
     ok = ok && u && !u->password.empty();
+    if (!ok) co_return co_await auth_failed(mech, user);
+    auth_succeeded(mech, policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name), u->addresses,
+                                           u->send_as_any});
+}
+
+bool Session::auth_blocked(std::string_view mech, const std::string& user) {
+    if (!svc_.brakes) return false;
+    std::string key = user.empty() ? policy::Brakes::ip_key(client_.address.text()) : policy::Brakes::user_key(user);
+    auto left = svc_.brakes->locked(key);
+    if (!left) return false;
+    // A correct password during a lockout is refused too: it is not even checked.
+    log::warn("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", user.empty() ? "-" : user}, {"result", "locked"}, {"locked", key},
+                            {"retry_after_s", (left->count() + 999) / 1000}});
+    reply(policy::Brakes::lockout_reply());
+    return true;
+}
+
+asio::awaitable<void> Session::auth_failed(std::string_view mech, const std::string& user) {
+    policy::Brakes::Failure f;
+    if (svc_.brakes)
+        f = svc_.brakes->auth_failed(policy::Brakes::ip_key(client_.address.text()),
+                                     user.empty() ? std::string() : policy::Brakes::user_key(user), l_.limits);
     log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
-                            {"user", user}, {"result", ok ? "success" : "failure"}});
-    if (!ok) co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
-    facts_.principal = policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name),
-                                         u->addresses, u->send_as_any};
+                            {"user", user.empty() ? "-" : user}, {"result", "failure"}, {"failures", f.failures},
+                            {"delay_ms", f.delay.count()}});
+    if (f.locked_ip || f.locked_user)
+        log::warn("smtp.auth.lockout", {{"listener", l_.name}, {"client", client_.address.text()},
+                                        {"user", user.empty() ? "-" : user},
+                                        {"locked", f.locked_ip && f.locked_user ? "address,user" : f.locked_ip ? "address" : "user"},
+                                        {"failures", f.failures},
+                                        {"duration_s", std::chrono::duration_cast<std::chrono::seconds>(l_.limits.auth_lockout_window).count()}});
+    if (f.delay.count() > 0) {
+        // Tarpit on this session's own executor: other sessions on the thread go on.
+        co_await flush();
+        asio::steady_timer t(co_await asio::this_coro::executor, f.delay);
+        std::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+}
+
+void Session::auth_succeeded(std::string_view mech, policy::Principal principal) {
+    if (svc_.brakes) svc_.brakes->auth_succeeded(policy::Brakes::user_key(principal.name));
+    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", principal.name}, {"result", "success"}});
+    facts_.principal = std::move(principal);
     reply(Reply(235, "2.7.0", "authentication successful"));
+}
+
+std::optional<Reply> Session::braked(std::uint32_t messages, std::uint32_t recipients) {
+    if (!svc_.brakes || facts_.principal.kind != policy::Principal::Kind::User) return std::nullopt;
+    policy::Brakes::Limit hit = svc_.brakes->would_exceed(facts_.principal.text(), messages, recipients, l_.limits);
+    if (hit == policy::Brakes::Limit::None) return std::nullopt;
+    Reply r = policy::Brakes::rate_reply(hit);
+    bool msgs = hit == policy::Brakes::Limit::Messages;
+    log::warn("smtp.rate.limited", {{"listener", l_.name}, {"client", client_.address.text()}, {"principal", facts_.principal.text()},
+                                    {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
+                                    {"max", msgs ? l_.limits.max_messages_per_hour : l_.limits.max_recipients_per_hour},
+                                    {"code", r.code}, {"reason", r.text}});
+    return r;
 }
 
 asio::awaitable<void> Session::on_starttls() {

@@ -27,6 +27,9 @@ class Spool;
 namespace rampart::directory {
 class Live;
 }
+namespace rampart::policy {
+class Brakes;
+}
 
 namespace rampart::smtp {
 
@@ -35,6 +38,7 @@ struct SessionServices {
     queue::Spool* spool = nullptr;
     asio::ssl::context* tls = nullptr;                        // null: no TLS offered
     const directory::Live* directory = nullptr;               // null: no basic authentication
+    policy::Brakes* brakes = nullptr;                         // null: no tarpit, lockout or rate limits
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 
