@@ -1,5 +1,5 @@
 // cli/cli.cpp — subcommands: serve, check, default-config, settings, version.
-// Exit status: 0 success, 1 runtime failure, 2 configuration error.
+// Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
 #include <algorithm>
