@@ -92,7 +92,7 @@ struct ListenerLimits {
     milliseconds data_timeout{std::chrono::minutes(10)};     // whole DATA/BDAT phase
     // Brakes on stolen logins (DESIGN.md §3.7); policy/brakes.cpp keeps the counters.
     milliseconds auth_failure_delay{std::chrono::seconds(1)};       // first failure; doubles, 0: off
-    milliseconds auth_failure_delay_max{std::chrono::seconds(16)};
+    milliseconds auth_failure_delay_max{std::chrono::seconds(5)};
     std::uint32_t auth_lockout_failures = 5;                          // 0: no lockout
     milliseconds auth_lockout_window{std::chrono::minutes(10)};
     std::uint32_t max_messages_per_hour = 500;                        // per user; 0: no limit

@@ -334,7 +334,7 @@ const Field<ListenerLimits> kLimits[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.data_timeout = *v)},
     {"auth_failure_delay", "duration", "\"1s\"", "Tarpit: wait this long before answering a failed AUTH, doubling with each further failure from the address; \"0s\": off.",
      SET(if (auto v = read_duration(n, ctx, path, true)) t.auth_failure_delay = *v)},
-    {"auth_failure_delay_max", "duration", "\"16s\"", "Longest tarpit wait.",
+    {"auth_failure_delay_max", "duration", "\"5s\"", "Longest tarpit wait.",
      SET(if (auto v = read_duration(n, ctx, path, true)) t.auth_failure_delay_max = *v)},
     {"auth_lockout_failures", "count", "5", "AUTH failures within auth_lockout_window that lock out the client address and the user name (454 4.7.0); 0: no lockout.",
      SET(if (auto v = read_count(n, ctx, path, 0, 100000)) t.auth_lockout_failures = static_cast<std::uint32_t>(*v))},
