@@ -5,7 +5,7 @@ import subprocess
 from conftest import DOMAIN, RAMPART_BIN, toml_str
 
 
-def configure(srv, role, listeners, smarthost_port=None, extra=""):
+def configure(srv, role, listeners, smarthost_port=None, extra="", threads=2):
     """Write srv's configuration: `listeners` is a list of (name, port, toml_body)."""
     lines = [
         "[server]",
@@ -13,7 +13,7 @@ def configure(srv, role, listeners, smarthost_port=None, extra=""):
         f"hostname = {toml_str(srv.hostname)}",
         f"data_dir = {toml_str(srv.data_dir)}",
         f"log_file = {toml_str(srv.log_path)}",
-        "threads = 2",
+        f"threads = {threads}",
         "",
         "[[domains]]",
         f"name = {toml_str(DOMAIN)}",

@@ -92,3 +92,25 @@ def test_hourly_recipient_limit(braked):
         assert (code, msg) == (450, b"4.7.1 hourly recipient limit reached for this user; try again later")
     [ev] = braked.log_events("smtp.rate.limited")
     assert ev["limit"] == "limits.max_recipients_per_hour", ev
+
+
+def test_tarpit_does_not_block_other_sessions(rampart_factory):
+    """With one I/O thread, a session waiting out its tarpit leaves the thread free."""
+    import base64
+    from conftest import RawSMTP
+    srv = rampart_factory(start=False)
+    configure(srv, "all-in-one", [("submission", free_port(),
+                                   'auth = { basic_requires_tls = false }\nlimits = { auth_failure_delay = "5s" }')],
+              threads=1)
+    add_user(srv, "alice", "alice-secret", "staff")
+    srv.start()
+    with RawSMTP(srv.host, srv.port) as a, RawSMTP(srv.host, srv.port) as b:
+        assert a.read_reply()[0] == 220 and a.cmd("EHLO a.test")[0] == 250
+        a.send("AUTH PLAIN " + base64.b64encode(b"\0alice\0wrong").decode() + "\r\n")
+        assert b.read_reply()[0] == 220 and b.cmd("EHLO b.test")[0] == 250
+        assert b.cmd("NOOP")[0] == 250
+        assert a.expect_nothing(timeout=0.2), "the 535 came before the tarpit ended"
+        code, lines = a.read_reply(timeout=15)
+        assert code == 535, lines
+    [ev] = [e for e in srv.log_events("smtp.auth") if e.get("result") == "failure"]
+    assert ev["delay_ms"] == "5000", ev
