@@ -18,7 +18,7 @@ const RoleRow& row(Role role) {
     static const RoleRow kRows[] = {
         {Role::Gateway, true, false, true, true, {{"internet", ListenerKind::Smtp}}},
         {Role::Mailbox, false, false, true, true, {{"smtp", ListenerKind::Smtp}}},
-        {Role::Frontend, false, false, false, true, {{"submission", ListenerKind::Submission}}},
+        {Role::Frontend, false, false, false, true, {{"smtp", ListenerKind::Smtp}}},
         {Role::AllInOne, true, false, true, true, {{"internet", ListenerKind::Smtp}, {"submission", ListenerKind::Submission}}},
         {Role::Edge, true, false, false, true, {{"internet", ListenerKind::Smtp}}},
         {Role::Hub, false, false, true, true, {{"smtp", ListenerKind::Smtp}}},

@@ -15,7 +15,7 @@ ROLES = {
     "all-in-one": (["internet", "submission"], 0, "domains", "250 2.1.5 recipient ok"),
     "edge": (["internet"], 0, "domains", "250 2.1.5 recipient ok"),
     "mailbox": (["smtp"], 1, "auth.anonymous", "530 5.7.0 authentication required"),
-    "frontend": (["submission"], 1, "auth.anonymous", "530 5.7.0 authentication required"),
+    "frontend": (["smtp"], 1, "auth.anonymous", "530 5.7.0 authentication required"),
     "hub": (["smtp"], 1, "remote_ranges", "554 5.7.1 connection refused: client address not allowed on this listener"),
 }
 

@@ -74,7 +74,7 @@ TEST(RolePresets, DefaultListenersWhenNoneAreConfigured) {
         const char* role;
         std::vector<std::string> names;
     };
-    const Want wants[] = {{"gateway", {"internet"}}, {"mailbox", {"smtp"}}, {"frontend", {"submission"}},
+    const Want wants[] = {{"gateway", {"internet"}}, {"mailbox", {"smtp"}}, {"frontend", {"smtp"}},
                           {"all-in-one", {"internet", "submission"}}, {"edge", {"internet"}}, {"hub", {"smtp"}}};
     for (const Want& w : wants) {
         SCOPED_TRACE(w.role);
