@@ -1,5 +1,5 @@
-// cli/cli.cpp — subcommands: serve, check, explain, user, group, server, default-config, settings, version.
-// Exit status: 0 success, 1 runtime failure, 2 configuration error.
+// cli/cli.cpp — subcommands: serve, check, explain, user, group, alias, server, queue, default-config, settings, version.
+// Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "config/check.hpp"
 #include "config/load.hpp"
 #include "config/settings.hpp"
 #include "auth/gssapi.hpp"
@@ -22,6 +23,7 @@
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 #include "net/server.hpp"
+#include "policy/brakes.hpp"
 #include "policy/explain.hpp"
 #include "net/certificate.hpp"
 #include "net/cidr.hpp"
@@ -34,6 +36,7 @@ namespace rampart::cli {
 namespace {
 
 constexpr int kConfigError = 2;
+constexpr int kExposures = 1;   // `check`: the configuration loads but departs from best practice
 
 // Loads -c FILE or the embedded default; prints every error and returns nullopt.
 std::optional<config::Config> load(const std::string& path) {
@@ -151,6 +154,8 @@ int serve(const std::string& path) {
     services.tls_client_auth = tls_client_auth.get();
     services.directory = dir.get();
     services.verifier = ldap_verifier.get();
+    policy::Brakes brakes;
+    services.brakes = &brakes;
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
@@ -477,7 +482,7 @@ int run(int argc, char** argv) {
 
     auto* serve_cmd = app.add_subcommand("serve", "Run the server (embedded default configuration without -c)");
     serve_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
-    auto* check_cmd = app.add_subcommand("check", "Load a configuration, report every error with file:line, exit 2 on errors");
+    auto* check_cmd = app.add_subcommand("check", "Load a configuration (errors with file:line, exit 2), then list every departure from the role's presets and what it exposes (exit 1 if any exposes more than the preset, 0 if none)");
     check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     ExplainArgs ex;
     auto* explain_cmd = app.add_subcommand(
@@ -535,7 +540,12 @@ int run(int argc, char** argv) {
         std::cout << cfg->source << ": configuration OK (role " << config::role_name(cfg->server.role) << ", "
                   << cfg->listeners.size() << " listener(s), " << cfg->domains.size() << " accepted domain(s), "
                   << cfg->send_connectors.size() << " send connector(s))\n";
-        return 0;
+        // Best practice: every departure from the role preset and what it exposes.
+        std::vector<config::Finding> findings = config::analyse(*cfg);
+        std::cout << config::render_findings(*cfg, findings);
+        bool exposed = std::any_of(findings.begin(), findings.end(),
+                                   [](const config::Finding& f) { return f.severity != config::Severity::Info; });
+        return exposed ? kExposures : 0;
     }
     if (*explain_cmd) return explain(config_path, ex);
     if (*user_cmd || *group_cmd || *server_cmd) {

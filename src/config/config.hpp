@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ enum class Role { Gateway, Mailbox, Frontend, AllInOne, Edge, Hub };
 enum class DomainType { Authoritative, InternalRelay, ExternalRelay };
 enum class TlsMode { None, StartTls, Implicit };
 enum class RelayMode { OnlyList, AllExceptList };
+// What a listener is for (its preset within the role, DESIGN.md §4): "smtp" takes mail
+// on port-25 terms (servers, applications, devices), "submission" takes mail from users
+// who authenticate (RFC 6409, port-587 terms).
+enum class ListenerKind { Smtp, Submission };
 enum class Route { Mx, Smarthost };
 enum class OutboundTls { None, Opportunistic, Required, Verify };
 
@@ -83,6 +88,7 @@ struct RelaySettings {
     RelayMode mode = RelayMode::OnlyList;
     std::vector<net::Cidr> list;
     bool allow_authenticated = false;
+    bool force_open_relay = false;      // accept a relay rule that admits any address (dangerous)
 };
 
 struct Permissions {
@@ -101,13 +107,24 @@ struct ListenerLimits {
     std::uint32_t max_command_length = 2048;   // command lines with ESMTP parameters
     milliseconds command_timeout{std::chrono::minutes(5)};   // §4.5.3.2.7
     milliseconds data_timeout{std::chrono::minutes(10)};     // whole DATA/BDAT phase
+    // Brakes on stolen logins (DESIGN.md §3.7); policy/brakes.cpp keeps the counters.
+    milliseconds auth_failure_delay{std::chrono::seconds(1)};       // first failure; doubles, 0: off
+    milliseconds auth_failure_delay_max{std::chrono::seconds(5)};
+    std::uint32_t auth_lockout_failures = 5;                          // 0: no lockout
+    milliseconds auth_lockout_window{std::chrono::minutes(10)};
+    std::uint32_t max_messages_per_hour = 500;                        // per user; 0: no limit
+    std::uint32_t max_recipients_per_hour = 2000;                     // per user; 0: no limit
 };
 
 struct Listener {
     std::string name;
+    ListenerKind preset = ListenerKind::Smtp;
     std::vector<Endpoint> bind;
     TlsMode tls = TlsMode::StartTls;
     std::vector<net::Cidr> remote_ranges;     // empty after load means "any"
+    // Reachable from the Internet: anonymous clients may not claim an authoritative sender
+    // (DESIGN.md §3.6). Unset: load() derives it from remote_ranges (any public address).
+    std::optional<bool> internet_facing;
     AuthSettings auth;
     RelaySettings relay;
     Permissions permissions;

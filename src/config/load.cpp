@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/check.hpp"
 #include "config/roles.hpp"
 #include "config/settings.hpp"
 #include "config/table.hpp"
@@ -74,8 +75,8 @@ void check_ldap(const DirectorySettings& d, Ctx& ctx) {
 
 void check_whole(Config& c, Ctx& ctx) {
     const int no_line = 0;
-    if (c.listeners.empty())
-        ctx.error(no_line, "listeners", "no listener is configured", "add a [[listeners]] table with name and bind");
+    // No [[listeners]]: the role's default listeners (DESIGN.md §4), on loopback.
+    if (c.listeners.empty()) c.listeners = default_listeners(c.server.role);
     std::set<std::string> names, binds;
     for (std::size_t i = 0; i < c.listeners.size(); ++i) {
         Listener& l = c.listeners[i];
@@ -91,12 +92,12 @@ void check_whole(Config& c, Ctx& ctx) {
             l.remote_ranges.push_back(*net::Cidr::parse("0.0.0.0/0"));
             l.remote_ranges.push_back(*net::Cidr::parse("::/0"));
         }
-        bool open = l.relay.mode == RelayMode::AllExceptList && l.relay.list.empty();
-        for (const net::Cidr& r : l.relay.list)
-            if (l.relay.mode == RelayMode::OnlyList && r.prefix == 0) open = true;
-        if (open)
-            ctx.error(l.line, key + ".relay", "this relay setting makes an open relay: any address may relay",
-                      "list the hosts that may relay with mode = \"only-list\", e.g. list = [\"192.0.2.10/32\"]");
+        if (!l.internet_facing) l.internet_facing = admits_public_addresses(l.remote_ranges);
+        // The one place an open relay is refused, for serve and check alike.
+        if (std::string why = open_relay(l); !why.empty() && !l.relay.force_open_relay)
+            ctx.error(l.line, key + ".relay", "this relay setting makes an open relay: " + why,
+                      "list the hosts that may relay with mode = \"only-list\", e.g. list = [\"192.0.2.10/32\"]"
+                      "; relay.force_open_relay = true accepts it, dangerously");
     }
     std::set<std::string> domains;
     for (const Domain& d : c.domains)

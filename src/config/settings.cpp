@@ -58,10 +58,11 @@ std::optional<std::uint64_t> read_size(const toml::node& n, Ctx& ctx, const std:
     return std::nullopt;
 }
 
-std::optional<milliseconds> read_duration(const toml::node& n, Ctx& ctx, const std::string& path) {
+std::optional<milliseconds> read_duration(const toml::node& n, Ctx& ctx, const std::string& path, bool zero_ok = false) {
     if (n.is_string())
-        if (auto v = parse_duration(*n.value<std::string>()); v && v->count() > 0) return v;
-    ctx.error(line_of(n), path, "expected a duration", "a string with a unit: \"30s\", \"5m\", \"2h\", \"1d\"");
+        if (auto v = parse_duration(*n.value<std::string>()); v && (v->count() > 0 || (zero_ok && v->count() == 0))) return v;
+    ctx.error(line_of(n), path, "expected a duration",
+              std::string(zero_ok ? "\"0s\" (off) or " : "") + "a string with a unit: \"30s\", \"5m\", \"2h\", \"1d\"");
     return std::nullopt;
 }
 
@@ -331,6 +332,8 @@ const Field<RelaySettings> kRelay[] = {
      SET(if (auto v = read_cidrs(n, ctx, path)) t.list = *v)},
     {"allow_authenticated", "bool", "false", "Any authenticated user may relay. Off in every role: a stolen login could send spam.",
      SET(if (auto v = read_bool(n, ctx, path)) t.allow_authenticated = *v)},
+    {"force_open_relay", "bool", "false", "DANGEROUS. Accept a relay rule that admits any address (an open relay); without it `serve` and `check` refuse such a configuration.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.force_open_relay = *v)},
 };
 
 const Field<Permissions> kPermissions[] = {
@@ -361,6 +364,18 @@ const Field<ListenerLimits> kLimits[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
     {"data_timeout", "duration", "\"10m\"", "Longest time for receiving one message's data (DATA or all BDAT chunks).",
      SET(if (auto v = read_duration(n, ctx, path)) t.data_timeout = *v)},
+    {"auth_failure_delay", "duration", "\"1s\"", "Tarpit: wait this long before answering a failed AUTH, doubling with each further failure from the address; \"0s\": off.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.auth_failure_delay = *v)},
+    {"auth_failure_delay_max", "duration", "\"5s\"", "Longest tarpit wait.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.auth_failure_delay_max = *v)},
+    {"auth_lockout_failures", "count", "5", "AUTH failures within auth_lockout_window that lock out the client address and the user name (454 4.7.0); 0: no lockout.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000)) t.auth_lockout_failures = static_cast<std::uint32_t>(*v))},
+    {"auth_lockout_window", "duration", "\"10m\"", "Window in which failures are counted, and how long a lockout lasts.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.auth_lockout_window = *v)},
+    {"max_messages_per_hour", "count", "500", "Messages one authenticated user may send per hour (all listeners together); more get 450 4.7.1; 0: no limit.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000000)) t.max_messages_per_hour = static_cast<std::uint32_t>(*v))},
+    {"max_recipients_per_hour", "count", "2000", "Recipients one authenticated user may send to per hour; more get 450 4.7.1; 0: no limit.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000000)) t.max_recipients_per_hour = static_cast<std::uint32_t>(*v))},
 };
 
 template <class T, std::size_t N>
@@ -369,12 +384,16 @@ void apply_table(T& target, const Field<T> (&fields)[N], const toml::node& node,
 const Field<Listener> kListener[] = {
     {"name", "string", "(required)", "Listener name, used in logs, `explain` and `check`.",
      SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
-    {"bind", "list of address:port", "(required)", "Addresses and ports to listen on: [\"127.0.0.1:2525\", \"[::1]:2525\"].",
+    {"preset", "string", "role preset", "Listener kind whose role preset fills the keys left out: smtp (port-25 terms: servers, applications, devices) | submission (users who authenticate, RFC 6409). Default: the kind of the role's default listener of the same name, else smtp.",
+     SET(if (auto v = read_enum(n, ctx, path, kListenerKinds)) t.preset = *v)},
+    {"bind", "list of address:port", "role preset", "Addresses and ports to listen on: [\"127.0.0.1:2525\", \"[::1]:2525\"]. Preset: 127.0.0.1:2525 (smtp), 127.0.0.1:2587 (submission).",
      SET(if (auto v = read_endpoints(n, ctx, path, false, 0)) t.bind = *v)},
     {"tls", "string", "\"starttls\"", "none | starttls (offer STARTTLS, RFC 3207) | implicit (TLS from the first byte, RFC 8314).",
      SET(if (auto v = read_enum(n, ctx, path, kTlsModes)) t.tls = *v)},
     {"remote_ranges", "list of prefixes", "[\"0.0.0.0/0\", \"::/0\"]", "Client addresses allowed to connect; others get 554 5.7.1 at the greeting.",
      SET(if (auto v = read_cidrs(n, ctx, path)) t.remote_ranges = *v)},
+    {"internet_facing", "bool", "from remote_ranges", "Reachable from the Internet: an anonymous client may not use a sender in an authoritative domain unless it passes the relay list (550 5.7.1). Default: true if remote_ranges admit any public address.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.internet_facing = *v)},
     {"auth", "table", "role preset", "Authentication methods: see [listeners.auth].",
      SET(apply_table(t.auth, kAuth, n, ctx, path))},
     {"relay", "table", "role preset", "Relay restrictions: see [listeners.relay].",
@@ -487,6 +506,7 @@ void require(const T&, const Field<T> (&)[N], const toml::table& tbl, std::strin
 template <class T, std::size_t N, class Make>
 void apply_array(std::vector<T>& out, const Field<T> (&fields)[N], const toml::node& node, Ctx& ctx,
                  const std::string& name, std::initializer_list<std::string_view> required, Make make) {
+    // make(item) builds the starting value (a preset) from the entry's own table.
     const toml::array* arr = node.as_array();
     if (!arr) {
         ctx.error(line_of(node), name, "expected an array of tables", "write [[" + name + "]]");
@@ -495,7 +515,7 @@ void apply_array(std::vector<T>& out, const Field<T> (&fields)[N], const toml::n
     for (std::size_t i = 0; i < arr->size(); ++i) {
         const toml::node& item = (*arr)[i];
         std::string prefix = name + "[" + std::to_string(i) + "]";
-        T value = make();
+        T value = make(item);
         if (const toml::table* t = item.as_table()) {
             for (std::string_view r : required) require(value, fields, *t, r, ctx, prefix);
             if constexpr (requires { value.line; }) value.line = line_of(item);
@@ -519,6 +539,20 @@ void reference_section(std::string& out, std::string_view title, std::string_vie
     out += "\n";
 }
 
+// The preset a [[listeners]] entry starts from: its `preset` kind, else the kind of the
+// role's default listener of the same name. A bad `preset` is reported when applied.
+Listener listener_preset(Role role, const toml::node& item) {
+    ListenerKind kind = ListenerKind::Smtp;
+    if (const toml::table* t = item.as_table()) {
+        std::string name = t->contains("name") ? (*t)["name"].value_or(std::string()) : std::string();
+        kind = default_kind(role, name);
+        if (auto p = (*t)["preset"].value<std::string>())
+            for (const auto& [k, v] : kListenerKinds)
+                if (k == *p) kind = v;
+    }
+    return preset_listener(role, kind);
+}
+
 }  // namespace
 
 void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
@@ -527,13 +561,13 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
     for (const auto& [k, v] : root) {
         std::string key(k.str());
         if (key == "server") continue;
-        if (key == "domains") apply_array(c.domains, kDomain, v, ctx, key, {"name"}, [] { return Domain{}; });
+        if (key == "domains") apply_array(c.domains, kDomain, v, ctx, key, {"name"}, [](const toml::node&) { return Domain{}; });
         else if (key == "directory") apply_table(c.directory, kDirectory, v, ctx, key);
         else if (key == "tls") apply_table(c.tls, kTls, v, ctx, key);
         else if (key == "listeners")
-            apply_array(c.listeners, kListener, v, ctx, key, {"name", "bind"}, [&] { return preset_listener(c.server.role); });
+            apply_array(c.listeners, kListener, v, ctx, key, {"name"}, [&](const toml::node& item) { return listener_preset(c.server.role, item); });
         else if (key == "send_connectors")
-            apply_array(c.send_connectors, kSendConnector, v, ctx, key, {"name", "address_spaces"}, [] { return SendConnector{}; });
+            apply_array(c.send_connectors, kSendConnector, v, ctx, key, {"name", "address_spaces"}, [](const toml::node&) { return SendConnector{}; });
         else if (key == "queue") apply_table(c.queue, kQueue, v, ctx, key);
         else if (key == "dns") apply_table(c.dns, kDns, v, ctx, key);
         else if (key == "kerberos") apply_table(c.kerberos, kKerberos, v, ctx, key);
@@ -547,7 +581,7 @@ std::string settings_reference() {
     reference_section(out, "[[domains]]", "One table per accepted domain.", kDomain);
     reference_section(out, "[directory]", "", kDirectory);
     reference_section(out, "[tls]", "Certificate used by every listener that offers TLS.", kTls);
-    reference_section(out, "[[listeners]]", "One table per receive endpoint. Keys left out take the role's preset.", kListener);
+    reference_section(out, "[[listeners]]", "One table per receive endpoint. Keys left out take the role's preset for the listener's kind; without any [[listeners]] the role's default listeners run.", kListener);
     reference_section(out, "[listeners.auth]", "", kAuth);
     reference_section(out, "[listeners.relay]", "", kRelay);
     reference_section(out, "[listeners.permissions]", "", kPermissions);

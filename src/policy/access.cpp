@@ -129,6 +129,21 @@ const Rule<MailQuestion> kMailRules[] = {
              return refuse("auth.anonymous", smtp::Reply(530, "5.7.0", "authentication required"));
          return pass(q.s.principal.anonymous() ? "anonymous access is on" : "client is authenticated");
      }},
+    {"internet_facing",
+     [](const MailQuestion& q) {
+         // DESIGN.md §3.6: on a listener the Internet reaches, an anonymous client claiming
+         // to be one of our own is a forger unless it is a host we relay for.
+         if (!q.s.principal.anonymous()) return pass("client is authenticated");
+         if (!q.s.listener->internet_facing.value_or(true)) return pass("listener is not internet-facing");
+         if (q.sender.null) return pass("null sender");
+         const config::Domain* d = q.s.domains ? accepted_domain(*q.s.domains, q.sender.mailbox) : nullptr;
+         if (!d || d->type != config::DomainType::Authoritative) return pass("sender is not in an authoritative domain");
+         if (in_relay_list(q.s))
+             return pass("sender in authoritative " + d->name + ", client " + q.s.client.text() + " passes the relay list");
+         return refuse("internet_facing",
+                       smtp::Reply(550, "5.7.1", "anonymous sender in an authoritative domain is not accepted on this listener;"
+                                                 " authenticate first"));
+     }},
     {"principal.server",
      [](const MailQuestion& q) {
          if (q.s.principal.kind == Principal::Kind::Server)

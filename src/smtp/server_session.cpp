@@ -15,6 +15,10 @@
 #include <ctime>
 #include <optional>
 
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <sodium.h>
 
 #include "auth/verifier.hpp"
@@ -25,6 +29,7 @@
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
+#include "policy/brakes.hpp"
 #include "queue/spool.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
@@ -129,6 +134,21 @@ private:
         return l_.auth.server && svc_.tls_client_auth ? svc_.tls_client_auth : svc_.tls;
     }
     asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
+    // The one place every SASL mechanism reports to (brakes on stolen logins, logging):
+    // auth_blocked before checking credentials (user "" if not known yet), then exactly
+    // one of auth_failed / auth_succeeded, which also send the reply.
+    struct AuthNote {
+        std::string user;          // the login name given (PLAIN/LOGIN user, Kerberos principal); "" if none
+        std::string principal;     // the identity it mapped to, if known
+        std::string reason;        // why it failed, or how it was mapped
+        std::string fingerprint;   // EXTERNAL: the client certificate's SHA-256
+    };
+    bool auth_blocked(std::string_view mech, const std::string& user);
+    asio::awaitable<void> auth_failed(std::string_view mech, AuthNote note);
+    void auth_succeeded(std::string_view mech, policy::Principal principal, AuthNote note);
+    // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
+    // would exceed them (and logs it), else nullopt.
+    std::optional<Reply> braked(std::uint32_t messages, std::uint32_t recipients);
     asio::awaitable<void> finish_message(std::string_view message);
 
     // ---- transaction ----
@@ -376,6 +396,7 @@ void Session::on_mail(Command& cmd) {
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return reply(d.reply);
     }
+    if (auto r = braked(1, 0)) return reply(*r);
     in_mail_ = true;
     sender_ = std::move(cmd.path);
     mail_ = std::move(cmd.mail);
@@ -397,6 +418,11 @@ void Session::on_rcpt(Command& cmd) {
         log::info("smtp.rcpt.refused", {{"listener", l_.name}, {"client", client_.address.text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return reply(d.reply);
+    }
+    if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
+        ++refused_rcpts_;
+        last_refusal_ = r->summary();
+        return reply(*r);
     }
     rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
     reply(d.reply);
@@ -539,6 +565,8 @@ asio::awaitable<void> Session::finish_message(std::string_view message) {
     }
     env.id = *id;
     env.size = head.size() + message.size();
+    if (svc_.brakes && facts_.principal.kind == policy::Principal::Kind::User)
+        svc_.brakes->count(facts_.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     log_transaction("accepted", ok, env.size);
     reset_transaction("");
@@ -585,6 +613,7 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     if (mech != "PLAIN" && mech != "LOGIN") co_return reply(Reply(504, "5.5.4", "unrecognized authentication mechanism"));
     if (!l_.auth.basic || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (!basic_usable()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
+    if (auth_blocked(mech, "")) co_return;
     std::string user, password;
     if (mech == "PLAIN") {
         std::optional<std::string> resp;
@@ -605,8 +634,13 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         user = resp->substr(a + 1, b - a - 1);
         password = resp->substr(b + 1);
         sodium_memzero(resp->data(), resp->size());
-        if (!authzid.empty() && authzid != user)
-            co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+        if (!authzid.empty() && authzid != user) {
+            sodium_memzero(password.data(), password.size());
+            {
+        AuthNote note{user, "", "authorization identity differs from the user", ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed(mech, std::move(note));
+    }
+        }
     } else {
         std::optional<std::string> u;
         if (!initial.empty()) {
@@ -621,21 +655,27 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         user = *u;
         password = *p;
     }
+    if (auth_blocked(mech, user)) {
+        sodium_memzero(password.data(), password.size());
+        co_return;
+    }
     std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
     const directory::User* u = dir->user(user);
     static const auth::HashVerifier kHashes;
     const auth::PasswordVerifier& verifier = svc_.verifier ? *svc_.verifier : kHashes;
     auth::Check check = co_await verifier.verify(u, std::move(password));
-    bool ok = check == auth::Check::Valid && u;
-    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
-                            {"user", user},
-                            {"result", ok ? "success" : check == auth::Check::Unavailable ? "unavailable" : "failure"}});
-    if (check == auth::Check::Unavailable)  // RFC 4954 §6: the directory did not answer
+    if (check == auth::Check::Unavailable) {  // RFC 4954 §6: the directory did not answer
+        log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                                {"user", user}, {"result", "unavailable"}});
         co_return reply(Reply(454, "4.7.0", "temporary authentication failure"));
-    if (!ok) co_return reply(Reply(535, "5.7.8", "authentication credentials invalid"));
-    facts_.principal = policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name),
-                                         u->addresses, u->send_as_any};
-    reply(Reply(235, "2.7.0", "authentication successful"));
+    }
+    if (check != auth::Check::Valid || !u) {
+        AuthNote note{user, "", "", ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed(mech, std::move(note));
+    }
+    auth_succeeded(mech, policy::Principal{policy::Principal::Kind::User, u->name, dir->groups_of(u->name), u->addresses,
+                                           u->send_as_any},
+                   {user, "", "", ""});
 }
 
 // GSSAPI needs no TLS: no password crosses the wire (DESIGN.md §3).
@@ -648,14 +688,14 @@ bool Session::gssapi_usable() const {
 asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     constexpr int kMaxRounds = 8;   // Kerberos needs one; SPNEGO-style chatter is refused
     if (!gssapi_usable()) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
-    Reply refused(535, "5.7.8", "authentication credentials invalid");
+    if (auth_blocked("GSSAPI", "")) co_return;
     std::string client, failure;
-    auto done = [&](const Reply& r, std::string_view principal) {
+    // Our own keytab failed: not the client's fault, so no brakes.
+    auto unavailable = [&] {
         log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "GSSAPI"},
-                                {"user", client.empty() ? "-" : client}, {"principal", principal},
-                                {"result", r.code == 235 ? "success" : "failure"}, {"code", r.code},
-                                {"reason", failure.empty() ? r.text : failure}});
-        reply(r);
+                                {"user", client.empty() ? "-" : client}, {"result", "unavailable"}, {"code", 454},
+                                {"reason", failure}});
+        reply(Reply(454, "4.7.0", "temporary authentication failure"));
     };
     std::optional<std::string> token;
     if (initial.empty()) token = co_await sasl_read("");
@@ -667,15 +707,22 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
         auth::GssapiStep step = co_await acceptor.accept_async(std::move(*token));
         failure = step.error;
         if (step.kind == auth::GssapiStep::Kind::Unavailable)
-            co_return done(Reply(454, "4.7.0", "temporary authentication failure"), "-");
-        if (step.kind == auth::GssapiStep::Kind::Failed || round + 1 >= kMaxRounds) co_return done(refused, "-");
+            co_return unavailable();
+        if (step.kind == auth::GssapiStep::Kind::Failed || round + 1 >= kMaxRounds)
+            {
+        AuthNote note{"", "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
+    }
         if (step.kind == auth::GssapiStep::Kind::Complete) {
             client = acceptor.client_name();
             if (!step.token.empty()) {   // mutual authentication: the client answers empty
                 token = co_await sasl_read(encode_base64(step.token));
                 if (!token) co_return;
                 if (!token->empty()) failure = "data after the last context token";
-                if (!failure.empty()) co_return done(refused, "-");
+                if (!failure.empty()) {
+        AuthNote note{client, "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
+    }
             }
             break;
         }
@@ -683,29 +730,34 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
         if (!token) co_return;
     }
     std::optional<std::string> offer = acceptor.wrap_offer(failure);
-    if (!offer) co_return done(Reply(454, "4.7.0", "temporary authentication failure"), "-");
+    if (!offer) co_return unavailable();
     std::optional<std::string> answer = co_await sasl_read(encode_base64(*offer));
     if (!answer) co_return;
     std::optional<auth::LayerChoice> choice = acceptor.unwrap_choice(*answer, failure);
-    if (!choice) co_return done(refused, "-");
-    if (choice->layer != auth::kLayerNone) {
-        failure = "client chose a security layer that was not offered";
-        co_return done(refused, "-");
+    if (!choice) {
+        AuthNote note{client, "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
     }
+    if (choice->layer != auth::kLayerNone)
+        {
+        AuthNote note{client, "", "client chose a security layer that was not offered", ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
+    }
+    if (auth_blocked("GSSAPI", client)) co_return;
     std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
     std::optional<auth::KerberosMatch> m = auth::map_kerberos(*dir, client, svc_.config->kerberos.realm);
     if (!m) {
-        failure = "no directory user or server for this Kerberos principal";
-        co_return done(refused, "-");
+        AuthNote note{client, "", "no directory user or server for this Kerberos principal", ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
     }
     // No proxy authorisation: the identity asked for is the principal or its mapped name.
-    if (!choice->authzid.empty() && choice->authzid != client && choice->authzid != m->principal.name) {
-        failure = "authorization identity " + choice->authzid + " is not the authenticated principal";
-        co_return done(refused, m->principal.text());
+    if (!choice->authzid.empty() && choice->authzid != client && choice->authzid != m->principal.name)
+        {
+        AuthNote note{client, m->principal.text(),
+                                                  "authorization identity " + choice->authzid + " is not the authenticated principal", ""};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("GSSAPI", std::move(note));
     }
-    facts_.principal = std::move(m->principal);
-    failure = "mapped by " + m->rule;
-    done(Reply(235, "2.7.0", "authentication successful"), facts_.principal.text());
+    auth_succeeded("GSSAPI", std::move(m->principal), {client, "", "mapped by " + m->rule, ""});
 }
 
 // EXTERNAL is offered only to a client whose certificate names a directory server.
@@ -729,14 +781,86 @@ asio::awaitable<void> Session::on_auth_external(const std::string& initial) {
         if (!authzid) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
     }
     if (!authzid) co_return;
+    if (auth_blocked("EXTERNAL", "")) co_return;
     std::optional<net::PeerCertificate> cert = s_.peer_certificate();
     auth::ExternalOutcome out = auth::authenticate_external(*svc_.directory->get(), cert, client_.address, *authzid);
-    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "EXTERNAL"},
-                            {"server", out.principal ? out.principal->name : "-"},
-                            {"fingerprint", cert ? cert->fingerprint : "-"},
-                            {"result", out.principal ? "success" : "failure"}, {"reason", out.reason}});
-    if (out.principal) facts_.principal = std::move(*out.principal);
-    reply(out.reply);
+    std::string fingerprint = cert ? cert->fingerprint : "-";
+    if (!out.principal) {
+        if (out.reply.code != 535) {   // not a credential failure (e.g. 501 syntax)
+            log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "EXTERNAL"},
+                                    {"fingerprint", fingerprint}, {"result", "failure"}, {"reason", out.reason}});
+            co_return reply(out.reply);
+        }
+        {
+        AuthNote note{"", "", out.reason, fingerprint};   // named: GCC 12 mishandles temporaries in co_await
+        co_return co_await auth_failed("EXTERNAL", std::move(note));
+    }
+    }
+    auth_succeeded("EXTERNAL", std::move(*out.principal), {"", "", out.reason, fingerprint});
+}
+
+bool Session::auth_blocked(std::string_view mech, const std::string& user) {
+    if (!svc_.brakes) return false;
+    std::string key = user.empty() ? policy::Brakes::ip_key(client_.address.text()) : policy::Brakes::user_key(user);
+    auto left = svc_.brakes->locked(key);
+    if (!left) return false;
+    // A correct password during a lockout is refused too: it is not even checked.
+    log::warn("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", user.empty() ? "-" : user}, {"result", "locked"}, {"locked", key},
+                            {"retry_after_s", (left->count() + 999) / 1000}});
+    reply(policy::Brakes::lockout_reply());
+    return true;
+}
+
+asio::awaitable<void> Session::auth_failed(std::string_view mech, AuthNote note) {
+    const std::string& user = note.user;
+    policy::Brakes::Failure f;
+    if (svc_.brakes)
+        f = svc_.brakes->auth_failed(policy::Brakes::ip_key(client_.address.text()),
+                                     user.empty() ? std::string() : policy::Brakes::user_key(user), l_.limits);
+    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", user.empty() ? "-" : user}, {"principal", note.principal.empty() ? "-" : note.principal},
+                            {"server", "-"}, {"fingerprint", note.fingerprint.empty() ? "-" : note.fingerprint},
+                            {"result", "failure"}, {"reason", note.reason.empty() ? "invalid credentials" : note.reason},
+                            {"failures", f.failures}, {"delay_ms", f.delay.count()}});
+    if (f.locked_ip || f.locked_user)
+        log::warn("smtp.auth.lockout", {{"listener", l_.name}, {"client", client_.address.text()},
+                                        {"user", user.empty() ? "-" : user},
+                                        {"locked", f.locked_ip && f.locked_user ? "address,user" : f.locked_ip ? "address" : "user"},
+                                        {"failures", f.failures},
+                                        {"duration_s", std::chrono::duration_cast<std::chrono::seconds>(l_.limits.auth_lockout_window).count()}});
+    if (f.delay.count() > 0) {
+        // Tarpit on this session's own executor: other sessions on the thread go on.
+        co_await flush();
+        asio::steady_timer t(co_await asio::this_coro::executor, f.delay);
+        std::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    reply(Reply(535, "5.7.8", "authentication credentials invalid"));
+}
+
+void Session::auth_succeeded(std::string_view mech, policy::Principal principal, AuthNote note) {
+    if (svc_.brakes) svc_.brakes->auth_succeeded(policy::Brakes::user_key(note.user.empty() ? principal.name : note.user));
+    bool server = principal.kind == policy::Principal::Kind::Server;
+    log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", mech},
+                            {"user", note.user.empty() ? principal.name : note.user}, {"principal", principal.text()},
+                            {"server", server ? principal.name : "-"}, {"fingerprint", note.fingerprint.empty() ? "-" : note.fingerprint},
+                            {"result", "success"}, {"reason", note.reason.empty() ? "-" : note.reason}});
+    facts_.principal = std::move(principal);
+    reply(Reply(235, "2.7.0", "authentication successful"));
+}
+
+std::optional<Reply> Session::braked(std::uint32_t messages, std::uint32_t recipients) {
+    if (!svc_.brakes || facts_.principal.kind != policy::Principal::Kind::User) return std::nullopt;
+    policy::Brakes::Limit hit = svc_.brakes->would_exceed(facts_.principal.text(), messages, recipients, l_.limits);
+    if (hit == policy::Brakes::Limit::None) return std::nullopt;
+    Reply r = policy::Brakes::rate_reply(hit);
+    bool msgs = hit == policy::Brakes::Limit::Messages;
+    log::warn("smtp.rate.limited", {{"listener", l_.name}, {"client", client_.address.text()}, {"principal", facts_.principal.text()},
+                                    {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
+                                    {"max", msgs ? l_.limits.max_messages_per_hour : l_.limits.max_recipients_per_hour},
+                                    {"code", r.code}, {"reason", r.text}});
+    return r;
 }
 
 asio::awaitable<void> Session::on_starttls() {

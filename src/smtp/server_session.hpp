@@ -30,6 +30,9 @@ class Live;
 namespace rampart::auth {
 class PasswordVerifier;
 }
+namespace rampart::policy {
+class Brakes;
+}
 
 namespace rampart::smtp {
 
@@ -40,6 +43,7 @@ struct SessionServices {
     asio::ssl::context* tls_client_auth = nullptr;            // same, asks for a client certificate (auth.server)
     const directory::Live* directory = nullptr;               // null: no basic authentication
     const auth::PasswordVerifier* verifier = nullptr;         // null: the directory's stored hashes
+    policy::Brakes* brakes = nullptr;                         // null: no tarpit, lockout or rate limits
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 

@@ -37,7 +37,9 @@ def ldap_rampart(rampart_factory, sink, slapd, tmp_path, start=True):
     text = srv.config_text().replace(
         'tls = "starttls"',
         'tls = "starttls"\nauth = { basic = true }\n'
-        'permissions = { submit = ["group:staff", "group:relay-apps"], relay = ["group:relay-apps"] }', 1)
+        'permissions = { submit = ["group:staff", "group:relay-apps"], relay = ["group:relay-apps"] }\n'
+        # These tests fail logins on purpose; the brakes have their own tests (test_brakes.py).
+        'limits = { auth_lockout_failures = 0, auth_failure_delay = "0s" }', 1)
     srv.config_path.write_text(text)
     if start:
         srv.start()

@@ -1,0 +1,137 @@
+#include "config/check.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/load.hpp"
+#include "config/roles.hpp"
+
+using namespace rampart::config;
+
+namespace {
+Config config_of(const std::string& text) {
+    auto r = load_text(text, "test.toml", "/tmp");
+    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) {
+        for (auto& x : *e) ADD_FAILURE() << x.text();
+        return {};
+    }
+    return std::get<Config>(r);
+}
+std::vector<ConfigError> errors_of(const std::string& text) {
+    auto r = load_text(text, "test.toml", "/tmp");
+    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) return *e;
+    return {};
+}
+const Finding* find(const std::vector<Finding>& f, const std::string& setting) {
+    for (const Finding& x : f)
+        if (x.setting == setting) return &x;
+    return nullptr;
+}
+std::string listener(const std::string& keys, const std::string& role = "gateway") {
+    return "[server]\nrole = \"" + role + "\"\n[[listeners]]\nname = \"internet\"\n" + keys + "\n";
+}
+}  // namespace
+
+TEST(Check, EveryPresetFollowsItself) {
+    for (const auto& [name, role] : kRoles) {
+        Config c = config_of("[server]\nrole = \"" + std::string(name) + "\"\n");
+        std::vector<Finding> f = analyse(c);
+        EXPECT_TRUE(f.empty()) << name << ": " << render_findings(c, f);
+        EXPECT_NE(render_findings(c, f).find("follows the preset"), std::string::npos);
+    }
+}
+
+// One row per loosening: the departure is reported as an exposure with its reason.
+TEST(Check, LooseningsAreExposures) {
+    struct Case {
+        std::string keys;
+        std::string setting;
+        std::string words;
+    };
+    const Case cases[] = {
+        {"relay = { allow_authenticated = true }", "relay.allow_authenticated", "stolen login"},
+        {"auth = { basic = true, basic_requires_tls = false }", "auth.basic_requires_tls", "in clear"},
+        {"auth = { basic = true }", "auth.basic", "stolen password"},
+        {"permissions = { relay = [\"authenticated\"] }", "permissions.relay", "every authenticated user may relay"},
+        {"permissions = { submit = [\"authenticated\"] }", "permissions.submit", "servers-only"},
+        {"tls = \"none\"", "tls", "in clear"},
+        {"internet_facing = false", "internet_facing", "forged"},
+        {"relay = { list = [\"10.0.0.0/8\"] }", "relay.list", "wide"},
+        {"limits = { auth_lockout_failures = 0 }", "limits.auth_lockout_failures", "no lockout"},
+        {"limits = { max_messages_per_hour = 0 }", "limits.max_messages_per_hour", "without bound"},
+        {"limits = { max_recipients_per_hour = 100000 }", "limits.max_recipients_per_hour", "more recipients"},
+        {"limits = { auth_failure_delay = \"0s\" }", "limits.auth_failure_delay", "guessing"},
+    };
+    for (const Case& k : cases) {
+        SCOPED_TRACE(k.keys);
+        std::vector<Finding> f = analyse(config_of(listener(k.keys)));
+        const Finding* x = find(f, k.setting);
+        ASSERT_NE(x, nullptr);
+        EXPECT_EQ(x->severity, Severity::Exposure);
+        EXPECT_NE(x->text.find(k.words), std::string::npos) << x->text;
+        EXPECT_EQ(x->listener, "internet");
+    }
+    std::vector<Finding> f = analyse(config_of(listener("relay = { allow_authenticated = true }")));
+    EXPECT_EQ(find(f, "relay.allow_authenticated")->value, "true");
+    EXPECT_EQ(find(f, "relay.allow_authenticated")->preset, "false");
+}
+
+TEST(Check, NarrowGrantsAndTighteningsAreInformational) {
+    std::vector<Finding> f = analyse(config_of(listener(
+        "relay = { list = [\"192.0.2.10/32\"] }\npermissions = { relay = [\"group:relay-apps\"] }\n"
+        "auth = { anonymous = false }\nlimits = { max_messages_per_hour = 10 }")));
+    for (const char* s : {"relay.list", "permissions.relay", "auth.anonymous", "limits.max_messages_per_hour"}) {
+        const Finding* x = find(f, s);
+        ASSERT_NE(x, nullptr) << s;
+        EXPECT_EQ(x->severity, Severity::Info) << s;
+    }
+}
+
+TEST(Check, HubOpenToTheWorldIsAnExposure) {
+    std::vector<Finding> f = analyse(config_of("[server]\nrole = \"hub\"\n[[listeners]]\nname = \"smtp\"\nremote_ranges = [\"0.0.0.0/0\"]\n"));
+    const Finding* x = find(f, "remote_ranges");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->severity, Severity::Exposure);
+    EXPECT_NE(x->text.find("edges"), std::string::npos);
+}
+
+TEST(Check, OpenRelays) {
+    auto l = [](const std::string& keys) {
+        Config c = config_of(listener(keys + "\nrelay.force_open_relay = true"));
+        return c.listeners.empty() ? std::string("?") : open_relay(c.listeners[0]);
+    };
+    EXPECT_NE(l("relay.list = [\"0.0.0.0/0\"]"), "");
+    EXPECT_NE(l("relay.list = [\"::/0\"]"), "");
+    EXPECT_NE(l("relay.list = [\"0.0.0.0/1\", \"128.0.0.0/1\"]"), "");
+    EXPECT_NE(l("relay.mode = \"all-except-list\""), "");
+    EXPECT_NE(l("relay.mode = \"all-except-list\"\nrelay.list = [\"10.0.0.0/8\"]"), "");
+    EXPECT_EQ(l("relay.list = [\"192.0.2.0/24\", \"2001:db8::/48\"]"), "");
+    EXPECT_EQ(l("relay.list = []"), "");
+    // Everyone who may connect is on a private network: "all except" is internal relaying.
+    EXPECT_EQ(l("remote_ranges = [\"10.0.0.0/8\"]\nrelay.mode = \"all-except-list\"\nrelay.list = [\"10.9.9.9\"]"), "");
+}
+
+TEST(Check, OpenRelayRefusedUnlessForcedAndThenDangerous) {
+    auto errs = errors_of(listener("relay = { list = [\"0.0.0.0/0\"] }"));
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].key, "listeners[0].relay");
+    EXPECT_NE(errs[0].problem.find("open relay"), std::string::npos);
+    EXPECT_NE(errs[0].fix.find("force_open_relay"), std::string::npos);
+    Config c = config_of(listener("relay = { list = [\"0.0.0.0/0\"], force_open_relay = true }"));
+    std::vector<Finding> f = analyse(c);
+    const Finding* x = find(f, "relay.force_open_relay");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->severity, Severity::Danger);
+    EXPECT_NE(render_findings(c, f).find("DANGER"), std::string::npos);
+}
+
+TEST(Check, PublicAddresses) {
+    auto cidrs = [](std::initializer_list<const char*> v) {
+        std::vector<rampart::net::Cidr> out;
+        for (const char* s : v) out.push_back(*rampart::net::Cidr::parse(s));
+        return out;
+    };
+    EXPECT_TRUE(admits_public_addresses({}));
+    EXPECT_TRUE(admits_public_addresses(cidrs({"0.0.0.0/0"})));
+    EXPECT_TRUE(admits_public_addresses(cidrs({"10.0.0.0/8", "2001:db8::/32"})));
+    EXPECT_FALSE(admits_public_addresses(cidrs({"10.0.0.0/8", "172.16.0.0/12", "192.168.1.0/24", "127.0.0.1", "::1", "fd00::/8"})));
+}
