@@ -114,7 +114,7 @@ int serve(const std::string& path) {
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
-    delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool);
+    delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool, dir.get());
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue,
                                [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
     services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
@@ -284,10 +284,14 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.domains = &cfg->domains;
     q.facts.connectors = &cfg->send_connectors;
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
+    std::optional<directory::Directory> d;
+    if (cfg->directory.backend == "file" || !args.user.empty()) {
+        d = read_directory(cfg->resolve(cfg->directory.file));
+        if (!d) return kConfigError;
+    }
+    if (cfg->directory.backend == "file") q.facts.directory = std::make_shared<const directory::Directory>(*d);
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
-        auto d = read_directory(cfg->resolve(cfg->directory.file));
-        if (!d) return kConfigError;
         const directory::User* u = d->user(args.user);
         if (!u) {
             std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";

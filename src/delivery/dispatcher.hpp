@@ -1,6 +1,6 @@
 // delivery/dispatcher.hpp — one delivery attempt for one queued message: routes every
-// pending recipient (Maildir for authoritative domains, else the most specific send
-// connector) and marks the recipients that are finished. Owns the outbound connection
+// pending recipient (authoritative domains: the directory's mailbox, in Maildir or over
+// LMTP; else the most specific send connector) and marks the recipients that are finished. Owns the outbound connection
 // pool and the per-destination connection limits.
 // Runs on one executor (single-threaded): no locks.
 #pragma once
@@ -29,12 +29,17 @@ class ClientConnection;
 namespace rampart::dns {
 class Resolver;
 }
+namespace rampart::directory {
+class Live;
+}
 
 namespace rampart::delivery {
 
 class Dispatcher {
 public:
-    Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool);
+    // `directory` (may be null: no file directory) resolves local recipients to mailboxes.
+    Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
+               const directory::Live* directory = nullptr);
     ~Dispatcher();
 
     // Tries each recipient not yet done once; sets `done` on those delivered.
@@ -44,6 +49,10 @@ private:
     struct Destination;
     Destination& destination(const std::string& key, std::uint32_t limit);
     asio::awaitable<void> deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message);
+    // LMTP (RFC 2033) to delivery.lmtp: `addresses[k]` is sent for recipient idx[k]; each
+    // recipient gets its own result from the server's per-recipient replies.
+    asio::awaitable<void> deliver_lmtp(queue::Envelope& env, const std::vector<std::size_t>& idx,
+                                       const std::vector<std::string>& addresses, std::string_view message);
     asio::awaitable<void> deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
                                             const std::vector<std::size_t>& idx, std::string_view message);
     // Route mx (RFC 5321 §5.1): the recipients at `idx` share `domain`.
@@ -62,6 +71,7 @@ private:
     std::shared_ptr<asio::ssl::context> tls_verify_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
     std::unique_ptr<dns::Resolver> resolver_;
+    const directory::Live* directory_ = nullptr;
 };
 
 }  // namespace rampart::delivery
