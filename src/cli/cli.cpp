@@ -17,6 +17,7 @@
 #include "auth/password.hpp"
 #include "delivery/dispatcher.hpp"
 #include "directory/directory.hpp"
+#include "directory/mailbox.hpp"
 #include "net/server.hpp"
 #include "policy/explain.hpp"
 #include "net/tls.hpp"
@@ -198,6 +199,8 @@ int user_command(const std::string& config_path, const std::string& action, cons
         if (action == "del") {
             d.users.erase(d.users.begin() + (u - d.users.data()));
             for (auto& g : d.groups) std::erase(g.members, "user:" + a.name);
+            for (auto& al : d.aliases) std::erase(al.targets, "user:" + a.name);
+            std::erase_if(d.aliases, [](const directory::Alias& al) { return al.targets.empty(); });
             changed = true;
             return 0;
         }
@@ -250,6 +253,61 @@ int group_command(const std::string& config_path, const std::string& action, con
         }
         for (const std::string& m : a.members)
             if (std::find(it->members.begin(), it->members.end(), m) == it->members.end()) it->members.push_back(m);
+        changed = true;
+        return 0;
+    });
+}
+
+// rampart alias add ADDRESS --target T... | del ADDRESS [--target T...] | list
+int alias_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
+    return with_directory(config_path, [&](directory::Directory& d, bool& changed) {
+        if (action == "list") {
+            for (const auto& al : d.aliases) std::cout << al.address << "  targets=" << join(al.targets) << "\n";
+            return 0;
+        }
+        auto same = [](const std::string& x, const std::string& y) { return directory::fold(x) == directory::fold(y); };
+        auto it = std::find_if(d.aliases.begin(), d.aliases.end(), [&](const auto& al) { return same(al.address, a.name); });
+        if (action == "del") {
+            if (it == d.aliases.end()) {
+                std::cerr << "no alias " << a.name << "\n";
+                return 1;
+            }
+            for (const std::string& t : a.members) std::erase(it->targets, t);
+            if (a.members.empty() || it->targets.empty()) d.aliases.erase(it);
+            changed = true;
+            return 0;
+        }
+        std::size_t at = a.name.rfind('@');
+        if (at == std::string::npos || at == 0 || at + 1 == a.name.size()) {
+            std::cerr << "alias " << a.name << ": write local@domain\n";
+            return 1;
+        }
+        if (directory::lookup(d, a.name).user) {
+            std::cerr << a.name << " is already a user's address\n";
+            return 1;
+        }
+        if (a.members.empty()) {
+            std::cerr << "give at least one --target user:NAME or --target local@domain\n";
+            return 1;
+        }
+        for (const std::string& t : a.members) {
+            if (t.rfind("user:", 0) == 0) {
+                const directory::User* u = d.user(t.substr(5));
+                if (!u || u->addresses.empty()) {
+                    std::cerr << "--target " << t << ": no such user with an address\n";
+                    return 1;
+                }
+            } else if (t.find('@') == std::string::npos) {
+                std::cerr << "--target " << t << ": write user:NAME or local@domain\n";
+                return 1;
+            }
+        }
+        if (it == d.aliases.end()) {  // add creates the alias, or adds targets to it
+            d.aliases.push_back({a.name, {}});
+            it = d.aliases.end() - 1;
+        }
+        for (const std::string& t : a.members)
+            if (std::find(it->targets.begin(), it->targets.end(), t) == it->targets.end()) it->targets.push_back(t);
         changed = true;
         return 0;
     });
@@ -345,6 +403,12 @@ int run(int argc, char** argv) {
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     group_cmd->add_option("--member", da.members, "user:NAME or group:NAME (repeatable)");
+    std::string alias_action;
+    auto* alias_cmd = app.add_subcommand("alias", "Manage aliases in the directory file: add (create or add targets)|del|list");
+    alias_cmd->add_option("action", alias_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
+    alias_cmd->add_option("address", da.name, "The alias address, local@domain");
+    alias_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    alias_cmd->add_option("--target", da.members, "user:NAME or an address, local or remote (repeatable)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -364,12 +428,13 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (*explain_cmd) return explain(config_path, ex);
-    if (*user_cmd || *group_cmd) {
-        const std::string& action = *user_cmd ? user_action : group_action;
+    if (*user_cmd || *group_cmd || *alias_cmd) {
+        const std::string& action = *user_cmd ? user_action : *group_cmd ? group_action : alias_action;
         if (action != "list" && da.name.empty()) {
             std::cerr << "a name is required for " << action << "\n";
             return kConfigError;
         }
+        if (*alias_cmd) return alias_command(config_path, action, da);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
     if (*default_cmd) {
