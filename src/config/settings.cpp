@@ -410,7 +410,7 @@ const Field<DnsSettings> kDns[] = {
 };
 
 const Field<DeliverySettings> kDelivery[] = {
-    {"local", "string", "\"maildir\"", "How mail for authoritative domains is stored: maildir (data_dir/mail, see docs/architecture.md) | lmtp (handed to `lmtp`, RFC 2033).",
+    {"local", "string", "\"maildir\"", "How mail for authoritative domains is stored: maildir (under data_dir/mail) | lmtp (handed to `lmtp`, RFC 2033).",
      SET(if (auto v = read_enum(n, ctx, path, kLocalDelivery)) t.local = *v)},
     {"per_domain", "table", "{}", "Per authoritative domain override of `local`, e.g. { \"example.test\" = \"lmtp\" }.",
      SET(if (const toml::table* tbl = n.as_table()) {
