@@ -145,8 +145,15 @@ asio::awaitable<Result<Ok>> ClientConnection::connect_stream(asio::any_io_execut
     std::error_code ec;
     if (!peer.host.empty() && peer.host.front() == '/') {   // unix socket (LMTP)
         asio::local::stream_protocol::socket socket(ex);
+        asio::steady_timer timer(ex);
+        timer.expires_after(opt_.connect_timeout);
+        timer.async_wait([&](const std::error_code& e) {
+            std::error_code ignored;
+            if (!e) socket.close(ignored);
+        });
         co_await socket.async_connect(asio::local::stream_protocol::endpoint(peer.host),
                                       asio::redirect_error(asio::use_awaitable, ec));
+        timer.cancel();
         if (ec) co_return Error{ec.value(), "connect " + peer_ + ": " + ec.message()};
         stream_ = std::make_unique<net::SocketStream<asio::local::stream_protocol::socket>>(std::move(socket));
         co_return Ok{};
