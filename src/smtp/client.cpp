@@ -190,7 +190,7 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>>> ClientConnection::ope
     if (auto r = co_await c->connect_stream(ex, peer); !r) co_return r.error();
     PeerReply greeting = co_await c->read_reply(c->opt_.command_timeout);
     if (greeting.code != 220) co_return Error{0, c->peer_ + " greeting: " + greeting.summary()};
-    if (!co_await c->ehlo()) co_return Error{0, c->peer_ + ": EHLO/HELO failed"};
+    if (!co_await c->ehlo()) co_return Error{0, c->peer_ + (c->opt_.lmtp ? ": LHLO failed" : ": EHLO/HELO failed")};
     bool want_tls = c->opt_.tls != config::OutboundTls::None && c->opt_.tls_context;
     bool need_tls = c->opt_.tls == config::OutboundTls::Required || c->opt_.tls == config::OutboundTls::Verify;
     if (want_tls && c->has("STARTTLS")) {
