@@ -151,8 +151,8 @@ asio::awaitable<Result<Ok>> ClientConnection::connect_stream(asio::any_io_execut
             std::error_code ignored;
             if (!e) socket.close(ignored);
         });
-        co_await socket.async_connect(asio::local::stream_protocol::endpoint(peer.host),
-                                      asio::redirect_error(asio::use_awaitable, ec));
+        asio::local::stream_protocol::endpoint where(peer.host);
+        co_await socket.async_connect(where, asio::redirect_error(asio::use_awaitable, ec));
         timer.cancel();
         if (ec) co_return Error{ec.value(), "connect " + peer_ + ": " + ec.message()};
         stream_ = std::make_unique<net::SocketStream<asio::local::stream_protocol::socket>>(std::move(socket));
