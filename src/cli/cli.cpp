@@ -22,6 +22,7 @@
 #include "delivery/dispatcher.hpp"
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
+#include "directory/mailbox.hpp"
 #include "net/server.hpp"
 #include "policy/brakes.hpp"
 #include "policy/explain.hpp"
@@ -161,7 +162,7 @@ int serve(const std::string& path) {
     // the scheduler (listener → session → queue → delivery).
     std::unique_ptr<delivery::Dispatcher> dispatcher_ptr;
     try {  // start-up: a connector's certificate, CA file or password file may not load
-        dispatcher_ptr = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool);
+        dispatcher_ptr = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get());
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
@@ -270,6 +271,8 @@ int user_command(const std::string& config_path, const std::string& action, cons
         if (action == "del") {
             d.users.erase(d.users.begin() + (u - d.users.data()));
             for (auto& g : d.groups) std::erase(g.members, "user:" + a.name);
+            for (auto& al : d.aliases) std::erase(al.targets, "user:" + a.name);
+            std::erase_if(d.aliases, [](const directory::Alias& al) { return al.targets.empty(); });
             changed = true;
             return 0;
         }
@@ -388,6 +391,61 @@ int group_command(const std::string& config_path, const std::string& action, con
     });
 }
 
+// rampart alias add ADDRESS --target T... | del ADDRESS [--target T...] | list
+int alias_command(const std::string& config_path, const std::string& action, const DirArgs& a) {
+    return with_directory(config_path, action == "list", [&](directory::Directory& d, bool& changed) {
+        if (action == "list") {
+            for (const auto& al : d.aliases) std::cout << al.address << "  targets=" << join(al.targets) << "\n";
+            return 0;
+        }
+        auto same = [](const std::string& x, const std::string& y) { return directory::fold(x) == directory::fold(y); };
+        auto it = std::find_if(d.aliases.begin(), d.aliases.end(), [&](const auto& al) { return same(al.address, a.name); });
+        if (action == "del") {
+            if (it == d.aliases.end()) {
+                std::cerr << "no alias " << a.name << "\n";
+                return 1;
+            }
+            for (const std::string& t : a.members) std::erase(it->targets, t);
+            if (a.members.empty() || it->targets.empty()) d.aliases.erase(it);
+            changed = true;
+            return 0;
+        }
+        std::size_t at = a.name.rfind('@');
+        if (at == std::string::npos || at == 0 || at + 1 == a.name.size()) {
+            std::cerr << "alias " << a.name << ": write local@domain\n";
+            return 1;
+        }
+        if (directory::lookup(d, a.name).user) {
+            std::cerr << a.name << " is already a user's address\n";
+            return 1;
+        }
+        if (a.members.empty()) {
+            std::cerr << "give at least one --target user:NAME or --target local@domain\n";
+            return 1;
+        }
+        for (const std::string& t : a.members) {
+            if (t.rfind("user:", 0) == 0) {
+                const directory::User* u = d.user(t.substr(5));
+                if (!u || u->addresses.empty()) {
+                    std::cerr << "--target " << t << ": no such user with an address\n";
+                    return 1;
+                }
+            } else if (t.find('@') == std::string::npos) {
+                std::cerr << "--target " << t << ": write user:NAME or local@domain\n";
+                return 1;
+            }
+        }
+        if (it == d.aliases.end()) {  // add creates the alias, or adds targets to it
+            d.aliases.push_back({a.name, {}});
+            it = d.aliases.end() - 1;
+        }
+        for (const std::string& t : a.members)
+            if (std::find(it->targets.begin(), it->targets.end(), t) == it->targets.end()) it->targets.push_back(t);
+        changed = true;
+        return 0;
+    });
+}
+
 struct ExplainArgs {
     std::string listener;
     std::string client_ip;
@@ -418,10 +476,12 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.domains = &cfg->domains;
     q.facts.connectors = &cfg->send_connectors;
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
+    // The directory a live session asks (either backend), read once.
+    auto d = read_configured_directory(*cfg);
+    if (!d) return kConfigError;
+    q.facts.directory = std::make_shared<const directory::Directory>(*d);
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
-        auto d = read_configured_directory(*cfg);
-        if (!d) return kConfigError;
         const directory::User* u = d->user(args.user);
         if (!u) {
             std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";
@@ -523,6 +583,12 @@ int run(int argc, char** argv) {
     server_cmd->add_option("--fingerprint", server_fingerprint, "The certificate's SHA-256 fingerprint instead of --certificate (hex, colons allowed)");
     server_cmd->add_option("--kerberos", da.kerberos, "A Kerberos principal (service/host@REALM) that logs in as this server with GSSAPI (repeatable)");
     server_cmd->add_option("--address", da.addresses, "Client address or prefix the server connects from (repeatable; none: any)");
+    std::string alias_action;
+    auto* alias_cmd = app.add_subcommand("alias", "Manage aliases in the directory file: add (create or add targets)|del|list");
+    alias_cmd->add_option("action", alias_action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
+    alias_cmd->add_option("address", da.name, "The alias address, local@domain");
+    alias_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    alias_cmd->add_option("--target", da.members, "user:NAME or an address, local or remote (repeatable)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -548,13 +614,14 @@ int run(int argc, char** argv) {
         return exposed ? kExposures : 0;
     }
     if (*explain_cmd) return explain(config_path, ex);
-    if (*user_cmd || *group_cmd || *server_cmd) {
-        const std::string& action = *user_cmd ? user_action : *group_cmd ? group_action : server_action;
+    if (*user_cmd || *group_cmd || *server_cmd || *alias_cmd) {
+        const std::string& action = *user_cmd ? user_action : *group_cmd ? group_action : *server_cmd ? server_action : alias_action;
         if (action != "list" && da.name.empty()) {
             std::cerr << "a name is required for " << action << "\n";
             return kConfigError;
         }
         if (*server_cmd) return server_command(config_path, action, da, server_cert, server_fingerprint);
+        if (*alias_cmd) return alias_command(config_path, action, da);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
     if (*default_cmd) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ enum class RelayMode { OnlyList, AllExceptList };
 enum class ListenerKind { Smtp, Submission };
 enum class Route { Mx, Smarthost };
 enum class OutboundTls { None, Opportunistic, Required, Verify };
+enum class LocalDelivery { Maildir, Lmtp };
 
 struct Endpoint {
     std::string host;   // numeric address: "127.0.0.1", "::1"
@@ -153,6 +155,18 @@ struct QueueSettings {
     std::uint32_t delivery_concurrency = 100;
 };
 
+// How mail for authoritative domains is stored (docs/architecture.md "Local delivery").
+struct DeliverySettings {
+    LocalDelivery local = LocalDelivery::Maildir;
+    std::map<std::string, LocalDelivery> per_domain;   // lower-case domain → method
+    Endpoint lmtp;                            // host empty: unset; host "/…": unix socket
+    std::uint32_t lmtp_max_connections = 10;
+    LocalDelivery method_for(const std::string& domain) const {
+        auto it = per_domain.find(domain);
+        return it == per_domain.end() ? local : it->second;
+    }
+};
+
 struct DnsSettings {
     std::vector<Endpoint> servers;            // IPv4 only; empty: /etc/resolv.conf
     milliseconds timeout{std::chrono::seconds(5)};   // per query and server (whole seconds)
@@ -176,6 +190,7 @@ struct Config {
     QueueSettings queue;
     DnsSettings dns;
     KerberosSettings kerberos;
+    DeliverySettings delivery;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

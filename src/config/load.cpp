@@ -30,6 +30,7 @@ std::string ConfigError::text() const {
 }
 
 std::string Endpoint::text() const {
+    if (!host.empty() && host.front() == '/') return host;   // unix socket (delivery.lmtp)
     return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
                                                : host + ":" + std::to_string(port);
 }
@@ -132,6 +133,15 @@ void check_whole(Config& c, Ctx& ctx) {
     if (c.directory.backend != "file" && c.directory.backend != "ldap")
         ctx.error(no_line, "directory.backend", "unknown backend \"" + c.directory.backend + "\"", "file | ldap");
     if (c.directory.backend == "ldap") check_ldap(c.directory, ctx);
+    for (const auto& [d, m] : c.delivery.per_domain) {
+        auto it = std::find_if(c.domains.begin(), c.domains.end(), [&](const Domain& x) { return x.name == d; });
+        if (it == c.domains.end() || it->type != DomainType::Authoritative)
+            ctx.error(no_line, "delivery.per_domain." + d, "not an authoritative domain", "list it in [[domains]] with type = \"authoritative\", or remove it");
+    }
+    bool lmtp_used = c.delivery.local == LocalDelivery::Lmtp;
+    for (const auto& [d, m] : c.delivery.per_domain) lmtp_used = lmtp_used || m == LocalDelivery::Lmtp;
+    if (lmtp_used && c.delivery.lmtp.host.empty())
+        ctx.error(no_line, "delivery.lmtp", "local delivery over LMTP needs the LMTP server", "lmtp = \"127.0.0.1:24\" or lmtp = \"/run/dovecot/lmtp\"");
 }
 
 }  // namespace

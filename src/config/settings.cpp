@@ -209,6 +209,20 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kTlsVersi
 constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kBackends{{
     {"file", "file"}, {"ldap", "ldap"}}};
 
+constexpr std::array<std::pair<std::string_view, LocalDelivery>, 2> kLocalDelivery{{
+    {"maildir", LocalDelivery::Maildir}, {"lmtp", LocalDelivery::Lmtp}}};
+
+// "127.0.0.1:24", "[::1]:24" or an absolute path to a unix socket.
+std::optional<Endpoint> read_lmtp_endpoint(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto v = read_string(n, ctx, path);
+    if (!v) return std::nullopt;
+    if (!v->empty() && v->front() == '/') return Endpoint{*v, 0};
+    if (auto e = parse_endpoint(*v, false, 24)) return e;
+    ctx.error(line_of(n), path, "\"" + *v + "\" is neither address:port nor a socket path",
+              "\"127.0.0.1:24\", \"[::1]:24\" or \"/run/dovecot/lmtp\"");
+    return std::nullopt;
+}
+
 bool valid_grant(std::string_view g) {
     if (g == "authenticated") return true;
     for (std::string_view prefix : {"user:", "group:"})
@@ -469,6 +483,23 @@ const Field<KerberosSettings> kKerberos[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.realm = *v)},
 };
 
+const Field<DeliverySettings> kDelivery[] = {
+    {"local", "string", "\"maildir\"", "How mail for authoritative domains is stored: maildir (under data_dir/mail) | lmtp (handed to `lmtp`, RFC 2033).",
+     SET(if (auto v = read_enum(n, ctx, path, kLocalDelivery)) t.local = *v)},
+    {"per_domain", "table", "{}", "Per authoritative domain override of `local`, e.g. { \"example.test\" = \"lmtp\" }.",
+     SET(if (const toml::table* tbl = n.as_table()) {
+         for (const auto& [k, v] : *tbl) {
+             std::string d = lower(std::string(k.str()));
+             if (!valid_domain_name(d)) ctx.error(line_of(v), path + "." + d, "not a domain name", "an authoritative domain, e.g. \"example.test\"");
+             if (auto m = read_enum(v, ctx, path + "." + d, kLocalDelivery)) t.per_domain[d] = *m;
+         }
+     } else ctx.error(line_of(n), path, "expected a table", "{ \"example.test\" = \"lmtp\" }"))},
+    {"lmtp", "address:port or path", "\"\"", "The LMTP server (mailbox store, e.g. Dovecot): \"127.0.0.1:24\" (port defaults to 24) or a unix socket path \"/run/dovecot/lmtp\".",
+     SET(if (auto v = read_lmtp_endpoint(n, ctx, path)) t.lmtp = *v)},
+    {"lmtp_max_connections", "count", "10", "Simultaneous connections to the LMTP server.",
+     SET(if (auto v = read_count(n, ctx, path, 1, 1000)) t.lmtp_max_connections = static_cast<std::uint32_t>(*v))},
+};
+
 #undef SET
 
 template <class T, std::size_t N>
@@ -571,7 +602,8 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
         else if (key == "queue") apply_table(c.queue, kQueue, v, ctx, key);
         else if (key == "dns") apply_table(c.dns, kDns, v, ctx, key);
         else if (key == "kerberos") apply_table(c.kerberos, kKerberos, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos");
+        else if (key == "delivery") apply_table(c.delivery, kDelivery, v, ctx, key);
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery");
     }
 }
 
@@ -590,6 +622,7 @@ std::string settings_reference() {
     reference_section(out, "[queue]", "", kQueue);
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
+    reference_section(out, "[delivery]", "Local delivery for authoritative domains.", kDelivery);
     return out;
 }
 

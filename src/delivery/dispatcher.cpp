@@ -13,7 +13,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include "config/address_space.hpp"
+#include "delivery/local.hpp"
 #include "delivery/maildir.hpp"
+#include "directory/directory.hpp"
 #include "dns/resolver.hpp"
 #include "net/cidr.hpp"
 #include "net/tls.hpp"
@@ -139,9 +141,11 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
 
 }  // namespace
 
-Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool)
+Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
+                       const directory::Live* directory)
     : ex_(std::move(ex)), cfg_(cfg), spool_(spool), tls_plain_(net::make_client_context(false)),
-      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)) {
+      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)),
+      directory_(directory) {
     for (const config::SendConnector& c : cfg.send_connectors) connector_tls_[c.name] = connector_tls(cfg, c);
 }
 
@@ -218,18 +222,100 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
 
 asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message) {
     std::filesystem::path root = cfg_.resolve(cfg_.server.data_dir) / "mail";
+    std::shared_ptr<const directory::Directory> dir = directory_ ? directory_->get() : nullptr;
+    std::vector<std::size_t> lmtp;
+    std::vector<std::string> lmtp_addresses;
     for (std::size_t i : idx) {
         auto start = Clock::now();
         queue::Recipient& r = env.recipients[i];
-        Split s = split_address(r.address);
-        smtp::Mailbox m{s.local, s.domain, false, !s.local.empty() && s.local.front() == '"'};
-        std::string domain = s.domain.empty() ? cfg_.server.hostname : lower(s.domain);
-        auto md = maildir_path(root, domain, m.local_unquoted());
+        LocalMailbox m = resolve_local(dir.get(), cfg_.domains, r.address);
+        using Kind = LocalMailbox::Kind;
+        if (m.kind == Kind::Unknown) {
+            settle(env, {i}, result(queue::Outcome::Failed, 550, "5.1.1", "no such recipient here", "local"), "", start);
+            continue;
+        }
+        if (m.kind == Kind::Alias) {
+            settle(env, {i}, result(queue::Outcome::Failed, 550, "5.4.6", "alias loop: the alias expands to no mailbox", "local"), "", start);
+            continue;
+        }
+        // The postmaster fallback mailbox is always ours, whatever the domain's method.
+        if (m.kind != Kind::Postmaster && cfg_.delivery.method_for(m.domain) == config::LocalDelivery::Lmtp) {
+            lmtp.push_back(i);
+            lmtp_addresses.push_back(m.address);
+            continue;
+        }
+        auto md = root / m.maildir;
         auto res = deliver_to_maildir(md, env.sender, r.address, message, cfg_.server.hostname);
         if (res) settle(env, {i}, result(queue::Outcome::Delivered, 250, "2.0.0", "delivered to " + md.string(), "maildir"), "", start);
         else settle(env, {i}, result(queue::Outcome::Deferred, 451, "4.3.0", res.error().message, "maildir"), "", start);
     }
-    co_return;
+    if (!lmtp.empty()) co_await deliver_lmtp(env, lmtp, lmtp_addresses, message);
+}
+
+asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::vector<std::size_t>& idx,
+                                               const std::vector<std::string>& addresses, std::string_view message) {
+    auto start = Clock::now();
+    const config::Endpoint& server = cfg_.delivery.lmtp;
+    // The LMTP server gets the directory's spelling of each address.
+    queue::Envelope lmtp_env = env;
+    for (std::size_t k = 0; k < idx.size(); ++k) lmtp_env.recipients[idx[k]].address = addresses[k];
+    Destination& dest = destination("lmtp/" + server.text(), cfg_.delivery.lmtp_max_connections);
+    co_await dest.acquire();
+    std::unique_ptr<smtp::ClientConnection> conn;
+    if (!dest.idle.empty()) {
+        conn = std::move(dest.idle.back());
+        dest.idle.pop_back();
+    }
+    std::string error;
+    smtp::TransactionResult res;
+    for (int round = 0; round < 2; ++round) {
+        bool fresh = !conn;
+        if (!conn) {
+            smtp::ClientOptions opt;
+            opt.helo_name = cfg_.server.hostname;
+            opt.tls = config::OutboundTls::None;   // a local mailbox store: loopback or a unix socket
+            opt.lmtp = true;
+            auto opened = co_await smtp::ClientConnection::open(ex_, server, opt);
+            if (!opened) {
+                error = opened.error().message;
+                break;
+            }
+            conn = std::move(*opened);
+        }
+        res = co_await conn->send(lmtp_env, idx, message);
+        if (res.mail.code == 0 && !fresh) {   // an idle connection the server had closed
+            conn.reset();
+            continue;
+        }
+        break;
+    }
+    if (!conn) {
+        dest.release();
+        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", error, server.text()), "", start);
+        co_return;
+    }
+    if (res.connection_usable) dest.idle.push_back(std::move(conn));
+    else conn.reset();
+    dest.release();
+    if (!res.mail.positive()) {
+        queue::AttemptResult r = from_peer(res.mail, server.text());
+        if (r.code == 0) r.status = "4.4.2";
+        settle(env, idx, r, "", start);
+        co_return;
+    }
+    // RFC 2033 §4.2: one reply per accepted recipient after the data, in RCPT order.
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+        smtp::PeerReply rr = k < res.rcpt.size() ? res.rcpt[k] : smtp::PeerReply{0, "no reply to RCPT"};
+        if (rr.positive()) {
+            if (!res.lmtp_data.empty()) rr = next < res.lmtp_data.size() ? res.lmtp_data[next] : smtp::PeerReply{0, "connection lost before this recipient's reply"};
+            else rr = res.data;   // the data was not taken: its one reply counts for all
+            ++next;
+        }
+        queue::AttemptResult r = from_peer(rr, server.text());
+        if (r.code == 0) r.status = "4.4.2";
+        settle(env, {idx[k]}, r, "", start);
+    }
 }
 
 asio::awaitable<void> Dispatcher::deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,

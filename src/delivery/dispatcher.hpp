@@ -1,6 +1,6 @@
 // delivery/dispatcher.hpp — one delivery attempt for one queued message: routes every
-// pending recipient (Maildir for authoritative domains, else the most specific send
-// connector) and marks the recipients that are finished. Owns the outbound connection
+// pending recipient (authoritative domains: the directory's mailbox, in Maildir or over
+// LMTP; else the most specific send connector) and marks the recipients that are finished. Owns the outbound connection
 // pool and the per-destination connection limits.
 // Runs on one executor (single-threaded): no locks.
 #pragma once
@@ -29,6 +29,9 @@ class ClientConnection;
 namespace rampart::dns {
 class Resolver;
 }
+namespace rampart::directory {
+class Live;
+}
 
 namespace rampart::delivery {
 
@@ -37,8 +40,10 @@ struct ConnectorTls;   // per send connector: TLS context, client certificate, c
 class Dispatcher {
 public:
     // Throws std::runtime_error (start-up only) when a send connector's certificate, CA file
-    // or password file cannot be loaded.
-    Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool);
+    // or password file cannot be loaded. `directory` (may be null: no file directory)
+    // resolves local recipients to mailboxes.
+    Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
+               const directory::Live* directory = nullptr);
     ~Dispatcher();
 
     // Tries each recipient not yet done once; sets `done` on those delivered.
@@ -48,6 +53,10 @@ private:
     struct Destination;
     Destination& destination(const std::string& key, std::uint32_t limit);
     asio::awaitable<void> deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message);
+    // LMTP (RFC 2033) to delivery.lmtp: `addresses[k]` is sent for recipient idx[k]; each
+    // recipient gets its own result from the server's per-recipient replies.
+    asio::awaitable<void> deliver_lmtp(queue::Envelope& env, const std::vector<std::size_t>& idx,
+                                       const std::vector<std::string>& addresses, std::string_view message);
     asio::awaitable<void> deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
                                             const std::vector<std::size_t>& idx, std::string_view message);
     // Route mx (RFC 5321 §5.1): the recipients at `idx` share `domain`.
@@ -67,6 +76,7 @@ private:
     std::map<std::string, std::shared_ptr<ConnectorTls>> connector_tls_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
     std::unique_ptr<dns::Resolver> resolver_;
+    const directory::Live* directory_ = nullptr;
 };
 
 }  // namespace rampart::delivery

@@ -28,6 +28,8 @@ std::string safe_name(std::string_view s) {
 
 }  // namespace
 
+std::string folder_name(std::string_view name) { return safe_name(name); }
+
 std::filesystem::path maildir_path(const std::filesystem::path& root, std::string_view domain, std::string_view local) {
     return root / safe_name(domain) / safe_name(local);
 }

@@ -14,6 +14,9 @@ namespace rampart::delivery {
 // (lower-case; '/', NUL and a leading '.' replaced by '_').
 std::filesystem::path maildir_path(const std::filesystem::path& root, std::string_view domain, std::string_view local);
 
+// One file-system-safe folder name, by the rules of maildir_path.
+std::string folder_name(std::string_view name);
+
 // Writes "Return-Path: <sender>\r\nDelivered-To: rcpt\r\n" + message into maildir/new.
 // Returns the file name.
 Result<std::string> deliver_to_maildir(const std::filesystem::path& maildir, std::string_view sender,

@@ -2,6 +2,7 @@
 #include "directory/directory.hpp"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,6 +59,40 @@ std::vector<std::string> kerberos_principals(const toml::node* n, const std::str
     return out;
 }
 
+void load_alias(const toml::table& t, const std::string& where, Directory& d, std::vector<std::string>& errors) {
+    Alias a;
+    a.address = t.get("address") ? t.get("address")->value_or(std::string()) : std::string();
+    a.targets = strings(t.get("targets"), where + " " + a.address + ": targets", errors);
+    if (a.address.find('@') == std::string::npos || a.address.front() == '@' || a.address.back() == '@')
+        errors.push_back(where + ": address \"" + a.address + "\" must be local@domain");
+    if (a.targets.empty()) errors.push_back(where + " " + a.address + ": targets must list at least one \"user:NAME\" or address");
+    for (const auto& [k, v] : t)
+        if (k != "address" && k != "targets") errors.push_back(where + " " + a.address + ": unknown key " + std::string(k.str()));
+    d.aliases.push_back(std::move(a));
+}
+
+// After loading everything: "user:NAME" targets must name a user with an address, and an
+// alias address must not also be a user's address (which one would get the mail?).
+void check_alias_targets(const Directory& d, const std::string& file, std::vector<std::string>& errors) {
+    auto same = [](const std::string& a, const std::string& b) { return strcasecmp(a.c_str(), b.c_str()) == 0; };
+    for (const Alias& a : d.aliases) {
+        for (const std::string& t : a.targets) {
+            if (t.rfind("user:", 0) == 0) {
+                const User* u = d.user(t.substr(5));
+                if (!u) errors.push_back(file + ": alias " + a.address + ": target " + t + ": no such user");
+                else if (u->addresses.empty())
+                    errors.push_back(file + ": alias " + a.address + ": target " + t + ": the user has no address (add one with `rampart user add NAME --address A`)");
+            } else if (t.find('@') == std::string::npos) {
+                errors.push_back(file + ": alias " + a.address + ": target \"" + t + "\" must be \"user:NAME\" or local@domain");
+            }
+        }
+        for (const User& u : d.users)
+            for (const std::string& ua : u.addresses)
+                if (same(ua, a.address))
+                    errors.push_back(file + ": alias " + a.address + " is also an address of user " + u.name + ": remove one of them");
+    }
+}
+
 }  // namespace
 
 std::variant<Directory, std::vector<std::string>> Directory::load(const std::filesystem::path& path) {
@@ -77,14 +112,18 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
     for (const auto& [k, v] : root) {
         std::string key(k.str());
         const toml::array* arr = v.as_array();
-        if (!arr || (key != "users" && key != "groups" && key != "servers")) {
-            errors.push_back(where(v, key + ": unknown section (known: [[users]], [[groups]], [[servers]])"));
+        if (!arr || (key != "users" && key != "groups" && key != "servers" && key != "aliases")) {
+            errors.push_back(where(v, key + ": unknown section (known: [[users]], [[groups]], [[servers]], [[aliases]])"));
             continue;
         }
         for (const auto& item : *arr) {
             const toml::table* t = item.as_table();
             if (!t) {
                 errors.push_back(where(item, key + ": expected tables"));
+                continue;
+            }
+            if (key == "aliases") {
+                load_alias(*t, where(item, "alias"), d, errors);
                 continue;
             }
             std::string name = t->get("name") ? t->get("name")->value_or(std::string()) : std::string();
@@ -133,12 +172,13 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
     for (const Server& s : d.servers)
         for (const std::string& k : s.kerberos)
             if (!seen.insert(k).second) errors.push_back(path.string() + ": kerberos principal " + k + " is listed twice");
+    check_alias_targets(d, path.string(), errors);
     if (!errors.empty()) return errors;
     return d;
 }
 
 std::string Directory::to_toml() const {
-    std::string out = "# rampart directory: managed with `rampart user|group|server ...`; passwords are hashes only.\n";
+    std::string out = "# rampart directory: managed with `rampart user|group|alias|server ...`; passwords are hashes only.\n";
     for (const User& u : users) {
         out += "\n[[users]]\nname = " + quote(u.name) + "\naddresses = " + list(u.addresses) + "\ngroups = " + list(u.groups) + "\n";
         if (!u.password.empty()) out += "password = " + quote(u.password) + "\n";
@@ -150,6 +190,7 @@ std::string Directory::to_toml() const {
         out += "\n[[servers]]\nname = " + quote(s.name) + "\naddresses = " + list(s.addresses) + "\nfingerprint = " + quote(s.fingerprint) + "\n";
         if (!s.kerberos.empty()) out += "kerberos = " + list(s.kerberos) + "\n";
     }
+    for (const Alias& a : aliases) out += "\n[[aliases]]\naddress = " + quote(a.address) + "\ntargets = " + list(a.targets) + "\n";
     return out;
 }
 

@@ -1,4 +1,4 @@
-// directory/directory.hpp — users, groups and organisation servers (DESIGN.md §10), the
+// directory/directory.hpp — users, groups, organisation servers and aliases (DESIGN.md §10), the
 // embedded file backend. Managed with `rampart user|group ...`; read by `serve`.
 // Passwords are stored only as hashes (argon2id from libsodium, or yescrypt "$y$").
 #pragma once
@@ -30,6 +30,14 @@ struct Group {
     std::vector<std::string> members;     // "user:NAME" or "group:NAME"
 };
 
+// An address that delivers elsewhere (DESIGN.md §10 directory file, `rampart alias`).
+// Targets: "user:NAME" (that user's first address) or any address, local or remote;
+// local targets that are aliases again are expanded in turn (directory/mailbox.hpp).
+struct Alias {
+    std::string address;
+    std::vector<std::string> targets;
+};
+
 struct Server {
     std::string name;
     std::vector<std::string> addresses;
@@ -58,6 +66,7 @@ public:
     std::vector<User> users;
     std::vector<Group> groups;
     std::vector<Server> servers;
+    std::vector<Alias> aliases;
 };
 
 // The live directory, swappable while sessions run (reload on SIGHUP). A session takes a

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "config/address_space.hpp"
+#include "directory/mailbox.hpp"
 
 namespace rampart::policy {
 
@@ -82,6 +83,23 @@ const Rule<RcptQuestion> kRcptRules[] = {
              return refuse("address.routing_characters",
                            smtp::Reply(550, "5.1.3", "recipient local part contains routing characters (% ! @)"));
          return pass(q.domain ? "no routing characters in the local part" : "recipient is outside the accepted domains");
+     }},
+    {"recipient.known",
+     [](const RcptQuestion& q) {
+         // DESIGN.md §3.4: unknown recipients in authoritative domains, where the directory can tell.
+         if (q.rcpt.mailbox.domain.empty()) return pass("<Postmaster> is always accepted (RFC 5321 §4.5.1)");
+         if (!q.domain || q.domain->type != config::DomainType::Authoritative)
+             return pass(q.domain ? q.domain->name + " is not authoritative: mailboxes live elsewhere" : "recipient is outside the accepted domains");
+         std::string local = q.rcpt.mailbox.local_unquoted();
+         std::string address = local + "@" + q.domain->name;
+         if (directory::is_postmaster(local)) return pass("postmaster is always accepted (RFC 5321 §4.5.1)");
+         if (!q.s.directory) return pass("no directory to ask: every local part accepted");
+         if (!directory::covers_domain(*q.s.directory, q.domain->name))
+             return pass("the directory holds no address in " + q.domain->name + ": every local part accepted");
+         directory::Lookup l = directory::lookup(*q.s.directory, address);
+         if (l.user) return pass(address + " is an address of user:" + l.user->name);
+         if (l.alias) return pass(address + " is an alias");
+         return refuse("recipient.known", smtp::Reply(550, "5.1.1", "no such recipient here"));
      }},
     {"domains",
      [](const RcptQuestion& q) {

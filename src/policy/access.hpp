@@ -3,10 +3,12 @@
 // sees a socket. Live sessions and `rampart explain` call these same functions.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "config/config.hpp"
+#include "directory/directory.hpp"
 #include "net/cidr.hpp"
 #include "policy/decision.hpp"
 #include "policy/principal.hpp"
@@ -23,6 +25,9 @@ struct SessionFacts {
     net::IpAddress client;
     Principal principal;
     bool tls = false;
+    // The directory snapshot recipients are checked against (rule "recipient.known");
+    // null: no file directory, so unknown recipients cannot be told apart.
+    std::shared_ptr<const directory::Directory> directory;
 };
 
 // Recipient class (DESIGN.md §2): submit to an accepted domain, or relay.

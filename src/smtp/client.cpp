@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <asio/connect.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
@@ -108,7 +109,7 @@ bool ClientConnection::has(std::string_view ext) const {
 
 asio::awaitable<bool> ClientConnection::ehlo() {
     extensions_.clear();
-    std::string line = "EHLO " + opt_.helo_name + "\r\n";
+    std::string line = (opt_.lmtp ? "LHLO " : "EHLO ") + opt_.helo_name + "\r\n";
     if (!co_await write(line, opt_.command_timeout)) co_return false;
     // Keep the lines separate: extensions are one per line.
     std::vector<std::string> lines;
@@ -129,6 +130,7 @@ asio::awaitable<bool> ClientConnection::ehlo() {
         if (l.size() == 3 || l[3] == ' ') break;
     }
     if (lines.front().substr(0, 3) != "250") {
+        if (opt_.lmtp) co_return false;   // LMTP has no HELO (RFC 2033 §4.1)
         PeerReply r = co_await command("HELO " + opt_.helo_name);
         co_return r.code == 250;
     }
@@ -141,20 +143,30 @@ asio::awaitable<bool> ClientConnection::ehlo() {
     co_return true;
 }
 
-asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConnection::open(asio::any_io_executor ex,
-                                                                                   const config::Endpoint& peer,
-                                                                                   ClientOptions options) {
-    std::unique_ptr<ClientConnection> c(new ClientConnection());
-    c->opt_ = std::move(options);
-    c->peer_ = peer.text();
-    asio::ip::tcp::resolver resolver(ex);
+asio::awaitable<Result<Ok>> ClientConnection::connect_stream(asio::any_io_executor ex, const config::Endpoint& peer) {
     std::error_code ec;
+    if (!peer.host.empty() && peer.host.front() == '/') {   // unix socket (LMTP)
+        asio::local::stream_protocol::socket socket(ex);
+        asio::steady_timer timer(ex);
+        timer.expires_after(opt_.connect_timeout);
+        timer.async_wait([&](const std::error_code& e) {
+            std::error_code ignored;
+            if (!e) socket.close(ignored);
+        });
+        asio::local::stream_protocol::endpoint where(peer.host);
+        co_await socket.async_connect(where, asio::redirect_error(asio::use_awaitable, ec));
+        timer.cancel();
+        if (ec) co_return Error{ec.value(), "connect " + peer_ + ": " + ec.message()};
+        stream_ = std::make_unique<net::SocketStream<asio::local::stream_protocol::socket>>(std::move(socket));
+        co_return Ok{};
+    }
+    asio::ip::tcp::resolver resolver(ex);
     auto results = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return OpenError{ec.value(), "resolve " + peer.host + ": " + ec.message()};
+    if (ec) co_return Error{ec.value(), "resolve " + peer.host + ": " + ec.message()};
     asio::ip::tcp::socket socket(ex);
     asio::steady_timer timer(ex);
-    timer.expires_after(c->opt_.connect_timeout);
+    timer.expires_after(opt_.connect_timeout);
     bool timed_out = false;
     timer.async_wait([&](const std::error_code& e) {
         if (!e) {
@@ -165,12 +177,22 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConn
     });
     co_await asio::async_connect(socket, results, asio::redirect_error(asio::use_awaitable, ec));
     timer.cancel();
-    if (ec) co_return OpenError{ec.value(), "connect " + c->peer_ + ": " + (timed_out ? std::string("timed out") : ec.message())};
+    if (ec) co_return Error{ec.value(), "connect " + peer_ + ": " + (timed_out ? std::string("timed out") : ec.message())};
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    c->stream_ = std::make_unique<net::TcpStream>(std::move(socket));
+    stream_ = std::make_unique<net::TcpStream>(std::move(socket));
+    co_return Ok{};
+}
+
+asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConnection::open(asio::any_io_executor ex,
+                                                                                               const config::Endpoint& peer,
+                                                                                               ClientOptions options) {
+    std::unique_ptr<ClientConnection> c(new ClientConnection());
+    c->opt_ = std::move(options);
+    c->peer_ = peer.text();
+    if (auto r = co_await c->connect_stream(ex, peer); !r) co_return OpenError{r.error().code, r.error().message, "4.4.1"};
     PeerReply greeting = co_await c->read_reply(c->opt_.command_timeout);
     if (greeting.code != 220) co_return OpenError{0, c->peer_ + " greeting: " + greeting.summary()};
-    if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + ": EHLO/HELO failed"};
+    if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + (c->opt_.lmtp ? ": LHLO failed" : ": EHLO/HELO failed")};
     bool want_tls = c->opt_.tls != config::OutboundTls::None && c->opt_.tls_context;
     bool need_tls = c->opt_.tls == config::OutboundTls::Required || c->opt_.tls == config::OutboundTls::Verify;
     if (want_tls && c->has("STARTTLS")) {
@@ -286,7 +308,8 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         if (dsn && !r.orcpt.empty()) l += " ORCPT=" + r.orcpt;
         rcpts.push_back(l + "\r\n");
     }
-    bool chunking = has("CHUNKING");
+    // LMTP: DATA only, so that every reply after the data is unambiguously per recipient.
+    bool chunking = has("CHUNKING") && !opt_.lmtp;
     std::string data_cmd = chunking ? "BDAT " + std::to_string(message.size()) + " LAST\r\n" : "DATA\r\n";
     if (has("PIPELINING")) {
         std::string batch = mail;
@@ -308,6 +331,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
                 co_return res;
             }
             res.data = co_await read_reply(opt_.data_timeout);
+            co_await read_lmtp_replies(res);
         } else {
             res.data = d;
         }
@@ -344,14 +368,27 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
                     co_return res;
                 }
                 res.data = co_await read_reply(opt_.data_timeout);
+                co_await read_lmtp_replies(res);
             }
         }
     }
     res.connection_usable = res.mail.code != 0 && res.data.code != 0 && res.data.code != 421;
+    for (const PeerReply& r : res.lmtp_data) res.connection_usable = res.connection_usable && r.code != 0 && r.code != 421;
     if (res.connection_usable && !res.data.positive()) {
         res.connection_usable = (co_await command("RSET")).code == 250;
     }
     co_return res;
+}
+
+asio::awaitable<void> ClientConnection::read_lmtp_replies(TransactionResult& res) {
+    std::size_t accepted = 0;
+    for (const PeerReply& r : res.rcpt) accepted += r.positive() ? 1 : 0;
+    if (!opt_.lmtp || accepted == 0 || res.data.code == 0) co_return;
+    res.lmtp_data.push_back(res.data);
+    while (res.lmtp_data.size() < accepted) {
+        res.lmtp_data.push_back(co_await read_reply(opt_.data_timeout));
+        if (res.lmtp_data.back().code == 0) break;   // connection lost: the rest stay unanswered
+    }
 }
 
 asio::awaitable<void> ClientConnection::quit() {

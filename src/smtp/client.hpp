@@ -1,6 +1,7 @@
 // smtp/client.hpp — SMTP client connection for delivery (RFC 5321 §4, PIPELINING,
 // STARTTLS, SIZE, 8BITMIME, SMTPUTF8, CHUNKING, DSN). One object is one connection and
-// may carry several transactions.
+// may carry several transactions. With `lmtp` set it speaks LMTP (RFC 2033): LHLO instead
+// of EHLO, and one reply per accepted recipient after the data.
 // Trust: replies are the peer's; they are parsed defensively and never asserted on.
 #pragma once
 
@@ -47,6 +48,7 @@ struct ClientOptions {
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};   // RFC 5321 §4.5.3.2
     std::chrono::milliseconds data_timeout{std::chrono::minutes(10)};
+    bool lmtp = false;                                        // RFC 2033; the peer may be a unix socket
 };
 
 // Why no usable connection was opened. `status` is the enhanced status code the recipients
@@ -61,16 +63,20 @@ struct OpenError {
 struct TransactionResult {
     PeerReply mail;                          // reply to MAIL FROM
     std::vector<PeerReply> rcpt;             // one per recipient sent, in order
-    PeerReply data;                          // final reply after the data
+    PeerReply data;                          // final reply after the data (LMTP: the first one)
+    // LMTP only: one reply per recipient whose RCPT was accepted, in RCPT order, when the
+    // data was sent (RFC 2033 §4.2); data == lmtp_data.front() then.
+    std::vector<PeerReply> lmtp_data;
     bool connection_usable = false;          // may carry another transaction
 };
 
 class ClientConnection {
 public:
     ~ClientConnection();
-    // Connects, reads the greeting, sends EHLO (HELO fallback) and STARTTLS per policy,
-    // then authenticates: PLAIN/LOGIN with auth_user (only over TLS), else EXTERNAL when
-    // a client certificate is presented and the peer offers it.
+    // Connects (TCP, or a unix socket when peer.host starts with '/'), reads the greeting,
+    // sends EHLO (HELO fallback; LMTP: LHLO) and STARTTLS per policy, then authenticates:
+    // PLAIN/LOGIN with auth_user (only over TLS), else EXTERNAL when a client certificate
+    // is presented and the peer offers it.
     // The error text is for logs.
     static asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> open(asio::any_io_executor ex,
                                                                              const config::Endpoint& peer,
@@ -88,6 +94,9 @@ private:
     asio::awaitable<bool> write(std::string_view data, std::chrono::milliseconds timeout);
     asio::awaitable<PeerReply> command(std::string_view line);
     asio::awaitable<bool> ehlo();
+    asio::awaitable<Result<Ok>> connect_stream(asio::any_io_executor ex, const config::Endpoint& peer);
+    // LMTP: after the data, the replies of the 2nd..nth accepted recipient (RFC 2033 §4.2).
+    asio::awaitable<void> read_lmtp_replies(TransactionResult& res);
     bool has(std::string_view ext) const;
     bool offers_auth(std::string_view mechanism) const;
     asio::awaitable<Result<Ok, OpenError>> authenticate();

@@ -26,6 +26,7 @@
 #include "auth/kerberos_map.hpp"
 #include "auth/external.hpp"
 #include "auth/password.hpp"
+#include "delivery/local.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
 #include "policy/access.hpp"
@@ -390,6 +391,7 @@ void Session::on_mail(Command& cmd) {
         return reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
     if (cmd.mail.size && *cmd.mail.size > l_.limits.max_message_size)
         return reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l_.limits.max_message_size) + " bytes"));
+    if (svc_.directory) facts_.directory = svc_.directory->get();   // one snapshot per transaction
     policy::Decision d = policy::check_mail(facts_, cmd.path);
     if (d.verdict == policy::Verdict::Refuse) {
         log::info("smtp.mail.refused", {{"listener", l_.name}, {"client", client_.address.text()}, {"from", cmd.path.text()},
@@ -553,7 +555,8 @@ asio::awaitable<void> Session::finish_message(std::string_view message) {
     env.smtputf8 = mail_.smtputf8;
     env.ret = mail_.ret;
     env.envid = mail_.envid;
-    env.recipients = rcpts_;
+    // Aliases expand here, so each final recipient has its own durable state and DSN.
+    env.recipients = facts_.directory ? delivery::expand_recipients(*facts_.directory, svc_.config->domains, rcpts_) : rcpts_;
     std::string head = received_header(env.id);
     auto id = co_await svc_.spool->commit(env, head, message);
     if (!id) {

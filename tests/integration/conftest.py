@@ -415,7 +415,9 @@ class Rampart:
         return RawSMTP(self.host, self.port, **kw)
 
     def maildir(self, local):
-        return self.data_dir / "mail" / DOMAIN / local.lower()
+        # A directory user's mail goes to mail/<user>/, anyone else's to mail/<domain>/<local>/.
+        user_dir = self.data_dir / "mail" / local.lower()
+        return user_dir if user_dir.is_dir() else self.data_dir / "mail" / DOMAIN / local.lower()
 
     def maildir_messages(self, local=None):
         """Contents (bytes) of delivered messages, for one local part or all of them."""

@@ -77,7 +77,8 @@ def test_smtp_auth_attack_valid_login_cannot_relay(authsrv):
         assert c.mail(f"alice@{DOMAIN}")[0] == 250
         code, msg = c.rcpt("victim@outside.test")
         assert (code, msg) == (550, b"5.7.1 relaying denied")
-        assert c.rcpt(f"bob@{DOMAIN}")[0] == 250      # submitting inside is permitted
+        assert c.rcpt(f"app1@{DOMAIN}")[0] == 250     # submitting inside is permitted
+        assert c.rcpt(f"bob@{DOMAIN}")[0] == 550      # ... to known recipients only (5.1.1)
 
 
 def test_user_without_submit_grant_is_refused(authsrv):

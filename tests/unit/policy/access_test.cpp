@@ -127,3 +127,34 @@ TEST_F(AccessTest, RemoteRanges) {
     facts.client = *net::IpAddress::parse("10.1.1.1");
     EXPECT_NE(check_connection(facts).verdict, Verdict::Refuse);
 }
+
+TEST_F(AccessTest, UnknownRecipientInCoveredAuthoritativeDomainIs511) {
+    auto dir = std::make_shared<directory::Directory>();
+    dir->users.push_back({"alice", {"alice@example.test"}, {}, "", false, {}, {}});
+    dir->aliases.push_back({"sales@example.test", {"user:alice"}});
+    facts.directory = dir;
+    Trace t;
+    Decision d = rcpt("<carol@example.test>", &t);
+    EXPECT_EQ(d.verdict, Verdict::Refuse);
+    EXPECT_EQ(d.rule, "recipient.known");
+    EXPECT_EQ(d.reply.code, 550);
+    EXPECT_EQ(d.reply.enhanced, "5.1.1");
+    EXPECT_EQ(t.steps.back().rule, "recipient.known");
+    EXPECT_EQ(rcpt("<ALICE@Example.test>").verdict, Verdict::Accept);
+    EXPECT_EQ(rcpt("<sales@example.test>").verdict, Verdict::Accept);
+    // RFC 5321 §4.5.1: postmaster is always accepted, with or without a domain.
+    EXPECT_EQ(rcpt("<PostMaster@example.test>").verdict, Verdict::Accept);
+    EXPECT_EQ(rcpt("<Postmaster>").verdict, Verdict::Accept);
+}
+
+TEST_F(AccessTest, DirectoryWithoutEntriesForTheDomainAcceptsEveryLocalPart) {
+    auto dir = std::make_shared<directory::Directory>();
+    dir->users.push_back({"alice", {"alice@elsewhere.test"}, {}, "", false, {}, {}});
+    facts.directory = dir;
+    Trace t;
+    EXPECT_EQ(rcpt("<carol@example.test>", &t).verdict, Verdict::Accept);
+    bool noted = false;
+    for (const auto& s : t.steps)
+        if (s.rule == "recipient.known") noted = s.decision.note.find("holds no address in example.test") != std::string::npos;
+    EXPECT_TRUE(noted);
+}

@@ -1,0 +1,125 @@
+// delivery/local.cpp — local mailbox resolution and alias expansion.
+#include "delivery/local.hpp"
+
+#include <set>
+
+#include "delivery/maildir.hpp"
+#include "directory/mailbox.hpp"
+#include "smtp/address.hpp"
+
+namespace rampart::delivery {
+namespace {
+
+struct Parts {
+    std::string local;
+    std::string domain;   // lower-case; empty for <Postmaster>
+};
+
+Parts parts(std::string_view a) {
+    std::size_t at = a.rfind('@');
+    if (at == std::string_view::npos) return {std::string(a), ""};
+    return {std::string(a.substr(0, at)), directory::fold(a.substr(at + 1))};
+}
+
+bool authoritative(const std::vector<config::Domain>& domains, const std::string& d) {
+    for (const config::Domain& x : domains)
+        if (x.name == d) return x.type == config::DomainType::Authoritative;
+    return false;
+}
+
+// <Postmaster> is looked up as postmaster@<first authoritative domain>.
+std::string lookup_address(const std::vector<config::Domain>& domains, std::string_view address) {
+    if (address.find('@') != std::string_view::npos) return std::string(address);
+    for (const config::Domain& d : domains)
+        if (d.type == config::DomainType::Authoritative) return "postmaster@" + d.name;
+    return std::string(address);
+}
+
+// RFC 3461 §4 xtext.
+std::string xtext(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 33 || c > 126 || c == '+' || c == '=') {
+            out += '+';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+LocalMailbox resolve_local(const directory::Directory* dir, const std::vector<config::Domain>& domains, std::string_view address) {
+    LocalMailbox m;
+    std::string addr = lookup_address(domains, address);
+    Parts p = parts(addr);
+    m.domain = p.domain;
+    m.address = addr;
+    if (dir) {
+        directory::Lookup l = directory::lookup(*dir, addr);
+        if (l.user) {
+            m.kind = LocalMailbox::Kind::User;
+            m.user = l.user->name;
+            m.maildir = folder_name(l.user->name);
+            for (const std::string& a : l.user->addresses)
+                if (directory::fold(a) == directory::fold(addr)) m.address = a;   // the directory's spelling
+            return m;
+        }
+        if (l.alias) {
+            m.kind = LocalMailbox::Kind::Alias;
+            return m;
+        }
+    }
+    if (directory::is_postmaster(p.local) || p.domain.empty()) {
+        m.kind = LocalMailbox::Kind::Postmaster;
+        m.maildir = "postmaster";
+        return m;
+    }
+    if (dir && directory::covers_domain(*dir, p.domain)) {
+        m.kind = LocalMailbox::Kind::Unknown;
+        return m;
+    }
+    m.kind = LocalMailbox::Kind::Catchall;
+    smtp::Mailbox mb{p.local, p.domain, false, !p.local.empty() && p.local.front() == '"'};
+    std::string local = mb.local_unquoted();
+    m.maildir = std::filesystem::path(folder_name(p.domain)) / folder_name(local);
+    return m;
+}
+
+std::vector<queue::Recipient> expand_recipients(const directory::Directory& dir, const std::vector<config::Domain>& domains,
+                                                const std::vector<queue::Recipient>& rcpts) {
+    std::vector<queue::Recipient> out;
+    std::set<std::string> seen;
+    auto add = [&](queue::Recipient r) {
+        if (seen.insert(directory::fold(r.address)).second) out.push_back(std::move(r));
+    };
+    for (const queue::Recipient& r : rcpts) {
+        std::string addr = lookup_address(domains, r.address);
+        Parts p = parts(addr);
+        directory::Lookup l = authoritative(domains, p.domain) ? directory::lookup(dir, addr) : directory::Lookup{};
+        if (!l.alias) {
+            add(r);
+            continue;
+        }
+        directory::Expansion e = directory::expand(dir, addr);
+        if (e.addresses.empty()) {
+            add(r);
+            continue;
+        }
+        for (const std::string& a : e.addresses) {
+            queue::Recipient n = r;
+            n.address = a;
+            n.done = false;
+            n.last = {};
+            if (n.orcpt.empty()) n.orcpt = "rfc822;" + xtext(r.address);
+            add(std::move(n));
+        }
+    }
+    return out;
+}
+
+}  // namespace rampart::delivery

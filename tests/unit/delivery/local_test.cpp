@@ -1,0 +1,99 @@
+#include "delivery/local.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace rampart;
+using namespace rampart::delivery;
+using Kind = LocalMailbox::Kind;
+
+namespace {
+
+struct LocalTest : ::testing::Test {
+    LocalTest() {
+        dir.users.push_back({"Alice", {"alice@example.test"}, {}, "", false, {}, {}});
+        dir.users.push_back({"bob", {"bob@example.test"}, {}, "", false, {}, {}});
+        dir.aliases.push_back({"staff@example.test", {"user:Alice", "bob@example.test", "ext@outside.test"}});
+        dir.aliases.push_back({"sales@example.test", {"staff@example.test", "ALICE@example.test"}});
+        dir.aliases.push_back({"loop@example.test", {"loop@example.test"}});
+        domains = {{"example.test", config::DomainType::Authoritative},
+                   {"open.test", config::DomainType::Authoritative},
+                   {"partner.test", config::DomainType::ExternalRelay}};
+    }
+    queue::Recipient rcpt(std::string a, std::string orcpt = "") {
+        queue::Recipient r;
+        r.address = std::move(a);
+        r.notify = 0;
+        r.orcpt = std::move(orcpt);
+        return r;
+    }
+    std::vector<std::string> addresses(const std::vector<queue::Recipient>& v) {
+        std::vector<std::string> out;
+        for (const auto& r : v) out.push_back(r.address);
+        return out;
+    }
+    directory::Directory dir;
+    std::vector<config::Domain> domains;
+};
+
+}  // namespace
+
+TEST_F(LocalTest, UserAddressResolvesToTheUsersMaildir) {
+    LocalMailbox m = resolve_local(&dir, domains, "ALICE@Example.Test");
+    EXPECT_EQ(m.kind, Kind::User);
+    EXPECT_EQ(m.user, "Alice");
+    EXPECT_EQ(m.maildir, "alice");
+    EXPECT_EQ(m.address, "alice@example.test");   // the directory's spelling, for LMTP
+    EXPECT_EQ(m.domain, "example.test");
+}
+
+TEST_F(LocalTest, UnknownAddressInCoveredDomain) {
+    EXPECT_EQ(resolve_local(&dir, domains, "carol@example.test").kind, Kind::Unknown);
+}
+
+TEST_F(LocalTest, DomainWithoutEntriesIsCatchall) {
+    LocalMailbox m = resolve_local(&dir, domains, "Someone@OPEN.test");
+    EXPECT_EQ(m.kind, Kind::Catchall);
+    EXPECT_EQ(m.maildir, std::filesystem::path("open.test") / "someone");
+    EXPECT_EQ(resolve_local(nullptr, domains, "carol@example.test").kind, Kind::Catchall);   // no directory
+}
+
+TEST_F(LocalTest, PostmasterFallsBackToItsOwnMailbox) {
+    LocalMailbox m = resolve_local(&dir, domains, "PostMaster@example.test");
+    EXPECT_EQ(m.kind, Kind::Postmaster);
+    EXPECT_EQ(m.maildir, "postmaster");
+    EXPECT_EQ(resolve_local(&dir, domains, "Postmaster").kind, Kind::Postmaster);
+    dir.aliases.push_back({"postmaster@example.test", {"user:bob"}});
+    // <Postmaster> is looked up as postmaster@<first authoritative domain>: an alias.
+    EXPECT_EQ(resolve_local(&dir, domains, "Postmaster").kind, Kind::Alias);
+}
+
+TEST_F(LocalTest, ExpansionReplacesAliasesKeepsOthersAndSetsOrcpt) {
+    auto out = expand_recipients(dir, domains, {rcpt("bob@example.test"), rcpt("Sales@example.test"), rcpt("x@outside.test")});
+    EXPECT_EQ(addresses(out), (std::vector<std::string>{"bob@example.test", "alice@example.test", "ext@outside.test", "x@outside.test"}));
+    EXPECT_EQ(out[0].orcpt, "");
+    EXPECT_EQ(out[1].orcpt, "rfc822;Sales@example.test");
+    EXPECT_EQ(out[2].orcpt, "rfc822;Sales@example.test");
+}
+
+TEST_F(LocalTest, ExpansionKeepsAGivenOrcptAndNotify) {
+    queue::Recipient r = rcpt("staff@example.test", "rfc822;boss+2Bx@example.test");
+    r.notify = 6;
+    auto out = expand_recipients(dir, domains, {r});
+    ASSERT_EQ(out.size(), 3u);
+    for (const auto& n : out) {
+        EXPECT_EQ(n.orcpt, "rfc822;boss+2Bx@example.test");
+        EXPECT_EQ(n.notify, 6u);
+    }
+}
+
+TEST_F(LocalTest, LoopingAliasStaysForDeliveryToReport) {
+    auto out = expand_recipients(dir, domains, {rcpt("loop@example.test")});
+    EXPECT_EQ(addresses(out), (std::vector<std::string>{"loop@example.test"}));
+    EXPECT_EQ(resolve_local(&dir, domains, "loop@example.test").kind, Kind::Alias);
+}
+
+TEST_F(LocalTest, AliasesOnlyExpandInAuthoritativeDomains) {
+    dir.aliases.push_back({"x@partner.test", {"bob@example.test"}});
+    auto out = expand_recipients(dir, domains, {rcpt("x@partner.test")});
+    EXPECT_EQ(addresses(out), (std::vector<std::string>{"x@partner.test"}));
+}
