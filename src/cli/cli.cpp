@@ -1,4 +1,4 @@
-// cli/cli.cpp — subcommands: serve, check, default-config, settings, version.
+// cli/cli.cpp — subcommands: serve, check, explain, user, group, queue, default-config, settings, version.
 // Exit status: 0 success, 1 runtime failure, 2 configuration error.
 #include "cli/cli.hpp"
 
@@ -12,6 +12,8 @@
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "admin/control.hpp"
+#include "admin/queue_commands.hpp"
 #include "config/load.hpp"
 #include "config/settings.hpp"
 #include "auth/password.hpp"
@@ -115,8 +117,16 @@ int serve(const std::string& path) {
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
     delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool);
-    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue,
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
                                [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
+    admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
+                                 [&scheduler, &spool](std::string request) {
+                                     return admin::queue_command(scheduler, spool, std::move(request));
+                                 });
+    if (auto r = control.open(); !r) {
+        std::cerr << "server.data_dir: " << r.error().message << "\n";
+        return 1;
+    }
     services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
     std::vector<queue::Envelope> recovered = spool.recover();
     log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
@@ -255,6 +265,36 @@ int group_command(const std::string& config_path, const std::string& action, con
     });
 }
 
+// rampart queue ACTION [ID|--all] [--json]: one request to the running server.
+int queue_command(const std::string& path, const std::string& action, const std::string& id, bool all, bool json) {
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    bool needs_id = action != "list";
+    if (action == "retry" && all == !id.empty()) {
+        std::cerr << "retry: give a queue id or --all\n";
+        return kConfigError;
+    }
+    if (action != "retry" && all) {
+        std::cerr << "--all applies to retry only\n";
+        return kConfigError;
+    }
+    if (needs_id && action != "retry" && id.empty()) {
+        std::cerr << action << ": give a queue id (see rampart queue list)\n";
+        return kConfigError;
+    }
+    std::string request = action + (all ? " --all" : id.empty() ? "" : " " + id) + (json ? " --json" : "");
+    auto response = admin::control_request(admin::control_socket_path(cfg->resolve(cfg->server.data_dir)), request);
+    if (!response) {
+        std::cerr << response.error().message << "\n";
+        return 1;
+    }
+    std::size_t nl = response->find('\n');
+    std::string status = response->substr(0, nl);
+    std::string body = nl == std::string::npos ? std::string() : response->substr(nl + 1);
+    (status == "ok" ? std::cout : std::cerr) << body;
+    return status == "ok" ? 0 : 1;
+}
+
 struct ExplainArgs {
     std::string listener;
     std::string client_ip;
@@ -341,6 +381,17 @@ int run(int argc, char** argv) {
     group_cmd->add_option("name", da.name, "Group name");
     group_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     group_cmd->add_option("--member", da.members, "user:NAME or group:NAME (repeatable)");
+    std::string queue_action, queue_id;
+    bool queue_all = false, queue_json = false;
+    auto* queue_cmd = app.add_subcommand(
+        "queue", "Inspect and manage the queue of the running server (control socket in data_dir): list | show ID | retry ID|--all | hold ID | release ID | delete ID (no report) | bounce ID (report to the sender)");
+    queue_cmd->add_option("action", queue_action, "list | show | retry | hold | release | delete | bounce")
+        ->required()
+        ->check(CLI::IsMember({"list", "show", "retry", "hold", "release", "delete", "bounce"}));
+    queue_cmd->add_option("id", queue_id, "Queue id");
+    queue_cmd->add_flag("--all", queue_all, "retry: every deferred message");
+    queue_cmd->add_flag("--json", queue_json, "Machine-readable output (JSON)");
+    queue_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -368,6 +419,7 @@ int run(int argc, char** argv) {
         }
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
+    if (*queue_cmd) return queue_command(config_path, queue_action, queue_id, queue_all, queue_json);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;
