@@ -182,7 +182,8 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
         env.next_attempt = next_attempt_ms(settings_, env.received_at, env.attempts, now);
         records += encode_attempt(env.attempts, env.next_attempt);
     }
-    if (!records.empty() && !e.remove_requested) {
+    // A message finished by this attempt is removed below: its records need no flush.
+    if (!records.empty() && !e.remove_requested && !finished(env)) {
         auto w = co_await spool_.append(id, std::move(records));
         if (!w) log::error("spool.append.failed", {{"qid", id}, {"error", w.error().message}});
     }
