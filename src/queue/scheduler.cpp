@@ -59,7 +59,8 @@ void Scheduler::enqueue(Envelope env) {
     }
     it->second.env = std::move(env);
     Entry& e = it->second;
-    if (e.env.held || e.env.next_attempt > now_ms()) wait(e);
+    // Only a report owed (recovered after a crash): send it now, held or not.
+    if (has_pending(e.env) && (e.env.held || e.env.next_attempt > now_ms())) wait(e);
     else make_ready(e);
 }
 
@@ -141,9 +142,10 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
     Entry& e = entries_.at(id);
     Envelope& env = e.env;
     std::int64_t now = now_ms();
-    std::vector<DsnRecipient> delivered, failed;
+    bool bouncing = e.bounce_requested;   // an operator's bounce may arrive while reports are sent
+    std::vector<DsnRecipient> delivered;
     std::string records;
-    bool expire = !e.bounce_requested && has_pending(env) && expired(settings_, env.received_at, now);
+    bool expire = !bouncing && has_pending(env) && expired(settings_, env.received_at, now);
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         Recipient& r = env.recipients[i];
         if (r.done && !before[i]) {
@@ -154,7 +156,7 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
         }
         if (r.done) continue;
         if (r.last.outcome != Outcome::Failed) {
-            if (e.bounce_requested) {
+            if (bouncing) {
                 r.last = AttemptResult{Outcome::Failed, 0, "5.0.0", "delivery cancelled by the postmaster", r.last.remote};
             } else if (expire) {
                 std::string last = r.last.code ? std::to_string(r.last.code) + " " + r.last.status + " " + r.last.diagnostic
@@ -218,6 +220,14 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
     if (!env.dsn_pending.empty() && !has_pending(env)) {
         // Only the report is left and the spool refused it: try again later.
         env.next_attempt = now + settings_.retry_interval.count();
+    }
+    if (e.remove_requested) {   // asked while the reports were being sent
+        erase(id, "deleted by the postmaster");
+        co_return;
+    }
+    if (e.bounce_requested && !bouncing) {
+        make_ready(e);            // the next round bounces it
+        co_return;
     }
     e.bounce_requested = false;
     wait(e);

@@ -127,3 +127,21 @@ def test_queue_tool_without_server_names_the_socket(rampart_factory):
     p = r.queue_cli("list")
     assert p.returncode != 0
     assert str(r.data_dir / "control.sock") in p.stderr
+
+
+def test_recorded_failure_is_reported_after_restart_and_not_retried(rampart_factory):
+    """A 'failed' record without its 'notified' record (a crash between the two) means:
+    the report is still owed, the recipient is finished."""
+    r = rampart_factory(smarthost_port=free_port(), retry_interval="1h")
+    qid = send_one(r)
+    wait_for(lambda: deferred_after(r, qid, 1), timeout=20, what="the first deferral")
+    r.stop()
+    with open(r.data_dir / "spool" / qid, "a") as f:
+        f.write("failed\t0\t550\t5.1.1\t127.0.0.1:25\tno such user\n")
+    attempts_before = len([e for e in r.log_events("delivery.attempt") if e.get("qid") == qid])
+    r.start()
+    wait_for(lambda: r.maildir_messages("sender"), timeout=20, what="the owed report")
+    wait_for(lambda: r.spool_count() == 0, timeout=20, what="the spool to empty")
+    raw = r.maildir_messages("sender")[0]
+    assert b"Status: 5.1.1" in raw and b"Diagnostic-Code: smtp; 550 5.1.1 no such user" in raw
+    assert len([e for e in r.log_events("delivery.attempt") if e.get("qid") == qid]) == attempts_before
