@@ -117,12 +117,16 @@ ControlServer::ControlServer(asio::any_io_executor ex, std::filesystem::path soc
     impl_->handler = std::move(handler);
 }
 
-ControlServer::~ControlServer() {
+ControlServer::~ControlServer() { close(); }
+
+void ControlServer::close() {
     if (impl_->acceptor) {
         std::error_code ec;
         impl_->acceptor->close(ec);
+        impl_->acceptor.reset();
     }
     if (impl_->bound) ::unlink(impl_->path.c_str());
+    impl_->bound = false;
 }
 
 Result<Ok> ControlServer::open() {

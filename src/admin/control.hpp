@@ -28,6 +28,9 @@ public:
     // Binds the socket and starts accepting. Fails if another server answers on it; a
     // stale socket file (nobody listening) is replaced.
     Result<Ok> open();
+    // Stops accepting and removes the socket file. Call before the executor's context is
+    // destroyed (the destructor calls it too, for early exits).
+    void close();
 
 private:
     struct Impl;

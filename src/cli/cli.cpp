@@ -143,6 +143,7 @@ int serve(const std::string& path) {
         if (auto d = load_directory()) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
+    control.close();
     server.shutdown();
     log::info("server.stopped", {});
     return 0;
