@@ -193,7 +193,7 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
         const queue::Envelope& e = m->envelope;
         std::ostringstream o;
         o << "id:          " << e.id << "\n"
-          << "state:       " << m->state << (e.held ? " (held)" : "") << "\n"
+          << "state:       " << m->state << (e.held && m->state != "held" ? " (held after this attempt)" : "") << "\n"
           << "received:    " << queue::rfc5322_date(e.received_at) << " (" << span(now - e.received_at) << " ago) on listener "
           << e.listener << " from " << e.client << " (" << e.helo << ")" << (e.tls.empty() ? "" : ", " + e.tls) << "\n"
           << "sender:      <" << e.sender << ">\n"
