@@ -130,6 +130,13 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
     std::string host = clean(req.reporting_mta);
     std::string boundary = "=_rampart_" + clean(req.unique);
     std::string_view returned = full ? message : headers_of(message);
+    // RFC 6533: a report on an SMTPUTF8 message whose addresses or returned text are not
+    // ASCII uses the "global" types, and utf-8 address types for UTF-8 addresses.
+    bool global = false;
+    if (env.smtputf8) {
+        global = has_eight_bit(returned) || has_eight_bit(env.sender);
+        for (const DsnRecipient& r : req.recipients) global = global || has_eight_bit(env.recipients.at(r.index).address);
+    }
 
     std::string subject = failure                    ? "Undelivered Mail Returned to Sender"
                           : kind == DsnAction::Delayed ? "Delayed Mail (still being retried)"
@@ -176,7 +183,8 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
 
     // 2. Machine-readable part (RFC 3464 §2).
     out += "--" + boundary + "\r\n";
-    out += "Content-Type: message/delivery-status\r\n\r\n";
+    out += global ? "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                  : "Content-Type: message/delivery-status\r\n\r\n";
     out += field("Reporting-MTA", "dns; " + host);
     if (!env.envid.empty()) out += field("Original-Envelope-Id", clean(smtp::decode_xtext(env.envid)));
     if (!env.helo.empty()) out += field("Received-From-MTA", "dns; " + clean(env.helo) + (env.client.empty() ? "" : " ([" + clean(env.client) + "])"));
@@ -185,7 +193,7 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
         const Recipient& rc = env.recipients.at(r.index);
         out += kCrlf;
         if (!rc.orcpt.empty()) out += field("Original-Recipient", original_recipient(rc.orcpt));
-        out += field("Final-Recipient", "rfc822; " + clean(rc.address));
+        out += field("Final-Recipient", std::string(has_eight_bit(rc.address) ? "utf-8; " : "rfc822; ") + clean(rc.address));
         out += field("Action", action_name(r.action));
         out += field("Status", status_of(r));
         if (std::string mta = remote_mta(r.result.remote); !mta.empty()) out += field("Remote-MTA", "dns; " + clean(mta));
@@ -198,13 +206,15 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
     // 3. The original: whole message or headers only.
     bool eight_bit_original = has_eight_bit(returned);
     out += "--" + boundary + "\r\n";
-    out += full ? "Content-Type: message/rfc822\r\n" : "Content-Type: text/rfc822-headers\r\n";
+    if (global) out += full ? "Content-Type: message/global\r\n" : "Content-Type: message/global-headers\r\n";
+    else out += full ? "Content-Type: message/rfc822\r\n" : "Content-Type: text/rfc822-headers\r\n";
     if (eight_bit_original) out += "Content-Transfer-Encoding: 8bit\r\n";
     out += kCrlf;
     out += returned;
     if (returned.size() < 2 || returned.substr(returned.size() - 2) != kCrlf) out += kCrlf;
     out += "\r\n--" + boundary + "--\r\n";
-    return Dsn{std::move(out), has_eight_bit(out)};
+    bool eight_bit = has_eight_bit(out);   // before the move below
+    return Dsn{std::move(out), eight_bit};
 }
 
 }  // namespace rampart::queue

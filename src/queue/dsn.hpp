@@ -6,6 +6,8 @@
 //  - RET absent returns only the headers (text/rfc822-headers); RET=FULL returns the whole
 //    message (message/rfc822) in failure reports. Delay and success reports always carry
 //    headers only (RFC 3461 §4.3).
+//  - Reports on SMTPUTF8 messages with non-ASCII addresses or headers use the RFC 6533
+//    types (message/global-delivery-status, message/global[-headers]).
 //  - xtext (ENVID, ORCPT) is decoded; control characters are replaced by '?' so nothing
 //    a client sent can add header lines.
 #pragma once

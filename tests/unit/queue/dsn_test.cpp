@@ -182,3 +182,19 @@ TEST(Dsn, NotifyRules) {
 }
 
 TEST(Dsn, Rfc5322Date) { EXPECT_EQ(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000"); }
+
+TEST(Dsn, Smtputf8MessagesGetTheGlobalTypes) {
+    Envelope e = original();
+    e.smtputf8 = true;
+    e.recipients[0].address = "jörg@outside.test";
+    Dsn d = build_dsn(request(DsnAction::Failed, {0}), e, kMessage);
+    EXPECT_TRUE(d.eight_bit);
+    Parsed p = parse(d.text);
+    ASSERT_EQ(p.parts.size(), 3u);
+    EXPECT_EQ(p.parts[1].rfind("Content-Type: message/global-delivery-status\r\n", 0), 0u);
+    EXPECT_EQ(p.parts[2].rfind("Content-Type: message/global-headers\r\n", 0), 0u);
+    EXPECT_NE(d.text.find("Final-Recipient: utf-8; jörg@outside.test"), std::string::npos);
+    // An ASCII-only SMTPUTF8 message keeps the classic types.
+    Dsn plain = build_dsn(request(DsnAction::Failed, {1}), original(), kMessage);
+    EXPECT_NE(plain.text.find("message/delivery-status"), std::string::npos);
+}
