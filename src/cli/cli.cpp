@@ -116,9 +116,9 @@ int serve(const std::string& path) {
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
-    delivery::Dispatcher dispatcher(server.main_context().get_executor(), *cfg, spool);
+    auto dispatcher = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool);
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
-                               [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
+                               [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); });
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
                                  [&scheduler, &spool](std::string request) {
                                      return admin::queue_command(scheduler, spool, std::move(request));
@@ -143,7 +143,10 @@ int serve(const std::string& path) {
         if (auto d = load_directory()) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
+    // Sockets and timers (the control socket, the dispatcher's idle connections) must go
+    // while their I/O context still exists.
     control.close();
+    dispatcher.reset();
     server.shutdown();
     log::info("server.stopped", {});
     return 0;
