@@ -116,6 +116,7 @@ struct QueueSettings {
     milliseconds max_lifetime{std::chrono::hours(24 * 5)};     // then deferred recipients bounce
     milliseconds delay_warning{std::chrono::hours(4)};         // delay notice after this (once)
     std::uint32_t delivery_concurrency = 100;
+    std::uint32_t destination_concurrency = 50;                // of those, at most this many per destination
 };
 
 struct DnsSettings {

@@ -398,6 +398,8 @@ const Field<QueueSettings> kQueue[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.delay_warning = *v)},
     {"delivery_concurrency", "count", "100", "Messages being delivered at once.",
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.delivery_concurrency = static_cast<std::uint32_t>(*v))},
+    {"destination_concurrency", "count", "50", "Of those, messages to one destination (the recipient domain) at once; the others wait while other destinations go ahead.",
+     SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.destination_concurrency = static_cast<std::uint32_t>(*v))},
 };
 
 const Field<DnsSettings> kDns[] = {

@@ -30,6 +30,17 @@ std::string join_indices(const Envelope& env, const std::vector<DsnRecipient>& r
     return out;
 }
 
+std::string destination_of(const Envelope& env) {
+    for (const Recipient& r : env.recipients) {
+        if (r.done) continue;
+        std::size_t at = r.address.rfind('@');
+        std::string d = at == std::string::npos ? std::string() : r.address.substr(at + 1);
+        for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return d;
+    }
+    return {};
+}
+
 bool has_pending(const Envelope& env) {
     for (const Recipient& r : env.recipients)
         if (!r.done) return true;
@@ -74,12 +85,19 @@ void Scheduler::wait(Entry& e) {
 
 void Scheduler::make_ready(Entry& e) {
     e.state = State::Ready;
-    ready_.push_back(e.env.id);
+    e.destination = destination_of(e.env);
+    ready_[e.destination].push_back(e.env.id);
     pump();
 }
 
 void Scheduler::unschedule(Entry& e) {
-    if (e.state == State::Ready) std::erase(ready_, e.env.id);
+    if (e.state == State::Ready) {
+        auto q = ready_.find(e.destination);
+        if (q != ready_.end()) {
+            std::erase(q->second, e.env.id);
+            if (q->second.empty()) ready_.erase(q);
+        }
+    }
     if (e.state == State::Waiting) waiting_.erase({e.env.next_attempt, e.env.id});
 }
 
@@ -88,14 +106,31 @@ void Scheduler::kick() {
 }
 
 void Scheduler::pump() {
-    while (active_ < settings_.delivery_concurrency && !ready_.empty()) {
-        std::string id = std::move(ready_.front());
-        ready_.pop_front();
-        auto it = entries_.find(id);
-        if (it == entries_.end() || it->second.state != State::Ready) continue;
-        it->second.state = State::Active;
-        ++active_;
-        asio::co_spawn(ex_, run_one(std::move(id)), asio::detached);
+    bool progress = true;
+    while (progress && active_ < settings_.delivery_concurrency && !ready_.empty()) {
+        progress = false;
+        // One round over the destinations, starting after the one served last.
+        std::vector<std::string> order;
+        for (auto it = ready_.upper_bound(last_destination_); it != ready_.end(); ++it) order.push_back(it->first);
+        for (auto it = ready_.begin(); it != ready_.end() && it->first <= last_destination_; ++it) order.push_back(it->first);
+        for (const std::string& dest : order) {
+            if (active_ >= settings_.delivery_concurrency) break;
+            if (auto a = active_per_destination_.find(dest);
+                a != active_per_destination_.end() && a->second >= settings_.destination_concurrency)
+                continue;
+            auto q = ready_.find(dest);
+            std::string id = std::move(q->second.front());
+            q->second.pop_front();
+            if (q->second.empty()) ready_.erase(q);
+            progress = true;
+            auto it = entries_.find(id);
+            if (it == entries_.end() || it->second.state != State::Ready) continue;
+            it->second.state = State::Active;
+            ++active_;
+            ++active_per_destination_[dest];
+            last_destination_ = dest;
+            asio::co_spawn(ex_, run_one(std::move(id), dest), asio::detached);
+        }
     }
 }
 
@@ -110,8 +145,7 @@ asio::awaitable<void> Scheduler::timer_loop() {
             auto it = entries_.find(id);
             if (it == entries_.end()) continue;
             log::info("queue.retry", {{"qid", id}, {"attempt", it->second.env.attempts + 1}});
-            it->second.state = State::Ready;
-            ready_.push_back(id);
+            make_ready(it->second);
         }
         pump();
         if (waiting_.empty()) timer.expires_at(asio::system_timer::time_point::max());
@@ -121,7 +155,7 @@ asio::awaitable<void> Scheduler::timer_loop() {
     }
 }
 
-asio::awaitable<void> Scheduler::run_one(std::string id) {
+asio::awaitable<void> Scheduler::run_one(std::string id, std::string destination) {
     std::vector<bool> before;
     {
         Entry& e = entries_.at(id);
@@ -135,6 +169,7 @@ asio::awaitable<void> Scheduler::run_one(std::string id) {
     }
     co_await conclude(id, std::move(before));
     --active_;
+    if (--active_per_destination_[destination] == 0) active_per_destination_.erase(destination);
     pump();
 }
 

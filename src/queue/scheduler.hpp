@@ -73,6 +73,7 @@ private:
         State state = State::Ready;
         bool remove_requested = false;   // asked while active
         bool bounce_requested = false;
+        std::string destination;         // its ready queue: domain of the first pending recipient
     };
 
     void enqueue(Envelope env);
@@ -82,7 +83,7 @@ private:
     void pump();
     void kick();                         // the timer loop recomputes its deadline
     asio::awaitable<void> timer_loop();
-    asio::awaitable<void> run_one(std::string id);
+    asio::awaitable<void> run_one(std::string id, std::string destination);
     // Everything after an attempt (or an operator's bounce): records, reports, next step.
     asio::awaitable<void> conclude(std::string id, std::vector<bool> done_before);
     // Commits one report to env.sender for `rcpts`; false if the spool refused it.
@@ -95,7 +96,12 @@ private:
     std::string hostname_;
     Attempt attempt_;
     std::map<std::string, Entry> entries_;
-    std::deque<std::string> ready_;
+    // Per-destination ready queues, served round-robin, each with at most
+    // destination_concurrency attempts at once: a slow or dead destination cannot take
+    // every delivery slot.
+    std::map<std::string, std::deque<std::string>> ready_;
+    std::map<std::string, std::size_t> active_per_destination_;
+    std::string last_destination_;       // round-robin cursor
     std::set<std::pair<std::int64_t, std::string>> waiting_;   // (next attempt, unix ms; id)
     std::function<void()> cancel_timer_;   // wakes the timer loop (its timer lives in its frame)
     std::size_t active_ = 0;

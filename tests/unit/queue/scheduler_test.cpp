@@ -7,6 +7,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -193,4 +196,43 @@ TEST_F(SchedulerTest, DeleteSendsNoReport) {
     ASSERT_TRUE(scheduler_->remove(id).ok());
     EXPECT_FALSE(scheduler_->find(id));
     EXPECT_TRUE(spooled().empty());
+}
+
+namespace {
+// An attempt for slow.test that waits until the test opens the gate.
+asio::awaitable<void> gated(Envelope& env, asio::steady_timer* gate, int* calls) {
+    ++*calls;
+    if (env.recipients[0].address.ends_with("@slow.test")) {
+        std::error_code ec;
+        co_await gate->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    for (Recipient& r : env.recipients) {
+        r.last = delivered();
+        r.done = true;
+    }
+}
+}  // namespace
+
+TEST_F(SchedulerTest, SlowDestinationDoesNotBlockOthers) {
+    settings_.destination_concurrency = 2;
+    asio::steady_timer gate(io_, asio::steady_timer::time_point::max());
+    scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), spool_, settings_, "mx.test",
+                                             [&gate, this](Envelope& env) { return gated(env, &gate, &calls_); });
+    std::vector<std::string> slow;
+    for (int i = 0; i < 4; ++i) slow.push_back(queue("alice@example.test", {"u" + std::to_string(i) + "@slow.test"}));
+    std::string fast = queue("alice@example.test", {"v@fast.test"});
+    run_until([&] { return !scheduler_->find(fast); });   // delivered while slow.test hangs
+    std::size_t active = 0, ready = 0;
+    for (const auto& id : slow) {
+        auto m = scheduler_->find(id);
+        ASSERT_TRUE(m);
+        active += m->state == "active";
+        ready += m->state == "ready";
+    }
+    EXPECT_EQ(active, 2u);   // destination_concurrency
+    EXPECT_EQ(ready, 2u);
+    run_until([&] {   // open the gate for whoever waits now, until all went through
+        gate.cancel();
+        return scheduler_->list().empty();
+    });
 }
