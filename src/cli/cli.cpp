@@ -3,6 +3,7 @@
 #include "cli/cli.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -124,8 +125,13 @@ int serve(const std::string& path) {
                                      return admin::queue_command(scheduler, spool, std::move(request));
                                  });
     if (auto r = control.open(); !r) {
-        std::cerr << "server.data_dir: " << r.error().message << "\n";
-        return 1;
+        // Two servers on one spool would deliver twice: refuse. Any other problem (e.g. a
+        // data_dir path too long for a socket) only costs the queue tools.
+        if (r.error().code == EADDRINUSE) {
+            std::cerr << "server.data_dir: " << r.error().message << "\n";
+            return 1;
+        }
+        log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
     services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
     std::vector<queue::Envelope> recovered = spool.recover();

@@ -145,3 +145,15 @@ def test_recorded_failure_is_reported_after_restart_and_not_retried(rampart_fact
     raw = r.maildir_messages("sender")[0]
     assert b"Status: 5.1.1" in raw and b"Diagnostic-Code: smtp; 550 5.1.1 no such user" in raw
     assert len([e for e in r.log_events("delivery.attempt") if e.get("qid") == qid]) == attempts_before
+
+
+def test_second_server_on_the_same_data_dir_is_refused(rampart_factory):
+    r = rampart_factory(smarthost_port=free_port())
+    twin = rampart_factory("twin", start=False, data_dir=r.data_dir, smarthost_port=free_port())
+    try:
+        twin.start()
+    except AssertionError:
+        pass
+    assert not twin.running()
+    assert "another server answers on" in twin.stderr_path.read_text()
+    assert r.queue_cli("list").returncode == 0  # the first one still owns its socket
