@@ -3,6 +3,7 @@
 #include "cli/cli.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -13,6 +14,8 @@
 #include <asio/ssl/context.hpp>
 
 #include "config/check.hpp"
+#include "admin/control.hpp"
+#include "admin/queue_commands.hpp"
 #include "config/load.hpp"
 #include "config/settings.hpp"
 #include "auth/gssapi.hpp"
@@ -160,16 +163,28 @@ int serve(const std::string& path) {
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
-    std::unique_ptr<delivery::Dispatcher> dispatcher_ptr;
+    std::unique_ptr<delivery::Dispatcher> dispatcher;
     try {  // start-up: a connector's certificate, CA file or password file may not load
-        dispatcher_ptr = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get());
+        dispatcher = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get());
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
-    delivery::Dispatcher& dispatcher = *dispatcher_ptr;
-    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue,
-                               [&dispatcher](queue::Envelope& env) { return dispatcher.deliver(env); });
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
+                               [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); });
+    admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
+                                 [&scheduler, &spool](std::string request) {
+                                     return admin::queue_command(scheduler, spool, std::move(request));
+                                 });
+    if (auto r = control.open(); !r) {
+        // Two servers on one spool would deliver twice: refuse. Any other problem (e.g. a
+        // data_dir path too long for a socket) only costs the queue tools.
+        if (r.error().code == EADDRINUSE) {
+            std::cerr << "server.data_dir: " << r.error().message << "\n";
+            return 1;
+        }
+        log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
+    }
     services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
     std::vector<queue::Envelope> recovered = spool.recover();
     log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
@@ -189,6 +204,10 @@ int serve(const std::string& path) {
         if (auto d = load_directory()) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
+    // Sockets and timers (the control socket, the dispatcher's idle connections) must go
+    // while their I/O context still exists.
+    control.close();
+    dispatcher.reset();
     server.shutdown();
     log::info("server.stopped", {});
     return 0;
@@ -444,6 +463,37 @@ int alias_command(const std::string& config_path, const std::string& action, con
         changed = true;
         return 0;
     });
+
+}
+
+// rampart queue ACTION [ID|--all] [--json]: one request to the running server.
+int queue_command(const std::string& path, const std::string& action, const std::string& id, bool all, bool json) {
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    bool needs_id = action != "list";
+    if (action == "retry" && all == !id.empty()) {
+        std::cerr << "retry: give a queue id or --all\n";
+        return kConfigError;
+    }
+    if (action != "retry" && all) {
+        std::cerr << "--all applies to retry only\n";
+        return kConfigError;
+    }
+    if (needs_id && action != "retry" && id.empty()) {
+        std::cerr << action << ": give a queue id (see rampart queue list)\n";
+        return kConfigError;
+    }
+    std::string request = action + (all ? " --all" : id.empty() ? "" : " " + id) + (json ? " --json" : "");
+    auto response = admin::control_request(admin::control_socket_path(cfg->resolve(cfg->server.data_dir)), request);
+    if (!response) {
+        std::cerr << response.error().message << "\n";
+        return 1;
+    }
+    std::size_t nl = response->find('\n');
+    std::string status = response->substr(0, nl);
+    std::string body = nl == std::string::npos ? std::string() : response->substr(nl + 1);
+    (status == "ok" ? std::cout : std::cerr) << body;
+    return status == "ok" ? 0 : 1;
 }
 
 struct ExplainArgs {
@@ -589,6 +639,17 @@ int run(int argc, char** argv) {
     alias_cmd->add_option("address", da.name, "The alias address, local@domain");
     alias_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     alias_cmd->add_option("--target", da.members, "user:NAME or an address, local or remote (repeatable)");
+    std::string queue_action, queue_id;
+    bool queue_all = false, queue_json = false;
+    auto* queue_cmd = app.add_subcommand(
+        "queue", "Inspect and manage the queue of the running server (control socket in data_dir): list | show ID | retry ID|--all | hold ID | release ID | delete ID (no report) | bounce ID (report to the sender)");
+    queue_cmd->add_option("action", queue_action, "list | show | retry | hold | release | delete | bounce")
+        ->required()
+        ->check(CLI::IsMember({"list", "show", "retry", "hold", "release", "delete", "bounce"}));
+    queue_cmd->add_option("id", queue_id, "Queue id");
+    queue_cmd->add_flag("--all", queue_all, "retry: every deferred message");
+    queue_cmd->add_flag("--json", queue_json, "Machine-readable output (JSON)");
+    queue_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -624,6 +685,7 @@ int run(int argc, char** argv) {
         if (*alias_cmd) return alias_command(config_path, action, da);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
+    if (*queue_cmd) return queue_command(config_path, queue_action, queue_id, queue_all, queue_json);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

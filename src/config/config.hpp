@@ -151,8 +151,13 @@ struct SendConnector {
 };
 
 struct QueueSettings {
-    milliseconds retry_interval{std::chrono::minutes(5)};
+    milliseconds retry_interval{std::chrono::minutes(5)};      // first delay after a deferral
+    milliseconds max_retry_interval{std::chrono::hours(1)};    // the delay never grows beyond this
+    double retry_backoff = 2.0;                                // each delay = previous × this
+    milliseconds max_lifetime{std::chrono::hours(24 * 5)};     // then deferred recipients bounce
+    milliseconds delay_warning{std::chrono::hours(4)};         // delay notice after this (once)
     std::uint32_t delivery_concurrency = 100;
+    std::uint32_t destination_concurrency = 50;                // of those, at most this many per destination
 };
 
 // How mail for authoritative domains is stored (docs/architecture.md "Local delivery").

@@ -66,6 +66,15 @@ std::optional<milliseconds> read_duration(const toml::node& n, Ctx& ctx, const s
     return std::nullopt;
 }
 
+std::optional<double> read_factor(const toml::node& n, Ctx& ctx, const std::string& path) {
+    std::optional<double> v;
+    if (n.is_floating_point()) v = *n.value<double>();
+    else if (n.is_integer()) v = static_cast<double>(*n.value<std::int64_t>());
+    if (v && *v >= 1.0 && *v <= 10.0) return v;
+    ctx.error(line_of(n), path, "expected a number from 1 to 10", "e.g. 2.0 (double each delay) or 1.0 (constant delay)");
+    return std::nullopt;
+}
+
 std::optional<std::vector<std::string>> read_strings(const toml::node& n, Ctx& ctx, const std::string& path) {
     const toml::array* arr = n.as_array();
     if (!arr) {
@@ -452,10 +461,20 @@ const Field<SendConnector> kSendConnector[] = {
 };
 
 const Field<QueueSettings> kQueue[] = {
-    {"retry_interval", "duration", "\"5m\"", "Delay before a deferred message is tried again.",
+    {"retry_interval", "duration", "\"5m\"", "Delay before a deferred message is tried again the first time; later delays grow by retry_backoff.",
      SET(if (auto v = read_duration(n, ctx, path)) t.retry_interval = *v)},
+    {"max_retry_interval", "duration", "\"1h\"", "Longest delay between two attempts.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.max_retry_interval = *v)},
+    {"retry_backoff", "number", "2.0", "Factor by which each delay grows (exponential backoff); 1.0 keeps retry_interval.",
+     SET(if (auto v = read_factor(n, ctx, path)) t.retry_backoff = *v)},
+    {"max_lifetime", "duration", "\"5d\"", "How long a message may stay queued; then its still-deferred recipients bounce (5.4.7).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.max_lifetime = *v)},
+    {"delay_warning", "duration", "\"4h\"", "Age at which one delay notice goes to the sender (recipients with NOTIFY=DELAY or no NOTIFY); a value at or above max_lifetime sends none.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.delay_warning = *v)},
     {"delivery_concurrency", "count", "100", "Messages being delivered at once.",
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.delivery_concurrency = static_cast<std::uint32_t>(*v))},
+    {"destination_concurrency", "count", "50", "Of those, messages to one destination (the recipient domain) at once; the others wait while other destinations go ahead.",
+     SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.destination_concurrency = static_cast<std::uint32_t>(*v))},
 };
 
 const Field<DnsSettings> kDns[] = {

@@ -25,8 +25,8 @@ struct Recipient {
     std::string address;          // "local@domain" as received (source route dropped)
     unsigned notify = 0;          // smtp::notify flags; 0 = not given
     std::string orcpt;            // "rfc822;xtext" as received, or empty
-    bool done = false;            // delivered (or finally failed): never try again
-    AttemptResult last;           // not stored in the spool
+    bool done = false;            // delivered or finally failed: never try again
+    AttemptResult last;           // stored in the spool only for final failures ("failed" record)
 };
 
 struct Envelope {
@@ -43,6 +43,14 @@ struct Envelope {
     std::string envid;            // xtext as received
     std::vector<Recipient> recipients;
     std::uint64_t size = 0;       // message bytes as stored (Received header included)
+
+    // Queue state, kept in records appended after the message (queue/spool_format.hpp).
+    // A recipient is finally failed when done && last.outcome == Outcome::Failed.
+    std::uint32_t attempts = 0;   // delivery attempts that left recipients deferred
+    std::int64_t next_attempt = 0;  // unix milliseconds; 0: as soon as possible
+    bool held = false;            // not tried until released
+    bool delay_warned = false;    // the delay notice was sent (once per message)
+    std::vector<std::size_t> dsn_pending;  // failed recipients whose failure DSN is not yet committed
 };
 
 }  // namespace rampart::queue

@@ -127,11 +127,15 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
 }
 
 asio::awaitable<Result<Ok>> Spool::mark_done(const std::string& id, std::vector<std::size_t> indices) {
+    std::string records;
+    for (std::size_t i : indices) records += encode_done(i);
+    co_return co_await append(id, std::move(records));
+}
+
+asio::awaitable<Result<Ok>> Spool::append(const std::string& id, std::string records) {
     std::filesystem::path path = dir_ / id;
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) co_return errno_error(errno, "open " + path.string());
-    std::string records;
-    for (std::size_t i : indices) records += encode_done(i);
     Result<Ok> w = write_all(fd, records);
     int err = w ? co_await wait_durable(fd) : 0;
     ::close(fd);
@@ -157,9 +161,7 @@ std::vector<Envelope> Spool::recover() {
             ::unlink(entry.path().c_str());
             continue;
         }
-        bool pending = false;
-        for (const Recipient& r : parsed->envelope.recipients) pending = pending || !r.done;
-        if (!pending) {
+        if (finished(parsed->envelope)) {
             ::unlink(entry.path().c_str());
             continue;
         }

@@ -44,6 +44,8 @@ public:
 
     // Appends "done" records for `indices`, durably.
     asio::awaitable<Result<Ok>> mark_done(const std::string& id, std::vector<std::size_t> indices);
+    // Appends state records (queue/spool_format.hpp), durably.
+    asio::awaitable<Result<Ok>> append(const std::string& id, std::string records);
 
     // Every complete message in the spool; incomplete files are removed (and logged).
     std::vector<Envelope> recover();

@@ -2,6 +2,7 @@
 #include "queue/spool_format.hpp"
 
 #include <charconv>
+#include <vector>
 
 namespace rampart::queue {
 namespace {
@@ -55,6 +56,82 @@ std::string encode_header(const Envelope& e) {
 
 std::string encode_done(std::size_t i) { return "done " + std::to_string(i) + "\n"; }
 
+namespace {
+std::string one_field(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    return out.empty() ? "-" : out;
+}
+}  // namespace
+
+std::string encode_failed(std::size_t i, const AttemptResult& r) {
+    return "failed\t" + std::to_string(i) + "\t" + std::to_string(r.code) + "\t" + one_field(r.status) + "\t" +
+           one_field(r.remote) + "\t" + one_field(r.diagnostic) + "\n";
+}
+
+std::string encode_notified(std::size_t i) { return "notified " + std::to_string(i) + "\n"; }
+
+std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt) {
+    return "attempt " + std::to_string(attempts) + " " + std::to_string(next_attempt) + "\n";
+}
+
+bool finished(const Envelope& env) {
+    if (!env.dsn_pending.empty()) return false;
+    for (const Recipient& r : env.recipients)
+        if (!r.done) return false;
+    return true;
+}
+
+namespace {
+
+// One record appended after the end record; unknown or malformed lines are ignored (a
+// newer version's record must not make the message unreadable).
+void apply_record(Envelope& e, std::string_view line, std::vector<bool>& failed, std::vector<bool>& notified) {
+    std::size_t idx = 0;
+    if (line.rfind("done ", 0) == 0) {
+        if (to_number(line.substr(5), idx) && idx < e.recipients.size()) e.recipients[idx].done = true;
+    } else if (line.rfind("notified ", 0) == 0) {
+        if (to_number(line.substr(9), idx) && idx < e.recipients.size()) notified[idx] = true;
+    } else if (line.rfind("failed\t", 0) == 0) {
+        std::vector<std::string_view> f;
+        std::size_t p = 7;
+        for (int k = 0; k < 4; ++k) {
+            std::size_t t = line.find('\t', p);
+            if (t == std::string_view::npos) return;
+            f.push_back(line.substr(p, t - p));
+            p = t + 1;
+        }
+        f.push_back(line.substr(p));
+        AttemptResult r;
+        r.outcome = Outcome::Failed;
+        if (!to_number(f[0], idx) || idx >= e.recipients.size() || !to_number(f[1], r.code)) return;
+        r.status = undash(f[2]);
+        r.remote = undash(f[3]);
+        r.diagnostic = undash(f[4]);
+        e.recipients[idx].done = true;
+        e.recipients[idx].last = std::move(r);
+        failed[idx] = true;
+    } else if (line.rfind("attempt ", 0) == 0) {
+        std::string_view rest = line.substr(8);
+        std::size_t sp = rest.find(' ');
+        std::uint32_t n = 0;
+        std::int64_t next = 0;
+        if (sp != std::string_view::npos && to_number(rest.substr(0, sp), n) && to_number(rest.substr(sp + 1), next)) {
+            e.attempts = n;
+            e.next_attempt = next;
+        }
+    } else if (line == "warned") {
+        e.delay_warned = true;
+    } else if (line == "hold") {
+        e.held = true;
+    } else if (line == "release") {
+        e.held = false;
+    }
+}
+
+}  // namespace
+
 std::optional<ParsedSpoolFile> parse_spool_file(std::string_view c) {
     ParsedSpoolFile out;
     Envelope& e = out.envelope;
@@ -106,15 +183,15 @@ std::optional<ParsedSpoolFile> parse_spool_file(std::string_view c) {
     if (c.size() - pos < e.size + kEndRecord.size()) return std::nullopt;
     if (c.substr(pos + e.size, kEndRecord.size()) != kEndRecord) return std::nullopt;
     std::size_t p = pos + e.size + kEndRecord.size();
+    std::vector<bool> failed(e.recipients.size()), notified(e.recipients.size());
     while (p < c.size()) {
         std::size_t nl = c.find('\n', p);
-        if (nl == std::string_view::npos) break;  // torn done record: ignore it
-        std::string_view line = c.substr(p, nl - p);
+        if (nl == std::string_view::npos) break;  // torn record: ignore it
+        apply_record(e, c.substr(p, nl - p), failed, notified);
         p = nl + 1;
-        std::size_t idx = 0;
-        if (line.rfind("done ", 0) == 0 && to_number(line.substr(5), idx) && idx < e.recipients.size())
-            e.recipients[idx].done = true;
     }
+    for (std::size_t i = 0; i < e.recipients.size(); ++i)
+        if (failed[i] && !notified[i]) e.dsn_pending.push_back(i);
     return out;
 }
 

@@ -1,7 +1,16 @@
 // queue/spool_format.hpp — the on-disk form of one spooled message. Pure.
 // A file is complete only if its "end" record follows exactly `size` message bytes; a
-// file without it is crash debris. "done N" records appended later mark recipient N
-// finished.
+// file without it is crash debris. Records appended later (one line each; the last of a
+// kind wins; a torn last line is ignored):
+//   done N                                   recipient N delivered
+//   failed<TAB>N<TAB>code<TAB>status<TAB>remote<TAB>diagnostic
+//                                            recipient N finally failed (never retried)
+//   notified N                               the failure DSN for recipient N is committed
+//                                            (or deliberately not sent: null sender, NOTIFY)
+//   attempt COUNT NEXT                       COUNT attempts so far; next one at NEXT (unix ms)
+//   warned                                   the delay notice was sent
+//   hold | release                           administrative hold
+// A message is finished when every recipient is delivered or failed-and-notified.
 #pragma once
 
 #include <optional>
@@ -16,6 +25,16 @@ namespace rampart::queue {
 std::string encode_header(const Envelope& env);
 inline constexpr std::string_view kEndRecord = "end\n";
 std::string encode_done(std::size_t recipient_index);
+// `r` is the final result; tabs and line ends in its texts are replaced by spaces.
+std::string encode_failed(std::size_t recipient_index, const AttemptResult& r);
+std::string encode_notified(std::size_t recipient_index);
+std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt);
+inline constexpr std::string_view kWarnedRecord = "warned\n";
+inline constexpr std::string_view kHoldRecord = "hold\n";
+inline constexpr std::string_view kReleaseRecord = "release\n";
+
+// True when nothing is left to do for the message (it may be removed from the spool).
+bool finished(const Envelope& env);
 
 struct ParsedSpoolFile {
     Envelope envelope;            // recipients[i].done set from the done records

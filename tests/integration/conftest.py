@@ -238,16 +238,24 @@ def no_verify_context():
 class Sink:
     """A real SMTP server (aiosmtpd) in a thread, collecting envelopes."""
 
-    def __init__(self, port=None, host="127.0.0.1"):
+    def __init__(self, port=None, host="127.0.0.1", refuse=None):
+        """refuse: {recipient address: "550 5.1.1 reply"} answered at RCPT TO."""
         from aiosmtpd.controller import Controller
 
         self.host = host
         self.port = port or free_port(host)
         self.envelopes = []
         self.lock = threading.Lock()
+        self.refuse = dict(refuse or {})
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if address in sink.refuse:
+                    return sink.refuse[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 with sink.lock:
                     sink.envelopes.append(
@@ -288,7 +296,7 @@ class Sink:
 class Rampart:
     def __init__(self, workdir, port=None, tls="starttls", relay_list=(RELAY_IP + "/32",), smarthost_port=None,
                  limits=None, retry_interval="2s", hostname="mx.test", data_dir=None, extra_listeners=(),
-                 threads=2, extra_config=""):
+                 threads=2, extra_config="", queue=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
@@ -307,6 +315,7 @@ class Rampart:
         self.extra_listeners = list(extra_listeners)  # list of (name, port, tls)
         self.threads = threads
         self.extra_config = extra_config  # TOML appended verbatim (e.g. [dns], more [[send_connectors]])
+        self.queue = dict(queue or {})  # more [queue] keys, e.g. {"max_lifetime": "5s"}
         self.proc = None
         self.write_config()
 
@@ -348,7 +357,8 @@ class Rampart:
                 'tls = "none"',
                 "",
             ]
-        lines += ["[queue]", f"retry_interval = {toml_str(self.retry_interval)}", ""]
+        lines += ["[queue]", f"retry_interval = {toml_str(self.retry_interval)}"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in self.queue.items()] + [""]
         if self.extra_config:
             lines += [self.extra_config, ""]
         return "\n".join(lines)
@@ -454,6 +464,11 @@ class Rampart:
             evs = [e for e in evs if e.get("event") == name]
         return evs
 
+    def queue_cli(self, *args, timeout=30):
+        """Runs `rampart queue ARGS -c <config>` against this server -> CompletedProcess."""
+        return subprocess.run([RAMPART_BIN, "queue", *args, "-c", str(self.config_path)], capture_output=True,
+                              text=True, timeout=timeout)
+
     def log_tail(self, n=40):
         return "\n".join(self.log_lines()[-n:])
 
@@ -479,8 +494,8 @@ def rampart_factory(tmp_path):
 def sink_factory():
     sinks = []
 
-    def make(port=None, host="127.0.0.1"):
-        s = Sink(port=port, host=host).start()
+    def make(port=None, host="127.0.0.1", refuse=None):
+        s = Sink(port=port, host=host, refuse=refuse).start()
         sinks.append(s)
         return s
 

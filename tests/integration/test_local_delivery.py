@@ -91,9 +91,15 @@ def test_lmtp_failures_are_per_recipient(rampart_factory, dovecot):
     assert bob["result"] == "failed" and bob["code"].startswith("5") and bob["status"].startswith("5.2."), bob
     alice = attempts(srv, f"alice@{DOMAIN}")
     assert [a["result"] for a in alice] == ["delivered"]
-    # A retry (retry_interval 2s) goes to the failed recipients only: alice gets no copy.
-    wait_for(lambda: len(attempts(srv, f"carol@{DOMAIN}")) >= 2 or srv.spool_count() == 0, timeout=20,
-             what="a second attempt or the end of the message")
+    # Failures are final: one report to the sender names carol and bob, the message leaves
+    # the queue, and alice gets no second copy.
+    qid = carol["qid"]
+    [dsn] = wait_for(lambda: [e for e in srv.log_events("dsn.queued") if e["qid"] == qid], timeout=20,
+                     what="the failure report\n" + srv.log_tail())
+    assert dsn["kind"] == "failed" and sorted(dsn["rcpts"].split(",")) == [f"bob@{DOMAIN}", f"carol@{DOMAIN}"], dsn
+    wait_for(lambda: any(e["qid"] == qid for e in srv.log_events("queue.removed")), timeout=20,
+             what="the message to leave the queue")
+    assert len(attempts(srv, f"carol@{DOMAIN}")) == 1
     assert len(dovecot.fetch_all("alice")) == 1
     assert [a["result"] for a in attempts(srv, f"alice@{DOMAIN}")] == ["delivered"]
 

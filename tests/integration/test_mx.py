@@ -178,7 +178,12 @@ def test_permanent_dns_failure(mx_setup, rcpt, why):
     assert why in ev["reason"], ev
     assert ev["rcpts"] == rcpt
     assert all(not s.messages() for s in sinks.values())
-    assert r.spool_count() == 1  # no bounces yet: the recipient stays queued, as after a 5xx
+    # Final, as after a 5xx: never retried; the sender (a local mailbox) gets the report.
+    wait_for(lambda: r.maildir_messages("sender"), timeout=15, what="the failure report")
+    wait_for(lambda: r.spool_count() == 0, timeout=15, what="the spool to empty")
+    report = r.maildir_messages("sender")[0]
+    assert b"Action: failed" in report and rcpt.encode() in report
+    assert len(attempts(r, qid)) == 1
 
 
 def test_temporary_dns_failure(nameserver, rampart_factory):

@@ -147,3 +147,54 @@ TEST(Spool, WriteFailureIsReportedNotAcknowledged) {
     io.run();
     EXPECT_FALSE(fut.get().ok());
 }
+
+TEST(SpoolFormat, StateRecordsRoundTrip) {
+    Envelope e = sample();
+    AttemptResult fail{Outcome::Failed, 550, "5.1.1", "no\tsuch\nuser", "192.0.2.1:25"};
+    std::string file = encode_header(e) + "hello" + std::string(kEndRecord) + encode_failed(1, fail) +
+                       encode_attempt(3, 1700000123456) + std::string(kHoldRecord) + std::string(kWarnedRecord);
+    auto p = parse_spool_file(file);
+    ASSERT_TRUE(p);
+    const Envelope& g = p->envelope;
+    EXPECT_FALSE(g.recipients[0].done);
+    EXPECT_TRUE(g.recipients[1].done);
+    EXPECT_EQ(g.recipients[1].last.outcome, Outcome::Failed);
+    EXPECT_EQ(g.recipients[1].last.code, 550);
+    EXPECT_EQ(g.recipients[1].last.status, "5.1.1");
+    EXPECT_EQ(g.recipients[1].last.diagnostic, "no such user");
+    EXPECT_EQ(g.recipients[1].last.remote, "192.0.2.1:25");
+    EXPECT_EQ(g.dsn_pending, std::vector<std::size_t>{1});   // failed, report not yet committed
+    EXPECT_EQ(g.attempts, 3u);
+    EXPECT_EQ(g.next_attempt, 1700000123456);
+    EXPECT_TRUE(g.held);
+    EXPECT_TRUE(g.delay_warned);
+    EXPECT_FALSE(finished(g));
+
+    auto q = parse_spool_file(file + encode_notified(1) + std::string(kReleaseRecord) + encode_done(0));
+    ASSERT_TRUE(q);
+    EXPECT_TRUE(q->envelope.dsn_pending.empty());
+    EXPECT_FALSE(q->envelope.held);
+    EXPECT_TRUE(finished(q->envelope));
+}
+
+TEST(Spool, FailedButUnreportedMessagesAreRecovered) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = sample();
+    e.id.clear();
+    std::string id = commit(spool, e, "", "m\r\n");
+    asio::io_context io;
+    auto fut = asio::co_spawn(io, spool.append(id, encode_done(0) + encode_failed(1, {Outcome::Failed, 550, "5.1.1", "x", ""})),
+                              asio::use_future);
+    io.run();
+    ASSERT_TRUE(fut.get().ok());
+    auto rec = spool.recover();
+    ASSERT_EQ(rec.size(), 1u);   // the failure report is still owed
+    EXPECT_EQ(rec[0].dsn_pending, std::vector<std::size_t>{1});
+    asio::io_context io2;
+    auto fut2 = asio::co_spawn(io2, spool.append(id, encode_notified(1)), asio::use_future);
+    io2.run();
+    ASSERT_TRUE(fut2.get().ok());
+    EXPECT_TRUE(spool.recover().empty());
+}
