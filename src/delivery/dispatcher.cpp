@@ -347,6 +347,16 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
         settle(env, idx, dns_result(mx.error(), mx.error().message), "", start);
         co_return;
     }
+    bool loops = false;
+    *mx = dns::more_preferred_than_self(std::move(*mx), cfg_.server.hostname, loops);
+    if (loops) {   // RFC 5321 §5.1: we are the best MX, yet the domain is not ours
+        settle(env, idx, result(queue::Outcome::Failed, 554, "5.4.6",
+                                "mail for " + domain + " loops back to myself (" + cfg_.server.hostname +
+                                    " is its most preferred MX host, but the domain is not an accepted domain here)",
+                                "dns"),
+               "", start);
+        co_return;
+    }
     bool any_address = false;
     std::optional<dns::Failure> dns_failure;   // the last address look-up that failed
     for (dns::MxHost& host : *mx) {

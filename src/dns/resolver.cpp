@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -137,6 +138,20 @@ std::vector<std::string> parse_addresses(const std::vector<unsigned char>& m, in
 }
 
 }  // namespace
+
+std::vector<MxHost> more_preferred_than_self(std::vector<MxHost> hosts, std::string_view self, bool& loops) {
+    loops = false;
+    std::string me(self);
+    while (!me.empty() && me.back() == '.') me.pop_back();
+    for (char& c : me) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::optional<std::uint16_t> mine;
+    for (const MxHost& h : hosts)
+        if (h.name == me && (!mine || h.preference < *mine)) mine = h.preference;
+    if (!mine) return hosts;
+    std::erase_if(hosts, [&](const MxHost& h) { return h.preference >= *mine; });
+    loops = hosts.empty();
+    return hosts;
+}
 
 DnsResult<std::vector<MxHost>> order_mx(const std::string& domain, std::vector<MxHost> records) {
     bool null_mx = false;

@@ -48,6 +48,11 @@ struct MxHost {
 // a null MX (a single "." record, RFC 7505; "." among others is dropped).
 DnsResult<std::vector<MxHost>> order_mx(const std::string& domain, std::vector<MxHost> records);
 
+// RFC 5321 §5.1 loop rule: when `self` (this host's name) is among the MX hosts, only the
+// hosts strictly more preferred than it may be tried. `loops` is set when self is listed
+// and nothing more preferred remains (the mail would come back here).
+std::vector<MxHost> more_preferred_than_self(std::vector<MxHost> hosts, std::string_view self, bool& loops);
+
 class Resolver {
 public:
     explicit Resolver(const config::DnsSettings& settings);

@@ -29,6 +29,8 @@ fallback  IN MX  10 dead.mx.test.
 fallback  IN MX  20 mx2.mx.test.
 implicit  IN A   127.0.0.6
 nullmx    IN MX  0 .
+loop      IN MX  10 mx.test.
+loop      IN MX  20 mx2.mx.test.
 """
 
 
@@ -169,7 +171,9 @@ def test_address_literal(mx_setup):
 
 
 @pytest.mark.parametrize("rcpt,why", [("erin@nullmx.mx.test", "null MX"),
-                                      ("frank@nosuch.mx.test", "does not exist")])
+                                      ("frank@nosuch.mx.test", "does not exist"),
+                                      # rampart's hostname (mx.test, from conftest) is the best MX: RFC 5321 §5.1
+                                      ("gail@loop.mx.test", "loops back to myself")])
 def test_permanent_dns_failure(mx_setup, rcpt, why):
     r, sinks, _ = mx_setup
     qid = relay(r, rcpt)

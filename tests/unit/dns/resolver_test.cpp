@@ -35,3 +35,27 @@ TEST(OrderMx, EmptyIsPermanent) {
     ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().permanent);
 }
+
+TEST(MorePreferredThanSelf, SelfNotListedKeepsAll) {
+    bool loops = true;
+    auto r = rampart::dns::more_preferred_than_self({{"a.mx.test", 10, {}}, {"b.mx.test", 20, {}}}, "mx1.example.test", loops);
+    EXPECT_FALSE(loops);
+    EXPECT_EQ(r.size(), 2u);
+}
+
+TEST(MorePreferredThanSelf, DropsSelfAndLessPreferred) {
+    bool loops = true;
+    auto r = rampart::dns::more_preferred_than_self({{"a.mx.test", 5, {}}, {"mx1.example.test", 10, {}}, {"b.mx.test", 10, {}},
+                                       {"c.mx.test", 20, {}}},
+                                      "MX1.Example.Test.", loops);
+    EXPECT_FALSE(loops);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].name, "a.mx.test");
+}
+
+TEST(MorePreferredThanSelf, SelfMostPreferredLoops) {
+    bool loops = false;
+    auto r = rampart::dns::more_preferred_than_self({{"mx1.example.test", 10, {}}, {"b.mx.test", 20, {}}}, "mx1.example.test", loops);
+    EXPECT_TRUE(loops);
+    EXPECT_TRUE(r.empty());
+}
