@@ -639,10 +639,8 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
         sodium_memzero(resp->data(), resp->size());
         if (!authzid.empty() && authzid != user) {
             sodium_memzero(password.data(), password.size());
-            {
-        AuthNote note{user, "", "authorization identity differs from the user", ""};   // named: GCC 12 mishandles temporaries in co_await
-        co_return co_await auth_failed(mech, std::move(note));
-    }
+            AuthNote note{user, "", "authorization identity differs from the user", ""};   // named: GCC 12 mishandles temporaries in co_await
+            co_return co_await auth_failed(mech, std::move(note));
         }
     } else {
         std::optional<std::string> u;
@@ -693,6 +691,7 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     if (!gssapi_usable()) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (auth_blocked("GSSAPI", "")) co_return;
     std::string client, failure;
+    AuthNote note;   // a named variable: GCC 12 mishandles temporaries inside co_await
     // Our own keytab failed: not the client's fault, so no brakes.
     auto unavailable = [&] {
         log::info("smtp.auth", {{"listener", l_.name}, {"client", client_.address.text()}, {"mechanism", "GSSAPI"},
@@ -709,13 +708,11 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     for (int round = 0;; ++round) {
         auth::GssapiStep step = co_await acceptor.accept_async(std::move(*token));
         failure = step.error;
-        if (step.kind == auth::GssapiStep::Kind::Unavailable)
-            co_return unavailable();
-        if (step.kind == auth::GssapiStep::Kind::Failed || round + 1 >= kMaxRounds)
-            {
-        AuthNote note{"", "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
-        co_return co_await auth_failed("GSSAPI", std::move(note));
-    }
+        if (step.kind == auth::GssapiStep::Kind::Unavailable) co_return unavailable();
+        if (step.kind == auth::GssapiStep::Kind::Failed || round + 1 >= kMaxRounds) {
+            note = {"", "", failure, ""};
+            co_return co_await auth_failed("GSSAPI", std::move(note));
+        }
         if (step.kind == auth::GssapiStep::Kind::Complete) {
             client = acceptor.client_name();
             if (!step.token.empty()) {   // mutual authentication: the client answers empty
@@ -723,9 +720,9 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
                 if (!token) co_return;
                 if (!token->empty()) failure = "data after the last context token";
                 if (!failure.empty()) {
-        AuthNote note{client, "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
-        co_return co_await auth_failed("GSSAPI", std::move(note));
-    }
+                    note = {client, "", failure, ""};
+                    co_return co_await auth_failed("GSSAPI", std::move(note));
+                }
             }
             break;
         }
@@ -737,27 +734,21 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
     std::optional<std::string> answer = co_await sasl_read(encode_base64(*offer));
     if (!answer) co_return;
     std::optional<auth::LayerChoice> choice = acceptor.unwrap_choice(*answer, failure);
-    if (!choice) {
-        AuthNote note{client, "", failure, ""};   // named: GCC 12 mishandles temporaries in co_await
-        co_return co_await auth_failed("GSSAPI", std::move(note));
-    }
-    if (choice->layer != auth::kLayerNone)
-        {
-        AuthNote note{client, "", "client chose a security layer that was not offered", ""};   // named: GCC 12 mishandles temporaries in co_await
+    if (choice && choice->layer != auth::kLayerNone) failure = "client chose a security layer that was not offered";
+    if (!choice || choice->layer != auth::kLayerNone) {
+        note = {client, "", failure, ""};
         co_return co_await auth_failed("GSSAPI", std::move(note));
     }
     if (auth_blocked("GSSAPI", client)) co_return;
     std::shared_ptr<const directory::Directory> dir = svc_.directory->get();
     std::optional<auth::KerberosMatch> m = auth::map_kerberos(*dir, client, svc_.config->kerberos.realm);
     if (!m) {
-        AuthNote note{client, "", "no directory user or server for this Kerberos principal", ""};   // named: GCC 12 mishandles temporaries in co_await
+        note = {client, "", "no directory user or server for this Kerberos principal", ""};
         co_return co_await auth_failed("GSSAPI", std::move(note));
     }
     // No proxy authorisation: the identity asked for is the principal or its mapped name.
-    if (!choice->authzid.empty() && choice->authzid != client && choice->authzid != m->principal.name)
-        {
-        AuthNote note{client, m->principal.text(),
-                                                  "authorization identity " + choice->authzid + " is not the authenticated principal", ""};   // named: GCC 12 mishandles temporaries in co_await
+    if (!choice->authzid.empty() && choice->authzid != client && choice->authzid != m->principal.name) {
+        note = {client, m->principal.text(), "authorization identity " + choice->authzid + " is not the authenticated principal", ""};
         co_return co_await auth_failed("GSSAPI", std::move(note));
     }
     auth_succeeded("GSSAPI", std::move(m->principal), {client, "", "mapped by " + m->rule, ""});
@@ -794,10 +785,8 @@ asio::awaitable<void> Session::on_auth_external(const std::string& initial) {
                                     {"fingerprint", fingerprint}, {"result", "failure"}, {"reason", out.reason}});
             co_return reply(out.reply);
         }
-        {
         AuthNote note{"", "", out.reason, fingerprint};   // named: GCC 12 mishandles temporaries in co_await
         co_return co_await auth_failed("EXTERNAL", std::move(note));
-    }
     }
     auth_succeeded("EXTERNAL", std::move(*out.principal), {"", "", out.reason, fingerprint});
 }
