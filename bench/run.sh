@@ -251,7 +251,11 @@ route = "smarthost"
 smarthosts = ["127.0.0.1:$SINK_PORT"]
 tls = "none"
 EOF
-"$RAMPART" check -c "$RPDIR/rampart.toml" >"$WORK/rampart-check.out" 2>&1 || { cat "$WORK/rampart-check.out" >&2; die "rampart check failed"; }
+# check exits 1 for exposures (this benchmark's listener is deliberately plain and open to
+# loopback) and 2 for configuration errors: only 2 stops the run.
+check_rc=0
+"$RAMPART" check -c "$RPDIR/rampart.toml" >"$WORK/rampart-check.out" 2>&1 || check_rc=$?
+((check_rc < 2)) || { cat "$WORK/rampart-check.out" >&2; die "rampart check failed"; }
 "$RAMPART" serve -c "$RPDIR/rampart.toml" >"$WORK/rampart.stdout" 2>&1 &
 RAMPART_PID=$!
 wait_listen "$RAMPART_PORT" 20 || die "rampart did not listen on $RAMPART_PORT: $(tail -5 "$WORK/rampart.stdout")"
