@@ -304,3 +304,16 @@ def test_keytab_without_our_key_is_a_temporary_failure(rampart_factory, sink, re
             code, text, _ = gssapi_login(c, realm["cc"]["alice"])
             assert (code, text) == (454, "4.7.0 temporary authentication failure")
     assert [e["code"] for e in auth_events(srv)] == ["454", "454"]
+
+
+def test_server_add_with_kerberos_principal_only(rampart_factory):
+    """An organisation server may be known by its Kerberos principal alone (no certificate)."""
+    srv = rampart_factory(start=False)
+    args = ["-c", str(srv.config_path)]
+    r = run_cli("server", "add", "hub", *args)
+    assert r.returncode == 1 and "--kerberos" in r.stderr, r.stderr          # nothing to know it by
+    r = run_cli("server", "add", "hub", *args, "--kerberos", f"smtp/hub.example.test@{REALM}")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("server", "list", *args)
+    assert r.returncode == 0 and f"hub  fingerprint=-  addresses=any  kerberos=smtp/hub.example.test@{REALM}" in r.stdout, r.stdout
+    assert run_cli("check", *args).returncode in (0, 1)                        # the directory loads
