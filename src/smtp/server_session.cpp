@@ -135,6 +135,7 @@ private:
         return l_.auth.server && svc_.tls_client_auth ? svc_.tls_client_auth : svc_.tls;
     }
     asio::awaitable<std::optional<std::string>> sasl_read(const std::string& challenge);
+    asio::awaitable<std::optional<std::string>> first_response(const std::string& initial);
     // The one place every SASL mechanism reports to (brakes on stolen logins, logging):
     // auth_blocked before checking credentials (user "" if not known yet), then exactly
     // one of auth_failed / auth_succeeded, which also send the reply.
@@ -604,6 +605,16 @@ asio::awaitable<std::optional<std::string>> Session::sasl_read(const std::string
     co_return out;
 }
 
+// The first SASL response (RFC 4954 §4): the initial response on the AUTH line ("=" is an
+// empty one), or, without one, the answer to an empty 334. nullopt: already answered.
+asio::awaitable<std::optional<std::string>> Session::first_response(const std::string& initial) {
+    if (initial.empty()) co_return co_await sasl_read("");
+    if (initial == "=") co_return std::string();
+    std::optional<std::string> out = decode_base64(initial);
+    if (!out) reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+    co_return out;
+}
+
 asio::awaitable<void> Session::on_auth(const Command& cmd) {
     if (helo_.empty() || !esmtp_) co_return reply(Reply(503, "5.5.1", "send EHLO first"));
     if (!facts_.principal.anonymous()) co_return reply(Reply(503, "5.5.1", "already authenticated"));
@@ -619,15 +630,7 @@ asio::awaitable<void> Session::on_auth(const Command& cmd) {
     if (auth_blocked(mech, "")) co_return;
     std::string user, password;
     if (mech == "PLAIN") {
-        std::optional<std::string> resp;
-        if (initial.empty()) {
-            resp = co_await sasl_read("");
-        } else if (initial == "=") {
-            resp = std::string();
-        } else {
-            resp = decode_base64(initial);
-            if (!resp) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-        }
+        std::optional<std::string> resp = co_await first_response(initial);
         if (!resp) co_return;
         // RFC 4616: authzid NUL authcid NUL passwd
         std::size_t a = resp->find('\0');
@@ -699,10 +702,7 @@ asio::awaitable<void> Session::on_auth_gssapi(const std::string& initial) {
                                 {"reason", failure}});
         reply(Reply(454, "4.7.0", "temporary authentication failure"));
     };
-    std::optional<std::string> token;
-    if (initial.empty()) token = co_await sasl_read("");
-    else if (initial == "=") token = std::string();   // RFC 4954 §4: empty initial response
-    else if (!(token = decode_base64(initial))) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+    std::optional<std::string> token = co_await first_response(initial);
     if (!token) co_return;
     auth::GssapiAcceptor acceptor(*auth::gssapi_settings(*svc_.config));
     for (int round = 0;; ++round) {
@@ -765,15 +765,7 @@ bool Session::external_usable() const {
 asio::awaitable<void> Session::on_auth_external(const std::string& initial) {
     if (!l_.auth.server || !svc_.directory) co_return reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
     if (!s_.tls_active()) co_return reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
-    std::optional<std::string> authzid;
-    if (initial.empty()) {
-        authzid = co_await sasl_read("");
-    } else if (initial == "=") {
-        authzid = std::string();
-    } else {
-        authzid = decode_base64(initial);
-        if (!authzid) co_return reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-    }
+    std::optional<std::string> authzid = co_await first_response(initial);
     if (!authzid) co_return;
     if (auth_blocked("EXTERNAL", "")) co_return;
     std::optional<net::PeerCertificate> cert = s_.peer_certificate();
