@@ -527,9 +527,12 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.connectors = &cfg->send_connectors;
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
     // The directory a live session asks (either backend), read once.
-    auto d = read_configured_directory(*cfg);
-    if (!d) return kConfigError;
-    q.facts.directory = std::make_shared<const directory::Directory>(*d);
+    // --user, --server and --kerberos are looked up in it too (with LDAP, servers come from
+    // the directory file inside the same snapshot).
+    auto read = read_configured_directory(*cfg);
+    if (!read) return kConfigError;
+    auto d = std::make_shared<const directory::Directory>(std::move(*read));
+    q.facts.directory = d;
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
         const directory::User* u = d->user(args.user);
@@ -542,8 +545,6 @@ int explain(const std::string& path, const ExplainArgs& args) {
         q.facts.principal.send_as_any = u->send_as_any;
     }
     if (!args.server.empty()) {
-        auto d = read_directory(cfg->resolve(cfg->directory.file));
-        if (!d) return kConfigError;
         if (!d->server(args.server)) {
             std::cerr << "--server: no server named \"" << args.server << "\" in the directory (add it with `rampart server add`)\n";
             return kConfigError;
@@ -565,8 +566,6 @@ int explain(const std::string& path, const ExplainArgs& args) {
                       << "AUTH GSSAPI: 504 5.5.4 authentication mechanism not offered on this listener\n";
             return 1;
         }
-        auto d = read_directory(cfg->resolve(cfg->directory.file));
-        if (!d) return kConfigError;
         std::optional<auth::KerberosMatch> m = auth::map_kerberos(*d, args.kerberos, cfg->kerberos.realm);
         if (!m) {
             std::cout << "kerberos " << args.kerberos << ": no directory user or server (users.kerberos, servers.kerberos, kerberos.realm)\n"
