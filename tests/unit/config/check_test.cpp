@@ -3,24 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "config/load.hpp"
+#include "config/load_helpers.hpp"
 #include "config/roles.hpp"
 
 using namespace rampart::config;
+using rampart::config::test::config_of;
+using rampart::config::test::errors_of;
 
 namespace {
-Config config_of(const std::string& text) {
-    auto r = load_text(text, "test.toml", "/tmp");
-    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) {
-        for (auto& x : *e) ADD_FAILURE() << x.text();
-        return {};
-    }
-    return std::get<Config>(r);
-}
-std::vector<ConfigError> errors_of(const std::string& text) {
-    auto r = load_text(text, "test.toml", "/tmp");
-    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) return *e;
-    return {};
-}
 const Finding* find(const std::vector<Finding>& f, const std::string& setting) {
     for (const Finding& x : f)
         if (x.setting == setting) return &x;

@@ -2,25 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "config/load_helpers.hpp"
 #include "config/settings.hpp"
 
 using namespace rampart::config;
-
-namespace {
-std::vector<ConfigError> errors_of(std::string_view text) {
-    auto r = load_text(text, "test.toml", "/tmp");
-    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) return *e;
-    return {};
-}
-Config config_of(std::string_view text) {
-    auto r = load_text(text, "test.toml", "/tmp");
-    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) {
-        for (auto& x : *e) ADD_FAILURE() << x.text();
-        return {};
-    }
-    return std::get<Config>(r);
-}
-}  // namespace
+using rampart::config::test::config_of;
+using rampart::config::test::errors_of;
 
 TEST(ConfigLoad, EmbeddedDefaultLoads) {
     Config c = config_of(default_config_text());

@@ -3,18 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "config/load.hpp"
+#include "config/load_helpers.hpp"
 
 using namespace rampart::config;
+using rampart::config::test::config_of;
 
 namespace {
-Config config_of(const std::string& text) {
-    auto r = load_text(text, "test.toml", "/tmp");
-    if (auto* e = std::get_if<std::vector<ConfigError>>(&r)) {
-        for (auto& x : *e) ADD_FAILURE() << x.text();
-        return {};
-    }
-    return std::get<Config>(r);
-}
 
 struct Row {
     Role role;
