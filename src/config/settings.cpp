@@ -9,6 +9,7 @@
 #include "config/roles.hpp"
 #include "config/table.hpp"
 #include "config/units.hpp"
+#include "util/text.hpp"
 
 namespace rampart::config {
 namespace {
@@ -193,11 +194,6 @@ bool valid_domain_name(std::string_view d) {
     return true;
 }
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 // ---- enum spellings (the config's words) ----
 constexpr std::array<std::pair<std::string_view, DomainType>, 3> kDomainTypes{{
     {"authoritative", DomainType::Authoritative}, {"internal-relay", DomainType::InternalRelay},
@@ -279,7 +275,7 @@ const Field<ServerSettings> kServer[] = {
 const Field<Domain> kDomain[] = {
     {"name", "string", "(required)", "An accepted domain, e.g. \"example.test\".",
      SET(if (auto v = read_string(n, ctx, path)) {
-         std::string d = lower(*v);
+         std::string d = util::ascii_lower(*v);
          if (valid_domain_name(d)) t.name = d;
          else ctx.error(line_of(n), path, "\"" + *v + "\" is not a domain name", "letters, digits, hyphens and dots; no trailing dot");
      })},
@@ -433,7 +429,7 @@ const Field<SendConnector> kSendConnector[] = {
     {"address_spaces", "list of domains", "(required)", "Recipient domains routed here: \"*\", \"example.test\", \"*.example.test\"; the most specific match wins.",
      SET(if (auto v = read_strings(n, ctx, path)) {
          for (std::string& s : *v) {
-             s = lower(s);
+             s = util::ascii_lower(s);
              if (!valid_address_space(s)) ctx.error(line_of(n), path, "\"" + s + "\" is not an address space", "\"*\", \"example.test\" or \"*.example.test\"");
          }
          t.address_spaces = *v;
@@ -508,7 +504,7 @@ const Field<DeliverySettings> kDelivery[] = {
     {"per_domain", "table", "{}", "Per authoritative domain override of `local`, e.g. { \"example.test\" = \"lmtp\" }.",
      SET(if (const toml::table* tbl = n.as_table()) {
          for (const auto& [k, v] : *tbl) {
-             std::string d = lower(std::string(k.str()));
+             std::string d = util::ascii_lower(std::string(k.str()));
              if (!valid_domain_name(d)) ctx.error(line_of(v), path + "." + d, "not a domain name", "an authoritative domain, e.g. \"example.test\"");
              if (auto m = read_enum(v, ctx, path + "." + d, kLocalDelivery)) t.per_domain[d] = *m;
          }

@@ -24,6 +24,7 @@
 #include "smtp/address.hpp"
 #include "smtp/client.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::delivery {
 
@@ -78,11 +79,6 @@ Split split_address(const std::string& a) {
     std::size_t at = a.rfind('@');
     if (at == std::string::npos) return {a, ""};
     return {a.substr(0, at), a.substr(at + 1)};
-}
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 std::string join_rcpts(const queue::Envelope& env, const std::vector<std::size_t>& idx) {
@@ -194,7 +190,7 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         const queue::Recipient& r = env.recipients[i];
         if (r.done) continue;
         Split s = split_address(r.address);
-        std::string domain = lower(s.domain);
+        std::string domain = util::ascii_lower(s.domain);
         if (domain.empty()) {  // <Postmaster>
             local.push_back(i);
             continue;

@@ -11,6 +11,7 @@
 #include "auth/password.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::directory {
 namespace {
@@ -123,8 +124,7 @@ Result<std::vector<LdapEntry>> search(LDAP* ld, const config::DirectorySettings&
             }
             BerElement* ber = nullptr;
             for (char* a = ldap_first_attribute(ld, e, &ber); a; a = ldap_next_attribute(ld, e, ber)) {
-                std::string name(a);
-                for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                std::string name = util::ascii_lower(a);
                 if (berval** vals = ldap_get_values_len(ld, e, a)) {
                     for (berval** v = vals; *v; ++v) entry.attributes[name].emplace_back((*v)->bv_val, (*v)->bv_len);
                     ldap_value_free_len(vals);

@@ -7,18 +7,13 @@
 #include <set>
 
 #include "directory/ldap_directory.hpp"
+#include "util/text.hpp"
 
 namespace rampart::directory {
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 const std::vector<std::string>* values(const LdapEntry& e, const std::string& attribute) {
-    auto it = e.attributes.find(lower(attribute));
+    auto it = e.attributes.find(util::ascii_lower(attribute));
     return it == e.attributes.end() || it->second.empty() ? nullptr : &it->second;
 }
 
@@ -29,7 +24,7 @@ std::string first(const LdapEntry& e, const std::string& attribute) {
 
 // AD keeps addresses in proxyAddresses as "SMTP:primary" and "smtp:alias".
 std::string address_of(const std::string& v) {
-    return v.size() > 5 && lower(v.substr(0, 5)) == "smtp:" ? v.substr(5) : v;
+    return v.size() > 5 && util::ascii_lower(v.substr(0, 5)) == "smtp:" ? v.substr(5) : v;
 }
 
 // Names held by exactly one entry; the others are reported.
@@ -73,7 +68,7 @@ std::string normalize_dn(std::string_view dn) {
     char* out = nullptr;
     if (ldap_dn_normalize(in.c_str(), LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !out)
         return {};
-    std::string r = lower(out);
+    std::string r = util::ascii_lower(out);
     ldap_memfree(out);
     return r;
 }

@@ -1,16 +1,13 @@
 // directory/mailbox.cpp — address look-up and alias expansion.
 #include "directory/mailbox.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <set>
 
 namespace rampart::directory {
 
-std::string fold(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+std::string fold(std::string_view s) { return util::ascii_lower(s); }
 
 bool is_postmaster(std::string_view local) { return fold(local) == "postmaster"; }
 

@@ -1,6 +1,7 @@
 // dns/resolver.cpp — libresolv queries on a private thread pool. One res_state per query
 // (res_ninit/res_nclose), so the worker threads share nothing.
 #include "dns/resolver.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -26,11 +27,6 @@ struct Answer {
     int h_errno_value = 0;
     std::string error;                    // when Temporary
 };
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string strip_dot(std::string s) {
     if (!s.empty() && s.back() == '.') s.pop_back();
@@ -119,7 +115,7 @@ std::vector<MxHost> parse_mx(const std::vector<unsigned char>& m) {
         const unsigned char* rd = ns_rr_rdata(rr);
         char name[NS_MAXDNAME];
         if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), rd + 2, name, sizeof name) < 0) return;
-        std::string n = lower(name);
+        std::string n = util::ascii_lower(name);
         out.push_back(MxHost{n.empty() ? std::string(".") : strip_dot(n), static_cast<std::uint16_t>(ns_get16(rd)), {}});
     });
     return out;
@@ -141,9 +137,8 @@ std::vector<std::string> parse_addresses(const std::vector<unsigned char>& m, in
 
 std::vector<MxHost> more_preferred_than_self(std::vector<MxHost> hosts, std::string_view self, bool& loops) {
     loops = false;
-    std::string me(self);
+    std::string me = util::ascii_lower(self);
     while (!me.empty() && me.back() == '.') me.pop_back();
-    for (char& c : me) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::optional<std::uint16_t> mine;
     for (const MxHost& h : hosts)
         if (h.name == me && (!mine || h.preference < *mine)) mine = h.preference;
@@ -193,7 +188,7 @@ DnsResult<std::vector<std::string>> Resolver::lookup_addresses_blocking(const st
 }
 
 DnsResult<std::vector<MxHost>> Resolver::lookup_mx_blocking(const std::string& domain_in) const {
-    std::string domain = strip_dot(lower(domain_in));
+    std::string domain = strip_dot(util::ascii_lower(domain_in));
     Answer q = query(settings_, domain, ns_t_mx);
     if (q.outcome == Outcome::NxDomain)
         return Failure{HOST_NOT_FOUND, "domain " + domain + " does not exist (NXDOMAIN)", true, {}};

@@ -6,6 +6,7 @@
 
 #include "config/address_space.hpp"
 #include "directory/mailbox.hpp"
+#include "util/text.hpp"
 
 namespace rampart::policy {
 
@@ -175,9 +176,7 @@ const Rule<MailQuestion> kMailRules[] = {
          std::string sender = q.sender.null ? std::string() : q.sender.mailbox.local + "@" + q.sender.mailbox.domain_key();
          for (const std::string& a : q.s.principal.addresses) {
              std::size_t at = a.rfind('@');
-             std::string own = at == std::string::npos ? a : a.substr(0, at + 1);
-             if (at != std::string::npos)
-                 for (char c : a.substr(at + 1)) own += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+             std::string own = at == std::string::npos ? a : a.substr(0, at + 1) + util::ascii_lower(std::string_view(a).substr(at + 1));
              if (own == sender) return pass(sender + " is an address of " + q.s.principal.text());
          }
          return refuse("sender.own_address", smtp::Reply(550, "5.7.1", "sender address is not one of the authenticated user's addresses"));

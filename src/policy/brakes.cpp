@@ -1,5 +1,6 @@
 // policy/brakes.cpp — fixed-window counters for AUTH failures and hourly sending.
 #include "policy/brakes.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 
@@ -10,8 +11,7 @@ using std::chrono::milliseconds;
 Brakes::Brakes(Now now, std::size_t max_keys) : now_(std::move(now)), max_keys_(std::max<std::size_t>(max_keys, 1)) {}
 
 std::string Brakes::user_key(std::string name) {
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return "user:" + name;
+    return "user:" + util::ascii_lower(name);
 }
 
 template <class Map, class Expired>

@@ -16,6 +16,7 @@
 #include "queue/spool.hpp"
 #include "queue/spool_format.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::queue {
 namespace {
@@ -34,9 +35,7 @@ std::string destination_of(const Envelope& env) {
     for (const Recipient& r : env.recipients) {
         if (r.done) continue;
         std::size_t at = r.address.rfind('@');
-        std::string d = at == std::string::npos ? std::string() : r.address.substr(at + 1);
-        for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return d;
+        return at == std::string::npos ? std::string() : util::ascii_lower(std::string_view(r.address).substr(at + 1));
     }
     return {};
 }
