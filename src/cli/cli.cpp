@@ -151,7 +151,7 @@ int serve(const std::string& path) {
     }
     for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
-    smtp::SessionServices services;
+    session::SessionServices services;
     services.config = &*cfg;
     services.spool = &spool;
     services.tls = tls.get();

@@ -58,14 +58,14 @@ private:
 
 struct Server::Impl {
     const config::Config& cfg;
-    smtp::SessionServices& services;
+    session::SessionServices& services;
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> acceptors;
     ConnectionLimits limits;
     std::size_t next = 0;
 
-    Impl(const config::Config& c, smtp::SessionServices& s, std::size_t threads) : cfg(c), services(s) {
+    Impl(const config::Config& c, session::SessionServices& s, std::size_t threads) : cfg(c), services(s) {
         for (std::size_t i = 0; i < threads; ++i) {
             contexts.push_back(std::make_unique<asio::io_context>(1));
             guards.push_back(asio::make_work_guard(*contexts.back()));
@@ -77,7 +77,7 @@ struct Server::Impl {
         auto remote = socket.remote_endpoint(ec);
         if (ec) co_return;
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        smtp::ClientInfo client;
+        session::ClientInfo client;
         client.address = *IpAddress::parse(remote.address().to_string());
         client.address = client.address.unmapped();
         client.port = remote.port();
@@ -91,7 +91,7 @@ struct Server::Impl {
         }
         {
             TcpStream stream(std::move(socket));
-            co_await smtp::serve_session(stream, l, client, services);
+            co_await session::serve_session(stream, l, client, services);
         }
         limits.leave(l, who);
     }
@@ -114,7 +114,7 @@ struct Server::Impl {
     }
 };
 
-Server::Server(const config::Config& cfg, smtp::SessionServices& services, std::size_t threads)
+Server::Server(const config::Config& cfg, session::SessionServices& services, std::size_t threads)
     : impl_(std::make_unique<Impl>(cfg, services, threads == 0 ? 1 : threads)) {}
 
 Server::~Server() = default;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "smtp/server_session.hpp"
+#include "session/server_session.hpp"
 #include "util/result.hpp"
 
 namespace asio {
@@ -21,7 +21,7 @@ namespace rampart::net {
 class Server {
 public:
     // `services` must outlive the server; it is read by every session.
-    Server(const config::Config& cfg, smtp::SessionServices& services, std::size_t threads);
+    Server(const config::Config& cfg, session::SessionServices& services, std::size_t threads);
     ~Server();
 
     // Binds all listeners; every failure is reported (listener name, address, errno).

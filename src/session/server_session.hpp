@@ -1,4 +1,4 @@
-// smtp/server_session.hpp — one SMTP server session (RFC 5321 §4, with the ESMTP
+// session/server_session.hpp — one SMTP server session (RFC 5321 §4, with the ESMTP
 // extensions of DESIGN.md), from greeting to close, over any net::Stream.
 // Trust: everything read from the stream is the peer's; every command is parsed by the
 // pure codecs, every access question goes to policy/, every accepted message through the
@@ -34,7 +34,7 @@ namespace rampart::policy {
 class Brakes;
 }
 
-namespace rampart::smtp {
+namespace rampart::session {
 
 struct SessionServices {
     const config::Config* config = nullptr;
@@ -56,4 +56,4 @@ struct ClientInfo {
 asio::awaitable<void> serve_session(net::Stream& stream, const config::Listener& listener, ClientInfo client,
                                     SessionServices& services);
 
-}  // namespace rampart::smtp
+}  // namespace rampart::session

@@ -1,5 +1,5 @@
 // Session state machine over a socketpair: no network, real spool in a temp dir.
-#include "smtp/server_session.hpp"
+#include "session/server_session.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,8 +56,8 @@ limits = { max_message_size = "1KiB", max_recipients = 2, max_errors = 5 }
         asio::local::stream_protocol::socket s(io_);
         s.assign(asio::local::stream_protocol(), fds[0]);
         stream_ = std::make_unique<LocalStream>(std::move(s));
-        smtp::ClientInfo client{*net::IpAddress::parse("203.0.113.7"), 40000};
-        asio::co_spawn(io_, smtp::serve_session(*stream_, cfg_.listeners[0], client, services_), asio::detached);
+        session::ClientInfo client{*net::IpAddress::parse("203.0.113.7"), 40000};
+        asio::co_spawn(io_, session::serve_session(*stream_, cfg_.listeners[0], client, services_), asio::detached);
         thread_ = std::thread([this] { io_.run(); });
         EXPECT_EQ(read_reply().substr(0, 3), "220");
     }
@@ -115,7 +115,7 @@ limits = { max_message_size = "1KiB", max_recipients = 2, max_errors = 5 }
     std::filesystem::path dir_;
     config::Config cfg_;
     std::unique_ptr<queue::Spool> spool_;
-    smtp::SessionServices services_;
+    session::SessionServices services_;
     asio::io_context io_;
     std::unique_ptr<LocalStream> stream_;
     std::thread thread_;

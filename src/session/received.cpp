@@ -1,0 +1,32 @@
+// session/received.cpp — Received header text (see received.hpp).
+#include "session/received.hpp"
+
+namespace rampart::session {
+
+std::string rfc5322_date(std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    return buf;
+}
+
+std::string protocol_name(const ReceivedFacts& f) {
+    std::string p = f.smtputf8 ? "UTF8SMTP" : (f.esmtp ? "ESMTP" : "SMTP");
+    if (f.tls) p += "S";
+    if (f.authenticated) p += "A";   // RFC 3848
+    return p;
+}
+
+std::string received_header(const ReceivedFacts& f) {
+    std::string h = "Received: from " + f.helo + " ([" + f.client_ip + "])\r\n\tby " + f.hostname + " (rampart) with " +
+                    protocol_name(f) + " id " + f.id + "\r\n";
+    if (f.tls) h += "\t(" + f.tls_description + ")\r\n";
+    if (!f.server_principal.empty()) h += "\t(authenticated as " + f.server_principal + " by TLS client certificate)\r\n";
+    if (!f.single_recipient.empty()) h += "\tfor <" + f.single_recipient + ">";
+    else h += "\t";
+    h += "; " + rfc5322_date(f.when) + "\r\n";
+    return h;
+}
+
+}  // namespace rampart::session

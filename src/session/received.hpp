@@ -1,0 +1,32 @@
+// session/received.hpp — the Received trace header this server prepends (RFC 5321
+// §4.4, RFC 3848 protocol names). Pure: facts in, header text out.
+#pragma once
+
+#include <ctime>
+#include <string>
+
+namespace rampart::session {
+
+struct ReceivedFacts {
+    std::string helo;           // the client's EHLO/HELO argument
+    std::string client_ip;      // "192.0.2.7" or "2001:db8::1"
+    std::string hostname;       // server.hostname
+    bool esmtp = false;
+    bool smtputf8 = false;
+    bool tls = false;
+    std::string tls_description;
+    bool authenticated = false;
+    std::string server_principal;   // "server:NAME" when an organisation server sent it
+    std::string id;             // queue id
+    std::string single_recipient;   // the "for" clause when there is exactly one
+    std::time_t when = 0;
+};
+
+// RFC 3848: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP...
+std::string protocol_name(const ReceivedFacts& f);
+// The header, CRLF-terminated and folded into lines well under 998 octets.
+std::string received_header(const ReceivedFacts& f);
+// "Tue, 01 Dec 2026 17:00:00 +0000" (RFC 5322 §3.3).
+std::string rfc5322_date(std::time_t t);
+
+}  // namespace rampart::session

@@ -1,0 +1,49 @@
+// session/state.hpp — what the parts of one SMTP session share: the stream and its
+// buffered I/O, the listener, the services, the policy facts learnt so far (TLS,
+// principal) and the EHLO state. Owned by the session coroutine; no locks.
+#pragma once
+
+#include <string>
+
+#include "policy/access.hpp"
+#include "session/line_io.hpp"
+#include "session/server_session.hpp"
+#include "smtp/reply.hpp"
+
+namespace rampart::session {
+
+struct SessionState {
+    SessionState(net::Stream& s, const config::Listener& l, ClientInfo c, SessionServices& services)
+        : stream(s), listener(l), svc(services), client(c), io(s) {
+        facts.listener = &l;
+        facts.domains = &services.config->domains;
+        facts.connectors = &services.config->send_connectors;
+        facts.client = c.address;
+    }
+
+    // Queues a reply; permanent errors count towards limits.max_errors (except the fatal
+    // 554/521 that end a session anyway).
+    void reply(const smtp::Reply& r) {
+        io.queue(r);
+        if (r.permanent() && r.code != 554 && r.code != 521) ++errors;
+    }
+    asio::awaitable<void> close_after_fatal(const smtp::Reply& r) {
+        co_await io.close_after_fatal(r);
+        quit = true;
+    }
+    const std::string& hostname() const { return svc.config->server.hostname; }
+    std::string client_text() const { return client.address.text(); }
+
+    net::Stream& stream;
+    const config::Listener& listener;
+    SessionServices& svc;
+    ClientInfo client;
+    LineIo io;
+    policy::SessionFacts facts;
+    std::string helo;
+    bool esmtp = false;
+    bool quit = false;
+    unsigned errors = 0;
+};
+
+}  // namespace rampart::session

@@ -1,0 +1,288 @@
+// session/transaction.cpp — MAIL/RCPT/DATA/BDAT to an envelope and the spool commit
+// (see transaction.hpp).
+#include "session/transaction.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include "delivery/local.hpp"
+#include "net/stream.hpp"
+#include "policy/brakes.hpp"
+#include "queue/spool.hpp"
+#include "session/received.hpp"
+#include "session/state.hpp"
+#include "smtp/data_reader.hpp"
+#include "smtp/reply.hpp"
+#include "util/log.hpp"
+
+namespace rampart::session {
+namespace {
+
+using std::chrono::milliseconds;
+using smtp::Reply;
+
+std::string join(const std::vector<queue::Recipient>& rcpts) {
+    std::string out;
+    for (const auto& r : rcpts) {
+        if (!out.empty()) out += ',';
+        out += r.address;
+    }
+    return out;
+}
+
+}  // namespace
+
+void Transaction::on_mail(smtp::Command& cmd) {
+    const config::Listener& l = s_.listener;
+    if (s_.helo.empty()) return s_.reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
+    if (in_mail_) return s_.reply(Reply(503, "5.5.1", "nested MAIL command"));
+    if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
+                      cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
+        return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
+    if (cmd.mail.size && *cmd.mail.size > l.limits.max_message_size)
+        return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l.limits.max_message_size) + " bytes"));
+    if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
+    policy::Decision d = policy::check_mail(s_.facts, cmd.path);
+    if (d.verdict == policy::Verdict::Refuse) {
+        log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
+                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+        return s_.reply(d.reply);
+    }
+    if (auto r = braked(1, 0)) return s_.reply(*r);
+    in_mail_ = true;
+    sender_ = std::move(cmd.path);
+    mail_ = std::move(cmd.mail);
+    started_ = Clock::now();
+    s_.reply(Reply(250, "2.1.0", "sender ok"));
+}
+
+void Transaction::on_rcpt(smtp::Command& cmd) {
+    const config::Listener& l = s_.listener;
+    if (!in_mail_) return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (bdat_started_) return s_.reply(Reply(503, "5.5.1", "RCPT after BDAT is not allowed"));
+    if (rcpts_.size() >= l.limits.max_recipients) return s_.reply(Reply(452, "4.5.3", "too many recipients"));
+    if (!s_.esmtp && (cmd.rcpt.notify != 0 || !cmd.rcpt.orcpt.empty()))
+        return s_.reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
+    policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path);
+    if (d.verdict != policy::Verdict::Accept) {
+        ++refused_rcpts_;
+        last_refusal_ = d.reply.summary();
+        log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
+                                        {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+        return s_.reply(d.reply);
+    }
+    if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
+        ++refused_rcpts_;
+        last_refusal_ = r->summary();
+        return s_.reply(*r);
+    }
+    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
+    s_.reply(d.reply);
+}
+
+asio::awaitable<void> Transaction::on_data() {
+    const config::Listener& l = s_.listener;
+    if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (bdat_started_) co_return s_.reply(Reply(503, "5.5.1", "DATA after BDAT is not allowed"));
+    if (rcpts_.empty()) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
+    s_.reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
+    smtp::DataReader reader(l.limits.max_message_size, l.limits.max_line_length);
+    std::string message;
+    auto deadline = Clock::now() + l.limits.data_timeout;
+    while (true) {
+        std::size_t used = 0;
+        smtp::DataReader::Status st = reader.feed(s_.io.pending(), used, message);
+        s_.io.consume(used);
+        if (st == smtp::DataReader::Status::Done) break;
+        if (st == smtp::DataReader::Status::BareLineEnd) {
+            Reply r(521, "5.5.2", std::string("bare ") + (reader.bare_cr() ? "CR" : "LF") +
+                                      " in message data; only <CRLF>.<CRLF> ends data (RFC 5321 §2.3.8); closing");
+            log_transaction("refused", r, reader.size());
+            reset("");
+            co_await s_.close_after_fatal(r);
+            co_return;
+        }
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
+            Reply r(421, "4.4.2", "data not received in time; closing");
+            bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
+            if (timeout) {
+                s_.reply(r);
+                co_await s_.io.flush();
+            }
+            log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during DATA"), reader.size());
+            reset("");
+            s_.quit = true;
+            co_return;
+        }
+    }
+    Reply refusal;
+    if (reader.too_big())
+        refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) + " bytes");
+    else if (reader.line_too_long())
+        refusal = Reply(554, "5.6.0", "message has a line longer than " + std::to_string(l.limits.max_line_length) + " characters");
+    else if (reader.has_nul())
+        refusal = Reply(554, "5.6.0", "message contains NUL characters");
+    if (!refusal.empty()) {
+        log_transaction("refused", refusal, reader.size());
+        reset("");
+        co_return s_.reply(refusal);
+    }
+    co_await finish_message(message);
+}
+
+asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
+    const config::Listener& l = s_.listener;
+    // The chunk is read whatever happens, so the stream stays in step (RFC 3030 §2).
+    bool usable = in_mail_ && !rcpts_.empty();
+    std::uint64_t need = cmd.chunk_size;
+    auto deadline = Clock::now() + l.limits.data_timeout;
+    while (need > 0) {
+        std::string_view avail = s_.io.pending();
+        if (avail.empty()) {
+            auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+            if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
+                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
+                reset("");
+                s_.quit = true;
+                co_return;
+            }
+            continue;
+        }
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), need));
+        if (usable && !bdat_too_big_) {
+            if (bdat_buf_.size() + take > l.limits.max_message_size) {
+                bdat_too_big_ = true;
+                bdat_buf_.clear();
+                bdat_buf_.shrink_to_fit();
+            } else {
+                bdat_buf_.append(avail.substr(0, take));
+            }
+        }
+        s_.io.consume(take);
+        need -= take;
+    }
+    if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (rcpts_.empty()) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
+    bdat_started_ = true;
+    if (!cmd.last_chunk) co_return s_.reply(Reply(250, "2.0.0", std::to_string(cmd.chunk_size) + " octets received"));
+    Reply refusal;
+    if (bdat_too_big_) {
+        refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) + " bytes");
+    } else {
+        smtp::LineFacts f = smtp::check_lines(bdat_buf_, l.limits.max_line_length);
+        if (f.bare_line_end) refusal = Reply(554, "5.6.0", "bare CR or LF in message data; lines must end with CRLF");
+        else if (f.long_line)
+            refusal = Reply(554, "5.6.0", "message has a line longer than " + std::to_string(l.limits.max_line_length) + " characters");
+        else if (f.nul) refusal = Reply(554, "5.6.0", "message contains NUL characters");
+    }
+    if (!refusal.empty()) {
+        log_transaction("refused", refusal, bdat_buf_.size());
+        reset("");
+        co_return s_.reply(refusal);
+    }
+    std::string message = std::move(bdat_buf_);
+    co_await finish_message(message);
+}
+
+asio::awaitable<void> Transaction::finish_message(std::string_view message) {
+    const config::Listener& l = s_.listener;
+    std::size_t hops = smtp::count_received_headers(message);
+    if (hops >= l.limits.max_received_headers) {
+        Reply r(554, "5.4.6", "too many hops (" + std::to_string(hops) + " Received headers): mail loop");
+        log_transaction("refused", r, message.size());
+        reset("");
+        co_return s_.reply(r);
+    }
+    queue::Envelope env;
+    env.id = queue::new_queue_id();
+    env.received_at = std::time(nullptr);
+    env.listener = l.name;
+    env.client = s_.client_text();
+    env.helo = s_.helo;
+    env.tls = s_.stream.tls_description();
+    env.sender = sender_.text();
+    env.body = mail_.body;
+    env.smtputf8 = mail_.smtputf8;
+    env.ret = mail_.ret;
+    env.envid = mail_.envid;
+    // Aliases expand here, so each final recipient has its own durable state and DSN.
+    env.recipients = s_.facts.directory ? delivery::expand_recipients(*s_.facts.directory, s_.svc.config->domains, rcpts_) : rcpts_;
+    ReceivedFacts rf;
+    rf.helo = s_.helo;
+    rf.client_ip = s_.client_text();
+    rf.hostname = s_.hostname();
+    rf.esmtp = s_.esmtp;
+    rf.smtputf8 = mail_.smtputf8;
+    rf.tls = s_.stream.tls_active();
+    rf.tls_description = s_.stream.tls_description();
+    rf.authenticated = !s_.facts.principal.anonymous();
+    if (s_.facts.principal.kind == policy::Principal::Kind::Server) rf.server_principal = s_.facts.principal.text();
+    rf.id = env.id;
+    if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
+    rf.when = std::time(nullptr);
+    std::string head = received_header(rf);
+    auto id = co_await s_.svc.spool->commit(env, head, message);
+    if (!id) {
+        log::error("spool.commit.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", id.error().message}});
+        Reply r(452, "4.3.1", "insufficient system storage; try again later");
+        log_transaction("deferred", r, message.size());
+        reset("");
+        co_return s_.reply(r);
+    }
+    env.id = *id;
+    env.size = head.size() + message.size();
+    if (s_.svc.brakes && s_.facts.principal.kind == policy::Principal::Kind::User)
+        s_.svc.brakes->count(s_.facts.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
+    Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
+    log_transaction("accepted", ok, env.size);
+    reset("");
+    if (s_.svc.queued) s_.svc.queued(env);
+    s_.reply(ok);
+}
+
+std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients) {
+    const config::Listener& l = s_.listener;
+    const policy::Principal& p = s_.facts.principal;
+    if (!s_.svc.brakes || p.kind != policy::Principal::Kind::User) return std::nullopt;
+    policy::Brakes::Limit hit = s_.svc.brakes->would_exceed(p.text(), messages, recipients, l.limits);
+    if (hit == policy::Brakes::Limit::None) return std::nullopt;
+    Reply r = policy::Brakes::rate_reply(hit);
+    bool msgs = hit == policy::Brakes::Limit::Messages;
+    log::warn("smtp.rate.limited", {{"listener", l.name}, {"client", s_.client_text()}, {"principal", p.text()},
+                                    {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
+                                    {"max", msgs ? l.limits.max_messages_per_hour : l.limits.max_recipients_per_hour},
+                                    {"code", r.code}, {"reason", r.text}});
+    return r;
+}
+
+void Transaction::reset(std::string_view why) {
+    if (in_mail_ && !why.empty() && (refused_rcpts_ > 0 || !rcpts_.empty() || bdat_started_)) {
+        Reply r = refused_rcpts_ > 0 && rcpts_.empty() ? Reply(550, "5.0.0", "no recipient accepted: " + last_refusal_)
+                                                       : Reply(250, "2.0.0", "transaction abandoned: " + std::string(why));
+        log_transaction("abandoned", r, bdat_buf_.size());
+    }
+    in_mail_ = false;
+    sender_ = smtp::Path{};
+    mail_ = smtp::MailParams{};
+    rcpts_.clear();
+    refused_rcpts_ = 0;
+    last_refusal_.clear();
+    bdat_started_ = false;
+    bdat_too_big_ = false;
+    bdat_buf_.clear();
+}
+
+void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
+    auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
+    std::string qid;
+    if (result == "accepted") qid = r.text.substr(r.text.rfind(' ') + 1);
+    log::info("smtp.transaction", {{"qid", qid.empty() ? "-" : qid}, {"listener", s_.listener.name}, {"client", s_.client_text()},
+                                   {"tls", s_.stream.tls_active() ? s_.stream.tls_description() : "no"},
+                                   {"principal", s_.facts.principal.text()}, {"from", sender_.text()},
+                                   {"rcpts", join(rcpts_)}, {"nrcpt", rcpts_.size()}, {"refused_rcpts", refused_rcpts_},
+                                   {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
+                                   {"duration_ms", ms}});
+}
+
+}  // namespace rampart::session

@@ -1,0 +1,58 @@
+// session/transaction.hpp — one mail transaction of a session: MAIL, RCPT, DATA and BDAT
+// to an envelope and the one commit through queue::Spool (DESIGN.md §8).
+// Trust: commands parsed by smtp/command_parser; access questions go to policy/.
+// Contract: 250 after the data only once Spool::commit() reported the message durable;
+// only <CRLF>.<CRLF> ends DATA (smtp::DataReader), a bare CR/LF ends the session.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "queue/envelope.hpp"
+#include "smtp/address.hpp"
+#include "smtp/command_parser.hpp"
+
+namespace rampart::session {
+
+struct SessionState;
+
+class Transaction {
+public:
+    explicit Transaction(SessionState& s) : s_(s) {}
+
+    bool active() const { return in_mail_; }
+    bool smtputf8() const { return mail_.smtputf8; }
+    void on_mail(smtp::Command& cmd);
+    void on_rcpt(smtp::Command& cmd);
+    asio::awaitable<void> on_data();
+    asio::awaitable<void> on_bdat(const smtp::Command& cmd);
+    // Ends the transaction; a non-empty `why` logs an abandoned transaction that had
+    // recipients (RSET, QUIT, EHLO, STARTTLS, timeout, disconnect).
+    void reset(std::string_view why);
+
+private:
+    using Clock = std::chrono::steady_clock;
+    asio::awaitable<void> finish_message(std::string_view message);
+    void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
+    // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
+    // would exceed them (and logs it), else nullopt.
+    std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
+
+    SessionState& s_;
+    bool in_mail_ = false;
+    smtp::Path sender_;
+    smtp::MailParams mail_;
+    std::vector<queue::Recipient> rcpts_;
+    unsigned refused_rcpts_ = 0;
+    std::string last_refusal_;
+    bool bdat_started_ = false;
+    bool bdat_too_big_ = false;
+    std::string bdat_buf_;
+    Clock::time_point started_;
+};
+
+}  // namespace rampart::session
