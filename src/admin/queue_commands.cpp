@@ -90,6 +90,7 @@ std::string message_json(const queue::MessageInfo& m, std::int64_t now) {
                     ",\"age_s\":" + std::to_string(std::max<std::int64_t>(0, now - e.received_at)) +
                     ",\"size\":" + std::to_string(e.size) + ",\"sender\":" + json_string(e.sender) +
                     ",\"state\":" + json_string(m.state) + ",\"held\":" + (e.held ? "true" : "false") +
+                    ",\"quarantine\":" + (e.quarantine.empty() ? std::string("null") : json_string(e.quarantine)) +
                     ",\"attempts\":" + std::to_string(e.attempts) + ",\"next_attempt\":" +
                     (e.next_attempt && m.state == "deferred" ? std::to_string(e.next_attempt / 1000) : "null") +
                     ",\"delay_warned\":" + (e.delay_warned ? "true" : "false") + ",\"listener\":" + json_string(e.listener) +
@@ -158,16 +159,30 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
     bool json = false;
     std::erase_if(words, [&json](const std::string& w) { return w == "--json" ? (json = true) : false; });
     if (words.empty()) co_return fail(json, "empty request");
+    // "quarantine VERB ...": the same requests, limited to quarantined messages.
+    bool quarantine = words[0] == "quarantine";
+    if (quarantine) {
+        words.erase(words.begin());
+        if (words.empty()) co_return fail(json, "usage: quarantine list | show ID | release ID | delete ID  [--json]");
+        const std::string& v = words[0];
+        if (v != "list" && v != "show" && v != "release" && v != "delete")
+            co_return fail(json, "usage: quarantine list | show ID | release ID | delete ID  [--json]");
+        if (words.size() == 2) {
+            auto m = sched.find(words[1]);
+            if (!m || m->envelope.quarantine.empty()) co_return fail(json, "no quarantined message " + words[1]);
+        }
+    }
     const std::string& verb = words[0];
     std::int64_t now = now_s();
     if (verb == "list" && words.size() == 1) {
         auto all = sched.list();
+        if (quarantine) std::erase_if(all, [](const queue::MessageInfo& m) { return m.envelope.quarantine.empty(); });
         if (json) {
             std::string j = "{\"messages\":[";
             for (std::size_t i = 0; i < all.size(); ++i) j += (i ? "," : "") + message_json(all[i], now);
             co_return "ok\n" + j + "]}\n";
         }
-        if (all.empty()) co_return "ok\nthe queue is empty\n";
+        if (all.empty()) co_return quarantine ? "ok\nthe quarantine is empty\n" : "ok\nthe queue is empty\n";
         std::ostringstream o;
         o << pad("ID", 20) << pad("AGE", 6) << pad("SIZE", 7) << pad("STATE", 9) << pad("NEXT", 9) << pad("TRIES", 6)
           << "SENDER / RECIPIENTS\n";
@@ -196,6 +211,7 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
           << "state:       " << m->state << (e.held && m->state != "held" ? " (held after this attempt)" : "") << "\n"
           << "received:    " << queue::rfc5322_date(e.received_at) << " (" << span(now - e.received_at) << " ago) on listener "
           << e.listener << " from " << e.client << " (" << e.helo << ")" << (e.tls.empty() ? "" : ", " + e.tls) << "\n"
+          << (e.quarantine.empty() ? "" : "quarantine:  " + e.quarantine + "\n")
           << "sender:      <" << e.sender << ">\n"
           << "size:        " << e.size << " bytes\n"
           << "attempts:    " << e.attempts << ", next: " << next_text(*m, now) << "\n"
@@ -219,7 +235,8 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
         co_return "ok\n" + o.str();
     }
     Result<std::string> r = Error{0, "unknown request \"" + verb + "\""};
-    if (verb == "retry") r = sched.retry(id);
+    if (quarantine && verb == "release") r = co_await sched.release_quarantine(id);
+    else if (verb == "retry") r = sched.retry(id);
     else if (verb == "hold") r = co_await sched.hold(id);
     else if (verb == "release") r = co_await sched.release(id);
     else if (verb == "delete") r = sched.remove(id);

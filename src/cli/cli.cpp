@@ -23,6 +23,8 @@
 #include "auth/password.hpp"
 #include "auth/verifier.hpp"
 #include "delivery/dispatcher.hpp"
+#include "filter/explain.hpp"
+#include "filter/registry.hpp"
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 #include "directory/mailbox.hpp"
@@ -160,6 +162,8 @@ int serve(const std::string& path) {
     services.verifier = ldap_verifier.get();
     policy::Brakes brakes;
     services.brakes = &brakes;
+    filter::Chain filters = filter::build_chain(*cfg);
+    services.filters = &filters;
     net::Server server(*cfg, services, threads);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
@@ -172,6 +176,7 @@ int serve(const std::string& path) {
     }
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
                                [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); });
+    scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
                                  [&scheduler, &spool](std::string request) {
                                      return admin::queue_command(scheduler, spool, std::move(request));
@@ -467,7 +472,9 @@ int alias_command(const std::string& config_path, const std::string& action, con
 }
 
 // rampart queue ACTION [ID|--all] [--json]: one request to the running server.
-int queue_command(const std::string& path, const std::string& action, const std::string& id, bool all, bool json) {
+// `prefix`: "" for rampart queue, "quarantine " for rampart quarantine (same socket).
+int queue_command(const std::string& path, const std::string& prefix, const std::string& action, const std::string& id, bool all,
+                  bool json) {
     auto cfg = load(path);
     if (!cfg) return kConfigError;
     bool needs_id = action != "list";
@@ -483,7 +490,7 @@ int queue_command(const std::string& path, const std::string& action, const std:
         std::cerr << action << ": give a queue id (see rampart queue list)\n";
         return kConfigError;
     }
-    std::string request = action + (all ? " --all" : id.empty() ? "" : " " + id) + (json ? " --json" : "");
+    std::string request = prefix + action + (all ? " --all" : id.empty() ? "" : " " + id) + (json ? " --json" : "");
     auto response = admin::control_request(admin::control_socket_path(cfg->resolve(cfg->server.data_dir)), request);
     if (!response) {
         std::cerr << response.error().message << "\n";
@@ -503,6 +510,7 @@ struct ExplainArgs {
     std::string server;
     std::string kerberos;
     bool tls = false;
+    bool online = false;
     std::string mail_from;
     std::vector<std::string> rcpts;
 };
@@ -577,7 +585,10 @@ int explain(const std::string& path, const ExplainArgs& args) {
     }
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
-    policy::ExplainAnswer a = policy::explain(q);
+    log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
+    filter::Chain chain = filter::build_chain(*cfg);
+    filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
+    policy::ExplainAnswer a = policy::explain(q, &filters);
     std::cout << a.text;
     return a.all_accepted ? 0 : 1;
 }
@@ -605,6 +616,7 @@ int run(int argc, char** argv) {
         ->excludes(user_opt)
         ->excludes(server_opt);
     explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
+    explain_cmd->add_flag("--online", ex.online, "Also run the filter agents that ask the network (DNS block lists, daemons); without it they are shown as not evaluated");
     explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
     explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
     DirArgs da;
@@ -649,6 +661,16 @@ int run(int argc, char** argv) {
     queue_cmd->add_flag("--all", queue_all, "retry: every deferred message");
     queue_cmd->add_flag("--json", queue_json, "Machine-readable output (JSON)");
     queue_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
+
+    std::string quarantine_action, quarantine_id;
+    auto* quarantine_cmd = app.add_subcommand(
+        "quarantine", "Messages a filter agent quarantined (held in the spool of the running server): list | show ID | release ID (deliver it) | delete ID");
+    quarantine_cmd->add_option("action", quarantine_action, "list | show | release | delete")
+        ->required()
+        ->check(CLI::IsMember({"list", "show", "release", "delete"}));
+    quarantine_cmd->add_option("id", quarantine_id, "Queue id");
+    quarantine_cmd->add_flag("--json", queue_json, "Machine-readable output (JSON)");
+    quarantine_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -684,7 +706,8 @@ int run(int argc, char** argv) {
         if (*alias_cmd) return alias_command(config_path, action, da);
         return *user_cmd ? user_command(config_path, action, da) : group_command(config_path, action, da);
     }
-    if (*queue_cmd) return queue_command(config_path, queue_action, queue_id, queue_all, queue_json);
+    if (*queue_cmd) return queue_command(config_path, "", queue_action, queue_id, queue_all, queue_json);
+    if (*quarantine_cmd) return queue_command(config_path, "quarantine ", quarantine_action, quarantine_id, false, queue_json);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

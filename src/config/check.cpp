@@ -214,6 +214,13 @@ const Row kRows[] = {
              return exposure("a stolen login can reach more recipients per hour before it is braked");
          return info(kStricter);
      }},
+    {"filters", [](const Listener& l) { return yes_no(l.filters); },
+     [](const Listener& l, const Listener&) {
+         if (!l.filters)
+             return exposure("the filter chain does not run: mail from this listener's clients passes unfiltered"
+                             " (no connection filter, and later no antivirus or attachment filtering)");
+         return info("the filter chain runs for this listener's sessions");
+     }},
 };
 
 }  // namespace

@@ -131,6 +131,9 @@ struct Listener {
     RelaySettings relay;
     Permissions permissions;
     ListenerLimits limits;
+    // The edge filter chain (DESIGN.md §5) runs for this listener's sessions. Preset: on
+    // for the gateway's and the edge's port-25 listeners.
+    bool filters = false;
     int line = 0;                             // where it was declared (for messages)
 };
 
@@ -183,6 +186,20 @@ struct KerberosSettings {
     std::string realm;                        // non-empty: NAME@realm maps to directory user NAME
 };
 
+// [connection_filter]: the connect-time agent (DESIGN.md §11). Allow wins over block.
+struct ConnectionFilterSettings {
+    std::vector<net::Cidr> allow;             // never refused by this agent
+    std::vector<net::Cidr> block;             // 550 5.7.1 instead of the greeting
+    bool configured = false;                  // the table was present: the agent is in the chain
+    int line = 0;
+};
+
+// [quarantine]: messages an agent quarantined stay in the spool, held, until released,
+// deleted or older than max_age.
+struct QuarantineSettings {
+    milliseconds max_age{std::chrono::hours(24 * 30)};
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -196,6 +213,8 @@ struct Config {
     DnsSettings dns;
     KerberosSettings kerberos;
     DeliverySettings delivery;
+    ConnectionFilterSettings connection_filter;
+    QuarantineSettings quarantine;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

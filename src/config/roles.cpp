@@ -9,6 +9,7 @@ namespace {
 struct RoleRow {
     Role role;
     bool anonymous, basic, integrated, server;
+    bool filters;   // the filter chain on the smtp listener (DESIGN.md §11)
     std::vector<std::pair<std::string_view, ListenerKind>> listeners;   // default listeners
 };
 
@@ -16,12 +17,12 @@ struct RoleRow {
 // listeners, whose purpose is password authentication (RFC 6409).
 const RoleRow& row(Role role) {
     static const RoleRow kRows[] = {
-        {Role::Gateway, true, false, true, true, {{"internet", ListenerKind::Smtp}}},
-        {Role::Mailbox, false, false, true, true, {{"smtp", ListenerKind::Smtp}}},
-        {Role::Frontend, false, false, false, true, {{"smtp", ListenerKind::Smtp}}},
-        {Role::AllInOne, true, false, true, true, {{"internet", ListenerKind::Smtp}, {"submission", ListenerKind::Submission}}},
-        {Role::Edge, true, false, false, true, {{"internet", ListenerKind::Smtp}}},
-        {Role::Hub, false, false, true, true, {{"smtp", ListenerKind::Smtp}}},
+        {Role::Gateway, true, false, true, true, true, {{"internet", ListenerKind::Smtp}}},
+        {Role::Mailbox, false, false, true, true, false, {{"smtp", ListenerKind::Smtp}}},
+        {Role::Frontend, false, false, false, true, false, {{"smtp", ListenerKind::Smtp}}},
+        {Role::AllInOne, true, false, true, true, false, {{"internet", ListenerKind::Smtp}, {"submission", ListenerKind::Submission}}},
+        {Role::Edge, true, false, false, true, true, {{"internet", ListenerKind::Smtp}}},
+        {Role::Hub, false, false, true, true, false, {{"smtp", ListenerKind::Smtp}}},
     };
     for (const RoleRow& r : kRows)
         if (r.role == role) return r;
@@ -47,6 +48,7 @@ Listener preset_listener(Role role, ListenerKind kind) {
     a.basic_requires_tls = true;
     a.integrated = r.integrated;
     a.server = r.server;
+    l.filters = r.filters && kind == ListenerKind::Smtp;
     if (kind == ListenerKind::Submission) {
         // Users only, with passwords after TLS; servers use the smtp listener.
         a.anonymous = false;

@@ -421,6 +421,8 @@ const Field<Listener> kListener[] = {
      SET(apply_table(t.permissions, kPermissions, n, ctx, path))},
     {"limits", "table", "see [listeners.limits]", "Sizes, counts and timeouts: see [listeners.limits].",
      SET(apply_table(t.limits, kLimits, n, ctx, path))},
+    {"filters", "bool", "role preset", "Run the filter chain ([connection_filter] ...) for this listener's sessions. Preset: on for the gateway's and the edge's smtp listener, off elsewhere. Authenticated users and organisation servers skip the anti-spam agents.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.filters = *v)},
 };
 
 const Field<SendConnector> kSendConnector[] = {
@@ -513,6 +515,18 @@ const Field<DeliverySettings> kDelivery[] = {
      SET(if (auto v = read_lmtp_endpoint(n, ctx, path)) t.lmtp = *v)},
     {"lmtp_max_connections", "count", "10", "Simultaneous connections to the LMTP server.",
      SET(if (auto v = read_count(n, ctx, path, 1, 1000)) t.lmtp_max_connections = static_cast<std::uint32_t>(*v))},
+};
+
+const Field<ConnectionFilterSettings> kConnectionFilter[] = {
+    {"allow", "list of prefixes", "[]", "Client addresses this agent never refuses (checked before block), e.g. [\"192.0.2.0/24\"].",
+     SET(if (auto v = read_cidrs(n, ctx, path)) t.allow = *v)},
+    {"block", "list of prefixes", "[]", "Client addresses refused at connect with 550 5.7.1 instead of the greeting (implicit TLS listeners: closed before the handshake).",
+     SET(if (auto v = read_cidrs(n, ctx, path)) t.block = *v)},
+};
+
+const Field<QuarantineSettings> kQuarantine[] = {
+    {"max_age", "duration", "\"30d\"", "Quarantined messages older than this are deleted; until then `rampart quarantine release|delete ID` decides.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
 };
 
 #undef SET
@@ -618,7 +632,12 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
         else if (key == "dns") apply_table(c.dns, kDns, v, ctx, key);
         else if (key == "kerberos") apply_table(c.kerberos, kKerberos, v, ctx, key);
         else if (key == "delivery") apply_table(c.delivery, kDelivery, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery");
+        else if (key == "connection_filter") {
+            c.connection_filter.configured = true;
+            c.connection_filter.line = line_of(v);
+            apply_table(c.connection_filter, kConnectionFilter, v, ctx, key);
+        } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, quarantine");
     }
 }
 
@@ -638,6 +657,8 @@ std::string settings_reference() {
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     reference_section(out, "[delivery]", "Local delivery for authoritative domains.", kDelivery);
+    reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
+    reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;
 }
 

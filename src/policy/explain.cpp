@@ -26,11 +26,15 @@ void render(std::string& out, const Trace& t, const Decision& final) {
 
 }  // namespace
 
-ExplainAnswer explain(const ExplainQuestion& q) {
+ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     ExplainAnswer a;
     const SessionFacts& f = q.facts;
     a.text = "listener " + f.listener->name + ", client " + f.client.text() + ", principal " + f.principal.text() +
              ", tls " + (f.tls ? "yes" : "no") + "\n\nconnection\n";
+    if (stages && stages->connect(f, a.text).verdict == Verdict::Refuse) {
+        a.text += "\nresult: connection refused; no recipient accepted\n";
+        return a;
+    }
     Trace ct;
     Decision conn = check_connection(f, &ct);
     render(a.text, ct, conn);
@@ -50,7 +54,7 @@ ExplainAnswer explain(const ExplainQuestion& q) {
     Trace mt;
     Decision mail = check_mail(f, sender_path, &mt);
     render(a.text, mt, mail);
-    if (mail.verdict == Verdict::Refuse) {
+    if (mail.verdict == Verdict::Refuse || (stages && stages->mail(f, sender_path, a.text).verdict == Verdict::Refuse)) {
         a.text += "\nresult: sender refused; no recipient accepted\n";
         return a;
     }
@@ -66,6 +70,9 @@ ExplainAnswer explain(const ExplainQuestion& q) {
         Trace rt;
         Decision d = check_rcpt(f, sender_path, std::get<smtp::Path>(rcpt), &rt);
         render(a.text, rt, d);
+        if (d.verdict == Verdict::Accept && stages &&
+            stages->rcpt(f, sender_path, std::get<smtp::Path>(rcpt), a.text).verdict == Verdict::Refuse)
+            continue;
         if (d.verdict == Verdict::Accept) ++accepted;
     }
     a.all_accepted = !q.rcpts.empty() && accepted == q.rcpts.size();

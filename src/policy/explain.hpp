@@ -22,6 +22,18 @@ struct ExplainAnswer {
     bool all_accepted = false;             // exit status 0 when true
 };
 
-ExplainAnswer explain(const ExplainQuestion& q);
+// What a live session asks besides the access rules at the same events: the filter chain
+// (filter/explain.hpp implements it with the live ChainRun). Each call appends its trace
+// lines to `out` and returns its Decision (Pass: no objection). The live session asks the
+// connect stage before the access rules, and the MAIL and RCPT stages after them.
+class ExplainStages {
+public:
+    virtual ~ExplainStages() = default;
+    virtual Decision connect(const SessionFacts& f, std::string& out) = 0;
+    virtual Decision mail(const SessionFacts& f, const smtp::Path& sender, std::string& out) = 0;
+    virtual Decision rcpt(const SessionFacts& f, const smtp::Path& sender, const smtp::Path& rcpt, std::string& out) = 0;
+};
+
+ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages = nullptr);
 
 }  // namespace rampart::policy

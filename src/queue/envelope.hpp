@@ -49,6 +49,7 @@ struct Envelope {
     std::uint32_t attempts = 0;   // delivery attempts that left recipients deferred
     std::int64_t next_attempt = 0;  // unix milliseconds; 0: as soon as possible
     bool held = false;            // not tried until released
+    std::string quarantine;       // a filter agent quarantined it: "agent: reason"; held until released
     bool delay_warned = false;    // the delay notice was sent (once per message)
     std::vector<std::size_t> dsn_pending;  // failed recipients whose failure DSN is not yet committed
 };

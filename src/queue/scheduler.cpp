@@ -76,7 +76,12 @@ void Scheduler::enqueue(Envelope env) {
 
 void Scheduler::wait(Entry& e) {
     e.state = State::Waiting;
-    if (e.env.held) return;
+    if (!e.env.quarantine.empty()) {
+        // Waits for release, or for its expiry at received + max_age.
+        e.env.next_attempt = e.env.received_at * 1000 + quarantine_max_age_.count();
+    } else if (e.env.held) {
+        return;
+    }
     bool earliest = waiting_.empty() || e.env.next_attempt < waiting_.begin()->first;
     waiting_.emplace(e.env.next_attempt, e.env.id);
     if (earliest) kick();
@@ -143,6 +148,11 @@ asio::awaitable<void> Scheduler::timer_loop() {
             waiting_.erase(waiting_.begin());
             auto it = entries_.find(id);
             if (it == entries_.end()) continue;
+            if (!it->second.env.quarantine.empty()) {
+                it->second.state = State::Ready;   // not in any set now
+                erase(id, "quarantine expired (quarantine.max_age)");
+                continue;
+            }
             log::info("queue.retry", {{"qid", id}, {"attempt", it->second.env.attempts + 1}});
             make_ready(it->second);
         }
@@ -326,8 +336,9 @@ void Scheduler::erase(const std::string& id, std::string_view reason) {
 // ---- queue tools ----
 
 namespace {
-std::string_view state_name(bool held, int state) {
-    if (held && state != 1) return "held";
+std::string_view state_name(const Envelope& env, int state) {
+    if (!env.quarantine.empty() && state != 1) return "quarantined";
+    if (env.held && state != 1) return "held";
     return state == 0 ? "ready" : state == 1 ? "active" : "deferred";
 }
 }  // namespace
@@ -335,14 +346,14 @@ std::string_view state_name(bool held, int state) {
 std::vector<MessageInfo> Scheduler::list() const {
     std::vector<MessageInfo> out;
     for (const auto& [id, e] : entries_)
-        out.push_back({e.env, std::string(state_name(e.env.held, static_cast<int>(e.state)))});
+        out.push_back({e.env, std::string(state_name(e.env, static_cast<int>(e.state)))});
     return out;
 }
 
 std::optional<MessageInfo> Scheduler::find(const std::string& id) const {
     auto it = entries_.find(id);
     if (it == entries_.end()) return std::nullopt;
-    return MessageInfo{it->second.env, std::string(state_name(it->second.env.held, static_cast<int>(it->second.state)))};
+    return MessageInfo{it->second.env, std::string(state_name(it->second.env, static_cast<int>(it->second.state)))};
 }
 
 Result<std::string> Scheduler::retry(const std::string& id) {
@@ -386,6 +397,8 @@ asio::awaitable<Result<std::string>> Scheduler::release(std::string id) {
     auto it = entries_.find(id);
     if (it == entries_.end()) co_return Error{0, "no message " + id + " in the queue"};
     if (!it->second.env.held) co_return std::string(id + " is not held");
+    if (!it->second.env.quarantine.empty())
+        co_return Error{0, id + " is quarantined: release it with `rampart quarantine release " + id + "`"};
     auto w = co_await spool_.append(id, std::string(kReleaseRecord));
     if (!w) co_return Error{0, "could not record the release: " + w.error().message};
     it = entries_.find(id);
@@ -398,6 +411,23 @@ asio::awaitable<Result<std::string>> Scheduler::release(std::string id) {
         make_ready(e);
     }
     co_return std::string(id + " is released and due now");
+}
+
+asio::awaitable<Result<std::string>> Scheduler::release_quarantine(std::string id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.env.quarantine.empty()) co_return Error{0, "no quarantined message " + id};
+    auto w = co_await spool_.append(id, std::string(kQuarantineReleaseRecord));
+    if (!w) co_return Error{0, "could not record the release: " + w.error().message};
+    it = entries_.find(id);
+    if (it == entries_.end()) co_return Error{0, id + " left the quarantine meanwhile"};
+    Entry& e = it->second;
+    unschedule(e);
+    e.env.quarantine.clear();
+    e.env.held = false;
+    e.env.next_attempt = 0;
+    log::info("quarantine.released", {{"qid", id}});
+    if (e.state != State::Active) make_ready(e);
+    co_return std::string(id + " is released from quarantine and due now");
 }
 
 Result<std::string> Scheduler::remove(const std::string& id) {

@@ -10,6 +10,7 @@
 // tools included, runs on the scheduler's executor.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -34,7 +35,7 @@ class Spool;
 // What the queue tools see of one message.
 struct MessageInfo {
     Envelope envelope;
-    std::string state;   // "ready" | "active" | "deferred" | "held"
+    std::string state;   // "ready" | "active" | "deferred" | "held" | "quarantined"
 };
 
 class Scheduler {
@@ -61,6 +62,10 @@ public:
     std::size_t retry_all();
     asio::awaitable<Result<std::string>> hold(std::string id);
     asio::awaitable<Result<std::string>> release(std::string id);
+    // Quarantined messages ([quarantine], `rampart quarantine`): released ones are due now;
+    // ones older than max_age are deleted without a report.
+    void set_quarantine_max_age(std::chrono::milliseconds age) { quarantine_max_age_ = age; }
+    asio::awaitable<Result<std::string>> release_quarantine(std::string id);
     // Removes the message without any report (after the attempt in progress, if any).
     Result<std::string> remove(const std::string& id);
     // Fails every pending recipient now and sends the failure report.
@@ -105,6 +110,7 @@ private:
     std::set<std::pair<std::int64_t, std::string>> waiting_;   // (next attempt, unix ms; id)
     std::function<void()> cancel_timer_;   // wakes the timer loop (its timer lives in its frame)
     std::size_t active_ = 0;
+    std::chrono::milliseconds quarantine_max_age_{std::chrono::hours(24 * 30)};
 };
 
 }  // namespace rampart::queue

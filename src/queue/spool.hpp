@@ -40,7 +40,10 @@ public:
     // Writes envelope + `head` + `body` + end record as one file named env.id (a fresh id
     // is assigned if empty) and waits until durable. On error nothing is left behind and
     // the caller answers 452 4.3.1. The stored message is head followed by body.
-    asio::awaitable<Result<std::string>> commit(Envelope env, std::string_view head, std::string_view body);
+    // `records` (queue/spool_format.hpp state records, e.g. a quarantine) follow the end
+    // record and are durable with the message.
+    asio::awaitable<Result<std::string>> commit(Envelope env, std::string_view head, std::string_view body,
+                                                std::string_view records = {});
 
     // Appends "done" records for `indices`, durably.
     asio::awaitable<Result<Ok>> mark_done(const std::string& id, std::vector<std::size_t> indices);

@@ -70,6 +70,8 @@ std::string encode_failed(std::size_t i, const AttemptResult& r) {
            one_field(r.remote) + "\t" + one_field(r.diagnostic) + "\n";
 }
 
+std::string encode_quarantine(std::string_view reason) { return "hold\nquarantine " + one_field(reason) + "\n"; }
+
 std::string encode_notified(std::size_t i) { return "notified " + std::to_string(i) + "\n"; }
 
 std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt) {
@@ -127,6 +129,10 @@ void apply_record(Envelope& e, std::string_view line, std::vector<bool>& failed,
         e.held = true;
     } else if (line == "release") {
         e.held = false;
+    } else if (line.rfind("quarantine ", 0) == 0) {
+        e.quarantine = std::string(line.substr(11));
+    } else if (line == "quarantine-release") {
+        e.quarantine.clear();
     }
 }
 

@@ -10,6 +10,8 @@
 //   attempt COUNT NEXT                       COUNT attempts so far; next one at NEXT (unix ms)
 //   warned                                   the delay notice was sent
 //   hold | release                           administrative hold
+//   quarantine REASON | quarantine-release   a filter agent quarantined the message
+//                                            (written with the message, in the same flush)
 // A message is finished when every recipient is delivered or failed-and-notified.
 #pragma once
 
@@ -32,6 +34,9 @@ std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt);
 inline constexpr std::string_view kWarnedRecord = "warned\n";
 inline constexpr std::string_view kHoldRecord = "hold\n";
 inline constexpr std::string_view kReleaseRecord = "release\n";
+// Quarantine: the message is held with a reason; released with kQuarantineReleaseRecord.
+std::string encode_quarantine(std::string_view reason);
+inline constexpr std::string_view kQuarantineReleaseRecord = "quarantine-release\nrelease\n";
 
 // True when nothing is left to do for the message (it may be removed from the spool).
 bool finished(const Envelope& env);

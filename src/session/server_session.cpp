@@ -39,7 +39,7 @@ public:
 
 private:
     asio::awaitable<void> dispatch(Command& cmd);
-    void on_ehlo(const Command& cmd);
+    asio::awaitable<void> on_ehlo(const Command& cmd);
     asio::awaitable<void> on_starttls();
     asio::awaitable<void> on_auth(const Command& cmd);
     asio::ssl::context* tls_context() const {
@@ -54,6 +54,19 @@ private:
 asio::awaitable<void> Session::run() {
     const config::Listener& l = s_.listener;
     const std::string& host = s_.hostname();
+    // The filter chain's connect stage comes first: a blocked client costs no handshake.
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Connect, {});
+    if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", cf.rule},
+                                              {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+        if (l.tls == config::TlsMode::Implicit) {   // a TLS client could not read a clear-text reply
+            s_.stream.close();
+            co_return;
+        }
+        co_await s_.close_after_fatal(cf.reply);
+        co_await s_.stream.finish();
+        co_return;
+    }
     if (l.tls == config::TlsMode::Implicit) {
         if (!s_.svc.tls || !co_await s_.stream.accept_tls(*tls_context(), kTlsHandshakeTimeout)) {
             log::info("smtp.tls.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", s_.stream.tls_error()}});
@@ -120,9 +133,9 @@ asio::awaitable<void> Session::run() {
 asio::awaitable<void> Session::dispatch(Command& cmd) {
     switch (cmd.verb) {
         case Verb::Helo:
-        case Verb::Ehlo: on_ehlo(cmd); break;
-        case Verb::Mail: txn_.on_mail(cmd); break;
-        case Verb::Rcpt: txn_.on_rcpt(cmd); break;
+        case Verb::Ehlo: co_await on_ehlo(cmd); break;
+        case Verb::Mail: co_await txn_.on_mail(cmd); break;
+        case Verb::Rcpt: co_await txn_.on_rcpt(cmd); break;
         case Verb::Data: co_await txn_.on_data(); break;
         case Verb::Bdat: co_await txn_.on_bdat(cmd); break;
         case Verb::Rset:
@@ -149,12 +162,18 @@ asio::awaitable<void> Session::dispatch(Command& cmd) {
     }
 }
 
-void Session::on_ehlo(const Command& cmd) {
+asio::awaitable<void> Session::on_ehlo(const Command& cmd) {
     txn_.reset("EHLO");
+    s_.helo.clear();
+    filter::MessageView view;
+    view.helo = cmd.argument;
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Helo, view);
+    if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail)
+        co_return s_.reply(cf.reply);
     s_.helo = cmd.argument;
     s_.esmtp = cmd.verb == Verb::Ehlo;
     const std::string& host = s_.hostname();
-    if (!s_.esmtp) return s_.reply(Reply(250, "", host));
+    if (!s_.esmtp) co_return s_.reply(Reply(250, "", host));
     std::string text = host + " greets " + s_.helo;
     text += "\nPIPELINING";
     text += "\nSIZE " + std::to_string(s_.listener.limits.max_message_size);

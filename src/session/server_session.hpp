@@ -33,6 +33,9 @@ class PasswordVerifier;
 namespace rampart::policy {
 class Brakes;
 }
+namespace rampart::filter {
+class Chain;
+}
 
 namespace rampart::session {
 
@@ -44,6 +47,7 @@ struct SessionServices {
     const directory::Live* directory = nullptr;               // null: no basic authentication
     const auth::PasswordVerifier* verifier = nullptr;         // null: the directory's stored hashes
     policy::Brakes* brakes = nullptr;                         // null: no tarpit, lockout or rate limits
+    const filter::Chain* filters = nullptr;                   // null or empty: no filter chain
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 

@@ -3,8 +3,10 @@
 // principal) and the EHLO state. Owned by the session coroutine; no locks.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "filter/chain.hpp"
 #include "policy/access.hpp"
 #include "session/line_io.hpp"
 #include "session/server_session.hpp"
@@ -19,6 +21,17 @@ struct SessionState {
         facts.domains = &services.config->domains;
         facts.connectors = &services.config->send_connectors;
         facts.client = c.address;
+        if (l.filters && services.filters && !services.filters->empty())
+            chain = std::make_unique<filter::ChainRun>(*services.filters, filter::SessionInfo{l.name, c.address, false, {}});
+    }
+
+    // Asks the filter chain about `stage` (Continue when the listener runs no filters).
+    // The chain sees the principal and TLS state as they are now.
+    asio::awaitable<filter::ChainResult> run_filters(filter::Stage stage, filter::MessageView view) {
+        if (!chain) co_return filter::ChainResult{};
+        chain->set_principal(facts.principal);
+        chain->set_tls(facts.tls);
+        co_return co_await chain->run(stage, view);
     }
 
     // Queues a reply; permanent errors count towards limits.max_errors (except the fatal
@@ -40,6 +53,7 @@ struct SessionState {
     ClientInfo client;
     LineIo io;
     policy::SessionFacts facts;
+    std::unique_ptr<filter::ChainRun> chain;   // null: filters off on this listener
     std::string helo;
     bool esmtp = false;
     bool quit = false;

@@ -9,6 +9,7 @@
 #include "net/stream.hpp"
 #include "policy/brakes.hpp"
 #include "queue/spool.hpp"
+#include "queue/spool_format.hpp"
 #include "session/received.hpp"
 #include "session/state.hpp"
 #include "smtp/data_reader.hpp"
@@ -32,23 +33,35 @@ std::string join(const std::vector<queue::Recipient>& rcpts) {
 
 }  // namespace
 
-void Transaction::on_mail(smtp::Command& cmd) {
+asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
-    if (s_.helo.empty()) return s_.reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
-    if (in_mail_) return s_.reply(Reply(503, "5.5.1", "nested MAIL command"));
+    if (s_.helo.empty()) co_return s_.reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
+    if (in_mail_) co_return s_.reply(Reply(503, "5.5.1", "nested MAIL command"));
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
-        return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
+        co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
     if (cmd.mail.size && *cmd.mail.size > l.limits.max_message_size)
-        return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l.limits.max_message_size) + " bytes"));
+        co_return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l.limits.max_message_size) + " bytes"));
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
     policy::Decision d = policy::check_mail(s_.facts, cmd.path);
     if (d.verdict == policy::Verdict::Refuse) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
-        return s_.reply(d.reply);
+        co_return s_.reply(d.reply);
     }
-    if (auto r = braked(1, 0)) return s_.reply(*r);
+    if (auto r = braked(1, 0)) co_return s_.reply(*r);
+    filter::MessageView view;
+    view.helo = s_.helo;
+    view.sender = &cmd.path;
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::MailFrom, view);
+    if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
+                                        {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+        if (s_.chain) s_.chain->end_transaction();
+        co_return s_.reply(cf.reply);
+    }
+    note_filter(cf);
+    discard_ = cf.kind == filter::AgentVerdict::Kind::Discard;
     in_mail_ = true;
     sender_ = std::move(cmd.path);
     mail_ = std::move(cmd.mail);
@@ -56,35 +69,57 @@ void Transaction::on_mail(smtp::Command& cmd) {
     s_.reply(Reply(250, "2.1.0", "sender ok"));
 }
 
-void Transaction::on_rcpt(smtp::Command& cmd) {
+asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
-    if (!in_mail_) return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
-    if (bdat_started_) return s_.reply(Reply(503, "5.5.1", "RCPT after BDAT is not allowed"));
-    if (rcpts_.size() >= l.limits.max_recipients) return s_.reply(Reply(452, "4.5.3", "too many recipients"));
+    if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
+    if (bdat_started_) co_return s_.reply(Reply(503, "5.5.1", "RCPT after BDAT is not allowed"));
+    if (rcpts_.size() >= l.limits.max_recipients) co_return s_.reply(Reply(452, "4.5.3", "too many recipients"));
     if (!s_.esmtp && (cmd.rcpt.notify != 0 || !cmd.rcpt.orcpt.empty()))
-        return s_.reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
+        co_return s_.reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
     policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path);
     if (d.verdict != policy::Verdict::Accept) {
         ++refused_rcpts_;
         last_refusal_ = d.reply.summary();
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
-        return s_.reply(d.reply);
+        co_return s_.reply(d.reply);
     }
     if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
         ++refused_rcpts_;
         last_refusal_ = r->summary();
-        return s_.reply(*r);
+        co_return s_.reply(*r);
     }
-    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
+    filter::MessageView view;
+    view.helo = s_.helo;
+    view.sender = &sender_;
+    view.rcpt = &cmd.path;
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::RcptTo, view);
+    if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        ++refused_rcpts_;
+        last_refusal_ = cf.reply.summary();
+        log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
+                                        {"to", cmd.path.text()}, {"rule", cf.rule}, {"agent", cf.agent},
+                                        {"code", cf.reply.code}, {"reason", cf.reason}});
+        co_return s_.reply(cf.reply);
+    }
+    // A discarded recipient is answered like any other and never delivered.
+    if (cf.kind != filter::AgentVerdict::Kind::Discard)
+        rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
+    else
+        ++discarded_rcpts_;
+    note_filter(cf);
     s_.reply(d.reply);
+}
+
+void Transaction::note_filter(const filter::ChainResult& cf) {
+    if (cf.kind == filter::AgentVerdict::Kind::Quarantine && quarantine_.empty()) quarantine_ = cf.agent + ": " + cf.reason;
 }
 
 asio::awaitable<void> Transaction::on_data() {
     const config::Listener& l = s_.listener;
     if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
     if (bdat_started_) co_return s_.reply(Reply(503, "5.5.1", "DATA after BDAT is not allowed"));
-    if (rcpts_.empty()) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
+    if (rcpts_.empty() && discarded_rcpts_ == 0) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
     s_.reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
     smtp::DataReader reader(l.limits.max_message_size, l.limits.max_line_length);
     std::string message;
@@ -134,7 +169,7 @@ asio::awaitable<void> Transaction::on_data() {
 asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
     // The chunk is read whatever happens, so the stream stays in step (RFC 3030 §2).
-    bool usable = in_mail_ && !rcpts_.empty();
+    bool usable = in_mail_ && (!rcpts_.empty() || discarded_rcpts_ > 0);
     std::uint64_t need = cmd.chunk_size;
     auto deadline = Clock::now() + l.limits.data_timeout;
     while (need > 0) {
@@ -163,7 +198,7 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
         need -= take;
     }
     if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
-    if (rcpts_.empty()) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
+    if (!usable) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
     bdat_started_ = true;
     if (!cmd.last_chunk) co_return s_.reply(Reply(250, "2.0.0", std::to_string(cmd.chunk_size) + " octets received"));
     Reply refusal;
@@ -194,6 +229,29 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
         reset("");
         co_return s_.reply(r);
     }
+    std::vector<std::string> rcpt_texts;
+    for (const queue::Recipient& r : rcpts_) rcpt_texts.push_back(r.address);
+    filter::MessageView view;
+    view.helo = s_.helo;
+    view.sender = &sender_;
+    view.recipients = rcpt_texts;
+    view.message = message;
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
+    if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        log_transaction("refused", cf.reply, message.size());
+        reset("");
+        co_return s_.reply(cf.reply);
+    }
+    note_filter(cf);
+    if (cf.message) message = *cf.message;   // edited by an agent; cf outlives the commit
+    if (cf.kind == filter::AgentVerdict::Kind::Discard || discard_ || rcpts_.empty()) {
+        // 250 to the client like any accepted message (nothing tells a spammer it was
+        // dropped); logged; nothing stored, nothing delivered.
+        Reply ok(250, "2.0.0", "Ok: queued as " + queue::new_queue_id());
+        log_transaction("discarded", ok, message.size());
+        reset("");
+        co_return s_.reply(ok);
+    }
     queue::Envelope env;
     env.id = queue::new_queue_id();
     env.received_at = std::time(nullptr);
@@ -222,7 +280,14 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
     std::string head = received_header(rf);
-    auto id = co_await s_.svc.spool->commit(env, head, message);
+    std::string records;
+    if (!quarantine_.empty()) {
+        // Durable with the message, in the same flush: it is never delivered unreleased.
+        records = queue::encode_quarantine(quarantine_);
+        env.held = true;
+        env.quarantine = quarantine_;
+    }
+    auto id = co_await s_.svc.spool->commit(env, head, message, records);
     if (!id) {
         log::error("spool.commit.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", id.error().message}});
         Reply r(452, "4.3.1", "insufficient system storage; try again later");
@@ -235,7 +300,9 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (s_.svc.brakes && s_.facts.principal.kind == policy::Principal::Kind::User)
         s_.svc.brakes->count(s_.facts.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
-    log_transaction("accepted", ok, env.size);
+    if (!env.quarantine.empty())
+        log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine}});
+    log_transaction(env.quarantine.empty() ? "accepted" : "quarantined", ok, env.size);
     reset("");
     if (s_.svc.queued) s_.svc.queued(env);
     s_.reply(ok);
@@ -271,17 +338,22 @@ void Transaction::reset(std::string_view why) {
     bdat_started_ = false;
     bdat_too_big_ = false;
     bdat_buf_.clear();
+    quarantine_.clear();
+    discard_ = false;
+    discarded_rcpts_ = 0;
+    if (s_.chain) s_.chain->end_transaction();
 }
 
 void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
     auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
     std::string qid;
-    if (result == "accepted") qid = r.text.substr(r.text.rfind(' ') + 1);
+    if (result == "accepted" || result == "quarantined") qid = r.text.substr(r.text.rfind(' ') + 1);
     log::info("smtp.transaction", {{"qid", qid.empty() ? "-" : qid}, {"listener", s_.listener.name}, {"client", s_.client_text()},
                                    {"tls", s_.stream.tls_active() ? s_.stream.tls_description() : "no"},
                                    {"principal", s_.facts.principal.text()}, {"from", sender_.text()},
                                    {"rcpts", join(rcpts_)}, {"nrcpt", rcpts_.size()}, {"refused_rcpts", refused_rcpts_},
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
+                                   {"filters", s_.chain ? s_.chain->summary() : std::string("-")},
                                    {"duration_ms", ms}});
 }
 

@@ -16,6 +16,10 @@
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
 
+namespace rampart::filter {
+struct ChainResult;
+}
+
 namespace rampart::session {
 
 struct SessionState;
@@ -26,8 +30,8 @@ public:
 
     bool active() const { return in_mail_; }
     bool smtputf8() const { return mail_.smtputf8; }
-    void on_mail(smtp::Command& cmd);
-    void on_rcpt(smtp::Command& cmd);
+    asio::awaitable<void> on_mail(smtp::Command& cmd);
+    asio::awaitable<void> on_rcpt(smtp::Command& cmd);
     asio::awaitable<void> on_data();
     asio::awaitable<void> on_bdat(const smtp::Command& cmd);
     // Ends the transaction; a non-empty `why` logs an abandoned transaction that had
@@ -41,6 +45,7 @@ private:
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
     // would exceed them (and logs it), else nullopt.
     std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
+    void note_filter(const filter::ChainResult& cf);
 
     SessionState& s_;
     bool in_mail_ = false;
@@ -53,6 +58,10 @@ private:
     bool bdat_too_big_ = false;
     std::string bdat_buf_;
     Clock::time_point started_;
+    // Filter verdicts short of a refusal, remembered until the end of data.
+    std::string quarantine_;          // "agent: reason" of the first quarantine verdict
+    bool discard_ = false;            // an agent discarded the whole message at MAIL
+    unsigned discarded_rcpts_ = 0;    // recipients an agent discarded (answered 250, never stored)
 };
 
 }  // namespace rampart::session

@@ -296,7 +296,7 @@ class Sink:
 class Rampart:
     def __init__(self, workdir, port=None, tls="starttls", relay_list=(RELAY_IP + "/32",), smarthost_port=None,
                  limits=None, retry_interval="2s", hostname="mx.test", data_dir=None, extra_listeners=(),
-                 threads=2, extra_config="", queue=None):
+                 threads=2, extra_config="", queue=None, listener_keys=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
@@ -316,6 +316,7 @@ class Rampart:
         self.threads = threads
         self.extra_config = extra_config  # TOML appended verbatim (e.g. [dns], more [[send_connectors]])
         self.queue = dict(queue or {})  # more [queue] keys, e.g. {"max_lifetime": "5s"}
+        self.listener_keys = dict(listener_keys or {})  # more keys for every listener, e.g. {"filters": True}
         self.proc = None
         self.write_config()
 
@@ -346,6 +347,7 @@ class Rampart:
             ]
             if self.limits:
                 lines.append("limits = " + toml_value(self.limits))
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.listener_keys.items()]
             lines.append("")
         if self.smarthost_port:
             lines += [

@@ -1,0 +1,232 @@
+// filter/chain.cpp — running the agents in order with deadlines (see chain.hpp).
+#include "filter/chain.hpp"
+
+#include <exception>
+#include <variant>
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+namespace rampart::filter {
+namespace {
+
+using Kind = AgentVerdict::Kind;
+
+bool skipped_for(const Agent& a, const policy::Principal& p) {
+    return a.agent_class() == AgentClass::AntiSpam && !p.anonymous();
+}
+
+AgentVerdict internal_failure(std::string reason) {
+    AgentVerdict v;
+    v.kind = Kind::Tempfail;
+    v.reply = smtp::Reply(451, "4.3.0", "temporary filter failure; try again later");
+    v.rule = "filter";
+    v.reason = std::move(reason);
+    return v;
+}
+
+// The agent's answer, or 451 4.3.0 for an exception it threw (an answer either way, so
+// the race below ends at once rather than waiting out the deadline).
+asio::awaitable<AgentVerdict> guarded(AgentRun& run, Stage stage, const MessageView& view) {
+    std::string failure;
+    try {
+        AgentVerdict v = co_await run.on(stage, view);
+        co_return v;
+    } catch (const std::exception& e) {
+        failure = std::string("agent failed: ") + e.what();
+    }
+    co_return internal_failure(std::move(failure));
+}
+
+// Calls one agent with its deadline; exceptions and timeouts become 451 4.3.0.
+asio::awaitable<AgentVerdict> ask(const Agent& agent, AgentRun& run, Stage stage, const MessageView& view) {
+    using namespace asio::experimental::awaitable_operators;
+    std::string failure;
+    try {
+        asio::steady_timer timer(co_await asio::this_coro::executor, agent.timeout());
+        // Named locals: GCC 12 mishandles temporaries inside co_await expressions.
+        asio::awaitable<AgentVerdict> call = guarded(run, stage, view);
+        asio::awaitable<void> deadline = timer.async_wait(asio::use_awaitable);
+        auto race = std::move(call) || std::move(deadline);
+        std::variant<AgentVerdict, std::monostate> r = co_await std::move(race);
+        if (r.index() == 0) co_return std::get<0>(std::move(r));
+        failure = "no answer within " + std::to_string(agent.timeout().count()) + " ms";
+    } catch (const std::exception& e) {
+        failure = std::string("agent failed: ") + e.what();
+    }
+    co_return internal_failure(std::move(failure));
+}
+
+}  // namespace
+
+ChainRun::ChainRun(const Chain& chain, SessionInfo session, bool offline)
+    : chain_(chain), session_(std::move(session)), offline_(offline) {
+    for (const auto& a : chain_.agents()) runs_.push_back(a->start(session_));
+}
+
+asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::vector<StepNote>* trace) {
+    ChainResult result;
+    std::string edited;   // owns the message once an agent edited it
+    bool was_edited = false;
+    const auto& agents = chain_.agents();
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+        const Agent& agent = *agents[i];
+        if (!agent.bound_to(stage)) continue;
+        StepNote note{std::string(agent.name()), stage, Kind::Continue, "", "", {}, true};
+        if (skipped_for(agent, session_.principal)) {
+            note.evaluated = false;
+            note.reason = "skipped: " + session_.principal.text() + " is authenticated";
+            if (trace) trace->push_back(std::move(note));
+            continue;
+        }
+        if (offline_ && agent.network()) {
+            note.evaluated = false;
+            note.reason = "not evaluated offline (use --online)";
+            if (trace) trace->push_back(std::move(note));
+            continue;
+        }
+        AgentVerdict v = co_await ask(agent, *runs_[i], stage, view);
+        if (v.delay.count() > 0) {
+            asio::steady_timer t(co_await asio::this_coro::executor, v.delay);
+            std::error_code ec;
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        note.kind = v.kind;
+        note.rule = v.rule;
+        note.reason = v.reason;
+        note.reply = v.reply;
+        if (stage == Stage::EndOfData && !v.edits.empty()) {
+            edited = apply_edits(was_edited ? std::string_view(edited) : view.message, v.edits);
+            was_edited = true;
+            view.message = edited;
+        }
+        auto level = v.kind == Kind::Continue ? log::Level::Debug : log::Level::Info;
+        log::event(level, "filter.verdict", {{"listener", session_.listener}, {"client", session_.client.text()},
+                                             {"agent", agent.name()}, {"stage", stage_name(stage)},
+                                             {"verdict", verdict_name(v.kind)}, {"rule", v.rule.empty() ? "-" : v.rule},
+                                             {"code", v.reply.code}, {"reason", v.reason.empty() ? "-" : v.reason}});
+        if (trace) trace->push_back(note);
+        if (v.kind == Kind::Continue) continue;
+        summary_ += (summary_.empty() ? "" : ",") + std::string(agent.name()) + ":" + std::string(verdict_name(v.kind));
+        if (v.kind == Kind::Quarantine) {
+            if (result.kind == Kind::Continue) {
+                result.kind = Kind::Quarantine;
+                result.agent = agent.name();
+                result.rule = v.rule;
+                result.reason = v.reason;
+            }
+            continue;
+        }
+        result.kind = v.kind;
+        result.reply = v.reply;
+        result.agent = agent.name();
+        result.rule = v.rule;
+        result.reason = v.reason;
+        break;
+    }
+    if (was_edited) result.message = std::move(edited);
+    co_return result;
+}
+
+void ChainRun::end_transaction() {
+    for (auto& r : runs_) r->end_transaction();
+    summary_.clear();
+}
+
+std::string ChainRun::summary() const { return summary_.empty() ? "-" : summary_; }
+
+std::string apply_edits(std::string_view message, const Edits& edits) {
+    std::string_view in = edits.replace_message ? std::string_view(*edits.replace_message) : message;
+    // The header block ends at the first empty line (or the end of the message).
+    std::size_t end = 0;
+    while (end < in.size()) {
+        std::size_t nl = in.find('\n', end);
+        std::size_t next = nl == std::string_view::npos ? in.size() : nl + 1;
+        std::string_view line = in.substr(end, next - end);
+        if (line == "\r\n" || line == "\n") break;
+        end = next;
+    }
+    std::string out;
+    out.reserve(in.size() + 256);
+    for (const std::string& h : edits.add_headers) out += h + "\r\n";
+    bool dropping = false;
+    for (std::size_t pos = 0; pos < end;) {
+        std::size_t nl = in.find('\n', pos);
+        std::size_t next = nl == std::string_view::npos ? end : std::min(end, nl + 1);
+        std::string_view line = in.substr(pos, next - pos);
+        bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+        if (!continuation) {
+            std::size_t colon = line.find(':');
+            std::string name = util::ascii_lower(std::string(line.substr(0, colon == std::string_view::npos ? 0 : colon)));
+            dropping = false;
+            for (const std::string& r : edits.remove_headers)
+                if (!name.empty() && util::ascii_lower(r) == name) dropping = true;
+        }
+        if (!dropping) out.append(line);
+        pos = next;
+    }
+    out.append(in.substr(end));
+    return out;
+}
+
+std::string_view stage_name(Stage s) {
+    switch (s) {
+        case Stage::Connect: return "connect";
+        case Stage::Helo: return "helo";
+        case Stage::MailFrom: return "mail";
+        case Stage::RcptTo: return "rcpt";
+        case Stage::EndOfData: return "data";
+    }
+    return "?";
+}
+
+std::string_view verdict_name(AgentVerdict::Kind k) {
+    switch (k) {
+        case Kind::Continue: return "continue";
+        case Kind::Refuse: return "refuse";
+        case Kind::Tempfail: return "tempfail";
+        case Kind::Quarantine: return "quarantine";
+        case Kind::Discard: return "discard";
+    }
+    return "?";
+}
+
+AgentVerdict AgentVerdict::proceed(std::string rule, std::string reason) {
+    AgentVerdict v;
+    v.rule = std::move(rule);
+    v.reason = std::move(reason);
+    return v;
+}
+
+AgentVerdict AgentVerdict::refuse(smtp::Reply reply, std::string rule, std::string reason) {
+    AgentVerdict v;
+    v.kind = reply.transient() ? Kind::Tempfail : Kind::Refuse;
+    v.reply = std::move(reply);
+    v.rule = std::move(rule);
+    v.reason = std::move(reason);
+    return v;
+}
+
+AgentVerdict AgentVerdict::quarantine(std::string rule, std::string reason) {
+    AgentVerdict v;
+    v.kind = Kind::Quarantine;
+    v.rule = std::move(rule);
+    v.reason = std::move(reason);
+    return v;
+}
+
+AgentVerdict AgentVerdict::discard(std::string rule, std::string reason) {
+    AgentVerdict v;
+    v.kind = Kind::Discard;
+    v.rule = std::move(rule);
+    v.reason = std::move(reason);
+    return v;
+}
+
+}  // namespace rampart::filter

@@ -1,0 +1,17 @@
+// filter/registry.cpp — configuration → agents, in chain order (DESIGN.md §5):
+// connection filter → sender filter → recipient filter → sender authentication →
+// content filter → attachment filter → antivirus → transport rules. An agent is in the
+// chain when its table is in the configuration.
+#include "filter/registry.hpp"
+
+#include "filter/connection_filter.hpp"
+
+namespace rampart::filter {
+
+Chain build_chain(const config::Config& config) {
+    std::vector<std::unique_ptr<Agent>> agents;
+    if (config.connection_filter.configured) agents.push_back(std::make_unique<ConnectionFilter>(config.connection_filter));
+    return Chain(std::move(agents));
+}
+
+}  // namespace rampart::filter

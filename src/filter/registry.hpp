@@ -1,0 +1,12 @@
+// filter/registry.hpp — builds the chain from the configuration: the one explicit table
+// of agent kinds, in DESIGN.md §5 order (no static self-registration).
+#pragma once
+
+#include "config/config.hpp"
+#include "filter/chain.hpp"
+
+namespace rampart::filter {
+
+Chain build_chain(const config::Config& config);
+
+}  // namespace rampart::filter
