@@ -106,3 +106,14 @@ def test_bad_block_entry_is_a_config_error(tmp_path):
     r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
     assert r.returncode == 2
     assert "bad.toml:2: connection_filter.block" in r.stderr + r.stdout, r.stderr + r.stdout
+
+
+def test_quarantine_tool_talks_to_the_running_server(filtered):
+    r = subprocess.run([RAMPART_BIN, "quarantine", "list", "-c", str(filtered.config_path)], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and "the quarantine is empty" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([RAMPART_BIN, "quarantine", "release", "NOSUCHID", "-c", str(filtered.config_path)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1 and "no quarantined message NOSUCHID" in r.stderr, r.stdout + r.stderr
+    r = subprocess.run([RAMPART_BIN, "quarantine", "list", "--json", "-c", str(filtered.config_path)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and '"messages":[]' in r.stdout, r.stdout
