@@ -4,11 +4,6 @@
 #include "directory/directory.hpp"
 
 namespace rampart::auth {
-namespace {
-
-smtp::Reply invalid() { return smtp::Reply(535, "5.7.8", "authentication credentials invalid"); }
-
-}  // namespace
 
 const directory::Server* server_for_certificate(const directory::Directory& dir,
                                                 const std::optional<net::PeerCertificate>& cert,
@@ -45,17 +40,12 @@ ExternalOutcome authenticate_external(const directory::Directory& dir, const std
                                       const net::IpAddress& client, std::string_view authzid) {
     ExternalOutcome out;
     const directory::Server* s = server_for_certificate(dir, cert, client, &out.reason);
-    if (!s) {
-        out.reply = invalid();
-        return out;
-    }
+    if (!s) return out;
     if (!authzid.empty() && authzid != s->name && authzid != "server:" + s->name) {
         out.reason = "server " + s->name + " asked to act as \"" + std::string(authzid) + "\"";
-        out.reply = invalid();
         return out;
     }
     out.principal = policy::Principal{policy::Principal::Kind::Server, s->name, {}, {}, false};
-    out.reply = smtp::Reply(235, "2.7.0", "authentication successful");
     return out;
 }
 

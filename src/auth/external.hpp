@@ -4,7 +4,7 @@
 // [[servers]] (certificate pinning; no CA decides). A server entry with `addresses` is
 // also bound to those client addresses or prefixes. The handshake already proved that
 // the client holds the certificate's key.
-// Pure: takes values, returns a value; the session logs and replies.
+// Pure: takes values, returns an outcome; the session logs and speaks SMTP.
 #pragma once
 
 #include <optional>
@@ -14,7 +14,6 @@
 #include "net/certificate.hpp"
 #include "net/cidr.hpp"
 #include "policy/principal.hpp"
-#include "smtp/reply.hpp"
 
 namespace rampart::directory {
 class Directory;
@@ -30,8 +29,7 @@ const directory::Server* server_for_certificate(const directory::Directory& dir,
                                                 const net::IpAddress& client, std::string* why = nullptr);
 
 struct ExternalOutcome {
-    std::optional<policy::Principal> principal;   // set on success
-    smtp::Reply reply;                            // 235 2.7.0 or 535 5.7.8
+    std::optional<policy::Principal> principal;   // set on success; unset: the credentials are invalid
     std::string reason;                           // for the log line
 };
 

@@ -1,6 +1,6 @@
 // auth/verifier.hpp — "is this the user's password?", asked by the SMTP session without
 // knowing where passwords live. The file backend checks the stored hash (HashVerifier); the
-// LDAP backend binds as the user's entry (directory::LdapBindVerifier). `serve` picks one.
+// LDAP backend binds as the user's entry (auth::LdapBindVerifier). `serve` picks one.
 #pragma once
 
 #include <string>

@@ -20,6 +20,7 @@
 #include "config/settings.hpp"
 #include "auth/gssapi.hpp"
 #include "auth/kerberos_map.hpp"
+#include "auth/ldap_verifier.hpp"
 #include "auth/password.hpp"
 #include "auth/verifier.hpp"
 #include "delivery/dispatcher.hpp"
@@ -139,7 +140,7 @@ int serve(const std::string& path) {
     // LDAP: no start without a first snapshot (an empty directory would refuse every user
     // silently); afterwards a failing server keeps the last good one.
     std::unique_ptr<directory::LdapDirectory> ldap;
-    std::unique_ptr<directory::LdapBindVerifier> ldap_verifier;
+    std::unique_ptr<auth::LdapBindVerifier> ldap_verifier;
     if (cfg->directory.backend == "ldap") {
         ldap = std::make_unique<directory::LdapDirectory>(*cfg);
         auto snap = ldap->load();
@@ -149,7 +150,7 @@ int serve(const std::string& path) {
         }
         directory::log_loaded(*ldap, *snap);
         dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(snap->directory)));
-        ldap_verifier = std::make_unique<directory::LdapBindVerifier>(*ldap);
+        ldap_verifier = std::make_unique<auth::LdapBindVerifier>(*ldap);
     }
     for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -3,6 +3,13 @@
 
 namespace rampart::config {
 
+const Domain* accepted_domain(const std::vector<Domain>& domains, std::string_view domain) {
+    if (domain.empty()) return nullptr;
+    for (const Domain& d : domains)
+        if (d.name == domain) return &d;
+    return nullptr;
+}
+
 int address_space_match(std::string_view space, std::string_view domain) {
     if (space == "*") return 0;
     if (space.size() > 2 && space.substr(0, 2) == "*.") {

@@ -19,7 +19,6 @@
 #include "dns/resolver.hpp"
 #include "net/cidr.hpp"
 #include "net/tls.hpp"
-#include "policy/access.hpp"
 #include "queue/spool.hpp"
 #include "smtp/address.hpp"
 #include "smtp/client.hpp"
@@ -196,7 +195,7 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
             continue;
         }
         smtp::Mailbox m{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
-        const config::Domain* d = policy::accepted_domain(cfg_.domains, m);
+        const config::Domain* d = config::accepted_domain(cfg_.domains, m.domain_key());
         if (d && d->type == config::DomainType::Authoritative) {
             local.push_back(i);
             continue;

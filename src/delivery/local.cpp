@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "config/address_space.hpp"
 #include "delivery/maildir.hpp"
 #include "directory/mailbox.hpp"
 #include "smtp/address.hpp"
@@ -22,9 +23,8 @@ Parts parts(std::string_view a) {
 }
 
 bool authoritative(const std::vector<config::Domain>& domains, const std::string& d) {
-    for (const config::Domain& x : domains)
-        if (x.name == d) return x.type == config::DomainType::Authoritative;
-    return false;
+    const config::Domain* x = config::accepted_domain(domains, d);
+    return x && x->type == config::DomainType::Authoritative;
 }
 
 // <Postmaster> is looked up as postmaster@<first authoritative domain>.

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <memory>
 
-#include "auth/password.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -181,48 +180,30 @@ Result<LdapSnapshot> LdapDirectory::load() const {
     return snap;
 }
 
-auth::Check LdapDirectory::check_password(const std::string& dn, const std::string& name, const std::string& password) const {
+BindCheck LdapDirectory::check_password(const std::string& dn, const std::string& name, const std::string& password) const {
     // An empty password would be an "unauthenticated bind" (RFC 4513 §5.1.2), which servers
     // answer with success: never send one.
-    if (password.empty() || dn.empty()) return auth::Check::Invalid;
+    if (password.empty() || dn.empty()) return BindCheck::Invalid;
     auto ld = connect_service(s_);
     if (!ld) {
         log::warn("directory.ldap.unavailable", {{"uri", s_.ldap_uri}, {"error", ld.error().message}});
-        return auth::Check::Unavailable;
+        return BindCheck::Unavailable;
     }
     // Still a user? (deleted, or no longer matching the filter since the last snapshot)
     std::string filter = "(&" + s_.ldap_user_filter + "(" + s_.ldap_user_attribute + "=" + escape_filter_value(name) + "))";
     auto found = search(ld->get(), s_, dn, LDAP_SCOPE_BASE, filter, {"1.1"});
-    if (!found && found.error().code == LDAP_NO_SUCH_OBJECT) return auth::Check::Invalid;
+    if (!found && found.error().code == LDAP_NO_SUCH_OBJECT) return BindCheck::Invalid;
     if (!found) {
         log::warn("directory.ldap.unavailable", {{"uri", s_.ldap_uri}, {"error", found.error().message}});
-        return auth::Check::Unavailable;
+        return BindCheck::Unavailable;
     }
-    if (found->size() != 1) return auth::Check::Invalid;
+    if (found->size() != 1) return BindCheck::Invalid;
     int rc = simple_bind(ld->get(), dn, password);
-    if (rc == LDAP_SUCCESS) return auth::Check::Valid;
+    if (rc == LDAP_SUCCESS) return BindCheck::Valid;
     if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH || rc == LDAP_UNWILLING_TO_PERFORM)
-        return auth::Check::Invalid;
+        return BindCheck::Invalid;
     log::warn("directory.ldap.unavailable", {{"uri", s_.ldap_uri}, {"error", "bind as " + dn + ": " + describe(ld->get(), rc)}});
-    return auth::Check::Unavailable;
-}
-
-asio::awaitable<auth::Check> LdapBindVerifier::verify(const User* user, std::string password) const {
-    if (user && user->dn.empty()) co_return auth::Check::Invalid;  // not an LDAP user
-    // An unknown name costs the same round trips, against an entry that cannot exist, so
-    // that timing does not tell which names exist.
-    std::string name = user ? user->name : std::string("rampart-no-such-user");
-    std::string dn = user ? user->dn : "cn=" + name + "," + ldap_.settings().ldap_base_dn;
-    auto pw = std::make_shared<std::string>(std::move(password));
-    const LdapDirectory* ldap = &ldap_;
-    // A named function object, not a temporary inside the co_await (GCC 12 coroutine bugs).
-    std::function<int()> work = [ldap, dn = std::move(dn), name = std::move(name), pw] {
-        auth::Check c = ldap->check_password(dn, name, *pw);
-        sodium_memzero(pw->data(), pw->size());
-        return static_cast<int>(c);
-    };
-    auth::Check r = static_cast<auth::Check>(co_await auth::run_background(std::move(work)));
-    co_return user ? r : r == auth::Check::Unavailable ? r : auth::Check::Invalid;
+    return BindCheck::Unavailable;
 }
 
 void log_loaded(const LdapDirectory& ldap, const LdapSnapshot& snap) {

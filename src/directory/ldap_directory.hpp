@@ -2,7 +2,7 @@
 // OpenLDAP's libldap. Users and groups are read into the same Directory value the file
 // backend makes, as a snapshot: at start, on SIGHUP and every ldap_refresh_interval. A failed
 // load never replaces a good snapshot. LDAP users have no stored hash: their passwords are
-// checked by a simple bind as the user's DN (LdapBindVerifier), on the background pool.
+// checked by a simple bind as the user's DN (check_password; auth::LdapBindVerifier runs it on the background pool).
 // Organisation servers still come from the directory file.
 // Every network call here blocks (bounded by ldap_timeout): never call them on an I/O thread.
 #pragma once
@@ -15,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "auth/verifier.hpp"
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "util/result.hpp"
@@ -49,6 +48,9 @@ LdapSnapshot build_directory(const std::vector<LdapEntry>& users, const std::vec
 
 // ---- the server ----
 
+// The answer of a bind as a user: the password is right, wrong, or LDAP could not say.
+enum class BindCheck { Valid, Invalid, Unavailable };
+
 class LdapDirectory {
 public:
     // Copies the settings, with paths resolved against the configuration file.
@@ -58,21 +60,12 @@ public:
     Result<LdapSnapshot> load() const;
     // Binds as `dn` with `password`, after checking (as the service account) that the entry
     // still matches ldap_user_filter with user name `name`.
-    auth::Check check_password(const std::string& dn, const std::string& name, const std::string& password) const;
+    BindCheck check_password(const std::string& dn, const std::string& name, const std::string& password) const;
 
     const config::DirectorySettings& settings() const { return s_; }
 
 private:
     config::DirectorySettings s_;
-};
-
-class LdapBindVerifier final : public auth::PasswordVerifier {
-public:
-    explicit LdapBindVerifier(const LdapDirectory& ldap) : ldap_(ldap) {}
-    asio::awaitable<auth::Check> verify(const User* user, std::string password) const override;
-
-private:
-    const LdapDirectory& ldap_;
 };
 
 // Keeps `live` current from LDAP on its own thread: every ldap_refresh_interval, and at once

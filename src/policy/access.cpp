@@ -155,7 +155,7 @@ const Rule<MailQuestion> kMailRules[] = {
          if (!q.s.principal.anonymous()) return pass("client is authenticated");
          if (!q.s.listener->internet_facing.value_or(true)) return pass("listener is not internet-facing");
          if (q.sender.null) return pass("null sender");
-         const config::Domain* d = q.s.domains ? accepted_domain(*q.s.domains, q.sender.mailbox) : nullptr;
+         const config::Domain* d = q.s.domains ? config::accepted_domain(*q.s.domains, q.sender.mailbox.domain_key()) : nullptr;
          if (!d || d->type != config::DomainType::Authoritative) return pass("sender is not in an authoritative domain");
          if (in_relay_list(q.s))
              return pass("sender in authoritative " + d->name + ", client " + q.s.client.text() + " passes the relay list");
@@ -209,14 +209,6 @@ const Rule<ConnQuestion> kConnRules[] = {
 
 }  // namespace
 
-const config::Domain* accepted_domain(const std::vector<config::Domain>& domains, const smtp::Mailbox& m) {
-    if (m.literal || m.domain.empty()) return nullptr;
-    std::string key = m.domain_key();
-    for (const config::Domain& d : domains)
-        if (d.name == key) return &d;
-    return nullptr;
-}
-
 bool grant_matches(std::span<const std::string> grants, const Principal& p) {
     if (p.kind != Principal::Kind::User) return false;
     for (const std::string& g : grants) {
@@ -240,7 +232,7 @@ Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trac
 }
 
 Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace) {
-    RcptQuestion q{s, sender, rcpt, s.domains ? accepted_domain(*s.domains, rcpt.mailbox) : nullptr};
+    RcptQuestion q{s, sender, rcpt, s.domains ? config::accepted_domain(*s.domains, rcpt.mailbox.domain_key()) : nullptr};
     Decision d = decide<RcptQuestion>(kRcptRules, q, refuse("relay", smtp::Reply(550, "5.7.1", "relaying denied")), trace);
     if (d.verdict != Verdict::Accept || d.rule == "domains") return d;
     // A permitted relay still needs somewhere to go: refuse now rather than queue mail

@@ -33,9 +33,6 @@ struct SessionFacts {
 // Recipient class (DESIGN.md §2): submit to an accepted domain, or relay.
 enum class RecipientClass { Submit, Relay };
 
-// The accepted domain `m` belongs to, or nullptr (address literals never belong to one).
-const config::Domain* accepted_domain(const std::vector<config::Domain>& domains, const smtp::Mailbox& m);
-
 Decision check_connection(const SessionFacts& s, Trace* trace = nullptr);
 Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);
 Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace = nullptr);

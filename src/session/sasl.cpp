@@ -257,11 +257,6 @@ asio::awaitable<void> Authenticator::on_external(const std::string& initial) {
     auth::ExternalOutcome out = auth::authenticate_external(*s_.svc.directory->get(), cert, s_.client.address, *authzid);
     std::string fingerprint = cert ? cert->fingerprint : "-";
     if (!out.principal) {
-        if (out.reply.code != 535) {   // not a credential failure (e.g. 501 syntax)
-            log::info("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", "EXTERNAL"},
-                                    {"fingerprint", fingerprint}, {"result", "failure"}, {"reason", out.reason}});
-            co_return s_.reply(out.reply);
-        }
         AuthNote note{"", "", out.reason, fingerprint};   // named: GCC 12 mishandles temporaries in co_await
         co_return co_await auth_failed("EXTERNAL", std::move(note));
     }

@@ -30,11 +30,10 @@ TEST(External, KnownCertificateBecomesTheServerPrincipal) {
         auto out = auth::authenticate_external(dir_with(), cert(), ip("127.0.0.1"), authzid);
         ASSERT_TRUE(out.principal) << authzid;
         EXPECT_EQ(out.principal->text(), "server:edge1");
-        EXPECT_EQ(out.reply.summary(), "235 2.7.0 authentication successful");
     }
 }
 
-TEST(External, EveryOtherCaseIs535) {
+TEST(External, EveryOtherCaseIsInvalid) {
     struct Case {
         directory::Directory dir;
         std::optional<net::PeerCertificate> cert;
@@ -51,7 +50,6 @@ TEST(External, EveryOtherCaseIs535) {
     for (const Case& c : cases) {
         auto out = auth::authenticate_external(c.dir, c.cert, ip(c.client), c.authzid);
         EXPECT_FALSE(out.principal) << c.why;
-        EXPECT_EQ(out.reply.summary(), "535 5.7.8 authentication credentials invalid") << c.why;
         EXPECT_NE(out.reason.find(c.why), std::string::npos) << out.reason;
     }
 }
