@@ -105,7 +105,7 @@ void append_charset(std::string_view charset, std::string_view bytes, std::size_
     for (std::size_t i = 0; i < bytes.size();) {
         if (o.size() >= cap) {
             out->malformed = true;
-            return;
+            break;
         }
         unsigned char c = static_cast<unsigned char>(bytes[i]);
         if (cs == Charset::Unknown) {

@@ -140,6 +140,13 @@ public:
         std::string_view v = s_.substr(b, i_ - b);
         std::size_t e = v.find_last_not_of(" \t\r\n");
         v = e == std::string_view::npos ? std::string_view{} : v.substr(0, e + 1);
+        // A trailing " (comment)" is a comment (RFC 2045 §5.1), not part of the value.
+        if (!v.empty() && v.back() == ')') {
+            if (std::size_t open = v.rfind(" ("); open != std::string_view::npos) {
+                std::size_t k = v.find_last_not_of(" \t", open);
+                v = k == std::string_view::npos ? std::string_view{} : v.substr(0, k + 1);
+            }
+        }
         return std::string(v.substr(0, cap));
     }
     void skip_to_semicolon() {

@@ -137,6 +137,7 @@ private:
         const std::size_t begin = pos;
         std::size_t count = 0;
         bool recording = true;
+        bool too_long = false;
         std::string_view* open = nullptr;   // the field being collected
         std::size_t open_value = 0;
         bool any_line = false;
@@ -190,8 +191,9 @@ private:
                 return false;
             }
             any_line = true;
-            if (recording && l.next - begin > lim_.max_header_bytes) {
+            if (!too_long && l.next - begin > lim_.max_header_bytes) {
                 flag(idx, Flag::HeaderTooLong);
+                too_long = true;
                 recording = false;
                 if (open) *open = {};   // crosses the limit: not read at all
                 open = nullptr;

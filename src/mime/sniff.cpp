@@ -128,17 +128,36 @@ SniffedType zip(Bytes b) {
     return {"application/zip", SniffKind::Archive};
 }
 
+// The interpreter's base name ("/usr/bin/env python3" → "python3") decides the type.
 SniffedType shebang(Bytes b) {
     std::size_t end = 2;
-    while (end < b.size() && end < 256 && b[end] != '\n') ++end;
-    std::string_view line(reinterpret_cast<const char*>(b.data()), end);
-    auto has = [&](std::string_view w) { return line.find(w) != std::string_view::npos; };
-    if (has("python")) return {"text/x-python", SniffKind::Script};
-    if (has("perl")) return {"text/x-perl", SniffKind::Script};
-    if (has("ruby")) return {"text/x-ruby", SniffKind::Script};
-    if (has("node")) return {"application/javascript", SniffKind::Script};
-    if (has("php")) return {"text/x-php", SniffKind::Script};
-    if (has("sh")) return {"text/x-shellscript", SniffKind::Script};   // sh, bash, zsh, ksh, dash
+    while (end < b.size() && end < 256 && b[end] != '\n' && b[end] != '\r') ++end;
+    std::string_view line(reinterpret_cast<const char*>(b.data()) + 2, end - 2);
+    auto next_word = [&line]() {
+        std::size_t s = line.find_first_not_of(" \t");
+        if (s == std::string_view::npos) return std::string_view{};
+        std::size_t e = line.find_first_of(" \t", s);
+        std::string_view w = line.substr(s, e == std::string_view::npos ? std::string_view::npos : e - s);
+        line.remove_prefix(e == std::string_view::npos ? line.size() : e);
+        return w;
+    };
+    std::string_view prog = next_word();
+    auto base = [](std::string_view w) { return w.substr(w.find_last_of('/') == std::string_view::npos ? 0 : w.find_last_of('/') + 1); };
+    std::string_view name = base(prog);
+    if (name == "env") {
+        name = next_word();
+        while (!name.empty() && name[0] == '-') name = next_word();   // env -S ...
+        name = base(name);
+    }
+    auto starts = [&](std::string_view p) { return name.substr(0, p.size()) == p; };
+    if (starts("python")) return {"text/x-python", SniffKind::Script};
+    if (starts("perl")) return {"text/x-perl", SniffKind::Script};
+    if (starts("ruby")) return {"text/x-ruby", SniffKind::Script};
+    if (starts("node")) return {"application/javascript", SniffKind::Script};
+    if (starts("php")) return {"text/x-php", SniffKind::Script};
+    if (name == "sh" || name == "bash" || name == "dash" || name == "zsh" || name == "ksh" || name == "csh" ||
+        name == "tcsh" || name == "ash" || name == "mksh")
+        return {"text/x-shellscript", SniffKind::Script};
     return {"text/x-script", SniffKind::Script};
 }
 

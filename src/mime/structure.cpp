@@ -2,6 +2,8 @@
 // (the golden corpus format, also handy in logs and explain output).
 #include "mime/structure.hpp"
 
+#include "mime/encoded_word.hpp"
+
 #include <array>
 #include <cstdio>
 
@@ -99,11 +101,12 @@ std::string_view ContentType::param(std::string_view name) const {
 }
 
 namespace {
-// Quoted for the dump: printable ASCII and UTF-8 as is, other bytes as \xNN.
+// Quoted for the dump: printable ASCII and valid UTF-8 as is, other bytes as \xNN.
 std::string quoted(std::string_view s) {
     std::string out = "\"";
+    const bool utf8 = valid_utf8(s);   // else 8-bit bytes are shown escaped too
     for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (c >= 0x80 && !utf8)) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\x%02x", c);
             out += buf;
