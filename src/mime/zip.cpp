@@ -185,6 +185,15 @@ void list(Bytes b, std::size_t depth, std::size_t parent, Context& ctx) {
     std::size_t eocd = std::string::npos;
     if (b.size() >= 22) {
         std::size_t lowest = b.size() - 22 > 65535 ? b.size() - 22 - 65535 : 0;
+        if (depth > 0) {
+            // Central directory entries may all point at one nested zip (overlapping
+            // members): searching its end record counts against the inflate budget too.
+            ctx.inflated += b.size() - lowest;
+            if (ctx.inflated > ctx.lim.max_inflated_total) {
+                ctx.limit("inflated size limit reached");
+                return;
+            }
+        }
         for (std::size_t p = b.size() - 22 + 1; p-- > lowest;)
             if (sig(b, p, "PK\x05\x06")) {
                 eocd = p;

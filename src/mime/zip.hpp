@@ -22,7 +22,7 @@ namespace rampart::mime {
 struct ZipLimits {
     std::size_t max_members = 10000;                  // over all nesting levels
     std::size_t max_depth = 4;                        // zips inside zips, counting the outer one as 1
-    std::size_t max_inflated_total = 64 * 1024 * 1024;  // inflated bytes, all members together
+    std::size_t max_inflated_total = 64 * 1024 * 1024;  // inflated (and nested-scanned) bytes, all members together
     std::size_t sniff_bytes = 64 * 1024;
     std::size_t max_name_bytes = 1024;
 };
