@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 out=build-fuzz
 mkdir -p "$out"
-codecs="src/smtp/address.cpp src/smtp/command_parser.cpp src/smtp/reply.cpp src/smtp/data_reader.cpp src/util/assert.cpp"
-for target in command_parser data_reader; do
+codecs="src/smtp/address.cpp src/smtp/command_parser.cpp src/smtp/reply.cpp src/smtp/data_reader.cpp src/util/assert.cpp $(echo src/mime/*.cpp)"
+for target in command_parser data_reader mime_parser; do
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Isrc \
-    "tests/fuzz/${target}_fuzz.cpp" $codecs -o "$out/${target}_fuzz"
+    "tests/fuzz/${target}_fuzz.cpp" $codecs -lz -o "$out/${target}_fuzz"
   mkdir -p "$out/${target}_work"
   (cd "$out" && "./${target}_fuzz" -max_total_time="$seconds" -max_len=4096 \
      "${target}_work" "../tests/fuzz/${target}_corpus")
