@@ -3,7 +3,8 @@
 // Contract: commit() returns only after the file and its directory entry are on stable
 // storage (DESIGN.md §8). Concurrent commits share one flush (group commit: syncfs(2) of
 // the spool's file system, falling back to fsync per file). A file without its end record
-// is crash debris: recover() removes it.
+// is crash debris: recover() removes it, as it removes every file in incoming_dir() (messages
+// that were still arriving: queue/incoming.hpp).
 #pragma once
 
 #include <condition_variable>
@@ -58,6 +59,9 @@ public:
     void remove(const std::string& id);
 
     const std::filesystem::path& dir() const { return dir_; }
+    // Where arriving messages outgrowing their buffer wait for commit (queue/incoming.hpp);
+    // created by open().
+    std::filesystem::path incoming_dir() const { return dir_ / "incoming"; }
 
 private:
     struct Pending {
