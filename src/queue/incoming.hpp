@@ -27,8 +27,9 @@ namespace rampart::queue {
 
 class IncomingMessage {
 public:
-    // Enough to hold the typical message whole (the median mail is far smaller), small
-    // enough that 1000 sessions mid-DATA hold ~200 MiB at most (buffer + one read chunk).
+    // Enough to hold the typical message whole (the median mail is far smaller). The
+    // buffer's capacity stays below 2 × (kSpillAt + one 64 KiB read), a few hundred KiB,
+    // so even 1000 sessions mid-DATA hold a bounded few hundred MiB (unbounded before).
     static constexpr std::size_t kSpillAt = 128 * 1024;
 
     IncomingMessage() = default;

@@ -101,7 +101,8 @@ asio::awaitable<int> Spool::wait_durable(int fd) {
         asio::use_awaitable);
 }
 
-asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_view head, std::string_view body) {
+asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_view head, std::string_view body,
+                                                   std::function<void()> copied) {
     int fd = -1;
     std::filesystem::path path;
     for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
@@ -117,6 +118,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     if (w) w = write_all(fd, head);
     if (w) w = write_all(fd, body);
     if (w) w = write_all(fd, kEndRecord);
+    if (copied) copied();   // even if a write failed: the caller answers 452 and drops it
     int err = 0;
     if (w) err = co_await wait_durable(fd);
     ::close(fd);

@@ -41,7 +41,11 @@ public:
     // Writes envelope + `head` + `body` + end record as one file named env.id (a fresh id
     // is assigned if empty) and waits until durable. On error nothing is left behind and
     // the caller answers 452 4.3.1. The stored message is head followed by body.
-    asio::awaitable<Result<std::string>> commit(Envelope env, std::string_view head, std::string_view body);
+    // `copied`, if set, is called once `body` has been copied into the spool file, before
+    // the flush: the caller may then drop its copy (`body` is not read again), so that a
+    // message spilled to data_dir/spool/incoming is not written back by the flush too.
+    asio::awaitable<Result<std::string>> commit(Envelope env, std::string_view head, std::string_view body,
+                                                std::function<void()> copied = {});
 
     // Appends "done" records for `indices`, durably.
     asio::awaitable<Result<Ok>> mark_done(const std::string& id, std::vector<std::size_t> indices);

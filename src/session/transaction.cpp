@@ -238,7 +238,9 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
     std::string head = received_header(rf);
-    auto id = co_await s_.svc.spool->commit(env, head, message);
+    // Once copied into the spool file the incoming file goes, before the flush: its dirty
+    // pages are then dropped, not written to disk as well (`message` is not read again).
+    auto id = co_await s_.svc.spool->commit(env, head, message, [this] { incoming_.reset(); });
     if (!id) {
         log::error("spool.commit.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", id.error().message}});
         Reply r(452, "4.3.1", "insufficient system storage; try again later");

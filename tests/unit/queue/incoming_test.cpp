@@ -183,3 +183,40 @@ TEST_F(IncomingTest, SpoolOpenCreatesTheDirectoryAndRecoverRemovesDebris) {
     EXPECT_FALSE(std::filesystem::exists(spool.incoming_dir() / "crashed.tmp"));
     EXPECT_TRUE(std::filesystem::is_directory(spool.incoming_dir()));
 }
+
+TEST_F(IncomingTest, CommitCopiesTheMappedMessageThenTheIncomingFileGoes) {
+    rampart::queue::Spool spool(dir_ / "spool");
+    ASSERT_TRUE(spool.open().ok());
+    const std::string data = pattern(300000);
+    IncomingMessage m;
+    m.start(spool.incoming_dir(), 4096);
+    m.append(data);
+    auto view = m.finish();
+    ASSERT_TRUE(view.ok());
+    Envelope env;
+    env.listener = "default";
+    env.client = "127.0.0.1";
+    env.helo = "c.test";
+    env.sender = "a@b.test";
+    env.recipients = {{"x@example.test", 0, "", false, {}}};
+    int copied = 0;
+    bool file_there_when_copied = false;
+    asio::io_context io;
+    auto fut = asio::co_spawn(io,
+                              spool.commit(env, "Received: x\r\n", *view,
+                                           [&] {
+                                               ++copied;
+                                               file_there_when_copied = std::filesystem::exists(m.file());
+                                               m.reset();
+                                           }),
+                              asio::use_future);
+    io.run();
+    auto id = fut.get();
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(copied, 1);
+    EXPECT_TRUE(file_there_when_copied);
+    EXPECT_TRUE(std::filesystem::is_empty(spool.incoming_dir()));
+    auto stored = spool.read_message(*id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_TRUE(*stored == "Received: x\r\n" + data);
+}
