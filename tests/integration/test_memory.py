@@ -167,3 +167,25 @@ def test_disk_space_is_given_back_when_the_message_is_too_big(rampart_factory):
         assert code == 552, text
     assert not any((r.data_dir / "spool" / "incoming").iterdir())
     assert r.spool_count() == 0
+
+
+def test_incoming_files_left_by_a_crash_are_removed_at_start(rampart_factory):
+    r = rampart_factory(limits={"max_message_size": "35MiB"})
+    incoming = r.data_dir / "spool" / "incoming"
+    c = open_data(r, f"crash@{DOMAIN}")
+    try:
+        c.send(b"Subject: crash\r\n\r\n")
+        for _ in range(4):
+            c.sock.sendall(BLOCK)
+        port = c.sock.getsockname()[1]
+        wait_for(lambda: server_has_read_everything(r.port, [port]), timeout=60, what="the server to read the data")
+        [debris] = list(incoming.iterdir())
+        r.kill9()
+    finally:
+        c.close()
+    assert debris.exists() and debris.stat().st_size > 0
+    r.start()
+    assert not any(incoming.iterdir())
+    [ev] = r.log_events("spool.recover.incoming")
+    assert ev["files"] == "1"
+    assert r.spool_count() == 0
