@@ -16,6 +16,7 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "queue/incoming.hpp"
 #include "queue/spool_format.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
@@ -48,8 +49,8 @@ Spool::~Spool() {
 
 Result<Ok> Spool::open() {
     std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) return Error{ec.value(), "create " + dir_.string() + ": " + ec.message()};
+    std::filesystem::create_directories(incoming_dir(), ec);
+    if (ec) return Error{ec.value(), "create " + incoming_dir().string() + ": " + ec.message()};
     dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) return errno_error(errno, "open " + dir_.string());
     flusher_ = std::thread([this] { flush_loop(); });
@@ -101,7 +102,7 @@ asio::awaitable<int> Spool::wait_durable(int fd) {
 }
 
 asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_view head, std::string_view body,
-                                                   std::string_view records) {
+                                                   std::string_view records, std::function<void()> copied) {
     int fd = -1;
     std::filesystem::path path;
     for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
@@ -118,6 +119,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     if (w) w = write_all(fd, body);
     if (w) w = write_all(fd, kEndRecord);
     if (w && !records.empty()) w = write_all(fd, records);
+    if (copied) copied();   // even if a write failed: the caller answers 452 and drops it
     int err = 0;
     if (w) err = co_await wait_durable(fd);
     ::close(fd);
@@ -149,6 +151,9 @@ asio::awaitable<Result<Ok>> Spool::append(const std::string& id, std::string rec
 std::vector<Envelope> Spool::recover() {
     std::vector<Envelope> out;
     std::error_code ec;
+    // Messages that were arriving when the server stopped were never acknowledged.
+    if (IncomingDebris d = remove_incoming_debris(incoming_dir()); d.files > 0)
+        log::warn("spool.recover.incoming", {{"dir", incoming_dir().string()}, {"files", d.files}, {"bytes", d.bytes}});
     for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
         if (!entry.is_regular_file()) continue;
         auto content = read_file(entry.path());

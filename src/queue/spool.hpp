@@ -3,7 +3,8 @@
 // Contract: commit() returns only after the file and its directory entry are on stable
 // storage (DESIGN.md §8). Concurrent commits share one flush (group commit: syncfs(2) of
 // the spool's file system, falling back to fsync per file). A file without its end record
-// is crash debris: recover() removes it.
+// is crash debris: recover() removes it, as it removes every file in incoming_dir() (messages
+// that were still arriving: queue/incoming.hpp).
 #pragma once
 
 #include <condition_variable>
@@ -42,8 +43,11 @@ public:
     // the caller answers 452 4.3.1. The stored message is head followed by body.
     // `records` (queue/spool_format.hpp state records, e.g. a quarantine) follow the end
     // record and are durable with the message.
+    // `copied`, if set, is called once `body` has been copied into the spool file, before
+    // the flush: the caller may then drop its copy (`body` is not read again), so that a
+    // message spilled to data_dir/spool/incoming is not written back by the flush too.
     asio::awaitable<Result<std::string>> commit(Envelope env, std::string_view head, std::string_view body,
-                                                std::string_view records = {});
+                                                std::string_view records = {}, std::function<void()> copied = {});
 
     // Appends "done" records for `indices`, durably.
     asio::awaitable<Result<Ok>> mark_done(const std::string& id, std::vector<std::size_t> indices);
@@ -61,6 +65,9 @@ public:
     void remove(const std::string& id);
 
     const std::filesystem::path& dir() const { return dir_; }
+    // Where arriving messages outgrowing their buffer wait for commit (queue/incoming.hpp);
+    // created by open().
+    std::filesystem::path incoming_dir() const { return dir_ / "incoming"; }
 
 private:
     struct Pending {

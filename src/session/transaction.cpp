@@ -122,12 +122,15 @@ asio::awaitable<void> Transaction::on_data() {
     if (rcpts_.empty() && discarded_rcpts_ == 0) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
     s_.reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
     smtp::DataReader reader(l.limits.max_message_size, l.limits.max_line_length);
-    std::string message;
+    incoming_.start(s_.svc.spool->incoming_dir());
     auto deadline = Clock::now() + l.limits.data_timeout;
     while (true) {
         std::size_t used = 0;
-        smtp::DataReader::Status st = reader.feed(s_.io.pending(), used, message);
+        smtp::DataReader::Status st = reader.feed(s_.io.pending(), used, incoming_.buffer());
         s_.io.consume(used);
+        // Past the limit nothing more is kept (552 at the end): give the space back now.
+        if (reader.too_big() && incoming_.started()) incoming_.reset();
+        incoming_.spill();
         if (st == smtp::DataReader::Status::Done) break;
         if (st == smtp::DataReader::Status::BareLineEnd) {
             Reply r(521, "5.5.2", std::string("bare ") + (reader.bare_cr() ? "CR" : "LF") +
@@ -163,13 +166,16 @@ asio::awaitable<void> Transaction::on_data() {
         reset("");
         co_return s_.reply(refusal);
     }
-    co_await finish_message(message);
+    Result<std::string_view> message = incoming_.finish();
+    if (!message) co_return storage_failed(message.error(), reader.size());
+    co_await finish_message(*message);
 }
 
 asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
     // The chunk is read whatever happens, so the stream stays in step (RFC 3030 §2).
     bool usable = in_mail_ && (!rcpts_.empty() || discarded_rcpts_ > 0);
+    if (usable && !bdat_too_big_ && !incoming_.started()) incoming_.start(s_.svc.spool->incoming_dir());
     std::uint64_t need = cmd.chunk_size;
     auto deadline = Clock::now() + l.limits.data_timeout;
     while (need > 0) {
@@ -177,7 +183,7 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
         if (avail.empty()) {
             auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
             if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
-                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
+                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), incoming_.size());
                 reset("");
                 s_.quit = true;
                 co_return;
@@ -186,12 +192,11 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
         }
         std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), need));
         if (usable && !bdat_too_big_) {
-            if (bdat_buf_.size() + take > l.limits.max_message_size) {
+            if (incoming_.size() + take > l.limits.max_message_size) {
                 bdat_too_big_ = true;
-                bdat_buf_.clear();
-                bdat_buf_.shrink_to_fit();
+                incoming_.reset();
             } else {
-                bdat_buf_.append(avail.substr(0, take));
+                incoming_.append(avail.substr(0, take));
             }
         }
         s_.io.consume(take);
@@ -202,22 +207,33 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     bdat_started_ = true;
     if (!cmd.last_chunk) co_return s_.reply(Reply(250, "2.0.0", std::to_string(cmd.chunk_size) + " octets received"));
     Reply refusal;
+    std::string_view message;
     if (bdat_too_big_) {
         refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) + " bytes");
     } else {
-        smtp::LineFacts f = smtp::check_lines(bdat_buf_, l.limits.max_line_length);
+        Result<std::string_view> m = incoming_.finish();
+        if (!m) co_return storage_failed(m.error(), incoming_.size());
+        message = *m;
+        smtp::LineFacts f = smtp::check_lines(message, l.limits.max_line_length);
         if (f.bare_line_end) refusal = Reply(554, "5.6.0", "bare CR or LF in message data; lines must end with CRLF");
         else if (f.long_line)
             refusal = Reply(554, "5.6.0", "message has a line longer than " + std::to_string(l.limits.max_line_length) + " characters");
         else if (f.nul) refusal = Reply(554, "5.6.0", "message contains NUL characters");
     }
     if (!refusal.empty()) {
-        log_transaction("refused", refusal, bdat_buf_.size());
+        log_transaction("refused", refusal, message.size());
         reset("");
         co_return s_.reply(refusal);
     }
-    std::string message = std::move(bdat_buf_);
     co_await finish_message(message);
+}
+
+void Transaction::storage_failed(const Error& e, std::uint64_t size) {
+    log::error("spool.incoming.failed", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"error", e.message}});
+    Reply r(452, "4.3.1", "insufficient system storage; try again later");
+    log_transaction("deferred", r, size);
+    reset("");
+    s_.reply(r);
 }
 
 asio::awaitable<void> Transaction::finish_message(std::string_view message) {
@@ -287,7 +303,9 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
         env.held = true;
         env.quarantine = quarantine_;
     }
-    auto id = co_await s_.svc.spool->commit(env, head, message, records);
+    // Once copied into the spool file the incoming file goes, before the flush: its dirty
+    // pages are then dropped, not written to disk as well (`message` is not read again).
+    auto id = co_await s_.svc.spool->commit(env, head, message, records, [this] { incoming_.reset(); });
     if (!id) {
         log::error("spool.commit.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", id.error().message}});
         Reply r(452, "4.3.1", "insufficient system storage; try again later");
@@ -327,7 +345,7 @@ void Transaction::reset(std::string_view why) {
     if (in_mail_ && !why.empty() && (refused_rcpts_ > 0 || !rcpts_.empty() || bdat_started_)) {
         Reply r = refused_rcpts_ > 0 && rcpts_.empty() ? Reply(550, "5.0.0", "no recipient accepted: " + last_refusal_)
                                                        : Reply(250, "2.0.0", "transaction abandoned: " + std::string(why));
-        log_transaction("abandoned", r, bdat_buf_.size());
+        log_transaction("abandoned", r, incoming_.size());
     }
     in_mail_ = false;
     sender_ = smtp::Path{};
@@ -337,7 +355,7 @@ void Transaction::reset(std::string_view why) {
     last_refusal_.clear();
     bdat_started_ = false;
     bdat_too_big_ = false;
-    bdat_buf_.clear();
+    incoming_.reset();
     quarantine_.clear();
     discard_ = false;
     discarded_rcpts_ = 0;

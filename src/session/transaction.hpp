@@ -3,6 +3,8 @@
 // Trust: commands parsed by smtp/command_parser; access questions go to policy/.
 // Contract: 250 after the data only once Spool::commit() reported the message durable;
 // only <CRLF>.<CRLF> ends DATA (smtp::DataReader), a bare CR/LF ends the session.
+// Message data streams into a queue::IncomingMessage (bounded buffer, then a file in the
+// spool's incoming directory), so memory per session does not grow with message size.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <asio/awaitable.hpp>
 
 #include "queue/envelope.hpp"
+#include "queue/incoming.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
 
@@ -41,6 +44,9 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     asio::awaitable<void> finish_message(std::string_view message);
+    // The arriving message could not be stored (disk full, ...): logs, ends the
+    // transaction, answers 452 4.3.1.
+    void storage_failed(const Error& e, std::uint64_t size);
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
     // would exceed them (and logs it), else nullopt.
@@ -56,7 +62,7 @@ private:
     std::string last_refusal_;
     bool bdat_started_ = false;
     bool bdat_too_big_ = false;
-    std::string bdat_buf_;
+    queue::IncomingMessage incoming_;   // the message being received (DATA or BDAT chunks)
     Clock::time_point started_;
     // Filter verdicts short of a refusal, remembered until the end of data.
     std::string quarantine_;          // "agent: reason" of the first quarantine verdict

@@ -118,7 +118,12 @@ limits = { max_message_size = "1KiB", max_recipients = 2, max_errors = 5 }
     }
     std::size_t spool_files() {
         std::size_t n = 0;
-        for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_ / "spool")) ++n;
+        for (auto& e : std::filesystem::directory_iterator(dir_ / "spool")) n += e.is_regular_file();  // not incoming/
+        return n;
+    }
+    std::size_t incoming_files() {
+        std::size_t n = 0;
+        for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_ / "spool" / "incoming")) ++n;
         return n;
     }
 
