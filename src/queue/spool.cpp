@@ -116,6 +116,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     if (w) w = write_all(fd, head);
     if (w) w = write_all(fd, body);
     if (w) w = write_all(fd, kEndRecord);
+    if (w && !env.principal.empty()) w = write_all(fd, encode_principal(env));
     int err = 0;
     if (w) err = co_await wait_durable(fd);
     ::close(fd);

@@ -551,6 +551,7 @@ asio::awaitable<void> Session::finish_message(std::string_view message) {
     env.client = client_.address.text();
     env.helo = helo_;
     env.tls = s_.tls_description();
+    env.principal = facts_.principal.text();
     env.sender = sender_.text();
     env.body = mail_.body;
     env.smtputf8 = mail_.smtputf8;
