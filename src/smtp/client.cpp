@@ -378,7 +378,11 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         for (const std::string& r : rcpts) batch += r;
         batch += data_cmd;
         if (chunking) batch.append(message);
-        if (!co_await (chunking ? write_data(batch) : write(batch, opt_.command_timeout))) {
+        // (no co_await on a ?: of two awaitables: GCC 12 destroys the temporary twice)
+        bool sent = false;
+        if (chunking) sent = co_await write_data(batch);
+        else sent = co_await write(batch, opt_.command_timeout);
+        if (!sent) {
             res.mail = PeerReply{0, "connection lost while sending", limit_};
             res.limit = limit_;
             co_return res;
