@@ -35,40 +35,6 @@ std::string PeerReply::status() const {
     return text.substr(0, i);
 }
 
-bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out) {
-    std::size_t p = pos;
-    std::string text;
-    int code = -1;
-    while (true) {
-        std::size_t nl = buf.find('\n', p);
-        if (nl == std::string_view::npos) return false;
-        std::string_view line = buf.substr(p, nl - p);
-        p = nl + 1;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        bool ok = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
-                  std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
-                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
-        int this_code = ok ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
-        if (!ok || (code >= 0 && this_code != code)) {
-            out = PeerReply{0, "malformed reply: " + std::string(line.substr(0, 200))};
-            pos = p;
-            return true;
-        }
-        code = this_code;
-        if (!text.empty()) text += ' ';
-        if (line.size() > 4) text.append(line.substr(4));
-        if (line.size() == 3 || line[3] == ' ') break;
-        if (text.size() > 64 * 1024) {
-            out = PeerReply{0, "reply too long"};
-            pos = p;
-            return true;
-        }
-    }
-    out = PeerReply{code, std::move(text)};
-    pos = p;
-    return true;
-}
-
 ClientConnection::~ClientConnection() = default;
 
 std::string ClientConnection::tls() const { return stream_ ? stream_->tls_description() : std::string(); }

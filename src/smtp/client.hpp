@@ -155,8 +155,4 @@ private:
     std::string limit_text() const { return limit_detail_.empty() ? std::string() : ": " + limit_detail_; }
 };
 
-// Parses one complete reply from `buf` starting at `pos`; returns false if incomplete.
-// Malformed lines yield code 0 with the text, so callers treat them as failures.
-bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out);
-
 }  // namespace rampart::smtp
