@@ -176,7 +176,8 @@ int serve(const std::string& path) {
         return 1;
     }
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
-                               [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); });
+                               [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); },
+                               [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
     scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
                                  [&scheduler, &spool](std::string request) {

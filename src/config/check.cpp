@@ -274,8 +274,16 @@ std::vector<Finding> analyse(const Config& c) {
             std::string v = row.value(actual), pv = row.value(p);
             if (v == pv) continue;
             Verdict verdict = row.judge(actual, p);
-            out.push_back({l.name, std::string(row.setting), v, pv, verdict.severity, verdict.text});
+            out.push_back({l.name, "", std::string(row.setting), v, pv, verdict.severity, verdict.text});
         }
+    }
+    for (const SendConnector& sc : c.send_connectors) {
+        // Smart hosts are named by the administrator; only route = "mx" lets DNS and
+        // senders choose the address.
+        if (sc.route == Route::Mx && sc.allow_private_destinations)
+            out.push_back({"", sc.name, "allow_private_destinations", "true", "false", Severity::Exposure,
+                           "DNS answers and address-literal recipients (user@[127.0.0.1]) may make this server connect to"
+                           " loopback and inside addresses: any sender can reach internal services through it"});
     }
     return out;
 }
@@ -299,6 +307,19 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
             (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
         }
         if (!any) out += "  follows the preset\n";
+    }
+    for (const SendConnector& sc : c.send_connectors) {
+        bool header = false;
+        for (const Finding& f : findings) {
+            if (f.connector != sc.name || f.connector.empty()) continue;
+            if (!header) out += "\nsend connector \"" + sc.name + "\" (route " + (sc.route == Route::Mx ? "mx" : "smarthost") + ")\n";
+            header = true;
+            std::string sev(severity_name(f.severity));
+            sev.resize(8, ' ');
+            out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+            out += "      " + f.text + "\n";
+            (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
+        }
     }
     out += "\n";
     if (dangers) out += "DANGER: " + std::to_string(dangers) + " forced open relay setting(s): this server relays for anyone\n";

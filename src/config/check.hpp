@@ -26,7 +26,8 @@ enum class Severity {
 };
 
 struct Finding {
-    std::string listener;
+    std::string listener;    // the listener's name; empty for a send connector's finding
+    std::string connector;   // the send connector's name, for its findings
     std::string setting;     // "relay.allow_authenticated", as in the configuration
     std::string value;       // as configured
     std::string preset;      // the role preset's value
@@ -34,7 +35,8 @@ struct Finding {
     std::string text;        // the exposure, or why it is harmless
 };
 
-// Every departure of every listener from its role preset, in listener and table order.
+// Every departure of every listener from its role preset, in listener and table order,
+// then the send connectors' departures from the defaults that widen exposure.
 std::vector<Finding> analyse(const Config& c);
 
 // The report `rampart check` prints.

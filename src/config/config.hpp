@@ -150,6 +150,10 @@ struct SendConnector {
     std::filesystem::path key;
     std::string auth_user;                    // smart-host SASL PLAIN/LOGIN, over TLS only
     std::filesystem::path auth_password_file;
+    // route = "mx": connect to loopback, private, link-local, CGNAT, ULA, multicast or
+    // unspecified addresses when DNS or an address-literal recipient names them. Off: such
+    // destinations are refused (delivery/destination_policy.hpp).
+    bool allow_private_destinations = false;
     int line = 0;
 };
 
@@ -161,6 +165,9 @@ struct QueueSettings {
     milliseconds delay_warning{std::chrono::hours(4)};         // delay notice after this (once)
     std::uint32_t delivery_concurrency = 100;
     std::uint32_t destination_concurrency = 50;                // of those, at most this many per destination
+    // Attempts for messages whose pending recipients are all local (Maildir, LMTP), on top
+    // of delivery_concurrency: local mail never waits behind remote attempts.
+    std::uint32_t local_delivery_concurrency = 20;
 };
 
 // How mail for authoritative domains is stored (docs/architecture.md "Local delivery").
@@ -169,6 +176,17 @@ struct DeliverySettings {
     std::map<std::string, LocalDelivery> per_domain;   // lower-case domain → method
     Endpoint lmtp;                            // host empty: unset; host "/…": unix socket
     std::uint32_t lmtp_max_connections = 10;
+    // Every outbound SMTP/LMTP connection (smtp/client.hpp): RFC 5321 §4.5.3.2 reply timeouts,
+    // a deadline for a whole delivery attempt, and how long a connection may wait for reuse.
+    milliseconds connect_timeout{std::chrono::seconds(30)};
+    milliseconds greeting_timeout{std::chrono::minutes(5)};
+    milliseconds command_timeout{std::chrono::minutes(5)};
+    milliseconds data_init_timeout{std::chrono::minutes(2)};
+    milliseconds data_block_timeout{std::chrono::minutes(3)};
+    milliseconds data_done_timeout{std::chrono::minutes(10)};
+    milliseconds attempt_timeout{std::chrono::minutes(30)};
+    milliseconds idle_connection_timeout{std::chrono::seconds(10)};
+
     LocalDelivery method_for(const std::string& domain) const {
         auto it = per_domain.find(domain);
         return it == per_domain.end() ? local : it->second;

@@ -456,6 +456,8 @@ const Field<SendConnector> kSendConnector[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.auth_user = *v)},
     {"auth_password_file", "path", "\"\"", "File whose first line is the smart-host password (keep it mode 0600); read at start.",
      SET(if (auto v = read_string(n, ctx, path)) t.auth_password_file = *v)},
+    {"allow_private_destinations", "bool", "false", "route = \"mx\" only: connect to loopback (127/8, ::1), private (RFC 1918, fc00::/7), link-local, CGNAT (100.64/10), unspecified, multicast and broadcast addresses (IPv4-mapped forms included) when an MX record or an address-literal recipient (user@[10.0.0.1]) names them. Off: such recipients fail with 550 5.4.4, so a client cannot make the server connect to inside services. Smart hosts are always allowed: the administrator named them.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.allow_private_destinations = *v)},
 };
 
 const Field<QueueSettings> kQueue[] = {
@@ -473,6 +475,8 @@ const Field<QueueSettings> kQueue[] = {
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.delivery_concurrency = static_cast<std::uint32_t>(*v))},
     {"destination_concurrency", "count", "50", "Of those, messages to one destination (the recipient domain) at once; the others wait while other destinations go ahead.",
      SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.destination_concurrency = static_cast<std::uint32_t>(*v))},
+    {"local_delivery_concurrency", "count", "20", "Messages whose pending recipients are all local (Maildir, LMTP) delivered at once, in slots of their own on top of delivery_concurrency: local mail never waits behind remote attempts (which a slow next hop can hold up to delivery.attempt_timeout).",
+     SET(if (auto v = read_count(n, ctx, path, 1, 10000)) t.local_delivery_concurrency = static_cast<std::uint32_t>(*v))},
 };
 
 const Field<DnsSettings> kDns[] = {
@@ -515,6 +519,22 @@ const Field<DeliverySettings> kDelivery[] = {
      SET(if (auto v = read_lmtp_endpoint(n, ctx, path)) t.lmtp = *v)},
     {"lmtp_max_connections", "count", "10", "Simultaneous connections to the LMTP server.",
      SET(if (auto v = read_count(n, ctx, path, 1, 1000)) t.lmtp_max_connections = static_cast<std::uint32_t>(*v))},
+    {"connect_timeout", "duration", "\"30s\"", "Outbound SMTP/LMTP: wait for a TCP or unix-socket connection to open.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.connect_timeout = *v)},
+    {"greeting_timeout", "duration", "\"5m\"", "Outbound: wait for the 220 greeting (RFC 5321 §4.5.3.2.1).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.greeting_timeout = *v)},
+    {"command_timeout", "duration", "\"5m\"", "Outbound: wait for the reply to EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT (RFC 5321 §4.5.3.2.2-3), and to send a command.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
+    {"data_init_timeout", "duration", "\"2m\"", "Outbound: wait for the 354 reply to DATA (RFC 5321 §4.5.3.2.4).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.data_init_timeout = *v)},
+    {"data_block_timeout", "duration", "\"3m\"", "Outbound: send one 64 KiB block of the message (RFC 5321 §4.5.3.2.5); a peer that stops reading fails the attempt.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.data_block_timeout = *v)},
+    {"data_done_timeout", "duration", "\"10m\"", "Outbound: wait for the reply after the final dot or BDAT LAST (RFC 5321 §4.5.3.2.6).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.data_done_timeout = *v)},
+    {"attempt_timeout", "duration", "\"30m\"", "Longest delivery attempt of one message, every peer and reply included; then the attempt is abandoned (recipients deferred, 4.4.2) and its delivery slot freed. Each reply still has its own timeout above.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.attempt_timeout = *v)},
+    {"idle_connection_timeout", "duration", "\"10s\"", "An outbound connection kept for reuse after a transaction is closed with QUIT after this long unused; one the peer closed meanwhile is closed at once (checked every second).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.idle_connection_timeout = *v)},
 };
 
 const Field<ConnectionFilterSettings> kConnectionFilter[] = {
@@ -656,7 +676,7 @@ std::string settings_reference() {
     reference_section(out, "[queue]", "", kQueue);
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
-    reference_section(out, "[delivery]", "Local delivery for authoritative domains.", kDelivery);
+    reference_section(out, "[delivery]", "Local delivery for authoritative domains, and the timeouts of every outbound SMTP and LMTP connection (replies from a next hop are also capped at 256 lines, 64 KiB and 2048 bytes per line).", kDelivery);
     reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;

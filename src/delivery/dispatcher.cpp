@@ -12,7 +12,11 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
 #include "config/address_space.hpp"
+#include "delivery/destination_policy.hpp"
 #include "delivery/local.hpp"
 #include "delivery/maildir.hpp"
 #include "directory/directory.hpp"
@@ -34,7 +38,11 @@ struct Dispatcher::Destination {
     std::uint32_t limit = 1;
     std::uint32_t active = 0;
     std::deque<asio::steady_timer*> waiters;
-    std::vector<std::unique_ptr<smtp::ClientConnection>> idle;
+    struct Idle {
+        std::unique_ptr<smtp::ClientConnection> conn;
+        Clock::time_point since;
+    };
+    std::vector<Idle> idle;                  // oldest first
 
     asio::awaitable<void> acquire() {
         if (active < limit) {
@@ -134,6 +142,21 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
                                    {"reason", reason}, {"duration_ms", ms}});
 }
 
+// A next hop ran into one of the client's limits (smtp/client.hpp): one warning per
+// failed attempt, besides its "delivery.attempt" line.
+void log_limit(const queue::Envelope& env, const std::string& relay, const std::string& limit, const std::string& reason) {
+    if (limit.empty()) return;
+    log::warn("delivery.peer.limit", {{"qid", env.id}, {"relay", relay}, {"limit", limit}, {"reason", reason}});
+}
+
+// QUIT (bounded: a peer that does not answer it is not waited for) and close.
+asio::awaitable<void> close_politely(std::unique_ptr<smtp::ClientConnection> conn, std::chrono::milliseconds wait) {
+    conn->set_deadline(Clock::now() + wait);
+    co_await conn->quit();
+}
+
+constexpr std::chrono::milliseconds kQuitWait{std::chrono::seconds(10)};
+
 }  // namespace
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
@@ -142,9 +165,13 @@ Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queu
       tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)),
       directory_(directory) {
     for (const config::SendConnector& c : cfg.send_connectors) connector_tls_[c.name] = connector_tls(cfg, c);
+    asio::co_spawn(ex_, reap_idle(alive_), asio::detached);
 }
 
-Dispatcher::~Dispatcher() = default;
+Dispatcher::~Dispatcher() {
+    *alive_ = false;
+    if (wake_reaper_) wake_reaper_();
+}
 
 namespace {
 
@@ -175,6 +202,91 @@ Dispatcher::Destination& Dispatcher::destination(const std::string& key, std::ui
     return *d;
 }
 
+smtp::ClientOptions Dispatcher::client_options(Deadline deadline) const {
+    const config::DeliverySettings& d = cfg_.delivery;
+    smtp::ClientOptions opt;
+    opt.helo_name = cfg_.server.hostname;
+    opt.connect_timeout = d.connect_timeout;
+    opt.greeting_timeout = d.greeting_timeout;
+    opt.command_timeout = d.command_timeout;
+    opt.data_init_timeout = d.data_init_timeout;
+    opt.data_block_timeout = d.data_block_timeout;
+    opt.data_timeout = d.data_done_timeout;
+    opt.deadline = deadline;
+    return opt;
+}
+
+std::unique_ptr<smtp::ClientConnection> Dispatcher::take_idle(Destination& dest, Deadline deadline) {
+    while (!dest.idle.empty()) {
+        std::unique_ptr<smtp::ClientConnection> conn = std::move(dest.idle.back().conn);
+        dest.idle.pop_back();
+        if (conn->peer_gone()) continue;   // closed by the peer while idle: drop it
+        conn->set_deadline(deadline);
+        return conn;
+    }
+    return nullptr;
+}
+
+void Dispatcher::put_idle(Destination& dest, std::unique_ptr<smtp::ClientConnection> conn) {
+    conn->set_deadline(Deadline::max());
+    dest.idle.push_back({std::move(conn), Clock::now()});
+}
+
+asio::awaitable<void> Dispatcher::reap_idle(std::shared_ptr<bool> alive) {
+    asio::steady_timer timer(ex_);
+    wake_reaper_ = [&timer] { timer.cancel(); };
+    auto tick = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), cfg_.delivery.idle_connection_timeout);
+    while (*alive) {
+        timer.expires_after(tick);
+        std::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive) co_return;   // the dispatcher is gone: touch nothing of it
+        auto now = Clock::now();
+        for (auto& [key, dest] : destinations_) {
+            std::erase_if(dest->idle, [&](Destination::Idle& i) {
+                if (i.conn->peer_gone()) {
+                    log::info("delivery.connection.closed", {{"relay", i.conn->peer_name()}, {"reason", "closed by the peer while idle"}});
+                    return true;   // nothing to say to a peer that has gone: just close
+                }
+                if (now - i.since < cfg_.delivery.idle_connection_timeout) return false;
+                log::info("delivery.connection.closed", {{"relay", i.conn->peer_name()}, {"reason", "idle"}});
+                asio::co_spawn(ex_, close_politely(std::move(i.conn), std::min(cfg_.delivery.command_timeout, kQuitWait)),
+                               asio::detached);
+                return true;
+            });
+        }
+    }
+}
+
+bool Dispatcher::out_of_time(queue::Envelope& env, const std::vector<std::size_t>& idx, Deadline deadline,
+                             const std::string& next) {
+    if (Clock::now() < deadline) return false;
+    log_limit(env, next, "attempt_timeout", "delivery.attempt_timeout reached before " + next + " was tried");
+    settle(env, idx,
+           result(queue::Outcome::Deferred, 0, "4.4.2", "attempt deadline (delivery.attempt_timeout) reached before trying " + next,
+                  next),
+           "", Clock::now());
+    return true;
+}
+
+bool Dispatcher::is_local(const std::string& address) const {
+    Split s = split_address(address);
+    std::string domain = util::ascii_lower(s.domain);
+    if (domain.empty()) return true;   // <Postmaster>
+    const config::Domain* d = config::accepted_domain(cfg_.domains, domain);
+    return d && d->type == config::DomainType::Authoritative;
+}
+
+bool Dispatcher::local_only(const queue::Envelope& env) const {
+    bool any = false;
+    for (const queue::Recipient& r : env.recipients) {
+        if (r.done) continue;
+        if (!is_local(r.address)) return false;
+        any = true;
+    }
+    return any;
+}
+
 asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
     auto message = spool_.read_message(env.id);
     if (!message) {
@@ -188,34 +300,33 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         const queue::Recipient& r = env.recipients[i];
         if (r.done) continue;
+        if (is_local(r.address)) {
+            local.push_back(i);
+            continue;
+        }
         Split s = split_address(r.address);
         std::string domain = util::ascii_lower(s.domain);
-        if (domain.empty()) {  // <Postmaster>
-            local.push_back(i);
-            continue;
-        }
         smtp::Mailbox m{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
-        const config::Domain* d = config::accepted_domain(cfg_.domains, m.domain_key());
-        if (d && d->type == config::DomainType::Authoritative) {
-            local.push_back(i);
-            continue;
-        }
         const config::SendConnector* c = config::find_connector(cfg_.send_connectors, m.literal ? std::string() : domain);
         if (c) remote[{c, c->route == config::Route::Mx ? domain : std::string()}].push_back(i);
         else unroutable.push_back(i);
     }
-    if (!local.empty()) co_await deliver_local(env, local, *message);
+    // One deadline for the whole attempt: however many peers and replies, the delivery
+    // slot is free again after delivery.attempt_timeout.
+    Deadline deadline = Clock::now() + cfg_.delivery.attempt_timeout;
+    if (!local.empty()) co_await deliver_local(env, local, *message, deadline);
     for (auto& [key, idx] : remote) {
         const config::SendConnector* connector = key.first;
-        if (connector->route == config::Route::Smarthost) co_await deliver_smarthost(env, *connector, idx, *message);
-        else co_await deliver_mx(env, *connector, key.second, idx, *message);
+        if (connector->route == config::Route::Smarthost) co_await deliver_smarthost(env, *connector, idx, *message, deadline);
+        else co_await deliver_mx(env, *connector, key.second, idx, *message, deadline);
     }
     if (!unroutable.empty())
         settle(env, unroutable,
                result(queue::Outcome::Deferred, 451, "4.4.0", "no send connector serves the domain", ""), "", Clock::now());
 }
 
-asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message) {
+asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std::vector<std::size_t>& idx, std::string_view message,
+                                                Deadline deadline) {
     std::filesystem::path root = cfg_.resolve(cfg_.server.data_dir) / "mail";
     std::shared_ptr<const directory::Directory> dir = directory_ ? directory_->get() : nullptr;
     std::vector<std::size_t> lmtp;
@@ -244,11 +355,12 @@ asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std:
         if (res) settle(env, {i}, result(queue::Outcome::Delivered, 250, "2.0.0", "delivered to " + md.string(), "maildir"), "", start);
         else settle(env, {i}, result(queue::Outcome::Deferred, 451, "4.3.0", res.error().message, "maildir"), "", start);
     }
-    if (!lmtp.empty()) co_await deliver_lmtp(env, lmtp, lmtp_addresses, message);
+    if (!lmtp.empty()) co_await deliver_lmtp(env, lmtp, lmtp_addresses, message, deadline);
 }
 
 asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::vector<std::size_t>& idx,
-                                               const std::vector<std::string>& addresses, std::string_view message) {
+                                               const std::vector<std::string>& addresses, std::string_view message,
+                                               Deadline deadline) {
     auto start = Clock::now();
     const config::Endpoint& server = cfg_.delivery.lmtp;
     // The LMTP server gets the directory's spelling of each address.
@@ -256,29 +368,26 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
     for (std::size_t k = 0; k < idx.size(); ++k) lmtp_env.recipients[idx[k]].address = addresses[k];
     Destination& dest = destination("lmtp/" + server.text(), cfg_.delivery.lmtp_max_connections);
     co_await dest.acquire();
-    std::unique_ptr<smtp::ClientConnection> conn;
-    if (!dest.idle.empty()) {
-        conn = std::move(dest.idle.back());
-        dest.idle.pop_back();
-    }
+    std::unique_ptr<smtp::ClientConnection> conn = take_idle(dest, deadline);
     std::string error;
     smtp::TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         bool fresh = !conn;
         if (!conn) {
-            smtp::ClientOptions opt;
-            opt.helo_name = cfg_.server.hostname;
+            smtp::ClientOptions opt = client_options(deadline);
             opt.tls = config::OutboundTls::None;   // a local mailbox store: loopback or a unix socket
             opt.lmtp = true;
             auto opened = co_await smtp::ClientConnection::open(ex_, server, opt);
             if (!opened) {
                 error = opened.error().message;
+                log_limit(env, server.text(), opened.error().limit, error);
                 break;
             }
             conn = std::move(*opened);
         }
         res = co_await conn->send(lmtp_env, idx, message);
-        if (res.mail.code == 0 && !fresh) {   // an idle connection the server had closed
+        log_limit(env, server.text(), res.limit, res.mail.positive() ? res.data.summary() : res.mail.summary());
+        if (res.mail.code == 0 && !fresh && res.limit.empty()) {   // an idle connection the server had closed
             conn.reset();
             continue;
         }
@@ -289,7 +398,7 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
         settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", error, server.text()), "", start);
         co_return;
     }
-    if (res.connection_usable) dest.idle.push_back(std::move(conn));
+    if (res.connection_usable) put_idle(dest, std::move(conn));
     else conn.reset();
     dest.release();
     if (!res.mail.positive()) {
@@ -314,16 +423,27 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
 }
 
 asio::awaitable<void> Dispatcher::deliver_smarthost(queue::Envelope& env, const config::SendConnector& c,
-                                                    const std::vector<std::size_t>& idx, std::string_view message) {
+                                                    const std::vector<std::size_t>& idx, std::string_view message,
+                                                    Deadline deadline) {
     std::string last_error = "no smart host reachable";
-    for (const config::Endpoint& host : c.smarthosts)
-        if (co_await try_peer(env, c, host, host.host, idx, message, last_error)) co_return;
+    for (const config::Endpoint& host : c.smarthosts) {
+        if (out_of_time(env, idx, deadline, host.text())) co_return;
+        if (co_await try_peer(env, c, host, host.host, idx, message, last_error, deadline)) co_return;
+    }
 }
 
 asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config::SendConnector& c, const std::string& domain,
-                                             const std::vector<std::size_t>& idx, std::string_view message) {
+                                             const std::vector<std::size_t>& idx, std::string_view message,
+                                             Deadline deadline) {
     auto start = Clock::now();
     std::string last_error;
+    // DNS and the sender choose these addresses: reserved ones are refused unless the
+    // connector allows them (delivery/destination_policy.hpp).
+    auto refused = [&](const std::string& addr) -> std::optional<std::string_view> {
+        if (c.allow_private_destinations) return std::nullopt;
+        auto ip = net::IpAddress::parse(addr);
+        return ip ? reserved_range(*ip) : std::nullopt;
+    };
     // Address literal: u@[192.0.2.1], u@[IPv6:2001:db8::1] (RFC 5321 §4.1.3) → that address.
     if (!domain.empty() && domain.front() == '[') {
         std::string inner = domain.substr(1, domain.size() >= 2 ? domain.size() - 2 : 0);
@@ -333,8 +453,18 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
             settle(env, idx, result(queue::Outcome::Failed, 550, "5.1.2", "unusable address literal " + domain, domain), "", start);
             co_return;
         }
+        if (auto why = refused(ip->text())) {
+            settle(env, idx,
+                   result(queue::Outcome::Failed, 550, "5.4.4",
+                          "destination not allowed: address literal " + domain + " is " + std::string(*why) +
+                              " (send_connectors.allow_private_destinations is off)",
+                          domain),
+                   "", start);
+            co_return;
+        }
         config::Endpoint peer{ip->text(), c.mx_port};
-        co_await try_peer(env, c, peer, peer.host, idx, message, last_error);
+        if (out_of_time(env, idx, deadline, peer.text())) co_return;
+        co_await try_peer(env, c, peer, peer.host, idx, message, last_error, deadline);
         co_return;
     }
     auto mx = co_await resolver_->lookup_mx(domain);
@@ -353,6 +483,7 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
         co_return;
     }
     bool any_address = false;
+    std::string refusals;                      // reserved addresses skipped, for the diagnostic
     std::optional<dns::Failure> dns_failure;   // the last address look-up that failed
     for (dns::MxHost& host : *mx) {
         std::vector<std::string> addresses = std::move(host.addresses);
@@ -366,12 +497,31 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
             addresses = std::move(*a);
         }
         for (const std::string& addr : addresses) {
+            if (auto why = refused(addr)) {
+                log::warn("delivery.destination.refused", {{"qid", env.id}, {"rcpts", join_rcpts(env, idx)}, {"mx", host.name},
+                                                           {"address", addr}, {"range", *why}});
+                if (refusals.empty()) refusals = host.name + " has " + addr + " (" + std::string(*why) + ")";
+                continue;
+            }
             any_address = true;
             config::Endpoint peer{addr, c.mx_port};
-            if (co_await try_peer(env, c, peer, host.name, idx, message, last_error)) co_return;
+            if (out_of_time(env, idx, deadline, peer.text())) co_return;
+            if (co_await try_peer(env, c, peer, host.name, idx, message, last_error, deadline)) co_return;
         }
     }
     // Every peer tried was already logged; a summary only if none could be tried.
+    // Permanent when only reserved addresses were found (and no look-up failed): DNS that
+    // points a public domain at loopback or private space is a misconfiguration or an
+    // attack, and the sender learns of it now rather than after max_lifetime.
+    if (!any_address && !refusals.empty() && (!dns_failure || dns_failure->permanent)) {
+        settle(env, idx,
+               result(queue::Outcome::Failed, 550, "5.4.4",
+                      "destination not allowed: every MX address of " + domain + " is reserved, e.g. " + refusals +
+                          " (send_connectors.allow_private_destinations is off)",
+                      "dns"),
+               "", start);
+        co_return;
+    }
     if (!any_address && dns_failure)
         settle(env, idx, dns_result(*dns_failure, "no MX host of " + domain + " has an address: " + dns_failure->message),
                "", start);
@@ -379,22 +529,17 @@ asio::awaitable<void> Dispatcher::deliver_mx(queue::Envelope& env, const config:
 
 asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::SendConnector& c, const config::Endpoint& host,
                                            const std::string& tls_name, const std::vector<std::size_t>& idx,
-                                           std::string_view message, std::string& last_error) {
+                                           std::string_view message, std::string& last_error, Deadline deadline) {
     auto start = Clock::now();
     Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
     co_await dest.acquire();
-    std::unique_ptr<smtp::ClientConnection> conn;
-    if (!dest.idle.empty()) {
-        conn = std::move(dest.idle.back());
-        dest.idle.pop_back();
-    }
+    std::unique_ptr<smtp::ClientConnection> conn = take_idle(dest, deadline);
     bool fresh = false;
     std::string open_status = "4.4.1";
     smtp::TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         if (!conn) {
-            smtp::ClientOptions opt;
-            opt.helo_name = cfg_.server.hostname;
+            smtp::ClientOptions opt = client_options(deadline);
             opt.tls = c.tls;
             opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
             opt.tls_name = tls_name;
@@ -416,14 +561,16 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
             if (!opened) {
                 last_error = opened.error().message;
                 open_status = opened.error().status;
+                log_limit(env, host.text(), opened.error().limit, last_error);
                 break;
             }
             conn = std::move(*opened);
             fresh = true;
         }
         res = co_await conn->send(env, idx, message);
+        log_limit(env, host.text(), res.limit, res.mail.positive() ? res.data.summary() : res.mail.summary());
         // A reused connection may have been closed by the peer meanwhile: retry once fresh.
-        if (res.mail.code == 0 && !fresh) {
+        if (res.mail.code == 0 && !fresh && res.limit.empty()) {
             conn.reset();
             continue;
         }
@@ -435,7 +582,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
         co_return false;  // next peer
     }
     std::string tls = conn->tls();
-    if (res.connection_usable) dest.idle.push_back(std::move(conn));
+    if (res.connection_usable) put_idle(dest, std::move(conn));
     else conn.reset();
     dest.release();
     if (res.mail.code == 0 || res.mail.code == 421) {

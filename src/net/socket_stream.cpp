@@ -2,6 +2,10 @@
 // pending operation when it fires, and the operation then reports Timeout.
 #include "net/socket_stream.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -167,6 +171,19 @@ void SocketStream<Socket>::close() {
     std::error_code ignored;
     timer_.cancel();
     if (socket_.is_open()) socket_.close(ignored);
+}
+
+template <class Socket>
+bool SocketStream<Socket>::peer_gone() {
+    if (!socket_.is_open() || end_ != StreamEnd::None || write_failed_) return true;
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    int r = ::poll(&p, 1, 0);
+    if (r == 0) return false;                          // nothing to read: still there
+    if (r < 0) return errno != EINTR;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return true;
+    // Readable: end of stream (the peer closed: CLOSE-WAIT on our side), or bytes the
+    // peer sent unasked; either way the connection cannot carry another transaction.
+    return true;
 }
 
 template class SocketStream<asio::ip::tcp::socket>;

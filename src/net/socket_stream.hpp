@@ -31,6 +31,7 @@ public:
     asio::awaitable<void> shutdown_send() override;
     asio::awaitable<void> finish() override;
     void close() override;
+    bool peer_gone() override;
 
     Socket& socket() { return socket_; }
 

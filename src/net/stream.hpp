@@ -47,6 +47,9 @@ public:
     // Orderly end: close_notify over TLS (bounded wait), then close.
     virtual asio::awaitable<void> finish() = 0;
     virtual void close() = 0;
+    // For a connection at rest (no command outstanding): true if the peer has closed or
+    // reset it, or sent bytes nobody asked for (e.g. a 421 before closing). Does not block.
+    virtual bool peer_gone() { return false; }
     StreamEnd end() const { return end_; }
 
 protected:

@@ -36,6 +36,9 @@ struct Envelope {
     std::string client;           // client IP address
     std::string helo;
     std::string tls;              // "TLSv1.3 TLS_AES_256_GCM_SHA384" or empty
+    // Who the client was: "anonymous", "user:NAME", "server:NAME"; empty: not recorded
+    // (spooled by an older version, or a report of our own).
+    std::string principal;
     std::string sender;           // empty: the null reverse path <>
     smtp::Body body = smtp::Body::Unspecified;
     bool smtputf8 = false;

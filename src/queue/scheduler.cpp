@@ -40,6 +40,19 @@ std::string destination_of(const Envelope& env) {
     return {};
 }
 
+// Why no report goes to env.sender, or "". A sender whose domain is an address literal
+// (x@[192.0.2.1]) names the host we would connect to; from a client that did not
+// authenticate, that would let anyone make this server connect wherever they like (and
+// carry a report there), so such messages get no reports at all. Messages spooled
+// before the principal was recorded count as anonymous.
+std::string report_refused(const Envelope& env) {
+    std::size_t at = env.sender.rfind('@');
+    bool literal = at != std::string::npos && at + 1 < env.sender.size() && env.sender[at + 1] == '[';
+    bool anonymous = env.principal.empty() || env.principal == "anonymous";
+    if (literal && anonymous) return "address literal sender from an anonymous session";
+    return {};
+}
+
 bool has_pending(const Envelope& env) {
     for (const Recipient& r : env.recipients)
         if (!r.done) return true;
@@ -49,8 +62,9 @@ bool has_pending(const Envelope& env) {
 }  // namespace
 
 Scheduler::Scheduler(asio::any_io_executor ex, Spool& spool, config::QueueSettings settings, std::string hostname,
-                     Attempt attempt)
-    : ex_(std::move(ex)), spool_(spool), settings_(settings), hostname_(std::move(hostname)), attempt_(std::move(attempt)) {
+                     Attempt attempt, LocalClassifier local)
+    : ex_(std::move(ex)), spool_(spool), settings_(settings), hostname_(std::move(hostname)), attempt_(std::move(attempt)),
+      local_(std::move(local)) {
     asio::co_spawn(ex_, timer_loop(), asio::detached);
 }
 
@@ -90,16 +104,18 @@ void Scheduler::wait(Entry& e) {
 void Scheduler::make_ready(Entry& e) {
     e.state = State::Ready;
     e.destination = destination_of(e.env);
-    ready_[e.destination].push_back(e.env.id);
-    pump();
+    e.lane = local_ && local_(e.env) ? kLocal : kRemote;
+    lanes_[e.lane].ready[e.destination].push_back(e.env.id);
+    pump(e.lane);
 }
 
 void Scheduler::unschedule(Entry& e) {
     if (e.state == State::Ready) {
-        auto q = ready_.find(e.destination);
-        if (q != ready_.end()) {
+        auto& ready = lanes_[e.lane].ready;
+        auto q = ready.find(e.destination);
+        if (q != ready.end()) {
             std::erase(q->second, e.env.id);
-            if (q->second.empty()) ready_.erase(q);
+            if (q->second.empty()) ready.erase(q);
         }
     }
     if (e.state == State::Waiting) waiting_.erase({e.env.next_attempt, e.env.id});
@@ -110,30 +126,38 @@ void Scheduler::kick() {
 }
 
 void Scheduler::pump() {
+    pump(kLocal);
+    pump(kRemote);
+}
+
+void Scheduler::pump(int lane) {
+    Lane& l = lanes_[lane];
+    auto& ready = l.ready;
+    std::size_t limit = lane == kLocal ? settings_.local_delivery_concurrency : settings_.delivery_concurrency;
     bool progress = true;
-    while (progress && active_ < settings_.delivery_concurrency && !ready_.empty()) {
+    while (progress && l.active < limit && !ready.empty()) {
         progress = false;
         // One round over the destinations, starting after the one served last.
         std::vector<std::string> order;
-        for (auto it = ready_.upper_bound(last_destination_); it != ready_.end(); ++it) order.push_back(it->first);
-        for (auto it = ready_.begin(); it != ready_.end() && it->first <= last_destination_; ++it) order.push_back(it->first);
+        for (auto it = ready.upper_bound(l.last_destination); it != ready.end(); ++it) order.push_back(it->first);
+        for (auto it = ready.begin(); it != ready.end() && it->first <= l.last_destination; ++it) order.push_back(it->first);
         for (const std::string& dest : order) {
-            if (active_ >= settings_.delivery_concurrency) break;
-            if (auto a = active_per_destination_.find(dest);
-                a != active_per_destination_.end() && a->second >= settings_.destination_concurrency)
+            if (l.active >= limit) break;
+            if (auto a = l.active_per_destination.find(dest);
+                a != l.active_per_destination.end() && a->second >= settings_.destination_concurrency)
                 continue;
-            auto q = ready_.find(dest);
+            auto q = ready.find(dest);
             std::string id = std::move(q->second.front());
             q->second.pop_front();
-            if (q->second.empty()) ready_.erase(q);
+            if (q->second.empty()) ready.erase(q);
             progress = true;
             auto it = entries_.find(id);
             if (it == entries_.end() || it->second.state != State::Ready) continue;
             it->second.state = State::Active;
-            ++active_;
-            ++active_per_destination_[dest];
-            last_destination_ = dest;
-            asio::co_spawn(ex_, run_one(std::move(id), dest), asio::detached);
+            ++l.active;
+            ++l.active_per_destination[dest];
+            l.last_destination = dest;
+            asio::co_spawn(ex_, run_one(std::move(id), dest, lane), asio::detached);
         }
     }
 }
@@ -164,7 +188,7 @@ asio::awaitable<void> Scheduler::timer_loop() {
     }
 }
 
-asio::awaitable<void> Scheduler::run_one(std::string id, std::string destination) {
+asio::awaitable<void> Scheduler::run_one(std::string id, std::string destination, int lane) {
     std::vector<bool> before;
     {
         Entry& e = entries_.at(id);
@@ -177,8 +201,9 @@ asio::awaitable<void> Scheduler::run_one(std::string id, std::string destination
         }
     }
     co_await conclude(id, std::move(before));
-    --active_;
-    if (--active_per_destination_[destination] == 0) active_per_destination_.erase(destination);
+    Lane& l = lanes_[lane];
+    --l.active;
+    if (--l.active_per_destination[destination] == 0) l.active_per_destination.erase(destination);
     pump();
 }
 
@@ -288,6 +313,10 @@ asio::awaitable<bool> Scheduler::send_report(const Envelope& env, std::vector<Ds
         // RFC 5321 §4.5.5, RFC 3461 §6.2: never report on a report (or any null-sender message).
         log::info("dsn.suppressed", {{"qid", env.id}, {"kind", kind}, {"rcpts", join_indices(env, rcpts)},
                                      {"reason", "null sender"}});
+        co_return true;
+    }
+    if (std::string why = report_refused(env); !why.empty()) {
+        log::info("dsn.suppressed", {{"qid", env.id}, {"kind", kind}, {"rcpts", join_indices(env, rcpts)}, {"reason", why}});
         co_return true;
     }
     auto message = spool_.read_message(env.id);

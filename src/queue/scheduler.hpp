@@ -4,6 +4,9 @@
 // exponential backoff (queue/backoff.hpp), bounces recipients that failed finally or whose
 // message outlived `max_lifetime`, sends delay and success notices (queue/dsn.hpp), and
 // records every state change in the spool so a restart continues where it stopped.
+// Two lanes: messages whose pending recipients are all local (the `local` classifier) have
+// their own local_delivery_concurrency slots, so local mail never waits behind remote
+// attempts (a slow or hostile next hop can hold a remote slot up to delivery.attempt_timeout).
 // Reports are committed through Spool::commit as new messages from the null sender and
 // delivered like any other; a message from the null sender never causes one.
 // Thread-safety: submit() may be called from any thread; everything else, the queue
@@ -44,15 +47,19 @@ public:
     // `last` on every one it tried (Failed: finally refused; Deferred: try again later).
     using Attempt = std::function<asio::awaitable<void>(Envelope&)>;
 
+    // True if every pending recipient of the message is delivered locally (Maildir, LMTP).
+    using LocalClassifier = std::function<bool(const Envelope&)>;
+
+    // Without `local`, every message takes the remote lane.
     Scheduler(asio::any_io_executor ex, Spool& spool, config::QueueSettings settings, std::string hostname,
-              Attempt attempt);
+              Attempt attempt, LocalClassifier local = {});
     ~Scheduler();
 
     // A newly accepted or recovered message. Held messages wait for release(); others
     // wait until their next_attempt (recovered) or are ready now.
     void submit(Envelope env);
 
-    std::size_t active() const { return active_; }
+    std::size_t active() const { return lanes_[0].active + lanes_[1].active; }
 
     // ---- queue tools (rampart queue ...); Error texts are shown to the operator ----
     std::vector<MessageInfo> list() const;
@@ -79,6 +86,17 @@ private:
         bool remove_requested = false;   // asked while active
         bool bounce_requested = false;
         std::string destination;         // its ready queue: domain of the first pending recipient
+        int lane = 0;                    // kRemote or kLocal
+    };
+    static constexpr int kRemote = 0, kLocal = 1;
+    // Per-destination ready queues, served round-robin, each with at most
+    // destination_concurrency attempts at once: a slow or dead destination cannot take
+    // every delivery slot.
+    struct Lane {
+        std::map<std::string, std::deque<std::string>> ready;
+        std::string last_destination;    // round-robin cursor
+        std::size_t active = 0;
+        std::map<std::string, std::size_t> active_per_destination;
     };
 
     void enqueue(Envelope env);
@@ -88,7 +106,8 @@ private:
     void pump();
     void kick();                         // the timer loop recomputes its deadline
     asio::awaitable<void> timer_loop();
-    asio::awaitable<void> run_one(std::string id, std::string destination);
+    void pump(int lane);
+    asio::awaitable<void> run_one(std::string id, std::string destination, int lane);
     // Everything after an attempt (or an operator's bounce): records, reports, next step.
     asio::awaitable<void> conclude(std::string id, std::vector<bool> done_before);
     // Commits one report to env.sender for `rcpts`; false if the spool refused it.
@@ -100,13 +119,9 @@ private:
     config::QueueSettings settings_;
     std::string hostname_;
     Attempt attempt_;
+    LocalClassifier local_;
     std::map<std::string, Entry> entries_;
-    // Per-destination ready queues, served round-robin, each with at most
-    // destination_concurrency attempts at once: a slow or dead destination cannot take
-    // every delivery slot.
-    std::map<std::string, std::deque<std::string>> ready_;
-    std::map<std::string, std::size_t> active_per_destination_;
-    std::string last_destination_;       // round-robin cursor
+    Lane lanes_[2];
     std::set<std::pair<std::int64_t, std::string>> waiting_;   // (next attempt, unix ms; id)
     std::function<void()> cancel_timer_;   // wakes the timer loop (its timer lives in its frame)
     std::size_t active_ = 0;

@@ -118,6 +118,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     if (w) w = write_all(fd, head);
     if (w) w = write_all(fd, body);
     if (w) w = write_all(fd, kEndRecord);
+    if (w && !env.principal.empty()) w = write_all(fd, encode_principal(env));
     if (w && !records.empty()) w = write_all(fd, records);
     if (copied) copied();   // even if a write failed: the caller answers 452 and drops it
     int err = 0;

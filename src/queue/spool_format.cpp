@@ -78,6 +78,14 @@ std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt) {
     return "attempt " + std::to_string(attempts) + " " + std::to_string(next_attempt) + "\n";
 }
 
+std::string encode_principal(const Envelope& env) {
+    if (env.principal.empty()) return {};
+    std::string p = env.principal;
+    for (char& c : p)
+        if (c == '\n' || c == '\r') c = ' ';
+    return "principal " + p + "\n";
+}
+
 bool finished(const Envelope& env) {
     if (!env.dsn_pending.empty()) return false;
     for (const Recipient& r : env.recipients)
@@ -123,6 +131,8 @@ void apply_record(Envelope& e, std::string_view line, std::vector<bool>& failed,
             e.attempts = n;
             e.next_attempt = next;
         }
+    } else if (line.rfind("principal ", 0) == 0) {
+        e.principal.assign(line.substr(10));
     } else if (line == "warned") {
         e.delay_warned = true;
     } else if (line == "hold") {

@@ -12,6 +12,10 @@
 //   hold | release                           administrative hold
 //   quarantine REASON | quarantine-release   a filter agent quarantined the message
 //                                            (written with the message, in the same flush)
+//   principal P                              who the client was (Envelope::principal);
+//                                            written by commit() right after the end
+//                                            record, so versions that do not know it
+//                                            ignore it and files without it still load
 // A message is finished when every recipient is delivered or failed-and-notified.
 #pragma once
 
@@ -31,6 +35,8 @@ std::string encode_done(std::size_t recipient_index);
 std::string encode_failed(std::size_t recipient_index, const AttemptResult& r);
 std::string encode_notified(std::size_t recipient_index);
 std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt);
+// "" when env.principal is empty.
+std::string encode_principal(const Envelope& env);
 inline constexpr std::string_view kWarnedRecord = "warned\n";
 inline constexpr std::string_view kHoldRecord = "hold\n";
 inline constexpr std::string_view kReleaseRecord = "release\n";

@@ -275,6 +275,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     env.client = s_.client_text();
     env.helo = s_.helo;
     env.tls = s_.stream.tls_description();
+    env.principal = s_.facts.principal.text();
     env.sender = sender_.text();
     env.body = mail_.body;
     env.smtputf8 = mail_.smtputf8;

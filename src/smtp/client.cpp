@@ -3,6 +3,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include <sodium.h>
 
 #include <asio/connect.hpp>
@@ -33,70 +35,104 @@ std::string PeerReply::status() const {
     return text.substr(0, i);
 }
 
-bool parse_peer_reply(std::string_view buf, std::size_t& pos, PeerReply& out) {
-    std::size_t p = pos;
-    std::string text;
-    int code = -1;
-    while (true) {
-        std::size_t nl = buf.find('\n', p);
-        if (nl == std::string_view::npos) return false;
-        std::string_view line = buf.substr(p, nl - p);
-        p = nl + 1;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        bool ok = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
-                  std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
-                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
-        int this_code = ok ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
-        if (!ok || (code >= 0 && this_code != code)) {
-            out = PeerReply{0, "malformed reply: " + std::string(line.substr(0, 200))};
-            pos = p;
-            return true;
-        }
-        code = this_code;
-        if (!text.empty()) text += ' ';
-        if (line.size() > 4) text.append(line.substr(4));
-        if (line.size() == 3 || line[3] == ' ') break;
-        if (text.size() > 64 * 1024) {
-            out = PeerReply{0, "reply too long"};
-            pos = p;
-            return true;
-        }
-    }
-    out = PeerReply{code, std::move(text)};
-    pos = p;
-    return true;
-}
-
 ClientConnection::~ClientConnection() = default;
 
 std::string ClientConnection::tls() const { return stream_ ? stream_->tls_description() : std::string(); }
 
-asio::awaitable<PeerReply> ClientConnection::read_reply(std::chrono::milliseconds timeout) {
-    while (true) {
-        std::size_t pos = 0;
-        PeerReply r;
-        if (parse_peer_reply(in_, pos, r)) {
-            in_.erase(0, pos);
-            co_return r;
+std::chrono::milliseconds ClientConnection::bounded(std::chrono::milliseconds timeout) const {
+    if (opt_.deadline == Deadline::max()) return timeout;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(opt_.deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::chrono::milliseconds(0);
+    return std::min(timeout, left);
+}
+
+bool ClientConnection::peer_gone() const { return !stream_ || !in_.empty() || stream_->peer_gone(); }
+
+asio::awaitable<PeerReply> ClientConnection::read_reply(std::chrono::milliseconds timeout, std::vector<std::string>* lines) {
+    using SteadyClock = std::chrono::steady_clock;
+    // After a limit the connection is done: nothing more is awaited from it.
+    if (!limit_.empty()) co_return PeerReply{0, limit_detail_, limit_};
+    // The reply's own deadline, and the attempt's: whichever comes first ends the wait.
+    Deadline reply_deadline = SteadyClock::now() + timeout;
+    auto fail = [this](std::string limit, std::string text) {
+        if (limit_.empty()) {
+            limit_ = limit;
+            limit_detail_ = text;
         }
-        if (in_.size() > 1 << 20) co_return PeerReply{0, "reply too long"};
-        char buf[8192];
-        std::size_t n = co_await stream_->read_some(asio::buffer(buf), timeout);
-        if (n == 0)
-            co_return PeerReply{0, stream_->end() == net::StreamEnd::Timeout ? "timeout waiting for the reply" : "connection closed"};
-        in_.append(buf, n);
+        return PeerReply{0, std::move(text), std::move(limit)};
+    };
+    std::string text;
+    std::size_t count = 0, bytes = 0;
+    int code = -1;
+    while (true) {
+        std::size_t nl = in_.find('\n');
+        if (nl == std::string::npos) {
+            if (in_.size() > kMaxReplyLineLength)
+                co_return fail("reply_line_length", "reply line longer than " + std::to_string(kMaxReplyLineLength) + " bytes");
+            auto now = SteadyClock::now();
+            bool attempt_first = opt_.deadline < reply_deadline;
+            Deadline until = attempt_first ? opt_.deadline : reply_deadline;
+            if (now >= until)
+                co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
+                                        : fail("reply_timeout", "timeout waiting for the reply");
+            char buf[4096];
+            std::size_t n = co_await stream_->read_some(asio::buffer(buf),
+                                                        std::chrono::ceil<std::chrono::milliseconds>(until - now));
+            if (n == 0) {
+                if (stream_->end() != net::StreamEnd::Timeout) co_return PeerReply{0, "connection closed"};
+                co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
+                                        : fail("reply_timeout", "timeout waiting for the reply");
+            }
+            in_.append(buf, n);
+            continue;
+        }
+        if (nl > kMaxReplyLineLength)
+            co_return fail("reply_line_length", "reply line longer than " + std::to_string(kMaxReplyLineLength) + " bytes");
+        std::string line = in_.substr(0, nl);
+        in_.erase(0, nl + 1);
+        if (++count > kMaxReplyLines)
+            co_return fail("reply_lines", "reply of more than " + std::to_string(kMaxReplyLines) + " lines");
+        if ((bytes += nl + 1) > kMaxReplyBytes)
+            co_return fail("reply_bytes", "reply of more than " + std::to_string(kMaxReplyBytes) + " bytes");
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        bool ok = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+                  std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
+                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+        int this_code = ok ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
+        if (!ok || (code >= 0 && this_code != code)) co_return PeerReply{0, "malformed reply: " + line.substr(0, 200)};
+        code = this_code;
+        if (!text.empty()) text += ' ';
+        if (line.size() > 4) text.append(line, 4);
+        bool last = line.size() == 3 || line[3] == ' ';
+        if (lines) lines->push_back(std::move(line));
+        if (last) co_return PeerReply{code, std::move(text)};
     }
 }
 
 asio::awaitable<bool> ClientConnection::write(std::string_view data, std::chrono::milliseconds timeout) {
-    co_return co_await stream_->write(data, timeout);
+    if (!limit_.empty()) co_return false;
+    auto t = bounded(timeout);
+    if (t.count() > 0 && co_await stream_->write(data, t)) co_return true;
+    if (t.count() == 0 || stream_->end() == net::StreamEnd::Timeout) {
+        // A peer that does not read what we send holds us as surely as one that does not answer.
+        limit_ = t != timeout ? "attempt_timeout" : "write_timeout";
+        limit_detail_ = t != timeout ? "attempt deadline reached while sending" : "timeout sending to the peer";
+    }
+    co_return false;
 }
 
-asio::awaitable<PeerReply> ClientConnection::command(std::string_view line) {
+asio::awaitable<bool> ClientConnection::write_data(std::string_view data) {
+    constexpr std::size_t kBlock = 64 * 1024;
+    for (std::size_t pos = 0; pos < data.size(); pos += kBlock)
+        if (!co_await write(data.substr(pos, kBlock), opt_.data_block_timeout)) co_return false;
+    co_return true;
+}
+
+asio::awaitable<PeerReply> ClientConnection::command(std::string_view line, std::chrono::milliseconds timeout) {
     std::string l(line);
     l += "\r\n";
-    if (!co_await write(l, opt_.command_timeout)) co_return PeerReply{0, "connection lost while sending"};
-    co_return co_await read_reply(opt_.command_timeout);
+    if (!co_await write(l, opt_.command_timeout)) co_return PeerReply{0, "connection lost while sending", limit_};
+    co_return co_await read_reply(timeout);
 }
 
 bool ClientConnection::has(std::string_view ext) const {
@@ -113,26 +149,12 @@ asio::awaitable<bool> ClientConnection::ehlo() {
     if (!co_await write(line, opt_.command_timeout)) co_return false;
     // Keep the lines separate: extensions are one per line.
     std::vector<std::string> lines;
-    while (true) {
-        std::size_t nl;
-        while ((nl = in_.find('\n')) == std::string::npos) {
-            char buf[4096];
-            std::size_t n = co_await stream_->read_some(asio::buffer(buf), opt_.command_timeout);
-            if (n == 0) co_return false;
-            in_.append(buf, n);
-            if (in_.size() > 1 << 16) co_return false;
-        }
-        std::string l = in_.substr(0, nl);
-        in_.erase(0, nl + 1);
-        if (!l.empty() && l.back() == '\r') l.pop_back();
-        if (l.size() < 3) co_return false;
-        lines.push_back(l);
-        if (l.size() == 3 || l[3] == ' ') break;
-    }
-    if (lines.front().substr(0, 3) != "250") {
+    PeerReply r = co_await read_reply(opt_.command_timeout, &lines);
+    if (r.code == 0) co_return false;
+    if (r.code != 250) {
         if (opt_.lmtp) co_return false;   // LMTP has no HELO (RFC 2033 §4.1)
-        PeerReply r = co_await command("HELO " + opt_.helo_name);
-        co_return r.code == 250;
+        PeerReply h = co_await command("HELO " + opt_.helo_name);
+        co_return h.code == 250;
     }
     for (std::size_t i = 1; i < lines.size(); ++i) {
         std::string e = lines[i].size() > 4 ? lines[i].substr(4) : std::string();
@@ -148,7 +170,7 @@ asio::awaitable<Result<Ok>> ClientConnection::connect_stream(asio::any_io_execut
     if (!peer.host.empty() && peer.host.front() == '/') {   // unix socket (LMTP)
         asio::local::stream_protocol::socket socket(ex);
         asio::steady_timer timer(ex);
-        timer.expires_after(opt_.connect_timeout);
+        timer.expires_after(bounded(opt_.connect_timeout));
         timer.async_wait([&](const std::error_code& e) {
             std::error_code ignored;
             if (!e) socket.close(ignored);
@@ -166,7 +188,7 @@ asio::awaitable<Result<Ok>> ClientConnection::connect_stream(asio::any_io_execut
     if (ec) co_return Error{ec.value(), "resolve " + peer.host + ": " + ec.message()};
     asio::ip::tcp::socket socket(ex);
     asio::steady_timer timer(ex);
-    timer.expires_after(opt_.connect_timeout);
+    timer.expires_after(bounded(opt_.connect_timeout));
     bool timed_out = false;
     timer.async_wait([&](const std::error_code& e) {
         if (!e) {
@@ -190,18 +212,24 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConn
     c->opt_ = std::move(options);
     c->peer_ = peer.text();
     if (auto r = co_await c->connect_stream(ex, peer); !r) co_return OpenError{r.error().code, r.error().message, "4.4.1"};
-    PeerReply greeting = co_await c->read_reply(c->opt_.command_timeout);
-    if (greeting.code != 220) co_return OpenError{0, c->peer_ + " greeting: " + greeting.summary()};
-    if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + (c->opt_.lmtp ? ": LHLO failed" : ": EHLO/HELO failed")};
+    PeerReply greeting = co_await c->read_reply(c->opt_.greeting_timeout);
+    if (greeting.code != 220) co_return OpenError{0, c->peer_ + " greeting: " + greeting.summary(), "4.4.1", c->limit_};
+    if (!co_await c->ehlo())
+        co_return OpenError{0, c->peer_ + (c->opt_.lmtp ? ": LHLO failed" : ": EHLO/HELO failed") + c->limit_text(), "4.4.1", c->limit_};
     bool want_tls = c->opt_.tls != config::OutboundTls::None && c->opt_.tls_context;
     bool need_tls = c->opt_.tls == config::OutboundTls::Required || c->opt_.tls == config::OutboundTls::Verify;
     if (want_tls && c->has("STARTTLS")) {
         PeerReply r = co_await c->command("STARTTLS");
         if (r.code == 220) {
             c->in_.clear();
-            if (!co_await c->stream_->connect_tls(*c->opt_.tls_context, c->opt_.tls_name, c->opt_.command_timeout))
+            auto t = c->bounded(c->opt_.command_timeout);
+            if (t.count() == 0) co_return OpenError{0, c->peer_ + ": attempt deadline reached before TLS", "4.4.1", "attempt_timeout"};
+            if (!co_await c->stream_->connect_tls(*c->opt_.tls_context, c->opt_.tls_name, t))
                 co_return OpenError{0, c->peer_ + ": TLS handshake failed: " + c->stream_->tls_error(), "4.7.5"};
-            if (!co_await c->ehlo()) co_return OpenError{0, c->peer_ + ": EHLO after STARTTLS failed"};
+            if (!co_await c->ehlo())
+                co_return OpenError{0, c->peer_ + ": EHLO after STARTTLS failed" + c->limit_text(), "4.4.1", c->limit_};
+        } else if (r.code == 0) {
+            co_return OpenError{0, c->peer_ + ": STARTTLS: " + r.summary(), "4.4.1", c->limit_};
         } else if (need_tls) {
             co_return OpenError{0, c->peer_ + ": STARTTLS refused: " + r.summary(), "4.7.4"};
         }
@@ -316,18 +344,24 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         for (const std::string& r : rcpts) batch += r;
         batch += data_cmd;
         if (chunking) batch.append(message);
-        if (!co_await write(batch, opt_.data_timeout)) {
-            res.mail = PeerReply{0, "connection lost while sending"};
+        // (no co_await on a ?: of two awaitables: GCC 12 destroys the temporary twice)
+        bool sent = false;
+        if (chunking) sent = co_await write_data(batch);
+        else sent = co_await write(batch, opt_.command_timeout);
+        if (!sent) {
+            res.mail = PeerReply{0, "connection lost while sending", limit_};
+            res.limit = limit_;
             co_return res;
         }
         res.mail = co_await read_reply(opt_.command_timeout);
         for (std::size_t i = 0; i < rcpts.size(); ++i) res.rcpt.push_back(co_await read_reply(opt_.command_timeout));
-        PeerReply d = co_await read_reply(chunking ? opt_.data_timeout : opt_.command_timeout);
+        PeerReply d = co_await read_reply(chunking ? opt_.data_timeout : opt_.data_init_timeout);
         if (chunking) {
             res.data = d;
         } else if (d.code == 354) {
-            if (!co_await write(dot_stuff(message), opt_.data_timeout)) {
-                res.data = PeerReply{0, "connection lost while sending data"};
+            if (!co_await write_data(dot_stuff(message))) {
+                res.data = PeerReply{0, "connection lost while sending data", limit_};
+                res.limit = limit_;
                 co_return res;
             }
             res.data = co_await read_reply(opt_.data_timeout);
@@ -339,6 +373,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         res.mail = co_await command(std::string_view(mail).substr(0, mail.size() - 2));
         if (!res.mail.positive()) {
             res.connection_usable = res.mail.code != 0 && (co_await command("RSET")).code == 250;
+            res.limit = limit_;
             co_return res;
         }
         bool any = false;
@@ -348,23 +383,26 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         }
         if (!any) {
             res.connection_usable = (co_await command("RSET")).code == 250;
+            res.limit = limit_;
             co_return res;
         }
         if (chunking) {
             std::string chunk = data_cmd;
             chunk.append(message);
-            if (!co_await write(chunk, opt_.data_timeout)) {
-                res.data = PeerReply{0, "connection lost while sending data"};
+            if (!co_await write_data(chunk)) {
+                res.data = PeerReply{0, "connection lost while sending data", limit_};
+                res.limit = limit_;
                 co_return res;
             }
             res.data = co_await read_reply(opt_.data_timeout);
         } else {
-            PeerReply d = co_await command("DATA");
+            PeerReply d = co_await command("DATA", opt_.data_init_timeout);
             if (d.code != 354) {
                 res.data = d;
             } else {
-                if (!co_await write(dot_stuff(message), opt_.data_timeout)) {
-                    res.data = PeerReply{0, "connection lost while sending data"};
+                if (!co_await write_data(dot_stuff(message))) {
+                    res.data = PeerReply{0, "connection lost while sending data", limit_};
+                    res.limit = limit_;
                     co_return res;
                 }
                 res.data = co_await read_reply(opt_.data_timeout);
@@ -377,6 +415,8 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
     if (res.connection_usable && !res.data.positive()) {
         res.connection_usable = (co_await command("RSET")).code == 250;
     }
+    res.limit = limit_;
+    res.connection_usable = res.connection_usable && limit_.empty();
     co_return res;
 }
 
@@ -393,7 +433,7 @@ asio::awaitable<void> ClientConnection::read_lmtp_replies(TransactionResult& res
 
 asio::awaitable<void> ClientConnection::quit() {
     if (!stream_) co_return;
-    co_await command("QUIT");
+    if (limit_.empty()) co_await command("QUIT");
     co_await stream_->finish();
 }
 

@@ -106,7 +106,21 @@ def mx_setup(nameserver, rampart_factory, sink_factory):
         'route = "mx"',
         f"mx_port = {mx_port}",
         'tls = "none"',
+        # The test network is loopback: allow what an internet-facing connector refuses.
+        "allow_private_destinations = true",
     ])
+    r = rampart_factory(extra_config=extra, retry_interval="1h")
+    return r, sinks, mx_port
+
+
+@pytest.fixture
+def locked_mx(nameserver, rampart_factory, sink_factory):
+    """As mx_setup, but with the default allow_private_destinations = false."""
+    mx_port = free_port("127.0.0.2")
+    sinks = {ip: sink_factory(port=mx_port, host=ip) for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.6")}
+    extra = "\n".join(["[dns]", f'servers = ["127.0.0.1:{nameserver}"]', 'timeout = "2s"', "",
+                       "[[send_connectors]]", 'name = "internet"', 'address_spaces = ["*"]', 'route = "mx"',
+                       f"mx_port = {mx_port}", 'tls = "none"'])
     r = rampart_factory(extra_config=extra, retry_interval="1h")
     return r, sinks, mx_port
 
@@ -199,3 +213,41 @@ def test_temporary_dns_failure(nameserver, rampart_factory):
     qid = relay(r, "gina@pref.mx.test")
     [ev] = attempts(r, qid, timeout=20, final=("deferred", "failed", "delivered"))
     assert ev["result"] == "deferred", ev
+
+
+@pytest.mark.parametrize("rcpt,what", [("dave@[127.0.0.6]", "address literal [127.0.0.6] is loopback"),
+                                       ("alice@pref.mx.test", "every MX address of pref.mx.test is reserved"),
+                                       ("carol@implicit.mx.test", "every MX address of implicit.mx.test is reserved")])
+def test_reserved_destinations_refused_by_default(locked_mx, rcpt, what):
+    """Issue 14: a client (address literal) or DNS (MX → 127.0.0.x) must not choose a loopback
+    destination for an mx connector: the recipient fails 5.4.4 and nothing connects."""
+    r, sinks, _ = locked_mx
+    qid = relay(r, rcpt)
+    [ev] = attempts(r, qid)
+    assert ev["result"] == "failed" and ev["status"] == "5.4.4", ev
+    assert what in ev["reason"] and "allow_private_destinations" in ev["reason"], ev
+    assert all(not s.messages() for s in sinks.values())
+    # Never retried: the sender (a local mailbox) gets the failure report.
+    wait_for(lambda: r.maildir_messages("sender"), timeout=15, what="the failure report")
+    report = r.maildir_messages("sender")[0]
+    assert b"Action: failed" in report and b"5.4.4" in report
+
+
+def test_address_literal_sender_gets_no_report_from_anonymous_session(locked_mx):
+    """Issue 14: MAIL FROM:<x@[127.0.0.40]> plus NOTIFY=SUCCESS from an anonymous client must not
+    make rampart send a report to the address literal (logged dsn.suppressed instead)."""
+    r, sinks, _ = locked_mx
+    with smtplib.SMTP(r.host, r.port, timeout=SOCK_TIMEOUT) as s:
+        s.ehlo("client.test")
+        code, text = s.mail("x@[127.0.0.40]")
+        assert code == 250, text
+        code, text = s.rcpt("someone@example.test", ["NOTIFY=SUCCESS"])
+        assert code == 250, text
+        code, text = s.data(b"From: x@[127.0.0.40]\r\nTo: someone@example.test\r\nSubject: probe\r\n\r\nHi.\r\n")
+        assert code == 250, text
+        qid = queued_id(text)
+    ev = wait_for(lambda: [e for e in r.log_events("dsn.suppressed") if e.get("qid") == qid], 15,
+                  what=f"dsn.suppressed for {qid}\n{r.log_tail()}")[0]
+    assert ev["kind"] == "delivered" and "address literal" in ev["reason"], ev
+    assert not [e for e in r.log_events("dsn.queued") if e.get("qid") == qid]
+    wait_for(lambda: r.spool_count() == 0, timeout=15, what="the spool to empty")

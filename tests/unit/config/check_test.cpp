@@ -125,3 +125,23 @@ TEST(Check, PublicAddresses) {
     EXPECT_TRUE(admits_public_addresses(cidrs({"10.0.0.0/8", "2001:db8::/32"})));
     EXPECT_FALSE(admits_public_addresses(cidrs({"10.0.0.0/8", "172.16.0.0/12", "192.168.1.0/24", "127.0.0.1", "::1", "fd00::/8"})));
 }
+
+// Issue 14: an mx connector that may connect to loopback and private addresses is an
+// exposure; a smart-host connector is not (the administrator named its hosts).
+TEST(Check, PrivateDestinationsOfAnMxConnectorAreAnExposure) {
+    const std::string connector = "[[send_connectors]]\nname = \"internet\"\naddress_spaces = [\"*\"]\n";
+    Config off = config_of("[server]\nrole = \"gateway\"\n" + connector);
+    EXPECT_TRUE(analyse(off).empty());
+    Config on = config_of("[server]\nrole = \"gateway\"\n" + connector + "allow_private_destinations = true\n");
+    std::vector<Finding> f = analyse(on);
+    const Finding* x = find(f, "allow_private_destinations");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->severity, Severity::Exposure);
+    EXPECT_EQ(x->connector, "internet");
+    std::string report = render_findings(on, f);
+    EXPECT_NE(report.find("send connector \"internet\" (route mx)"), std::string::npos) << report;
+    EXPECT_NE(report.find("1 exposure(s)"), std::string::npos) << report;
+    Config smarthost = config_of("[server]\nrole = \"gateway\"\n" + connector +
+                                 "route = \"smarthost\"\nsmarthosts = [\"127.0.0.1:25\"]\nallow_private_destinations = true\n");
+    EXPECT_TRUE(analyse(smarthost).empty());
+}

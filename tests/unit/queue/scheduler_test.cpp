@@ -286,3 +286,26 @@ TEST_F(SchedulerTest, QuarantinedMessageWaitsForReleaseAndExpires) {
     EXPECT_FALSE(scheduler_->find(old));
     EXPECT_EQ(calls_, 1);
 }
+
+// Issue 14: every remote slot held by a hanging attempt; a local-only message still goes
+// (its own lane), and the remote lane stays at delivery_concurrency.
+TEST_F(SchedulerTest, LocalMessagesDoNotWaitBehindRemoteAttempts) {
+    settings_.delivery_concurrency = 2;
+    settings_.local_delivery_concurrency = 1;
+    asio::steady_timer gate(io_, asio::steady_timer::time_point::max());
+    auto is_local = [](const Envelope& env) { return env.recipients.front().address.ends_with("@example.test"); };
+    // gated() holds @slow.test attempts until the gate opens and delivers the others at once.
+    scheduler_ = std::make_unique<Scheduler>(io_.get_executor(), spool_, settings_, "mx.test",
+                                             [&gate, this](Envelope& env) { return gated(env, &gate, &calls_); }, is_local);
+    std::vector<std::string> remote;
+    for (int i = 0; i < 3; ++i) remote.push_back(queue("alice@example.test", {"u" + std::to_string(i) + "@slow.test"}));
+    std::string local = queue("bob@elsewhere.test", {"alice@example.test"});
+    // Delivered (its spool file removed) while the remote ones hang.
+    run_until([&] { return !std::filesystem::exists(dir_.path() / local); });
+    EXPECT_EQ(scheduler_->active(), 2u);
+    for (const auto& id : remote) EXPECT_TRUE(std::filesystem::exists(dir_.path() / id)) << id;
+    run_until([&] {
+        gate.cancel();
+        return scheduler_->list().empty();
+    });
+}

@@ -198,3 +198,26 @@ TEST(Spool, FailedButUnreportedMessagesAreRecovered) {
     ASSERT_TRUE(fut2.get().ok());
     EXPECT_TRUE(spool.recover().empty());
 }
+
+// The principal travels as a record after the end record: files without it (older
+// versions) load with it empty, and a file with it loads it back.
+TEST(Spool, PrincipalIsRecordedAfterTheEndRecord) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = sample();
+    e.id.clear();
+    e.principal = "anonymous";
+    std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
+    ASSERT_FALSE(id.empty());
+    Envelope old = sample();
+    old.id.clear();
+    std::string old_id = commit(spool, old, "Received: x\r\n", "body\r\n");
+    Spool again(dir.path());
+    ASSERT_TRUE(again.open().ok());
+    auto recovered = again.recover();
+    ASSERT_EQ(recovered.size(), 2u);
+    for (const Envelope& r : recovered) EXPECT_EQ(r.principal, r.id == id ? "anonymous" : "") << r.id;
+    std::string header = encode_header(e);
+    EXPECT_EQ(header.find("principal"), std::string::npos) << "the header stays readable by older versions";
+}
