@@ -56,11 +56,15 @@ std::optional<config::Config> load(const std::string& path) {
     return std::get<config::Config>(std::move(r));
 }
 
-// Reads the directory file; prints every problem and returns nullopt on errors.
-std::optional<directory::Directory> read_directory(const std::filesystem::path& path) {
+// Reads the directory file; prints every problem (to the log for a running server's
+// reload, where standard error may go nowhere) and returns nullopt on errors.
+std::optional<directory::Directory> read_directory(const std::filesystem::path& path, bool to_log = false) {
     auto loaded = directory::Directory::load(path);
     if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
-        for (const auto& e : *errors) std::cerr << e << "\n";
+        for (const auto& e : *errors) {
+            if (to_log) log::error("directory.error", {{"problem", e}});
+            else std::cerr << e << "\n";
+        }
         return std::nullopt;
     }
     return std::get<directory::Directory>(std::move(loaded));
@@ -122,15 +126,15 @@ int serve(const std::string& path) {
     }
     std::unique_ptr<directory::Live> dir;
     std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
-    auto load_directory = [&dir_path]() -> std::shared_ptr<const directory::Directory> {
-        auto read = read_directory(dir_path);
+    auto load_directory = [&dir_path](bool reload) -> std::shared_ptr<const directory::Directory> {
+        auto read = read_directory(dir_path, reload);
         if (!read) return nullptr;
         auto d = std::make_shared<const directory::Directory>(std::move(*read));
         log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
         return d;
     };
     if (cfg->directory.backend == "file") {
-        auto d = load_directory();
+        auto d = load_directory(false);
         if (!d) return kConfigError;
         dir = std::make_unique<directory::Live>(std::move(d));
     }
@@ -201,7 +205,7 @@ int serve(const std::string& path) {
         // SIGHUP: reload the directory; on errors keep serving with the previous one.
         if (refresher) return refresher->reload();
         if (!dir) return;
-        if (auto d = load_directory()) dir->set(std::move(d));
+        if (auto d = load_directory(true)) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
     // Sockets and timers (the control socket, the dispatcher's idle connections) must go

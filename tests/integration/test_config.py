@@ -92,3 +92,18 @@ def test_settings_match_documentation():
     assert rc == 0, err
     text = doc.read_text()
     assert out.strip() in text, "the output of `rampart settings` is not reproduced verbatim in docs/configuration.md"
+
+
+@pytest.mark.parametrize("deep", [
+    "x" + ".x" * 50000 + " = 1\n",                 # dotted keys
+    "[" + "a." * 50000 + "a]\n",                   # a table header
+    "x = " + "[" * 50000 + "]" * 50000 + "\n",     # arrays (toml++ bounds these itself)
+], ids=["dotted-keys", "table-header", "arrays"])
+def test_check_refuses_deep_nesting_without_crashing(tmp_path, deep):
+    # 50,000 levels used to overflow the stack inside the TOML library: exit 139, no message.
+    path = tmp_path / "deep.toml"
+    path.write_text('[server]\nhostname = "mx.test"\n\n' + deep)
+    for cmd in ("check", "serve"):
+        rc, out, err = run(cmd, "-c", str(path))
+        assert rc == 2, (cmd, rc, out + err)
+        assert re.search(r"deep\.toml:4: nested more than 64 levels deep", err), err

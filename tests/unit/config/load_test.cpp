@@ -140,3 +140,25 @@ TEST(ConfigLoad, DnsSection) {
     ASSERT_EQ(errs.size(), 1u);
     EXPECT_EQ(errs[0].key, "dns.servers");
 }
+
+// A document nested 50,000 levels deep (dotted keys and table headers, which toml++ does not
+// bound) used to overflow the stack inside the TOML library: `check` exited 139.
+TEST(ConfigLoad, DeepNestingIsAnErrorNotACrash) {
+    std::string dotted = "[server]\nrole = \"gateway\"\n\nx";
+    for (int i = 0; i < 50000; ++i) dotted += ".x";
+    dotted += " = 1\n";
+    auto errs = errors_of(dotted);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].line, 4);
+    EXPECT_NE(errs[0].problem.find("nested more than 64 levels"), std::string::npos) << errs[0].text();
+    std::string header = "# deep\n[";
+    for (int i = 0; i < 50000; ++i) header += "a.";
+    header += "a]\n";
+    errs = errors_of(header);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].line, 2);
+    std::string arrays = "x = " + std::string(50000, '[') + std::string(50000, ']') + "\n";
+    errs = errors_of(arrays);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_NE(errs[0].problem.find("nested more than 64 levels"), std::string::npos) << errs[0].text();
+}
