@@ -31,6 +31,7 @@
 #include "policy/explain.hpp"
 #include "net/certificate.hpp"
 #include "net/cidr.hpp"
+#include "net/fd_limits.hpp"
 #include "net/tls.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
@@ -96,6 +97,7 @@ log::Level level_from(const std::string& s) {
 }
 
 int serve(const std::string& path) {
+    net::DescriptorLimit fds = net::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
     auto cfg = load(path);
     if (!cfg) return kConfigError;
     log::set_min_level(level_from(cfg->server.log_level));
@@ -165,6 +167,8 @@ int serve(const std::string& path) {
     policy::Brakes brakes;
     services.brakes = &brakes;
     net::Server server(*cfg, services, threads);
+    net::DescriptorPlan fd_plan = net::plan_and_log(*cfg, fds, threads);
+    server.limit_sessions(fd_plan.sessions);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
     std::unique_ptr<delivery::Dispatcher> dispatcher;
@@ -174,7 +178,9 @@ int serve(const std::string& path) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
-    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
+    config::QueueSettings queue_settings = cfg->queue;
+    queue_settings.delivery_concurrency = fd_plan.delivery_concurrency;   // lowered if descriptors are short
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, queue_settings, cfg->server.hostname,
                                [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); });
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
                                  [&scheduler, &spool](std::string request) {
