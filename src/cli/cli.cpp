@@ -34,6 +34,7 @@
 #include "policy/explain.hpp"
 #include "net/certificate.hpp"
 #include "net/cidr.hpp"
+#include "net/fd_limits.hpp"
 #include "net/tls.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
@@ -59,11 +60,15 @@ std::optional<config::Config> load(const std::string& path) {
     return std::get<config::Config>(std::move(r));
 }
 
-// Reads the directory file; prints every problem and returns nullopt on errors.
-std::optional<directory::Directory> read_directory(const std::filesystem::path& path) {
+// Reads the directory file; prints every problem (to the log for a running server's
+// reload, where standard error may go nowhere) and returns nullopt on errors.
+std::optional<directory::Directory> read_directory(const std::filesystem::path& path, bool to_log = false) {
     auto loaded = directory::Directory::load(path);
     if (auto* errors = std::get_if<std::vector<std::string>>(&loaded)) {
-        for (const auto& e : *errors) std::cerr << e << "\n";
+        for (const auto& e : *errors) {
+            if (to_log) log::error("directory.error", {{"problem", e}});
+            else std::cerr << e << "\n";
+        }
         return std::nullopt;
     }
     return std::get<directory::Directory>(std::move(loaded));
@@ -95,6 +100,7 @@ log::Level level_from(const std::string& s) {
 }
 
 int serve(const std::string& path) {
+    net::DescriptorLimit fds = net::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
     auto cfg = load(path);
     if (!cfg) return kConfigError;
     log::set_min_level(level_from(cfg->server.log_level));
@@ -125,15 +131,15 @@ int serve(const std::string& path) {
     }
     std::unique_ptr<directory::Live> dir;
     std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
-    auto load_directory = [&dir_path]() -> std::shared_ptr<const directory::Directory> {
-        auto read = read_directory(dir_path);
+    auto load_directory = [&dir_path](bool reload) -> std::shared_ptr<const directory::Directory> {
+        auto read = read_directory(dir_path, reload);
         if (!read) return nullptr;
         auto d = std::make_shared<const directory::Directory>(std::move(*read));
         log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
         return d;
     };
     if (cfg->directory.backend == "file") {
-        auto d = load_directory();
+        auto d = load_directory(false);
         if (!d) return kConfigError;
         dir = std::make_unique<directory::Live>(std::move(d));
     }
@@ -166,6 +172,8 @@ int serve(const std::string& path) {
     filter::Chain filters = filter::build_chain(*cfg);
     services.filters = &filters;
     net::Server server(*cfg, services, threads);
+    net::DescriptorPlan fd_plan = net::plan_and_log(*cfg, fds, threads);
+    server.limit_sessions(fd_plan.sessions);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
     std::unique_ptr<delivery::Dispatcher> dispatcher;
@@ -175,7 +183,9 @@ int serve(const std::string& path) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
-    queue::Scheduler scheduler(server.main_context().get_executor(), spool, cfg->queue, cfg->server.hostname,
+    config::QueueSettings queue_settings = cfg->queue;
+    queue_settings.delivery_concurrency = fd_plan.delivery_concurrency;   // lowered if descriptors are short
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, queue_settings, cfg->server.hostname,
                                [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); },
                                [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
     scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
@@ -208,7 +218,7 @@ int serve(const std::string& path) {
         // SIGHUP: reload the directory; on errors keep serving with the previous one.
         if (refresher) return refresher->reload();
         if (!dir) return;
-        if (auto d = load_directory()) dir->set(std::move(d));
+        if (auto d = load_directory(true)) dir->set(std::move(d));
         else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
     // Sockets and timers (the control socket, the dispatcher's idle connections) must go

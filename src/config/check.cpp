@@ -12,6 +12,8 @@
 namespace rampart::config {
 namespace {
 
+using net::AddressSet;
+
 std::string join_cidrs(const std::vector<net::Cidr>& v) {
     if (v.empty()) return "[\"0.0.0.0/0\", \"::/0\"]";   // remote_ranges: empty means any
     std::string out = "[";
@@ -54,8 +56,11 @@ bool is_private(const net::Cidr& c) {
     return std::any_of(p.begin(), p.end(), [&](const net::Cidr& b) { return covers(b, c); });
 }
 
-// A relay-list entry this wide is no longer a list of hosts.
-bool wide(const net::Cidr& c) { return c.base.v6 ? c.prefix < 16 : c.prefix < 8; }
+// The addresses of `s` outside the private blocks.
+AddressSet public_part(AddressSet s) {
+    for (const net::Cidr& b : private_blocks()) s.remove(b);
+    return s;
+}
 // Narrow enough to name hosts or one site: an explicit grant rather than a policy.
 bool narrow(const net::Cidr& c) { return c.base.v6 ? c.prefix >= 48 : c.prefix >= 24; }
 
@@ -233,19 +238,47 @@ bool admits_public_addresses(const std::vector<net::Cidr>& ranges) {
 std::string open_relay(const Listener& l) {
     const RelaySettings& r = l.relay;
     if (r.mode == RelayMode::OnlyList) {
-        for (const net::Cidr& c : r.list) {
-            if (c.prefix == 0) return "relay.list entry \"" + c.text() + "\" admits every address";
-            if (wide(c)) return "relay.list entry \"" + c.text() + "\" admits a large part of the Internet";
+        // Judged on the union of the entries, per family: 512 entries of /9 are the whole
+        // IPv4 Internet although none of them is wide. Private ranges do not count.
+        for (bool v6 : {false, true}) {
+            AddressSet all(v6);
+            for (const net::Cidr& c : r.list) all.add(c);
+            if (all.empty()) continue;
+            std::string family = v6 ? "IPv6" : "IPv4";
+            auto single = [&](auto&& pred) -> const net::Cidr* {   // one entry alone, for the message
+                for (const net::Cidr& c : r.list)
+                    if (c.base.v6 == v6 && pred(c)) return &c;
+                return nullptr;
+            };
+            if (all.full()) {
+                if (const net::Cidr* c = single([](const net::Cidr& x) { return x.prefix == 0; }))
+                    return "relay.list entry \"" + c->text() + "\" admits every address";
+                return "relay.list entries together admit every " + family + " address";
+            }
+            unsigned large = v6 ? 16 : 8;   // more public addresses than a /8 (IPv6: a /16)
+            if (public_part(all).larger_than(large)) {
+                const net::Cidr* c = single([&](const net::Cidr& x) {
+                    AddressSet one(v6);
+                    one.add(x);
+                    return public_part(one).larger_than(large);
+                });
+                if (c) return "relay.list entry \"" + c->text() + "\" admits a large part of the Internet";
+                return "relay.list entries together admit a large part of the Internet (more public " + family +
+                       " addresses than a /" + std::to_string(large) + " holds)";
+            }
         }
         return {};
     }
-    // all-except-list: whoever may connect and is not listed relays.
+    // all-except-list: whoever may connect and is not listed relays. The listed entries
+    // and private ranges are taken away from each range together.
     std::vector<net::Cidr> ranges = l.remote_ranges;
     if (ranges.empty()) ranges = {*net::Cidr::parse("0.0.0.0/0"), *net::Cidr::parse("::/0")};
     for (const net::Cidr& range : ranges) {
-        if (is_private(range)) continue;
-        bool excluded = std::any_of(r.list.begin(), r.list.end(), [&](const net::Cidr& c) { return covers(c, range); });
-        if (!excluded)
+        AddressSet left(range.base.v6);
+        left.add(range);
+        for (const net::Cidr& c : r.list) left.remove(c);
+        left = public_part(std::move(left));
+        if (!left.empty())
             return "relay.mode = \"all-except-list\" lets every unlisted address in remote_ranges relay, and remote_ranges admit " +
                    range.text();
     }

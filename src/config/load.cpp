@@ -15,6 +15,7 @@
 #include "config/roles.hpp"
 #include "config/settings.hpp"
 #include "config/table.hpp"
+#include "config/toml_nesting.hpp"
 #include "config/units.hpp"
 
 namespace rampart::config {
@@ -151,6 +152,10 @@ LoadResult load_text(std::string_view text, const std::string& source, const std
     Config c;
     c.source = source;
     c.base_dir = base_dir;
+    if (auto deep = find_excessive_nesting(text)) {   // before toml++, which would overflow the stack
+        ctx.error(deep->line, "", too_deep_problem(*deep), std::string(too_deep_fix()));
+        return std::move(ctx.errors);
+    }
     toml::table root;
     try {
         root = toml::parse(text, source);

@@ -194,6 +194,32 @@ bool valid_domain_name(std::string_view d) {
     return true;
 }
 
+// server.hostname: what is wrong with it per RFC 1035 §2.3.4 (and RFC 1123 §2.1: a label
+// may start with a digit), or empty. The name goes verbatim into replies, Received headers,
+// HELO/EHLO to next hops and the Kerberos principal, so nothing else may pass.
+std::string hostname_problem(std::string_view h) {
+    if (h.empty()) return "the host name is empty";
+    if (h.size() > 253) return std::to_string(h.size()) + " characters, longer than 253 (RFC 1035 §2.3.4)";
+    std::size_t start = 0;
+    while (true) {
+        std::size_t dot = h.find('.', start);
+        std::string_view label = h.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty()) return "empty label (two dots in a row, or a dot at the start or end)";
+        if (label.size() > 63)
+            return "label \"" + std::string(label.substr(0, 20)) + "…\" is " + std::to_string(label.size()) +
+                   " characters, longer than 63 (RFC 1035 §2.3.4)";
+        for (char c : label)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+                unsigned char u = static_cast<unsigned char>(c);
+                std::string shown = u > 0x20 && u < 0x7f ? "'" + std::string(1, c) + "'" : "byte " + std::to_string(u);
+                return shown + " is not allowed in a host name (letters, digits, hyphens and dots only)";
+            }
+        if (label.front() == '-' || label.back() == '-') return "label \"" + std::string(label) + "\" starts or ends with a hyphen";
+        if (dot == std::string_view::npos) return {};
+        start = dot + 1;
+    }
+}
+
 // ---- enum spellings (the config's words) ----
 constexpr std::array<std::pair<std::string_view, DomainType>, 3> kDomainTypes{{
     {"authoritative", DomainType::Authoritative}, {"internal-relay", DomainType::InternalRelay},
@@ -260,8 +286,12 @@ bool valid_address_space(std::string_view s) {
 const Field<ServerSettings> kServer[] = {
     {"role", "string", "\"all-in-one\"", "Server role whose presets fill every listener key left out: gateway | mailbox | frontend | all-in-one | edge | hub.",
      SET(if (auto v = read_enum(n, ctx, path, kRoles)) t.role = *v)},
-    {"hostname", "string", "\"localhost\"", "Name used in the greeting, EHLO reply and Received headers.",
-     SET(if (auto v = read_string(n, ctx, path)) t.hostname = *v)},
+    {"hostname", "string", "\"localhost\"", "Name used in the greeting, EHLO reply, Received headers and HELO/EHLO to next hops; a domain name of letters, digits and hyphens (labels up to 63 characters, 253 in all).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (std::string why = hostname_problem(*v); !why.empty())
+             ctx.error(line_of(n), path, why, "a fully qualified domain name, e.g. \"mx1.example.test\"");
+         else t.hostname = *v;
+     })},
     {"data_dir", "path", "\"var\"", "Spool, mailboxes and state; relative to the configuration file.",
      SET(if (auto v = read_string(n, ctx, path)) t.data_dir = *v)},
     {"threads", "count", "0", "Worker threads for network I/O; 0 means one per CPU.",

@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "config/toml_nesting.hpp"
 #include "net/certificate.hpp"
 #include "util/file_io.hpp"
 
@@ -99,9 +100,16 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
     Directory d;
     if (!std::filesystem::exists(path)) return d;
     std::vector<std::string> errors;
+    auto text = util::read_file(path);
+    if (!text) return std::vector<std::string>{path.string() + ": cannot read: " + text.error().message};
+    // Bounded before toml++ sees it: a deep file would crash the parser, and with it a
+    // server reloading on SIGHUP.
+    if (auto deep = config::find_excessive_nesting(*text))
+        return std::vector<std::string>{path.string() + ":" + std::to_string(deep->line) + ": " + config::too_deep_problem(*deep) +
+                                        " (" + std::string(config::too_deep_fix()) + ")"};
     toml::table root;
     try {
-        root = toml::parse_file(path.string());
+        root = toml::parse(*text, path.string());
     } catch (const toml::parse_error& e) {
         return std::vector<std::string>{path.string() + ":" + std::to_string(e.source().begin.line) + ": " +
                                         std::string(e.description())};

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -62,5 +63,68 @@ bool Cidr::contains(const IpAddress& raw) const {
 }
 
 std::string Cidr::text() const { return base.text() + "/" + std::to_string(prefix); }
+
+AddressSet::Value AddressSet::top() const { return v6_ ? ~Value(0) : Value(0xffffffffu); }
+
+void AddressSet::add(const Cidr& c) {
+    if (c.base.v6 != v6_) return;
+    Value first = 0;
+    for (unsigned i = 0; i < bits() / 8; ++i) first = (first << 8) | c.base.bytes[i];
+    unsigned host_bits = bits() - std::min(c.prefix, bits());
+    Value host = host_bits == 128 ? ~Value(0) : (Value(1) << host_bits) - 1;
+    first &= ~host;
+    ranges_.emplace_back(first, first | host);
+    sorted_ = false;
+}
+
+void AddressSet::normalise() const {
+    if (sorted_) return;
+    std::sort(ranges_.begin(), ranges_.end());
+    std::vector<std::pair<Value, Value>> merged;
+    for (const auto& r : ranges_) {
+        // Overlapping or adjacent: one interval (last + 1 cannot overflow unless last is
+        // the top address, and then everything after is inside it anyway).
+        if (!merged.empty() && (merged.back().second == top() || r.first <= merged.back().second + 1)) {
+            merged.back().second = std::max(merged.back().second, r.second);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    ranges_ = std::move(merged);
+    sorted_ = true;
+}
+
+void AddressSet::remove(const Cidr& c) {
+    if (c.base.v6 != v6_) return;
+    AddressSet cut(v6_);
+    cut.add(c);
+    auto [first, last] = cut.ranges_.front();
+    normalise();
+    std::vector<std::pair<Value, Value>> out;
+    for (const auto& r : ranges_) {
+        if (r.second < first || r.first > last) {
+            out.push_back(r);
+            continue;
+        }
+        if (r.first < first) out.emplace_back(r.first, first - 1);
+        if (r.second > last) out.emplace_back(last + 1, r.second);
+    }
+    ranges_ = std::move(out);
+}
+
+bool AddressSet::empty() const { return ranges_.empty(); }
+
+bool AddressSet::full() const {
+    normalise();
+    return ranges_.size() == 1 && ranges_[0].first == 0 && ranges_[0].second == top();
+}
+
+bool AddressSet::larger_than(unsigned prefix) const {
+    if (full()) return prefix > 0;
+    // Not full: the intervals are disjoint and leave a gap, so the sum stays below 2^bits.
+    Value total = 0;
+    for (const auto& r : ranges_) total += r.second - r.first + 1;
+    return total > (prefix >= bits() ? Value(1) : Value(1) << (bits() - prefix));
+}
 
 }  // namespace rampart::net

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rampart::net {
 
@@ -26,6 +27,29 @@ struct Cidr {
     static std::optional<Cidr> parse(std::string_view text);
     bool contains(const IpAddress& a) const;
     std::string text() const;
+};
+
+// A set of addresses of one family as sorted, disjoint intervals: for judging a list of
+// prefixes as a whole ("do these 512 entries together admit every address?"), where
+// looking at one entry at a time says nothing.
+class AddressSet {
+public:
+    explicit AddressSet(bool v6) : v6_(v6) {}
+    void add(const Cidr& c);        // a prefix of the other family is ignored
+    void remove(const Cidr& c);
+    bool empty() const;
+    bool full() const;              // every address of the family
+    // More addresses than one prefix of this length holds (8: more than a /8).
+    bool larger_than(unsigned prefix) const;
+
+private:
+    __extension__ typedef unsigned __int128 Value;   // GCC and Clang; IPv6 needs 128 bits
+    void normalise() const;                          // sort and merge what add() appended
+    unsigned bits() const { return v6_ ? 128 : 32; }
+    Value top() const;                               // the highest address of the family
+    bool v6_;
+    mutable std::vector<std::pair<Value, Value>> ranges_;   // inclusive [first, last]
+    mutable bool sorted_ = true;
 };
 
 }  // namespace rampart::net

@@ -2,8 +2,10 @@
 #include "net/server.hpp"
 
 #include <csignal>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <asio/co_spawn.hpp>
@@ -18,6 +20,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "net/fd_limits.hpp"
 #include "net/socket_stream.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
@@ -63,13 +66,26 @@ struct Server::Impl {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> acceptors;
     ConnectionLimits limits;
+    std::unique_ptr<SessionGate> gate;   // sessions at once, all listeners (descriptors)
     std::size_t next = 0;
 
     Impl(const config::Config& c, session::SessionServices& s, std::size_t threads) : cfg(c), services(s) {
         for (std::size_t i = 0; i < threads; ++i) {
             contexts.push_back(std::make_unique<asio::io_context>(1));
             guards.push_back(asio::make_work_guard(*contexts.back()));
+            // Create the context's reactor (epoll, eventfd, timerfd) now: made lazily by the
+            // first connection handed to it, it could fail for want of descriptors and throw
+            // out of the acceptor.
+            asio::steady_timer reactor(*contexts.back());
         }
+        gate = std::make_unique<SessionGate>(contexts.front()->get_executor(), std::numeric_limits<std::uint32_t>::max());
+    }
+
+    // A session admitted by the gate; leaving it (after the socket is closed) lets an
+    // acceptor take the next connection.
+    asio::awaitable<void> admitted(const config::Listener& l, asio::ip::tcp::socket socket) {
+        co_await session(l, std::move(socket));
+        gate->leave();
     }
 
     asio::awaitable<void> session(const config::Listener& l, asio::ip::tcp::socket socket) {
@@ -97,19 +113,34 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> accept_loop(const config::Listener& l, asio::ip::tcp::acceptor& acceptor) {
+        AcceptBackoff backoff;
         while (acceptor.is_open()) {
+            co_await gate->wait_for_room();   // full: leave new connections in the listen queue
+            if (!acceptor.is_open()) co_return;
             asio::io_context& target = *contexts[next++ % contexts.size()];
             std::error_code ec;
-            asio::ip::tcp::socket socket = co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+            std::optional<asio::ip::tcp::socket> socket;
+            try {
+                socket.emplace(co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec)));
+            } catch (const std::system_error& e) {   // a socket object could not be made
+                ec = e.code();
+            }
             if (ec) {
                 if (ec == asio::error::operation_aborted) co_return;
-                log::warn("net.accept.failed", {{"listener", l.name}, {"error", ec.message()}});
-                // EMFILE and the like: back off briefly instead of spinning.
-                asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(100));
+                if (ec == asio::error::connection_aborted) continue;   // the client gave up first
+                // EMFILE and the like: wait, longer each time, and say so once per episode.
+                auto delay = backoff.failed();
+                if (backoff.failures() == 1)
+                    log::warn("net.accept.backoff", {{"listener", l.name}, {"error", ec.message()}, {"delay_ms", delay.count()},
+                                                     {"max_delay_ms", AcceptBackoff::kMax.count()}});
+                asio::steady_timer t(acceptor.get_executor(), delay);
                 co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 continue;
             }
-            asio::co_spawn(target, session(l, std::move(socket)), asio::detached);
+            if (std::uint64_t failures = backoff.succeeded())
+                log::info("net.accept.resumed", {{"listener", l.name}, {"failures", failures}});
+            gate->enter();
+            asio::co_spawn(target, admitted(l, std::move(*socket)), asio::detached);
         }
     }
 };
@@ -120,6 +151,8 @@ Server::Server(const config::Config& cfg, session::SessionServices& services, st
 Server::~Server() = default;
 
 asio::io_context& Server::main_context() { return *impl_->contexts.front(); }
+
+void Server::limit_sessions(std::uint32_t sessions) { impl_->gate->set_capacity(sessions); }
 
 Result<Ok> Server::bind() {
     std::string errors;

@@ -3,6 +3,7 @@
 // connection on one of N single-threaded I/O contexts (no locks in sessions).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ public:
     // Context 0 also runs the delivery side.
     void run(std::function<void()> on_reload = {});
     void stop();
+    // At most this many sessions at once across all listeners (net/fd_limits.hpp: sized
+    // against the open-file limit); beyond it, acceptors wait. Default: no limit.
+    void limit_sessions(std::uint32_t sessions);
     // Destroys the I/O contexts and every coroutine still suspended on them. Call after
     // run() returns and before destroying objects those coroutines refer to.
     void shutdown();

@@ -318,6 +318,7 @@ class Rampart:
         self.queue = dict(queue or {})  # more [queue] keys, e.g. {"max_lifetime": "5s"}
         self.listener_keys = dict(listener_keys or {})  # more keys for every listener, e.g. {"filters": True}
         self.proc = None
+        self.preexec_fn = None  # run in the child before exec (e.g. resource limits)
         self.write_config()
 
     # ---- config ----
@@ -375,7 +376,8 @@ class Rampart:
         err = open(self.stderr_path, "ab")
         try:
             self.proc = subprocess.Popen([RAMPART_BIN, "serve", "-c", str(self.config_path)],
-                                         stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir))
+                                         stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir),
+                                         preexec_fn=self.preexec_fn)
         finally:
             out.close()
             err.close()

@@ -114,3 +114,22 @@ def test_directory_reload_on_sighup(authsrv):
     wait_for(lambda: len(authsrv.log_events("directory.loaded")) >= 2, timeout=10, what="directory reload")
     with login(authsrv, "newbie", "newbie-secret") as c:
         assert c.noop()[0] == 250
+
+
+def test_deep_directory_on_sighup_keeps_the_old_one(authsrv):
+    """A directory file nested 50,000 levels deep used to crash the TOML library inside the
+    running server on SIGHUP (silently: SIGSEGV). Now the reload fails, is logged with the
+    file's line, and the server goes on with the directory it had."""
+    import signal
+    from conftest import wait_for
+    path = authsrv.workdir / "directory.toml"
+    assert path.is_file()
+    path.write_text(path.read_text() + "\n[" + "x." * 50000 + "x]\n")
+    authsrv.proc.send_signal(signal.SIGHUP)
+    ev = wait_for(lambda: authsrv.log_events("directory.reload.failed"), timeout=10, what="failed reload")[0]
+    assert ev["action"] == "kept the previous directory", ev
+    assert authsrv.running(), authsrv.diagnostics()
+    errors = [e for e in authsrv.log_events("directory.error")]
+    assert any("nested more than 64 levels" in e.get("problem", "") for e in errors), authsrv.log_tail()
+    with login(authsrv, "alice", "alice-secret") as c:     # the old users still log in
+        assert c.noop()[0] == 250

@@ -124,3 +124,17 @@ def test_forced_open_relay_serves_and_check_warns(rampart_factory, sink):
 def test_check_help_documents_exit_status():
     rc, out, err = run("check", "--help")
     assert rc == 0 and "exit 1" in out and "exit 2" in out, out
+
+
+def test_relay_list_is_judged_as_a_whole(tmp_path):
+    # All 512 /9 blocks: no entry is wide, together they are the whole IPv4 Internet. They
+    # used to load without relay.force_open_relay.
+    blocks = [f"{(i >> 1)}.{(i & 1) * 128}.0.0/9" for i in range(512)]
+    relay = "relay = { list = [" + ", ".join(f'"{b}"' for b in blocks) + "] }"
+    port = free_port()
+    path = role_config(tmp_path, "gateway", f'[[listeners]]\nname = "internet"\nbind = ["127.0.0.1:{port}"]\n{relay}\n')
+    for cmd in ("check", "serve"):
+        rc, out, err = run(cmd, "-c", str(path), timeout=20)
+        assert rc == 2, (cmd, rc, out + err)
+        assert "open relay: relay.list entries together admit every IPv4 address" in err, err
+        assert "force_open_relay" in err, err

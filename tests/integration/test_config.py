@@ -92,3 +92,28 @@ def test_settings_match_documentation():
     assert rc == 0, err
     text = doc.read_text()
     assert out.strip() in text, "the output of `rampart settings` is not reproduced verbatim in docs/configuration.md"
+
+
+@pytest.mark.parametrize("deep", [
+    "x" + ".x" * 50000 + " = 1\n",                 # dotted keys
+    "[" + "a." * 50000 + "a]\n",                   # a table header
+    "x = " + "[" * 50000 + "]" * 50000 + "\n",     # arrays (toml++ bounds these itself)
+], ids=["dotted-keys", "table-header", "arrays"])
+def test_check_refuses_deep_nesting_without_crashing(tmp_path, deep):
+    # 50,000 levels used to overflow the stack inside the TOML library: exit 139, no message.
+    path = tmp_path / "deep.toml"
+    path.write_text('[server]\nhostname = "mx.test"\n\n' + deep)
+    for cmd in ("check", "serve"):
+        rc, out, err = run(cmd, "-c", str(path))
+        assert rc == 2, (cmd, rc, out + err)
+        assert re.search(r"deep\.toml:4: nested more than 64 levels deep", err), err
+
+
+def test_overlong_hostname_is_a_config_error(tmp_path):
+    # ~4,000 characters used to pass `check` and abort the server at its first connection
+    # (the greeting's reply text outgrew what a reply may carry).
+    r = Rampart(tmp_path / "long", hostname="a" * 4000, smarthost_port=2599)
+    for cmd in ("check", "serve"):
+        rc, out, err = run(cmd, "-c", str(r.config_path))
+        assert rc == 2, (cmd, rc, out + err)
+        assert re.search(r"rampart\.toml:\d+: server\.hostname: 4000 characters, longer than 253", err), err

@@ -145,3 +145,55 @@ TEST(Check, PrivateDestinationsOfAnMxConnectorAreAnExposure) {
                                  "route = \"smarthost\"\nsmarthosts = [\"127.0.0.1:25\"]\nallow_private_destinations = true\n");
     EXPECT_TRUE(analyse(smarthost).empty());
 }
+
+// The relay list is judged as a whole: entries that are each narrow enough can together
+// admit the whole Internet (issue 14: all 512 /9 blocks loaded without force_open_relay).
+TEST(Check, OpenRelaysAreJudgedOnTheUnionOfTheList) {
+    auto relay_of = [](const std::vector<std::string>& list, RelayMode mode = RelayMode::OnlyList,
+                       const std::vector<std::string>& remote = {}) {
+        Listener l;
+        l.relay.mode = mode;
+        for (const std::string& s : list) l.relay.list.push_back(*rampart::net::Cidr::parse(s));
+        for (const std::string& s : remote) l.remote_ranges.push_back(*rampart::net::Cidr::parse(s));
+        return open_relay(l);
+    };
+    auto v4_blocks = [](unsigned prefix, unsigned count, unsigned first = 0) {
+        std::vector<std::string> out;
+        for (unsigned i = first; i < first + count; ++i) {
+            std::uint32_t base = prefix == 0 ? 0 : i << (32 - prefix);
+            out.push_back(std::to_string(base >> 24) + "." + std::to_string((base >> 16) & 255) + "." +
+                          std::to_string((base >> 8) & 255) + "." + std::to_string(base & 255) + "/" + std::to_string(prefix));
+        }
+        return out;
+    };
+    std::string all9 = relay_of(v4_blocks(9, 512));
+    EXPECT_NE(all9.find("together admit every IPv4 address"), std::string::npos) << all9;
+    EXPECT_NE(relay_of(v4_blocks(8, 256)), "");
+    // More than a /8 of public addresses in all is a large part of the Internet...
+    std::string three = relay_of(v4_blocks(9, 3, 22));   // 11.0.0.0/9 .. 12.0.0.0/9
+    EXPECT_NE(three.find("large part of the Internet"), std::string::npos) << three;
+    // ... a /8's worth is not, and private ranges do not count.
+    EXPECT_EQ(relay_of(v4_blocks(9, 2, 22)), "");
+    EXPECT_EQ(relay_of({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "11.0.0.0/9"}), "");
+    // Overlapping entries are counted once.
+    EXPECT_EQ(relay_of({"11.0.0.0/8", "11.0.0.0/9", "11.128.0.0/9", "11.1.2.0/24"}), "");
+    // IPv6: more than a /16 of public addresses, or all of them.
+    EXPECT_NE(relay_of({"2001::/16", "2a00::/16"}), "");
+    EXPECT_EQ(relay_of({"2001::/16", "fc00::/7", "fe80::/10"}), "");
+    std::vector<std::string> all16;
+    for (unsigned i = 0; i < 65536; ++i) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%x::/16", i);
+        all16.push_back(buf);
+    }
+    std::string every6 = relay_of(all16);
+    EXPECT_NE(every6.find("together admit every IPv6 address"), std::string::npos) << every6;
+    // all-except-list: excluded addresses are the union too; nobody left means no open relay.
+    std::vector<std::string> everything = v4_blocks(9, 512);
+    everything.push_back("::/1");
+    everything.push_back("8000::/1");
+    EXPECT_EQ(relay_of(everything, RelayMode::AllExceptList, {"0.0.0.0/0", "::/0"}), "");
+    everything.pop_back();
+    std::string left = relay_of(everything, RelayMode::AllExceptList, {"0.0.0.0/0", "::/0"});
+    EXPECT_NE(left.find("::/0"), std::string::npos) << left;
+}

@@ -140,3 +140,54 @@ TEST(ConfigLoad, DnsSection) {
     ASSERT_EQ(errs.size(), 1u);
     EXPECT_EQ(errs[0].key, "dns.servers");
 }
+
+// A document nested 50,000 levels deep (dotted keys and table headers, which toml++ does not
+// bound) used to overflow the stack inside the TOML library: `check` exited 139.
+TEST(ConfigLoad, DeepNestingIsAnErrorNotACrash) {
+    std::string dotted = "[server]\nrole = \"gateway\"\n\nx";
+    for (int i = 0; i < 50000; ++i) dotted += ".x";
+    dotted += " = 1\n";
+    auto errs = errors_of(dotted);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].line, 4);
+    EXPECT_NE(errs[0].problem.find("nested more than 64 levels"), std::string::npos) << errs[0].text();
+    std::string header = "# deep\n[";
+    for (int i = 0; i < 50000; ++i) header += "a.";
+    header += "a]\n";
+    errs = errors_of(header);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].line, 2);
+    std::string arrays = "x = " + std::string(50000, '[') + std::string(50000, ']') + "\n";
+    errs = errors_of(arrays);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_NE(errs[0].problem.find("nested more than 64 levels"), std::string::npos) << errs[0].text();
+}
+
+// server.hostname goes into the greeting, EHLO, Received headers, HELO to next hops and the
+// Kerberos principal; a 4,000-character name used to pass `check` and abort the server at
+// its first connection. RFC 1035 §2.3.4: labels of 1-63 letters, digits and hyphens, at
+// most 253 characters in all.
+TEST(ConfigLoad, HostnameFollowsRfc1035) {
+    auto problem = [](const std::string& name) {
+        auto errs = errors_of("[server]\n\nhostname = \"" + name + "\"\n");
+        if (errs.empty()) return std::string();
+        EXPECT_EQ(errs.size(), 1u);
+        EXPECT_EQ(errs[0].key, "server.hostname");
+        EXPECT_EQ(errs[0].line, 3);
+        EXPECT_NE(errs[0].fix.find("mx1.example.test"), std::string::npos) << errs[0].text();
+        return errs[0].problem;
+    };
+    for (const char* good : {"localhost", "mx1.example.test", "MX-1.Example.TEST", "a.b", "1mx.example.test"})
+        EXPECT_EQ(problem(good), "") << good;
+    std::string label63(63, 'a'), label64(64, 'a');
+    EXPECT_EQ(problem(label63 + ".example.test"), "");
+    EXPECT_NE(problem(label64 + ".example.test").find("longer than 63"), std::string::npos);
+    std::string long_name;   // 4 × 63 + 3 dots = 255 > 253
+    for (int i = 0; i < 4; ++i) long_name += (i ? "." : "") + label63;
+    EXPECT_NE(problem(long_name).find("longer than 253"), std::string::npos);
+    EXPECT_NE(problem(std::string(4000, 'a')).find("longer than 253"), std::string::npos);
+    EXPECT_NE(problem("").find("empty"), std::string::npos);
+    for (const char* bad : {"mx_1.example.test", "mx1..example.test", ".example.test", "example.test.", "-mx.example.test",
+                            "mx-.example.test", "mx 1.example.test", "mx1.example.test\\r\\n250 x", "[192.0.2.1]", "mx\\u00e9.test"})
+        EXPECT_NE(problem(bad), "") << bad;
+}

@@ -94,3 +94,18 @@ TEST(Directory, ServerFingerprintsAreNormalisedAndChecked) {
     ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(bad));
     EXPECT_NE(std::get<std::vector<std::string>>(bad).front().find("64 hex digits"), std::string::npos);
 }
+
+// 50,000 nested tables used to crash the TOML library (and with it a server reloading the
+// directory on SIGHUP); now the file is refused with its line before it is parsed.
+TEST(Directory, DeepNestingIsRefusedBeforeParsing) {
+    std::string text = "[[users]]\nname = \"alice\"\n\n[";
+    for (int i = 0; i < 50000; ++i) text += "x.";
+    text += "x]\n";
+    auto path = temp_file(text);
+    auto r = directory::Directory::load(path);
+    ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(r));
+    const auto& errors = std::get<std::vector<std::string>>(r);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].rfind(path.string() + ":4: ", 0), 0u) << errors[0];
+    EXPECT_NE(errors[0].find("nested more than 64 levels"), std::string::npos) << errors[0];
+}

@@ -1,0 +1,156 @@
+// net/fd_limits.cpp — see the header. The plan is arithmetic on the configuration; the
+// gate and the back-off only count, so both are cheap on every accept.
+#include "net/fd_limits.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "util/log.hpp"
+
+namespace rampart::net {
+
+DescriptorLimit prepare_process() {
+    // Writes to a closed pipe or socket fail with EPIPE instead of ending the process
+    // (the log on a pipe whose reader went away used to kill the server).
+    std::signal(SIGPIPE, SIG_IGN);
+    DescriptorLimit out;
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        out.error = std::string("getrlimit: ") + std::strerror(errno);
+        return out;
+    }
+    out.before = out.limit = rl.rlim_cur;
+    out.hard = rl.rlim_max;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            out.limit = raised.rlim_cur;
+        } else {
+            // An unlimited hard limit cannot be the soft one: the kernel caps it at nr_open.
+            out.error = std::string("setrlimit: ") + std::strerror(errno);
+            for (rlim_t try_limit : {rlim_t{1} << 20, rlim_t{65536}}) {
+                raised.rlim_cur = std::min<rlim_t>(try_limit, rl.rlim_max);
+                if (raised.rlim_cur > rl.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+                    out.limit = raised.rlim_cur;
+                    out.error.clear();
+                    break;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, std::uint64_t in_use, std::size_t threads) {
+    DescriptorPlan p;
+    p.limit = limit;
+    p.in_use = in_use;
+    p.reserve = kReserveFixed + kReservePerThread * std::max<std::size_t>(threads, 1);
+    std::uint64_t connections = 0;
+    std::string per_listener;
+    for (const config::Listener& l : cfg.listeners) {
+        connections += l.limits.max_connections;
+        per_listener += (per_listener.empty() ? "" : ", ") + std::to_string(l.limits.max_connections) + " on \"" + l.name + "\"";
+    }
+    std::uint64_t concurrency = cfg.queue.delivery_concurrency;
+    std::uint64_t delivery = kDescriptorsPerDelivery * concurrency;
+    p.wanted = in_use + p.reserve + delivery + kDescriptorsPerSession * connections;
+    std::uint64_t available = limit > in_use + p.reserve ? limit - in_use - p.reserve : 0;
+    constexpr std::uint64_t kMax32 = std::numeric_limits<std::uint32_t>::max();
+    if (p.wanted <= limit) {
+        p.delivery_concurrency = static_cast<std::uint32_t>(concurrency);
+        p.sessions = static_cast<std::uint32_t>(std::min(kMax32, (available - delivery) / kDescriptorsPerSession));
+        return p;
+    }
+    // Short: delivery gets at most half of what is left, sessions the rest; both at least
+    // one, so the server still works (slowly) rather than not at all.
+    std::uint64_t delivery_share = std::min(delivery, available / 2);
+    p.delivery_concurrency = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(delivery_share / kDescriptorsPerDelivery, 1, concurrency));
+    std::uint64_t for_sessions = available - std::min(available, p.delivery_concurrency * kDescriptorsPerDelivery);
+    p.sessions = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(for_sessions / kDescriptorsPerSession, 1, std::min(connections, kMax32)));
+    p.advice = "listeners[].limits.max_connections (" + per_listener + ") and queue.delivery_concurrency (" +
+               std::to_string(concurrency) + ") want about " + std::to_string(p.wanted) + " descriptors, the limit is " +
+               std::to_string(limit) + ": " + std::to_string(p.sessions) + " sessions are admitted at once (the others wait)" +
+               (p.delivery_concurrency < concurrency ? " and " + std::to_string(p.delivery_concurrency) + " messages are delivered at once" : "") +
+               "; lower max_connections and delivery_concurrency, or raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) to at least " +
+               std::to_string(p.wanted);
+    return p;
+}
+
+std::uint64_t open_descriptors() {
+    std::error_code ec;
+    std::uint64_t n = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+    return ec || n == 0 ? 0 : n - 1;   // the iterator's own descriptor is listed too
+}
+
+DescriptorPlan plan_and_log(const config::Config& cfg, const DescriptorLimit& limit, std::size_t threads) {
+    std::uint64_t open_now = open_descriptors();
+    if (open_now == 0) open_now = 16;   // no /proc: a typical start-up count
+    std::uint64_t about_to_open = 1;    // the control socket
+    for (const config::Listener& l : cfg.listeners) about_to_open += l.bind.size();
+    DescriptorPlan p = plan_descriptors(cfg, limit.limit, open_now + about_to_open, threads);
+    if (!limit.error.empty())
+        log::warn("server.descriptors.unraised", {{"limit", limit.limit}, {"hard", limit.hard}, {"error", limit.error}});
+    log::info("server.descriptors", {{"limit", p.limit}, {"raised_from", limit.before}, {"in_use", p.in_use}, {"reserve", p.reserve},
+                                     {"sessions", p.sessions}, {"delivery_concurrency", p.delivery_concurrency}});
+    if (!p.advice.empty()) log::warn("server.descriptors.short", {{"limit", p.limit}, {"wanted", p.wanted}, {"advice", p.advice}});
+    return p;
+}
+
+std::chrono::milliseconds AcceptBackoff::failed() {
+    ++failures_;
+    delay_ = delay_.count() == 0 ? kFirst : std::min(kMax, delay_ * 2);
+    return delay_;
+}
+
+std::uint64_t AcceptBackoff::succeeded() {
+    std::uint64_t n = failures_;
+    failures_ = 0;
+    delay_ = std::chrono::milliseconds(0);
+    return n;
+}
+
+SessionGate::SessionGate(asio::any_io_executor acceptors, std::uint32_t capacity) : ex_(std::move(acceptors)), capacity_(capacity) {}
+
+SessionGate::~SessionGate() = default;
+
+asio::awaitable<void> SessionGate::wait_for_room() {
+    if (count_.load() < capacity_.load()) co_return;
+    // Full: one log line a minute at most, counting the waits in between.
+    ++full_since_log_;
+    auto now = std::chrono::steady_clock::now();
+    if (last_log_ == std::chrono::steady_clock::time_point{} || now - last_log_ >= std::chrono::minutes(1)) {
+        log::warn("net.sessions.full", {{"sessions", count_.load()}, {"capacity", capacity_.load()}, {"times", full_since_log_},
+                                        {"action", "new connections wait in the listen queue"}});
+        last_log_ = now;
+        full_since_log_ = 0;
+    }
+    while (count_.load() >= capacity_.load()) {
+        asio::steady_timer wake(ex_, std::chrono::seconds(1));   // leave() cancels it sooner
+        waiters_.push_back(&wake);
+        std::error_code ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        std::erase(waiters_, &wake);
+    }
+}
+
+void SessionGate::leave() {
+    if (count_.fetch_sub(1) < capacity_.load()) return;   // was not full: nobody waits
+    asio::post(ex_, [this] {
+        for (asio::steady_timer* t : waiters_) t->cancel();
+    });
+}
+
+}  // namespace rampart::net

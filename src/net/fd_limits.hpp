@@ -1,0 +1,104 @@
+// net/fd_limits.hpp — descriptors and signals for a serving process: the open-file limit
+// raised and shared out at start, the gate that stops accepting while the server is full,
+// and the back-off when accept(2) fails for lack of descriptors.
+// Trust: sees only the configuration and the process's own limits.
+// Contract: sessions admitted at once stay within what the limit leaves after a reserve
+// for the spool, delivery, DNS, LDAP and the I/O reactors, so a client that reached DATA
+// finds a descriptor for its spool file (no 452 for want of one).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+
+namespace rampart::net {
+
+struct DescriptorLimit {
+    std::uint64_t before = 0;   // soft RLIMIT_NOFILE as the process started
+    std::uint64_t limit = 0;    // soft limit now (the hard limit unless raising failed)
+    std::uint64_t hard = 0;
+    std::string error;          // why raising failed, if it did
+};
+
+// Call once at the start of `serve`, before anything else opens descriptors: ignores
+// SIGPIPE (a closed log pipe or peer then yields EPIPE instead of killing the server) and
+// raises the soft open-file limit to the hard one.
+DescriptorLimit prepare_process();
+
+// How the limit is shared out (docs/architecture.md "Descriptors").
+struct DescriptorPlan {
+    std::uint64_t limit = 0;
+    std::uint64_t in_use = 0;             // open when planned (log, spool, listeners, ...)
+    std::uint64_t reserve = 0;            // kept for reactors, DNS, LDAP, control clients
+    std::uint64_t wanted = 0;             // what the configuration can use at full load
+    std::uint32_t sessions = 0;           // SMTP sessions admitted at once, all listeners
+    std::uint32_t delivery_concurrency = 0;   // queue.delivery_concurrency, lowered if needed
+    std::string advice;                   // empty if the configuration fits
+};
+
+inline constexpr std::uint64_t kDescriptorsPerSession = 2;    // socket + spool file in DATA
+inline constexpr std::uint64_t kDescriptorsPerDelivery = 2;   // connection + spool/Maildir file
+inline constexpr std::uint64_t kReserveFixed = 16;            // DNS, LDAP, control, transient
+inline constexpr std::uint64_t kReservePerThread = 3;         // epoll, eventfd, timerfd
+
+// Pure: the plan for `limit` descriptors of which `in_use` are open already.
+DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, std::uint64_t in_use, std::size_t threads);
+// Descriptors open in this process now (/proc/self/fd), 0 if unknown.
+std::uint64_t open_descriptors();
+// The plan for this process — its limit, the descriptors open now plus the listening
+// sockets and control socket still to come (call it before binding) — logged as
+// `server.descriptors`, and `server.descriptors.short` with advice when it does not fit.
+DescriptorPlan plan_and_log(const config::Config& cfg, const DescriptorLimit& limit, std::size_t threads);
+
+// Back-off for a failing accept(2) (EMFILE, ENFILE, ENOBUFS, ...): the delay grows from
+// 100 ms to 1 s, and an episode is logged once at its start and once at its end (with the
+// number of failures), never once per failure. Pure; one per acceptor.
+class AcceptBackoff {
+public:
+    static constexpr std::chrono::milliseconds kFirst{100};
+    static constexpr std::chrono::milliseconds kMax{1000};
+    // One more failure; returns how long to wait before accepting again.
+    std::chrono::milliseconds failed();
+    // Failures so far in this episode (1 right after the first: log it then).
+    std::uint64_t failures() const { return failures_; }
+    // accept succeeded: ends the episode; returns its failures (0 if there was none).
+    std::uint64_t succeeded();
+
+private:
+    std::chrono::milliseconds delay_{0};
+    std::uint64_t failures_ = 0;
+};
+
+// The admission gate for sessions across all listeners. Acceptors wait for room before
+// accepting, so connections beyond capacity stay in the kernel's listen queue (the client
+// waits for its greeting) instead of taking descriptors the running sessions need.
+// enter() may overshoot by one per other acceptor that was already waiting in accept.
+class SessionGate {
+public:
+    // `acceptors`: the executor every acceptor runs on (wait_for_room and enter there).
+    SessionGate(asio::any_io_executor acceptors, std::uint32_t capacity);
+    ~SessionGate();
+    void set_capacity(std::uint32_t capacity) { capacity_ = capacity; }
+    std::uint32_t capacity() const { return capacity_; }
+    asio::awaitable<void> wait_for_room();
+    void enter() { ++count_; }
+    void leave();   // any thread
+
+private:
+    asio::any_io_executor ex_;
+    std::atomic<std::uint32_t> capacity_;
+    std::atomic<std::uint32_t> count_{0};
+    std::vector<asio::steady_timer*> waiters_;   // acceptors' executor only
+    std::chrono::steady_clock::time_point last_log_{};
+    std::uint64_t full_since_log_ = 0;
+};
+
+}  // namespace rampart::net

@@ -1,0 +1,69 @@
+#include "net/fd_limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/load_helpers.hpp"
+
+using namespace rampart;
+using rampart::config::test::config_of;
+using std::chrono::milliseconds;
+
+namespace {
+const char* kTwoListeners = R"([[listeners]]
+name = "a"
+bind = ["127.0.0.1:2525"]
+limits = { max_connections = 300 }
+[[listeners]]
+name = "b"
+bind = ["127.0.0.1:2587"]
+limits = { max_connections = 100 }
+[queue]
+delivery_concurrency = 50
+)";
+}  // namespace
+
+TEST(DescriptorPlan, FitsWithRoomToSpare) {
+    config::Config c = config_of(kTwoListeners);
+    net::DescriptorPlan p = net::plan_descriptors(c, 65536, 20, 4);
+    EXPECT_EQ(p.reserve, net::kReserveFixed + 4 * net::kReservePerThread);
+    EXPECT_EQ(p.wanted, 20 + p.reserve + 2 * 50 + 2 * (300 + 100));
+    EXPECT_TRUE(p.advice.empty());
+    EXPECT_EQ(p.delivery_concurrency, 50u);
+    EXPECT_GE(p.sessions, 400u);   // the gate never binds before the listeners' own limits
+}
+
+TEST(DescriptorPlan, ShortLimitSharesAndAdvises) {
+    config::Config c = config_of(kTwoListeners);
+    net::DescriptorPlan p = net::plan_descriptors(c, 128, 20, 2);
+    ASSERT_FALSE(p.advice.empty());
+    EXPECT_NE(p.advice.find("300 on \"a\", 100 on \"b\""), std::string::npos) << p.advice;
+    EXPECT_NE(p.advice.find("ulimit -Hn"), std::string::npos) << p.advice;
+    EXPECT_NE(p.advice.find(std::to_string(p.wanted)), std::string::npos) << p.advice;
+    // Everything admitted at once fits in the limit, with the reserve kept.
+    EXPECT_LE(p.in_use + p.reserve + net::kDescriptorsPerSession * p.sessions +
+                  net::kDescriptorsPerDelivery * p.delivery_concurrency,
+              p.limit);
+    EXPECT_GE(p.sessions, 1u);
+    EXPECT_GE(p.delivery_concurrency, 1u);
+    EXPECT_LT(p.delivery_concurrency, 50u);
+    // Below what even the reserve needs: still one of each, and the advice says so.
+    net::DescriptorPlan tiny = net::plan_descriptors(c, 16, 20, 2);
+    EXPECT_EQ(tiny.sessions, 1u);
+    EXPECT_EQ(tiny.delivery_concurrency, 1u);
+    EXPECT_FALSE(tiny.advice.empty());
+}
+
+TEST(AcceptBackoff, GrowsToOneSecondAndCountsTheEpisode) {
+    net::AcceptBackoff b;
+    EXPECT_EQ(b.succeeded(), 0u);   // no episode
+    EXPECT_EQ(b.failed(), milliseconds(100));
+    EXPECT_EQ(b.failures(), 1u);    // the one to log
+    EXPECT_EQ(b.failed(), milliseconds(200));
+    EXPECT_EQ(b.failed(), milliseconds(400));
+    EXPECT_EQ(b.failed(), milliseconds(800));
+    EXPECT_EQ(b.failed(), milliseconds(1000));
+    EXPECT_EQ(b.failed(), milliseconds(1000));
+    EXPECT_EQ(b.failures(), 6u);
+    EXPECT_EQ(b.succeeded(), 6u);   // logged once at the end, with the count
+    EXPECT_EQ(b.failed(), milliseconds(100));   // a new episode starts small again
+}
