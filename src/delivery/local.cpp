@@ -116,6 +116,7 @@ std::vector<queue::Recipient> expand_recipients(const directory::Directory& dir,
             n.done = false;
             n.last = {};
             if (n.orcpt.empty()) n.orcpt = "rfc822;" + xtext(r.address);
+            n.alias = r.address;   // reports name the alias, never its members (queue/dsn.hpp)
             add(std::move(n));
         }
     }

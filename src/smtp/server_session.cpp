@@ -427,7 +427,7 @@ void Session::on_rcpt(Command& cmd) {
         last_refusal_ = r->summary();
         return reply(*r);
     }
-    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
+    rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}, {}});
     reply(d.reply);
 }
 
