@@ -3,7 +3,8 @@
 // Layout under data_dir/mail (docs/architecture.md "Local delivery"):
 //   <user>/                 a directory user's Maildir (user name lower-cased)
 //   <domain>/<local part>/  a domain the directory holds no address in (every local part
-//                           is accepted there; names lower-cased)
+//                           is accepted there; the local part unquoted; every name by
+//                           delivery::folder_name: lower case, injective, %HH-escaped)
 //   postmaster/             postmaster@<authoritative domain> and <Postmaster>, unless the
 //                           directory routes them (an alias or a user address)
 // Pure functions over values; no I/O.
