@@ -29,21 +29,16 @@ std::string safe_name(std::string_view s) {
     std::string in = util::ascii_lower(s);
     std::string_view v = in;
     std::string out;
-    auto escape = [&out](unsigned char c) {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    };
     while (!v.empty()) {
         char32_t cp = 0;
         std::size_t n = util::utf8_sequence(v, cp);
-        if (n == 0 || util::is_unsafe_code_point(cp) || cp == '/' || cp == '%' || cp == '\\' || (out.empty() && cp == '.')) {
-            for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k) escape(static_cast<unsigned char>(v[k]));
-            v.remove_prefix(std::max<std::size_t>(n, 1));
-            continue;
-        }
-        out.append(v.substr(0, n));
+        bool escape = n == 0 || util::is_unsafe_code_point(cp) || cp == '/' || cp == '%' || cp == '\\' ||
+                      (out.empty() && cp == '.');
+        n = std::max<std::size_t>(n, 1);   // an ill-formed byte: escaped on its own
+        if (escape)
+            for (std::size_t k = 0; k < n; ++k) util::append_hex_escape(out, '%', static_cast<unsigned char>(v[k]));
+        else
+            out.append(v.substr(0, n));
         v.remove_prefix(n);
     }
     return out;

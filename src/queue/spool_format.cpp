@@ -1,6 +1,7 @@
 // queue/spool_format.cpp — encode and parse spool files (version 2; version 1 files,
 // written by 0.1, are read too).
 #include "queue/spool_format.hpp"
+#include "util/text.hpp"
 
 #include <charconv>
 #include <vector>
@@ -44,18 +45,12 @@ int hex_value(char c) {
 std::string token(std::string_view s) {
     if (s.empty()) return "-";
     if (s == "-") return "%2D";
-    static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(s.size());
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7F || c == '%') {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        } else {
-            out += ch;
-        }
+        if (c < 0x20 || c == 0x7F || c == '%') util::append_hex_escape(out, '%', c);
+        else out += ch;
     }
     return out;
 }

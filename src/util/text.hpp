@@ -17,6 +17,15 @@ inline std::string ascii_lower(std::string_view s) {
     return out;
 }
 
+// Appends `mark` and the byte `c` as two upper-case hex digits ("%2F", "+2B"): the byte
+// escape of the spool's tokens, Maildir folder names and xtext.
+inline void append_hex_escape(std::string& out, char mark, unsigned char c) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    out += mark;
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+}
+
 // True for a code point that must never reach a terminal or a log unescaped: C0 controls,
 // DEL, C1 controls (U+0080–U+009F: U+009B is a one-character CSI), the bidi controls
 // (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069) and the line and paragraph
