@@ -9,9 +9,14 @@
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
 #include "smtp/command_parser.hpp"
+#include "util/text.hpp"
 
 namespace rampart::admin {
 namespace {
+
+// Every text in the human-readable answers that a client, a peer or a header chose goes
+// through this (terminal escapes, bidi controls; util/text.hpp). JSON has its own quoting.
+std::string shown(std::string_view s) { return util::display_escape(s); }
 
 std::int64_t now_s() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -49,8 +54,8 @@ std::string next_text(const queue::MessageInfo& m, std::int64_t now) {
 
 std::string result_text(const queue::AttemptResult& r) {
     std::string t = r.code ? std::to_string(r.code) + " " : "";
-    if (!r.status.empty()) t += r.status + " ";
-    return t + r.diagnostic;
+    if (!r.status.empty()) t += shown(r.status) + " ";
+    return t + shown(r.diagnostic);
 }
 
 std::string pad(std::string s, std::size_t w) {
@@ -75,9 +80,9 @@ std::string notify_text(unsigned n) {
 void table_row(std::ostringstream& o, const queue::MessageInfo& m, std::int64_t now) {
     const queue::Envelope& e = m.envelope;
     o << pad(e.id, 20) << pad(span(now - e.received_at), 6) << pad(size_text(e.size), 7) << pad(m.state, 9)
-      << pad(next_text(m, now), 9) << pad(std::to_string(e.attempts), 6) << "<" << e.sender << ">\n";
+      << pad(next_text(m, now), 9) << pad(std::to_string(e.attempts), 6) << "<" << shown(e.sender) << ">\n";
     for (const queue::Recipient& r : e.recipients) {
-        o << "    " << pad(rcpt_state(r), 10) << r.address;
+        o << "    " << pad(rcpt_state(r), 10) << shown(r.address);
         if (r.last.outcome != queue::Outcome::None && r.last.outcome != queue::Outcome::Delivered)
             o << "  (" << result_text(r.last) << ")";
         o << "\n";
@@ -115,10 +120,10 @@ std::string headers_of(const queue::Spool& spool, const std::string& id) {
 }
 
 std::string ok(bool json, const std::string& text) {
-    return json ? "ok\n{\"ok\":true,\"message\":" + json_string(text) + "}\n" : "ok\n" + text + "\n";
+    return json ? "ok\n{\"ok\":true,\"message\":" + json_string(text) + "}\n" : "ok\n" + shown(text) + "\n";
 }
 std::string fail(bool json, const std::string& text) {
-    return json ? "error\n{\"ok\":false,\"error\":" + json_string(text) + "}\n" : "error\n" + text + "\n";
+    return json ? "error\n{\"ok\":false,\"error\":" + json_string(text) + "}\n" : "error\n" + shown(text) + "\n";
 }
 
 }  // namespace
@@ -210,26 +215,27 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
         o << "id:          " << e.id << "\n"
           << "state:       " << m->state << (e.held && m->state != "held" ? " (held after this attempt)" : "") << "\n"
           << "received:    " << queue::rfc5322_date(e.received_at) << " (" << span(now - e.received_at) << " ago) on listener "
-          << e.listener << " from " << e.client << " (" << e.helo << ")" << (e.tls.empty() ? "" : ", " + e.tls) << "\n"
-          << (e.quarantine.empty() ? "" : "quarantine:  " + e.quarantine + "\n")
-          << "sender:      <" << e.sender << ">\n"
+          << shown(e.listener) << " from " << shown(e.client) << " (" << shown(e.helo) << ")"
+          << (e.tls.empty() ? "" : ", " + shown(e.tls)) << "\n"
+          << (e.quarantine.empty() ? "" : "quarantine:  " + shown(e.quarantine) + "\n")
+          << "sender:      <" << shown(e.sender) << ">\n"
           << "size:        " << e.size << " bytes\n"
           << "attempts:    " << e.attempts << ", next: " << next_text(*m, now) << "\n"
-          << "dsn:         RET=" << ret_name(e.ret) << " ENVID=" << (e.envid.empty() ? "-" : smtp::decode_xtext(e.envid))
+          << "dsn:         RET=" << ret_name(e.ret) << " ENVID=" << (e.envid.empty() ? "-" : shown(smtp::decode_xtext(e.envid)))
           << (e.delay_warned ? ", delay notice sent" : "") << "\n"
           << "recipients:\n";
         for (const queue::Recipient& r : e.recipients) {
-            o << "  " << pad(rcpt_state(r), 10) << r.address << "  NOTIFY=" << notify_text(r.notify)
-              << (r.orcpt.empty() ? "" : "  ORCPT=" + r.orcpt) << "\n";
+            o << "  " << pad(rcpt_state(r), 10) << shown(r.address) << "  NOTIFY=" << notify_text(r.notify)
+              << (r.orcpt.empty() ? "" : "  ORCPT=" + shown(r.orcpt)) << "\n";
             if (r.last.outcome != queue::Outcome::None)
-                o << "             " << result_text(r.last) << (r.last.remote.empty() ? "" : " [" + r.last.remote + "]") << "\n";
+                o << "             " << result_text(r.last) << (r.last.remote.empty() ? "" : " [" + shown(r.last.remote) + "]") << "\n";
         }
         o << "headers:\n";
         std::string h = headers;
         for (std::size_t p = 0; p < h.size();) {
             std::size_t nl = h.find("\r\n", p);
             if (nl == std::string::npos) nl = h.size();
-            o << "  " << h.substr(p, nl - p) << "\n";
+            o << "  " << shown(h.substr(p, nl - p)) << "\n";
             p = nl + 2;
         }
         co_return "ok\n" + o.str();

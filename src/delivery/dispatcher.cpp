@@ -128,8 +128,12 @@ std::string_view outcome_name(queue::Outcome o) {
 
 // The one place an attempt's outcome is recorded: sets `last` (and `done` when delivered)
 // on the recipients at `idx` and writes one "delivery.attempt" line for them.
+// `res` may reach the sender in a report (queue/dsn.hpp), so for our own hops its remote
+// is a label ("maildir", "lmtp", "smarthost") and its diagnostic names no path and no
+// internal address; the log line gets those as `relay` (where it went: a Maildir path,
+// the LMTP server, the smart host) and `detail` (the local error text).
 void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const queue::AttemptResult& res,
-            const std::string& tls, Clock::time_point start) {
+            const std::string& tls, Clock::time_point start, std::string_view relay = {}, std::string_view detail = {}) {
     for (std::size_t i : idx) {
         env.recipients[i].last = res;
         if (res.outcome == queue::Outcome::Delivered) env.recipients[i].done = true;
@@ -137,9 +141,10 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
     std::string reason = res.code ? std::to_string(res.code) + " " + res.status + " " + res.diagnostic : res.diagnostic;
     log::info("delivery.attempt", {{"qid", env.id}, {"from", env.sender}, {"rcpts", join_rcpts(env, idx)},
-                                   {"relay", res.remote.empty() ? "-" : res.remote}, {"tls", tls.empty() ? "no" : tls},
-                                   {"result", outcome_name(res.outcome)}, {"code", res.code}, {"status", res.status},
-                                   {"reason", reason}, {"duration_ms", ms}});
+                                   {"relay", !relay.empty() ? relay : res.remote.empty() ? "-" : res.remote},
+                                   {"tls", tls.empty() ? "no" : tls}, {"result", outcome_name(res.outcome)},
+                                   {"code", res.code}, {"status", res.status}, {"reason", reason},
+                                   {"detail", detail.empty() ? "-" : detail}, {"duration_ms", ms}});
 }
 
 // A next hop ran into one of the client's limits (smtp/client.hpp): one warning per
@@ -352,8 +357,8 @@ asio::awaitable<void> Dispatcher::deliver_local(queue::Envelope& env, const std:
         }
         auto md = root / m.maildir;
         auto res = deliver_to_maildir(md, env.sender, r.address, message, cfg_.server.hostname);
-        if (res) settle(env, {i}, result(queue::Outcome::Delivered, 250, "2.0.0", "delivered to " + md.string(), "maildir"), "", start);
-        else settle(env, {i}, result(queue::Outcome::Deferred, 451, "4.3.0", res.error().message, "maildir"), "", start);
+        if (res) settle(env, {i}, result(queue::Outcome::Delivered, 250, "2.0.0", "delivered to the recipient's mailbox", "maildir"), "", start, md.string());
+        else settle(env, {i}, result(queue::Outcome::Deferred, 451, "4.3.0", "the recipient's mailbox cannot be written", "maildir"), "", start, md.string(), res.error().message);
     }
     if (!lmtp.empty()) co_await deliver_lmtp(env, lmtp, lmtp_addresses, message, deadline);
 }
@@ -395,16 +400,17 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
     }
     if (!conn) {
         dest.release();
-        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", error, server.text()), "", start);
+        settle(env, idx, result(queue::Outcome::Deferred, 0, "4.4.1", "the mailbox server cannot be reached", "lmtp"), "",
+               start, server.text(), error);
         co_return;
     }
     if (res.connection_usable) put_idle(dest, std::move(conn));
     else conn.reset();
     dest.release();
     if (!res.mail.positive()) {
-        queue::AttemptResult r = from_peer(res.mail, server.text());
+        queue::AttemptResult r = from_peer(res.mail, "lmtp");
         if (r.code == 0) r.status = "4.4.2";
-        settle(env, idx, r, "", start);
+        settle(env, idx, r, "", start, server.text());
         co_return;
     }
     // RFC 2033 §4.2: one reply per accepted recipient after the data, in RCPT order.
@@ -416,9 +422,9 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
             else rr = res.data;   // the data was not taken: its one reply counts for all
             ++next;
         }
-        queue::AttemptResult r = from_peer(rr, server.text());
+        queue::AttemptResult r = from_peer(rr, "lmtp");
         if (r.code == 0) r.status = "4.4.2";
-        settle(env, {idx[k]}, r, "", start);
+        settle(env, {idx[k]}, r, "", start, server.text());
     }
 }
 
@@ -531,6 +537,10 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
                                            const std::string& tls_name, const std::vector<std::size_t>& idx,
                                            std::string_view message, std::string& last_error, Deadline deadline) {
     auto start = Clock::now();
+    // A smart host is ours: reports call it "smarthost", only the log names it.
+    bool smarthost = c.route == config::Route::Smarthost;
+    std::string remote = smarthost ? "smarthost" : host.text();
+    std::string relay = host.text();
     Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
     co_await dest.acquire();
     std::unique_ptr<smtp::ClientConnection> conn = take_idle(dest, deadline);
@@ -578,7 +588,11 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     }
     if (!conn) {
         dest.release();
-        settle(env, idx, result(queue::Outcome::Deferred, 0, open_status, last_error, host.text()), "", start);
+        if (smarthost)
+            settle(env, idx, result(queue::Outcome::Deferred, 0, open_status, "the smart host cannot be reached", remote), "",
+                   start, relay, last_error);
+        else
+            settle(env, idx, result(queue::Outcome::Deferred, 0, open_status, last_error, remote), "", start);
         co_return false;  // next peer
     }
     std::string tls = conn->tls();
@@ -587,18 +601,18 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     dest.release();
     if (res.mail.code == 0 || res.mail.code == 421) {
         last_error = res.mail.summary();
-        queue::AttemptResult r = from_peer(res.mail, host.text());
+        queue::AttemptResult r = from_peer(res.mail, remote);
         if (r.code == 0) r.status = "4.4.2";   // connection lost
-        settle(env, idx, r, tls, start);
+        settle(env, idx, r, tls, start, relay);
         co_return false;
     }
     if (!res.mail.positive()) {
-        settle(env, idx, from_peer(res.mail, host.text()), tls, start);
+        settle(env, idx, from_peer(res.mail, remote), tls, start, relay);
         co_return true;
     }
     for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
         const smtp::PeerReply& rr = res.rcpt[k];
-        settle(env, {idx[k]}, from_peer(rr.positive() ? res.data : rr, host.text()), tls, start);
+        settle(env, {idx[k]}, from_peer(rr.positive() ? res.data : rr, remote), tls, start, relay);
     }
     co_return true;
 }

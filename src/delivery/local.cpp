@@ -7,6 +7,7 @@
 #include "delivery/maildir.hpp"
 #include "directory/mailbox.hpp"
 #include "smtp/address.hpp"
+#include "util/text.hpp"
 
 namespace rampart::delivery {
 namespace {
@@ -37,16 +38,10 @@ std::string lookup_address(const std::vector<config::Domain>& domains, std::stri
 
 // RFC 3461 §4 xtext.
 std::string xtext(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if (c < 33 || c > 126 || c == '+' || c == '=') {
-            out += '+';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
+        if (c < 33 || c > 126 || c == '+' || c == '=') util::append_hex_escape(out, '+', c);
+        else out += static_cast<char>(c);
     }
     return out;
 }
@@ -116,6 +111,7 @@ std::vector<queue::Recipient> expand_recipients(const directory::Directory& dir,
             n.done = false;
             n.last = {};
             if (n.orcpt.empty()) n.orcpt = "rfc822;" + xtext(r.address);
+            n.alias = r.address;   // reports name the alias, never its members (queue/dsn.hpp)
             add(std::move(n));
         }
     }

@@ -1,6 +1,7 @@
 // queue/dsn.cpp — RFC 3464 report construction.
 #include "queue/dsn.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "smtp/command_parser.hpp"
@@ -50,9 +51,10 @@ std::string original_recipient(std::string_view orcpt) {
     return clean(orcpt.substr(0, semi)) + ";" + clean(smtp::decode_xtext(orcpt.substr(semi + 1)));
 }
 
-// "192.0.2.1:25" → "192.0.2.1"; "[::1]:25" → "::1"; not a network peer → empty.
+// "192.0.2.1:25" → "192.0.2.1"; "[::1]:25" → "::1"; one of our own hops (a label
+// without a port: "maildir", "lmtp", "smarthost", "dns", "local") → empty.
 std::string remote_mta(std::string_view remote) {
-    if (remote.empty() || remote == "maildir" || remote == "dns") return {};
+    if (remote.find(':') == std::string_view::npos) return {};
     if (remote.front() == '[') {
         std::size_t close = remote.find(']');
         return close == std::string_view::npos ? std::string() : std::string(remote.substr(1, close - 1));
@@ -62,8 +64,13 @@ std::string remote_mta(std::string_view remote) {
     return std::string(remote);
 }
 
+// A reply of an SMTP or LMTP peer (ours or the recipient's), not a code we made up.
+bool peer_reply(const AttemptResult& r) {
+    return r.code != 0 && (!remote_mta(r.remote).empty() || r.remote == "smarthost" || r.remote == "lmtp");
+}
+
 std::string diagnostic_code(const AttemptResult& r) {
-    if (r.code != 0 && !remote_mta(r.remote).empty())
+    if (peer_reply(r))
         return "smtp; " + std::to_string(r.code) + (r.status.empty() ? "" : " " + r.status) + " " + clean(r.diagnostic);
     return "X-rampart; " + clean(r.diagnostic.empty() ? "no further information" : r.diagnostic);
 }
@@ -76,6 +83,9 @@ std::string status_of(const DsnRecipient& r) {
         default: return "2.0.0";
     }
 }
+
+// The address a report names: the alias for a member of one, else the recipient.
+const std::string& reported_address(const Recipient& r) { return r.alias.empty() ? r.address : r.alias; }
 
 std::string_view headers_of(std::string_view message) {
     std::size_t end = message.find("\r\n\r\n");
@@ -123,7 +133,45 @@ std::string rfc5322_date(std::int64_t t) {
     return buf;
 }
 
-Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view message) {
+std::vector<DsnRecipient> success_notices(const Envelope& env, const std::vector<std::size_t>& delivered) {
+    std::vector<DsnRecipient> out;
+    std::vector<std::string> aliases_done;
+    auto delivered_now = [&delivered](std::size_t i) {
+        return std::find(delivered.begin(), delivered.end(), i) != delivered.end();
+    };
+    for (std::size_t i : delivered) {
+        const Recipient& r = env.recipients.at(i);
+        DsnAction own = r.last.remote == "maildir" ? DsnAction::Delivered : DsnAction::Relayed;
+        if (r.alias.empty()) {
+            out.push_back({i, own, r.last});
+            continue;
+        }
+        if (std::find(aliases_done.begin(), aliases_done.end(), r.alias) != aliases_done.end()) continue;
+        aliases_done.push_back(r.alias);
+        std::size_t members = 0;
+        bool earlier = false;   // a member delivered by an earlier attempt: the notice went then
+        for (std::size_t k = 0; k < env.recipients.size(); ++k) {
+            const Recipient& m = env.recipients[k];
+            if (m.alias != r.alias) continue;
+            ++members;
+            if (m.done && m.last.outcome != Outcome::Failed && !delivered_now(k)) earlier = true;
+        }
+        if (!earlier) out.push_back({i, members > 1 ? DsnAction::Expanded : own, r.last});
+    }
+    return out;
+}
+
+Dsn build_dsn(const DsnRequest& request, const Envelope& env, std::string_view message) {
+    // Members of one alias are one recipient to the sender: its first entry stands for all.
+    DsnRequest req = request;
+    std::vector<std::string> aliases;
+    std::erase_if(req.recipients, [&](const DsnRecipient& r) {
+        const std::string& a = env.recipients.at(r.index).alias;
+        if (a.empty()) return false;
+        if (std::find(aliases.begin(), aliases.end(), a) != aliases.end()) return true;
+        aliases.push_back(a);
+        return false;
+    });
     DsnAction kind = req.recipients.empty() ? DsnAction::Failed : req.recipients.front().action;
     bool failure = kind == DsnAction::Failed;
     bool full = failure && env.ret == smtp::Ret::Full;
@@ -170,9 +218,9 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
         human += "Your message was delivered (or handed on) to the recipients below.\r\n\r\n";
     for (const DsnRecipient& r : req.recipients) {
         const Recipient& rc = env.recipients.at(r.index);
-        human += "<" + clean(rc.address) + ">: " + std::string(action_name(r.action)) + ", " + status_of(r);
-        if (r.result.code) human += ", " + std::to_string(r.result.code);
-        if (!r.result.diagnostic.empty()) human += " " + clean(r.result.diagnostic);
+        human += "<" + clean(reported_address(rc)) + ">: " + std::string(action_name(r.action)) + ", " + status_of(r);
+        if (rc.alias.empty() && r.result.code) human += ", " + std::to_string(r.result.code);
+        if (rc.alias.empty() && !r.result.diagnostic.empty()) human += " " + clean(r.result.diagnostic);
         human += "\r\n";
     }
     human += "\r\n";
@@ -192,12 +240,21 @@ Dsn build_dsn(const DsnRequest& req, const Envelope& env, std::string_view messa
     for (const DsnRecipient& r : req.recipients) {
         const Recipient& rc = env.recipients.at(r.index);
         out += kCrlf;
+        const std::string& final_rcpt = reported_address(rc);
         if (!rc.orcpt.empty()) out += field("Original-Recipient", original_recipient(rc.orcpt));
-        out += field("Final-Recipient", std::string(has_eight_bit(rc.address) ? "utf-8; " : "rfc822; ") + clean(rc.address));
+        out += field("Final-Recipient", std::string(has_eight_bit(final_rcpt) ? "utf-8; " : "rfc822; ") + clean(final_rcpt));
         out += field("Action", action_name(r.action));
         out += field("Status", status_of(r));
-        if (std::string mta = remote_mta(r.result.remote); !mta.empty()) out += field("Remote-MTA", "dns; " + clean(mta));
-        if (r.result.code != 0 || !r.result.diagnostic.empty()) out += field("Diagnostic-Code", diagnostic_code(r.result));
+        if (!rc.alias.empty()) {
+            // Nothing about the member: not its address, its host or its peer's words.
+            if (r.action == DsnAction::Failed)
+                out += field("Diagnostic-Code", "X-rampart; delivery to an address of this alias failed");
+            else if (r.action == DsnAction::Delayed)
+                out += field("Diagnostic-Code", "X-rampart; delivery to an address of this alias is delayed");
+        } else {
+            if (std::string mta = remote_mta(r.result.remote); !mta.empty()) out += field("Remote-MTA", "dns; " + clean(mta));
+            if (r.result.code != 0 || !r.result.diagnostic.empty()) out += field("Diagnostic-Code", diagnostic_code(r.result));
+        }
         out += field("Last-Attempt-Date", rfc5322_date(req.now));
         if (kind == DsnAction::Delayed && req.will_retry_until) out += field("Will-Retry-Until", rfc5322_date(req.will_retry_until));
     }

@@ -10,6 +10,14 @@
 //    types (message/global-delivery-status, message/global[-headers]).
 //  - xtext (ENVID, ORCPT) is decoded; control characters are replaced by '?' so nothing
 //    a client sent can add header lines.
+//  - Aliases (RFC 3461 §6.2.7.3, option "expanded"): recipients that an alias expanded to
+//    (Recipient::alias) are never named. Their alias is reported instead, once: on
+//    success "expanded" when it has several members (its NOTIFY=SUCCESS is not repeated
+//    for the members), otherwise its one member's action; a failed or delayed member
+//    shows as a failed or delayed alias, with its status but not its diagnostic.
+//  - Our own hops are not named: a Remote-MTA appears only for a network peer of the
+//    recipient's domain (AttemptResult::remote "host:port"), never for "maildir",
+//    "lmtp", "smarthost" (whose reply text is still quoted) or "dns".
 #pragma once
 
 #include <cstdint>
@@ -46,6 +54,12 @@ struct Dsn {
     std::string text;             // the whole message, CRLF line ends
     bool eight_bit = false;       // contains bytes > 127: send with BODY=8BITMIME
 };
+
+// The success notices for the recipients at `delivered` (those one attempt delivered or
+// relayed, in order): "delivered" for a local mailbox, "relayed" for any other hop, and
+// for members of an alias the alias's notice described above, sent with its first
+// delivered member (a member delivered by an earlier attempt means it was sent then).
+std::vector<DsnRecipient> success_notices(const Envelope& env, const std::vector<std::size_t>& delivered);
 
 // `message` is the original as spooled (Received header first, CRLF line ends).
 Dsn build_dsn(const DsnRequest& req, const Envelope& original, std::string_view message);

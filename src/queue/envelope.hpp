@@ -27,6 +27,9 @@ struct Recipient {
     std::string orcpt;            // "rfc822;xtext" as received, or empty
     bool done = false;            // delivered or finally failed: never try again
     AttemptResult last;           // stored in the spool only for final failures ("failed" record)
+    std::string alias;            // the alias (as the client named it) this recipient was expanded
+                                  // from; empty: the client named this recipient itself. Reports
+                                  // speak of the alias, never of its members (RFC 3461 §6.2.7.3).
 };
 
 struct Envelope {

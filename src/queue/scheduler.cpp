@@ -212,15 +212,14 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
     Envelope& env = e.env;
     std::int64_t now = now_ms();
     bool bouncing = e.bounce_requested;   // an operator's bounce may arrive while reports are sent
-    std::vector<DsnRecipient> delivered;
+    std::vector<std::size_t> delivered;
     std::string records;
     bool expire = !bouncing && has_pending(env) && expired(settings_, env.received_at, now);
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         Recipient& r = env.recipients[i];
         if (r.done && !before[i]) {
             records += encode_done(i);
-            DsnAction a = r.last.remote == "maildir" ? DsnAction::Delivered : DsnAction::Relayed;
-            delivered.push_back({i, a, r.last});
+            delivered.push_back(i);
             continue;
         }
         if (r.done) continue;
@@ -264,7 +263,7 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
     }
     // Reports. Success notices are best effort: a crash right after the "done" record
     // can lose one. Failure reports are at-least-once ("notified" follows the commit).
-    if (!delivered.empty()) co_await send_report(env, std::move(delivered), now);
+    if (!delivered.empty()) co_await send_report(env, success_notices(env, delivered), now);
     if (!env.dsn_pending.empty()) {
         std::vector<DsnRecipient> report;
         for (std::size_t i : env.dsn_pending) report.push_back({i, DsnAction::Failed, env.recipients[i].last});
@@ -306,7 +305,7 @@ asio::awaitable<void> Scheduler::conclude(std::string id, std::vector<bool> befo
 
 asio::awaitable<bool> Scheduler::send_report(const Envelope& env, std::vector<DsnRecipient> rcpts, std::int64_t now) {
     std::string_view kind = rcpts.empty() ? "failed" : action_name(rcpts.front().action);
-    if (kind == "relayed") kind = "delivered";
+    if (kind == "relayed" || kind == "expanded") kind = "delivered";
     std::erase_if(rcpts, [&env](const DsnRecipient& r) { return !wants_dsn(env.recipients[r.index].notify, r.action); });
     if (rcpts.empty()) co_return true;
     if (env.sender.empty()) {
@@ -339,7 +338,7 @@ asio::awaitable<bool> Scheduler::send_report(const Envelope& env, std::vector<Ds
     out.sender = "";
     out.body = dsn.eight_bit ? smtp::Body::EightBitMime : smtp::Body::Unspecified;
     out.smtputf8 = dsn.eight_bit && env.smtputf8;
-    out.recipients.push_back(Recipient{env.sender, 0, "", false, {}});
+    out.recipients.push_back(Recipient{env.sender, 0, "", false, {}, {}});
     auto id = co_await spool_.commit(out, "", dsn.text);
     if (!id) {
         log::error("dsn.failed", {{"qid", env.id}, {"kind", kind}, {"error", id.error().message}});

@@ -1,10 +1,18 @@
 // queue/spool_format.hpp — the on-disk form of one spooled message. Pure.
+// Version 2 ("rampart-spool 2"): every text field (id, listener, client, helo, tls,
+// sender, envid, a recipient's ORCPT, alias and address, a failure's status, remote and
+// diagnostic) is a token: bytes below 0x20, DEL and '%' as %HH, "" as "-", "-" as "%2D".
+// So no byte a client or peer sends can end a record or split its TAB-separated fields
+// (issue 14 #11: a TAB in ORCPT once moved text into the address). Version 1 files
+// (0.1: raw fields) are still read; their rcpt records take the address from the last
+// field, and a "failed" record's texts are raw.
 // A file is complete only if its "end" record follows exactly `size` message bytes; a
 // file without it is crash debris. Records appended later (one line each; the last of a
 // kind wins; a torn last line is ignored):
 //   done N                                   recipient N delivered
-//   failed<TAB>N<TAB>code<TAB>status<TAB>remote<TAB>diagnostic
-//                                            recipient N finally failed (never retried)
+//   failed2<TAB>N<TAB>code<TAB>status<TAB>remote<TAB>diagnostic
+//                                            recipient N finally failed (never retried);
+//                                            texts are tokens ("failed": 0.1's raw form)
 //   notified N                               the failure DSN for recipient N is committed
 //                                            (or deliberately not sent: null sender, NOTIFY)
 //   attempt COUNT NEXT                       COUNT attempts so far; next one at NEXT (unix ms)
@@ -31,7 +39,7 @@ namespace rampart::queue {
 std::string encode_header(const Envelope& env);
 inline constexpr std::string_view kEndRecord = "end\n";
 std::string encode_done(std::size_t recipient_index);
-// `r` is the final result; tabs and line ends in its texts are replaced by spaces.
+// `r` is the final result; its texts are stored exactly (as tokens).
 std::string encode_failed(std::size_t recipient_index, const AttemptResult& r);
 std::string encode_notified(std::size_t recipient_index);
 std::string encode_attempt(std::uint32_t attempts, std::int64_t next_attempt);

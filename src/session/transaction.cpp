@@ -104,7 +104,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     }
     // A discarded recipient is answered like any other and never delivered.
     if (cf.kind != filter::AgentVerdict::Kind::Discard)
-        rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}});
+        rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}, {}});
     else
         ++discarded_rcpts_;
     note_filter(cf);

@@ -57,6 +57,11 @@ std::optional<Reply> for_each_param(std::string_view s, F&& f) {
         for (char c : p.key)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
                 return syntax_error("malformed ESMTP parameter");
+        // RFC 5321 §4.1.2: esmtp-value = 1*(%d33-60 / %d62-126). No TAB or other control
+        // byte reaches a parameter's parser, the spool or a report.
+        if (p.value)
+            for (unsigned char c : *p.value)
+                if (c < 33 || c > 126 || c == '=') return syntax_error("malformed ESMTP parameter value");
         if (auto err = f(p)) return err;
     }
     return std::nullopt;
@@ -103,6 +108,23 @@ std::optional<Reply> parse_mail_params(std::string_view s, MailParams& m) {
     });
 }
 
+// RFC 5322 §3.2.3 atext.
+bool is_atext(unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool valid_orcpt(std::string_view v) {
+    std::size_t semi = v.find(';');
+    if (semi == 0 || semi == std::string_view::npos || semi + 1 == v.size() || v.size() > 500) return false;
+    for (unsigned char c : v.substr(0, semi))
+        if (!is_atext(c)) return false;
+    return valid_xtext(v.substr(semi + 1));
+}
+
+namespace {
+
 std::optional<Reply> parse_rcpt_params(std::string_view s, RcptParams& r) {
     return for_each_param(s, [&](const Param& p) -> std::optional<Reply> {
         if (ieq(p.key, "NOTIFY")) {
@@ -124,11 +146,7 @@ std::optional<Reply> parse_rcpt_params(std::string_view s, RcptParams& r) {
                 return param_error("NOTIFY=NEVER cannot be combined with other values");
         } else if (ieq(p.key, "ORCPT")) {
             if (!r.orcpt.empty()) return syntax_error("duplicate ORCPT parameter");
-            if (!p.value) return param_error("ORCPT needs addr-type;xtext");
-            std::size_t semi = p.value->find(';');
-            if (semi == 0 || semi == std::string_view::npos || p.value->size() > 500 ||
-                !valid_xtext(p.value->substr(semi + 1)) || semi + 1 == p.value->size())
-                return param_error("ORCPT must be addr-type;xtext");
+            if (!p.value || !valid_orcpt(*p.value)) return syntax_error("ORCPT must be addr-type;xtext");
             r.orcpt.assign(*p.value);
         } else {
             return param_error("unsupported RCPT parameter");

@@ -1,6 +1,7 @@
 // util/log.cpp — the log sink and event counters. Thread-safe; one write(2) per line so
 // concurrent lines never interleave.
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -48,23 +49,12 @@ std::string format_value(std::string_view v) {
     for (unsigned char c : v)
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) quote = true;
     if (!quote) return std::string(v);
+    // Controls, C1 and bidi controls and ill-formed UTF-8 are escaped (util/text.hpp), so
+    // neither a forged line nor a terminal escape can come from a value.
     std::string out = "\"";
-    for (unsigned char c : v) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20 || c == 0x7f) {
-                    char hex[8];
-                    std::snprintf(hex, sizeof hex, "\\x%02x", c);
-                    out += hex;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
+    for (char c : util::display_escape(v)) {
+        if (c == '"') out += '\\';
+        out += c;
     }
     out += '"';
     return out;

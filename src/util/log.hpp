@@ -1,8 +1,9 @@
 // util/log.hpp — structured, one-line-per-event logging (logfmt: key=value).
 // Contract: every event has a stable name ("smtp.transaction", "delivery.attempt"), is
 // written atomically as one line to the log sink, and bumps a counter of that name.
-// Values are quoted when needed; control characters are escaped so a peer cannot forge
-// log lines.
+// Values are quoted when needed; control characters, C1 and bidi controls and ill-formed
+// UTF-8 are escaped (util::display_escape) so a peer can neither forge log lines nor
+// reach the terminal of whoever reads the log.
 #pragma once
 
 #include <cstdint>

@@ -8,8 +8,9 @@ into data_dir/mail/example.test/<local>/new, where the test parses them with Pyt
 import email
 import email.policy
 import smtplib
+import subprocess
 
-from conftest import RELAY_IP, SOCK_TIMEOUT, free_port, queued_id, wait_for
+from conftest import RAMPART_BIN, RELAY_IP, SOCK_TIMEOUT, free_port, queued_id, wait_for
 
 SENDER = "sender@example.test"
 BAD = "bad@outside.test"
@@ -70,7 +71,7 @@ def test_permanent_failure_reaches_sender_as_rfc3464_report(rampart_factory, sin
     assert rc["Final-Recipient"] == f"rfc822; {BAD}"
     assert rc["Action"] == "failed"
     assert rc["Status"] == "5.1.1"
-    assert rc["Remote-MTA"] == "dns; 127.0.0.1"
+    assert rc["Remote-MTA"] is None  # the smart host is ours: its address is not disclosed
     assert rc["Diagnostic-Code"].startswith("smtp; 550 5.1.1")
     assert "no such user" in rc["Diagnostic-Code"]
     # RET absent: headers only.
@@ -174,3 +175,46 @@ def test_delay_notice_is_sent_once(rampart_factory):
     assert rc["Status"].startswith("4.")
     assert rc["Will-Retry-Until"]
     assert r.spool_count() == 1  # the original is still queued
+
+
+def test_orcpt_with_tab_is_refused(rampart):
+    """Issue 14 #11: a TAB in ORCPT once split the spool's rcpt record."""
+    with rampart.raw(source_address=(RELAY_IP, 0)) as c:
+        c.read_reply()
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
+        code, text = c.cmd(f"RCPT TO:<{GOOD}> ORCPT=rfc822\tevil@attacker.test\t;x")
+        assert code == 501 and text[0].startswith("5.5.4"), (code, text)
+        code, text = c.cmd(f"RCPT TO:<{GOOD}> ORCPT=rfc822;{GOOD}")
+        assert code == 250, (code, text)
+
+
+def test_alias_success_report_says_expanded_and_names_no_member(rampart_factory, sink_factory):
+    """Issue 14 #10 (RFC 3461 §6.2.7.3): one 'expanded' block for the alias; no member,
+    no Maildir path, no smart-host address."""
+    sink = sink_factory()
+    r = rampart_factory(start=False, smarthost_port=sink.port)
+    for user in ("sender", "alice", "bob"):
+        subprocess.run([RAMPART_BIN, "user", "add", user, "--address", f"{user}@example.test", "-c", str(r.config_path)],
+                       input=f"{user}-secret\n", capture_output=True, text=True, timeout=30, check=True)
+    subprocess.run([RAMPART_BIN, "alias", "add", "team@example.test", "--target", "user:alice", "--target", "user:bob",
+                    "--target", "partner@outside.test", "-c", str(r.config_path)],
+                   capture_output=True, text=True, timeout=30, check=True)
+    r.start()
+    qid = send(r, ["team@example.test"], rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+    wait_for(lambda: reports(r), timeout=20, what="the success report\n" + r.log_tail())
+    wait_for(lambda: r.spool_count() == 0, timeout=20, what="the spool to empty")
+    assert [m["rcpt_tos"] for m in sink.messages()] == [["partner@outside.test"]]
+    [dsn] = reports(r)
+    human, _, per_rcpt, _ = parse_report(dsn)
+    [rc] = per_rcpt
+    assert rc["Final-Recipient"] == "rfc822; team@example.test"
+    assert rc["Action"] == "expanded"
+    assert rc["Status"].startswith("2.")
+    assert rc["Remote-MTA"] is None
+    raw = r.maildir_messages("sender")[0].decode("utf-8", "replace")
+    report = raw[raw.index("\r\n\r\n"):]   # the report itself, after our own delivery headers
+    for secret in ("alice", "bob", "partner", str(r.data_dir), "/mail/", "127.0.0.1", str(sink.port)):
+        assert secret not in report, secret
+    assert "<team@example.test>: expanded" in human.get_payload()
+    assert [e["qid"] for e in r.log_events("dsn.queued")] == [qid]

@@ -2,7 +2,9 @@
 and aliases, unknown recipients refused at RCPT with 550 5.1.1 (live and `explain` agree),
 Maildir per user, and LMTP (RFC 2033) to a real Dovecot, read back over IMAP with imaplib."""
 import email
+import os
 import smtplib
+import stat
 import subprocess
 
 import pytest
@@ -170,3 +172,24 @@ def test_alias_cli_refuses_bad_targets(rampart_factory):
     cli(srv, "alias", "add", f"x@{DOMAIN}", "--target", "user:alice")
     cli(srv, "user", "del", "alice")                    # its alias targets go with it
     assert cli(srv, "alias", "list").stdout == ""
+
+
+def test_catchall_folders_are_injective_and_private(rampart_factory):
+    """Issue 14: "a/b"@ and a_b@ (and ".."@ and _..@) had one Maildir; folders were 0755."""
+    srv = rampart_factory()   # no directory entries: example.test is a catch-all
+    rcpts = [f'"a/b"@{DOMAIN}', f"a_b@{DOMAIN}", f'".."@{DOMAIN}', f'"_.."@{DOMAIN}']
+    for rc in rcpts:
+        with smtplib.SMTP(srv.host, srv.port, timeout=10) as c:
+            c.sendmail("sender@outside.test", [rc], message(f"for {rc}"))
+    root = srv.data_dir / "mail" / DOMAIN
+
+    def folders():
+        return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+    wait_for(lambda: len(folders()) == len(rcpts) and srv.spool_count() == 0, timeout=20,
+             what="one folder per recipient\n" + srv.log_tail())
+    assert folders() == sorted(["a%2Fb", "a_b", "%2E.", "_.."]), folders()
+    for name in folders():
+        [f] = list((root / name / "new").iterdir())
+        assert f"for ".encode() in f.read_bytes()
+    for d in [srv.data_dir / "mail", root] + [root / n for n in folders()] + [root / n / "new" for n in folders()]:
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o700, d

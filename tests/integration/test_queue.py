@@ -7,7 +7,9 @@ socket in data_dir.
 import json
 import os
 import smtplib
+import socket
 import stat
+import threading
 
 from conftest import RELAY_IP, SOCK_TIMEOUT, free_port, queued_id, wait_for
 
@@ -157,3 +159,111 @@ def test_second_server_on_the_same_data_dir_is_refused(rampart_factory):
     assert not twin.running()
     assert "another server answers on" in twin.stderr_path.read_text()
     assert r.queue_cli("list").returncode == 0  # the first one still owns its socket
+
+
+class HostileHop:
+    """A next hop that answers every RCPT with a temporary error full of terminal controls."""
+
+    REPLY = b"451 4.3.0 \x1b[31mred \xe2\x80\xaeevil \xc2\x9b2J \x9b\r\n"
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(SOCK_TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(SOCK_TIMEOUT)
+                try:
+                    conn.sendall(b"220 hostile.test\r\n")
+                    buf = b""
+                    for _ in range(50):   # bounded dialogue
+                        while b"\r\n" not in buf:
+                            chunk = conn.recv(4096)
+                            if not chunk:
+                                raise EOFError
+                            buf += chunk
+                        line, buf = buf.split(b"\r\n", 1)
+                        verb = line[:4].upper()
+                        if verb == b"RCPT":
+                            conn.sendall(self.REPLY)
+                        elif verb == b"QUIT":
+                            conn.sendall(b"221 bye\r\n")
+                            break
+                        else:
+                            conn.sendall(b"250 ok\r\n")
+                except (OSError, EOFError):
+                    pass
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+        self.thread.join(timeout=SOCK_TIMEOUT)
+
+
+def test_queue_show_and_log_escape_terminal_controls(rampart_factory):
+    """Issue 14 #12: headers, ENVID and a peer's diagnostic reach a terminal escaped."""
+    hop = HostileHop()
+    try:
+        r = rampart_factory(smarthost_port=hop.port, retry_interval="1h")
+        with smtplib.SMTP(r.host, r.port, timeout=SOCK_TIMEOUT, source_address=(RELAY_IP, 0)) as s:
+            s.ehlo("client.test")
+            assert s.mail(SENDER, ["ENVID=env+1B[2J+E2+80+AE"])[0] == 250
+            assert s.rcpt("dest@outside.test")[0] == 250
+            code, text = s.data(b"From: <sender@example.test>\r\nSubject: \x1b]0;pwned\x07 hi \xe2\x80\xae gpj.exe\r\n\r\nx\r\n")
+            assert code == 250
+        qid = queued_id(text)
+        m = wait_for(lambda: deferred_after(r, qid, 1), timeout=20, what="the first deferral\n" + r.log_tail())
+        assert "\x1b[31mred" in m["recipients"][0]["diagnostic"]   # JSON keeps the text (escaped by JSON)
+        for args in (("show", qid), ("list",)):
+            p = r.queue_cli(*args)
+            assert p.returncode == 0, p.stderr
+            out = p.stdout
+            for raw in ("\x1b", "\x07", "\u202e", "\u009b", "\ufffd"):
+                assert raw not in out, (args, raw, out)
+            assert "\\x1b[31mred \\u202eevil \\u009b2J \\x9b" in out, out
+        show = r.queue_cli("show", qid).stdout
+        assert "Subject: \\x1b]0;pwned\\x07 hi \\u202e gpj.exe" in show, show
+        assert "ENVID=env\\x1b[2J\\u202e" in show, show
+        log = r.log_path.read_bytes()
+        for raw in (b"\x1b", b"\xe2\x80\xae", b"\xc2\x9b", b"\x9b"):
+            assert raw not in log, raw
+    finally:
+        hop.stop()
+
+
+def test_restart_keeps_addresses_intact_including_0_1_spool_files(rampart_factory, sink_factory):
+    """Issue 14 #11: every byte of an address survives the spool; a file that 0.1 wrote
+    with a TAB in ORCPT is recovered with the right address."""
+    port = free_port()
+    r = rampart_factory(smarthost_port=port, retry_interval="1h")
+    odd = '"odd %41 -\\\\ addr"@outside.test'
+    with smtplib.SMTP(r.host, r.port, timeout=SOCK_TIMEOUT, source_address=(RELAY_IP, 0)) as s:
+        s.ehlo("client.test")
+        assert s.mail(SENDER, ["ENVID=-"])[0] == 250
+        assert s.rcpt(odd, ["ORCPT=rfc822;a+09b+25"])[0] == 250
+        code, text = s.data(b"From: <sender@example.test>\r\nSubject: odd\r\n\r\nbody\r\n")
+        assert code == 250
+    qid = queued_id(text)
+    wait_for(lambda: deferred_after(r, qid, 1), timeout=20, what="the first deferral")
+    r.stop()
+    body = b"Received: from c.test\r\nSubject: written by 0.1\r\n\r\nold body\r\n"
+    head = ("rampart-spool 1\nid 0000000000OLD01\nreceived 1700000000\nlistener default\nclient 127.0.0.5\n"
+            "helo c.test\ntls -\nsender sender@example.test\nbody -\nsmtputf8 0\nret -\nenvid -\n"
+            "rcpt\t0\trfc822\tevil@attacker.test\t;x\tvictim@outside.test\n"
+            f"size {len(body)}\n\n").encode()
+    (r.data_dir / "spool" / "0000000000OLD01").write_bytes(head + body + b"end\n")
+    sink = sink_factory(port=port)
+    r.start()
+    assert qjson(r, "retry", "--all")["ok"] is True
+    wait_for(lambda: r.spool_count() == 0, timeout=20, what="both messages delivered\n" + r.log_tail())
+    got = sorted(tuple(m["rcpt_tos"]) for m in sink.messages())
+    assert got == sorted([(odd,), ("victim@outside.test",)]), got

@@ -73,6 +73,11 @@ TEST_F(LocalTest, ExpansionReplacesAliasesKeepsOthersAndSetsOrcpt) {
     EXPECT_EQ(out[0].orcpt, "");
     EXPECT_EQ(out[1].orcpt, "rfc822;Sales@example.test");
     EXPECT_EQ(out[2].orcpt, "rfc822;Sales@example.test");
+    // Members remember their alias, as the client named it (reports name only the alias).
+    EXPECT_EQ(out[0].alias, "");
+    EXPECT_EQ(out[1].alias, "Sales@example.test");
+    EXPECT_EQ(out[2].alias, "Sales@example.test");
+    EXPECT_EQ(out[3].alias, "");
 }
 
 TEST_F(LocalTest, ExpansionKeepsAGivenOrcptAndNotify) {

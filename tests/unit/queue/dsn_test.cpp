@@ -19,8 +19,8 @@ Envelope original() {
     e.client = "192.0.2.7";
     e.sender = "alice@example.test";
     e.envid = "QQ+2B1";
-    e.recipients = {{"bob@outside.test", 0, "rfc822;Bob+2Bx@outside.test", false, {}},
-                    {"carol@outside.test", smtp::notify::Failure, "", false, {}}};
+    e.recipients = {{"bob@outside.test", 0, "rfc822;Bob+2Bx@outside.test", false, {}, {}},
+                    {"carol@outside.test", smtp::notify::Failure, "", false, {}, {}}};
     return e;
 }
 
@@ -197,4 +197,119 @@ TEST(Dsn, Smtputf8MessagesGetTheGlobalTypes) {
     // An ASCII-only SMTPUTF8 message keeps the classic types.
     Dsn plain = build_dsn(request(DsnAction::Failed, {1}), original(), kMessage);
     EXPECT_NE(plain.text.find("message/delivery-status"), std::string::npos);
+}
+
+namespace {
+
+// "team@example.test" expanded at acceptance to two members (delivery::expand_recipients).
+Envelope with_alias() {
+    Envelope e = original();
+    e.recipients.clear();
+    for (const char* m : {"ann@example.test", "bo@remote.test"})
+        e.recipients.push_back({m, smtp::notify::Success | smtp::notify::Failure, "rfc822;team@example.test", false, {},
+                                "team@example.test"});
+    e.recipients.push_back({"dan@outside.test", smtp::notify::Success, "", false, {}, {}});
+    return e;
+}
+
+}  // namespace
+
+// Issue 14 #10: RFC 3461 §6.2.7.3 — an alias with several members is reported once, as
+// "expanded"; its members are not named, nor where or how they were delivered.
+TEST(Dsn, AliasSuccessIsOneExpandedBlockNamingNoMember) {
+    Envelope e = with_alias();
+    e.recipients[0].done = e.recipients[1].done = true;
+    e.recipients[0].last = {Outcome::Delivered, 250, "2.0.0", "delivered to the recipient's mailbox", "maildir"};
+    e.recipients[1].last = {Outcome::Delivered, 250, "2.0.0", "Ok: queued as X on 10.9.8.7", "smarthost"};
+    std::vector<DsnRecipient> notices = success_notices(e, {0, 1});
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0].action, DsnAction::Expanded);
+    DsnRequest r = request(DsnAction::Expanded, {});
+    r.recipients = notices;
+    std::string t = build_dsn(r, e, kMessage).text;
+    Parsed p = parse(t);
+    ASSERT_EQ(p.parts.size(), 3u);
+    auto blocks = split(p.parts[1], "\r\n\r\n");
+    ASSERT_GE(blocks.size(), 3u);
+    auto rc = fields(blocks[2]);
+    EXPECT_EQ(rc.find("Final-Recipient")->second, "rfc822; team@example.test");
+    EXPECT_EQ(rc.find("Original-Recipient")->second, "rfc822;team@example.test");
+    EXPECT_EQ(rc.find("Action")->second, "expanded");
+    EXPECT_EQ(rc.find("Status")->second, "2.0.0");
+    EXPECT_EQ(rc.count("Remote-MTA"), 0u);
+    for (const char* secret : {"ann@", "bo@", "remote.test", "maildir", "mailbox", "10.9.8.7", "queued as"})
+        EXPECT_EQ(t.find(secret), std::string::npos) << secret;
+    EXPECT_NE(p.parts[0].find("<team@example.test>: expanded"), std::string::npos);
+}
+
+TEST(Dsn, AliasIsExpandedOnlyOnceAcrossAttempts) {
+    Envelope e = with_alias();
+    e.recipients[0].done = true;   // delivered by an earlier attempt: "expanded" was sent then
+    e.recipients[1].done = true;
+    e.recipients[1].last = {Outcome::Delivered, 250, "2.0.0", "ok", "192.0.2.1:25"};
+    EXPECT_TRUE(success_notices(e, {1}).empty());
+    // A member that failed earlier does not count as delivered.
+    e.recipients[0].last = {Outcome::Failed, 550, "5.1.1", "x", "maildir"};
+    auto n = success_notices(e, {1});
+    ASSERT_EQ(n.size(), 1u);
+    EXPECT_EQ(n[0].action, DsnAction::Expanded);
+}
+
+TEST(Dsn, SingleMemberAliasReportsItsMembersActionUnderTheAliasName) {
+    Envelope e = with_alias();
+    e.recipients.erase(e.recipients.begin() + 1);
+    e.recipients[0].done = true;
+    e.recipients[0].last = {Outcome::Delivered, 250, "2.0.0", "delivered to the recipient's mailbox", "maildir"};
+    auto n = success_notices(e, {0});
+    ASSERT_EQ(n.size(), 1u);
+    EXPECT_EQ(n[0].action, DsnAction::Delivered);
+    DsnRequest r = request(DsnAction::Delivered, {});
+    r.recipients = n;
+    std::string t = build_dsn(r, e, kMessage).text;
+    EXPECT_NE(t.find("Final-Recipient: rfc822; team@example.test"), std::string::npos);
+    EXPECT_EQ(t.find("ann@"), std::string::npos);
+}
+
+TEST(Dsn, PlainRecipientsKeepTheirOwnAction) {
+    Envelope e = with_alias();
+    e.recipients[2].done = true;
+    e.recipients[2].last = {Outcome::Delivered, 250, "2.0.0", "ok", "192.0.2.1:25"};
+    auto n = success_notices(e, {2});
+    ASSERT_EQ(n.size(), 1u);
+    EXPECT_EQ(n[0].index, 2u);
+    EXPECT_EQ(n[0].action, DsnAction::Relayed);
+    e.recipients[2].last.remote = "maildir";
+    EXPECT_EQ(success_notices(e, {2})[0].action, DsnAction::Delivered);
+}
+
+TEST(Dsn, FailedMembersAreReportedAsTheirAliasOnce) {
+    Envelope e = with_alias();
+    DsnRequest r = request(DsnAction::Failed, {0, 1});
+    r.recipients[0].result = {Outcome::Failed, 550, "5.1.1", "<ann@example.test>: no such user", "lmtp"};
+    r.recipients[1].result = {Outcome::Failed, 550, "5.2.2", "bo@remote.test mailbox full", "198.51.100.9:25"};
+    std::string t = build_dsn(r, e, kMessage).text;
+    for (const char* secret : {"ann@", "bo@", "198.51.100.9", "lmtp", "mailbox full"})
+        EXPECT_EQ(t.find(secret), std::string::npos) << secret;
+    Parsed p = parse(t);
+    auto blocks = split(p.parts[1], "\r\n\r\n");
+    std::size_t n = 0;
+    for (const std::string& b : blocks)
+        if (b.find("Final-Recipient: rfc822; team@example.test") != std::string::npos) ++n;
+    EXPECT_EQ(n, 1u);
+    EXPECT_NE(t.find("Action: failed"), std::string::npos);
+    EXPECT_NE(t.find("Status: 5.1.1"), std::string::npos);
+}
+
+// Issue 14 #10: our own hops (maildir, LMTP, smart host) are never named in a report.
+TEST(Dsn, InternalHopsAreNotNamed) {
+    for (const char* hop : {"maildir", "lmtp", "smarthost", "local", "dns"}) {
+        DsnRequest r = request(DsnAction::Failed, {0});
+        r.recipients[0].result.remote = hop;
+        std::string t = build_dsn(r, original(), kMessage).text;
+        EXPECT_EQ(t.find("Remote-MTA"), std::string::npos) << hop;
+    }
+    DsnRequest r = request(DsnAction::Failed, {0});
+    r.recipients[0].result.remote = "smarthost";
+    EXPECT_NE(build_dsn(r, original(), kMessage).text.find("Diagnostic-Code: smtp; 550 5.1.1 no such user"),
+              std::string::npos);
 }

@@ -72,7 +72,7 @@ protected:
         e.client = "127.0.0.1";
         e.helo = "client.test";
         e.sender = std::move(sender);
-        for (auto& r : rcpts) e.recipients.push_back({r, 0, "", false, {}});
+        for (auto& r : rcpts) e.recipients.push_back({r, 0, "", false, {}, {}});
         std::string id;
         asio::co_spawn(io_, commit(e, &id), asio::detached);
         run_until([&] { return !id.empty(); });

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <asio/co_spawn.hpp>
@@ -28,7 +29,7 @@ Envelope sample() {
     e.smtputf8 = true;
     e.ret = rampart::smtp::Ret::Hdrs;
     e.envid = "QQ+2B1";
-    e.recipients = {{"x@example.test", 6, "rfc822;x@example.test", false, {}}, {"y@outside.test", 0, "", false, {}}};
+    e.recipients = {{"x@example.test", 6, "rfc822;x@example.test", false, {}, {}}, {"y@outside.test", 0, "", false, {}, {}}};
     e.size = 5;
     return e;
 }
@@ -72,6 +73,81 @@ TEST(SpoolFormat, RoundTrip) {
     EXPECT_FALSE(p->envelope.recipients[0].done);
     EXPECT_TRUE(p->envelope.recipients[1].done);
     EXPECT_EQ(file.substr(p->message_offset, 5), "hello");
+}
+
+namespace {
+std::string every_byte(char tag) {
+    std::string s(1, tag);
+    for (int b = 0; b < 256; ++b) s += static_cast<char>(b);
+    return s + "%2D%-\t";
+}
+}  // namespace
+
+// Issue 14 #11: no byte in any text field can split a record or forge one.
+TEST(SpoolFormat, EveryByteInEveryFieldRoundTrips) {
+    Envelope e = sample();
+    e.id = every_byte('i');
+    e.listener = every_byte('l');
+    e.client = every_byte('c');
+    e.helo = every_byte('h');
+    e.tls = every_byte('t');
+    e.sender = every_byte('s');
+    e.envid = every_byte('e');
+    e.recipients[0].address = every_byte('a');
+    e.recipients[0].orcpt = every_byte('o');
+    e.recipients[0].alias = every_byte('x');
+    e.recipients[1].orcpt = "-";   // a value that looks like the empty marker
+    e.recipients[1].address = "-";
+    AttemptResult fail{Outcome::Failed, 550, every_byte('S'), every_byte('D'), every_byte('R')};
+    std::string file = encode_header(e) + "hello" + std::string(kEndRecord) + encode_failed(0, fail) + encode_done(1);
+    auto p = parse_spool_file(file);
+    ASSERT_TRUE(p);
+    const Envelope& g = p->envelope;
+    EXPECT_EQ(g.id, e.id);
+    EXPECT_EQ(g.listener, e.listener);
+    EXPECT_EQ(g.client, e.client);
+    EXPECT_EQ(g.helo, e.helo);
+    EXPECT_EQ(g.tls, e.tls);
+    EXPECT_EQ(g.sender, e.sender);
+    EXPECT_EQ(g.envid, e.envid);
+    ASSERT_EQ(g.recipients.size(), 2u);
+    EXPECT_EQ(g.recipients[0].address, e.recipients[0].address);
+    EXPECT_EQ(g.recipients[0].orcpt, e.recipients[0].orcpt);
+    EXPECT_EQ(g.recipients[0].alias, e.recipients[0].alias);
+    EXPECT_EQ(g.recipients[1].orcpt, "-");
+    EXPECT_EQ(g.recipients[1].address, "-");
+    EXPECT_TRUE(g.recipients[1].alias.empty());
+    EXPECT_EQ(g.recipients[0].last.status, fail.status);
+    EXPECT_EQ(g.recipients[0].last.diagnostic, fail.diagnostic);
+    EXPECT_EQ(g.recipients[0].last.remote, fail.remote);
+    EXPECT_TRUE(g.recipients[1].done);
+    EXPECT_EQ(file.substr(p->message_offset, 5), "hello");
+    // Every record is one line: the header has exactly as many lines as it has records.
+    std::string header = encode_header(e);
+    EXPECT_EQ(std::count(header.begin(), header.end(), '\n'), 16);
+}
+
+// Files written by 0.1 ("rampart-spool 1") are still read. 0.1 stored ORCPT raw, so an
+// ORCPT with TABs split the rcpt record; the address is the last field (it cannot hold a
+// TAB), and the unusable ORCPT is dropped.
+TEST(SpoolFormat, Version1FilesAreStillRead) {
+    std::string v1 =
+        "rampart-spool 1\nid OLD1\nreceived 1700000000\nlistener default\nclient 127.0.0.1\nhelo c.test\ntls -\n"
+        "sender a@b.test\nbody -\nsmtputf8 0\nret -\nenvid -\n"
+        "rcpt\t6\trfc822;x+40y\tx@example.test\n"
+        "rcpt\t0\trfc822\tevil@attacker.test\t;x\tvictim@example.test\n"
+        "size 5\n\nhello" "end\n"
+        "failed\t0\t550\t5.1.1\t192.0.2.1:25\t100% sure: no such user\n";
+    auto p = parse_spool_file(v1);
+    ASSERT_TRUE(p);
+    const Envelope& g = p->envelope;
+    EXPECT_EQ(g.id, "OLD1");
+    ASSERT_EQ(g.recipients.size(), 2u);
+    EXPECT_EQ(g.recipients[0].orcpt, "rfc822;x+40y");
+    EXPECT_EQ(g.recipients[1].address, "victim@example.test");
+    EXPECT_EQ(g.recipients[1].orcpt, "");
+    EXPECT_EQ(g.recipients[0].last.diagnostic, "100% sure: no such user");
+    EXPECT_EQ(g.recipients[0].last.status, "5.1.1");
 }
 
 TEST(SpoolFormat, IncompleteFilesAreRejected) {
@@ -161,7 +237,7 @@ TEST(SpoolFormat, StateRecordsRoundTrip) {
     EXPECT_EQ(g.recipients[1].last.outcome, Outcome::Failed);
     EXPECT_EQ(g.recipients[1].last.code, 550);
     EXPECT_EQ(g.recipients[1].last.status, "5.1.1");
-    EXPECT_EQ(g.recipients[1].last.diagnostic, "no such user");
+    EXPECT_EQ(g.recipients[1].last.diagnostic, "no\tsuch\nuser");
     EXPECT_EQ(g.recipients[1].last.remote, "192.0.2.1:25");
     EXPECT_EQ(g.dsn_pending, std::vector<std::size_t>{1});   // failed, report not yet committed
     EXPECT_EQ(g.attempts, 3u);

@@ -46,7 +46,7 @@ TEST(CommandParser, BadParameters) {
     EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> FOO=1", false).error->code, 555);
     EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> SIZE=1 SIZE=2", false).error->code, 501);
     EXPECT_EQ(parse_command("RCPT TO:<a@b.test> NOTIFY=NEVER,SUCCESS", false).error->code, 555);
-    EXPECT_EQ(parse_command("RCPT TO:<a@b.test> ORCPT=rfc822", false).error->code, 555);
+    EXPECT_EQ(parse_command("RCPT TO:<a@b.test> ORCPT=rfc822", false).error->code, 501);
     EXPECT_EQ(parse_command("MAIL TO:<a@b.test>", false).error->code, 501);
     EXPECT_EQ(parse_command("MAIL FROM:<a@b.test>x", false).error->code, 501);
 }
@@ -56,6 +56,29 @@ TEST(CommandParser, RcptDsnParameters) {
     ASSERT_FALSE(c.error) << c.error->text;
     EXPECT_EQ(c.rcpt.notify, notify::Success | notify::Failure);
     EXPECT_EQ(c.rcpt.orcpt, "rfc822;a+40b.test");
+}
+
+// RFC 3461 §4.2: ORCPT=addr-type ";" xtext, addr-type an atom. A TAB is neither (it once
+// reached the spool's tab-separated rcpt record and split it).
+TEST(CommandParser, MalformedOrcptIsRefused) {
+    for (const char* bad : {"ORCPT=rfc822\tevil@attacker.test\t;x", "ORCPT=rfc822;x\ty",
+                            "ORCPT=rfc(822);x", "ORCPT=rfc822", "ORCPT=;x", "ORCPT=rfc822;", "ORCPT=rfc822;a=b",
+                            "ORCPT=rfc822;a+4", "ORCPT=rfc\xC3\xA9;x"}) {
+        auto c = parse_command(std::string("RCPT TO:<a@b.test> ") + bad, false);
+        ASSERT_TRUE(c.error) << bad;
+        EXPECT_EQ(c.error->code, 501) << bad;
+        EXPECT_EQ(c.error->enhanced, "5.5.4") << bad;
+    }
+    EXPECT_FALSE(parse_command("RCPT TO:<a@b.test> ORCPT=utf-8;j+C3+B6rg@b.test", false).error);
+    EXPECT_FALSE(parse_command("RCPT TO:<a@b.test> ORCPT=x-local!#$%&'*+-/?^_`{|}~;x", false).error);
+}
+
+// RFC 5321 §4.1.2: esmtp-value = 1*(%d33-60 / %d62-126); no TAB, no control, no "=".
+TEST(CommandParser, ParameterValuesAreVisibleAscii) {
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> ENVID=a\tb", false).error->code, 501);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> SIZE=1\t", false).error->code, 501);
+    EXPECT_EQ(parse_command("RCPT TO:<a@b.test> NOTIFY=SUCCESS\t", false).error->code, 501);
+    EXPECT_EQ(parse_command("MAIL FROM:<a@b.test> AUTH=<>\t", false).error->code, 501);
 }
 
 TEST(CommandParser, Smtputf8GovernsAddresses) {
