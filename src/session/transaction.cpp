@@ -71,7 +71,7 @@ void Transaction::on_rcpt(smtp::Command& cmd) {
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         return s_.reply(d.reply);
     }
-    if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
+    if (auto r = braked(0, 1)) {   // the earlier recipients are held already
         ++refused_rcpts_;
         last_refusal_ = r->summary();
         return s_.reply(*r);
@@ -232,8 +232,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     }
     env.id = *id;
     env.size = head.size() + message.size();
-    if (s_.svc.brakes && s_.facts.principal.kind == policy::Principal::Kind::User)
-        s_.svc.brakes->count(s_.facts.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
+    quota_.commit();   // what MAIL and RCPT reserved is now sent
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     log_transaction("accepted", ok, env.size);
     reset("");
@@ -245,7 +244,7 @@ std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t r
     const config::Listener& l = s_.listener;
     const policy::Principal& p = s_.facts.principal;
     if (!s_.svc.brakes || p.kind != policy::Principal::Kind::User) return std::nullopt;
-    policy::Brakes::Limit hit = s_.svc.brakes->would_exceed(p.text(), messages, recipients, l.limits);
+    policy::Brakes::Limit hit = quota_.reserve(*s_.svc.brakes, p.text(), messages, recipients, l.limits);
     if (hit == policy::Brakes::Limit::None) return std::nullopt;
     Reply r = policy::Brakes::rate_reply(hit);
     bool msgs = hit == policy::Brakes::Limit::Messages;
@@ -263,6 +262,7 @@ void Transaction::reset(std::string_view why) {
         log_transaction("abandoned", r, bdat_buf_.size());
     }
     in_mail_ = false;
+    quota_.release();   // nothing if the commit counted it
     sender_ = smtp::Path{};
     mail_ = smtp::MailParams{};
     rcpts_.clear();

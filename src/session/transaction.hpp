@@ -12,6 +12,7 @@
 
 #include <asio/awaitable.hpp>
 
+#include "policy/brakes.hpp"
 #include "queue/envelope.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
@@ -39,7 +40,8 @@ private:
     asio::awaitable<void> finish_message(std::string_view message);
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
-    // would exceed them (and logs it), else nullopt.
+    // would exceed them (and logs it), else nullopt and they are held in quota_ (given back
+    // by reset() unless the spool commit counted them).
     std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
 
     SessionState& s_;
@@ -53,6 +55,7 @@ private:
     bool bdat_too_big_ = false;
     std::string bdat_buf_;
     Clock::time_point started_;
+    policy::Brakes::Reservation quota_;   // this transaction's share of the hourly limits
 };
 
 }  // namespace rampart::session
