@@ -190,12 +190,13 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         const queue::Recipient& r = env.recipients[i];
         if (r.done) continue;
         Split s = split_address(r.address);
-        std::string domain = util::ascii_lower(s.domain);
+        std::optional<smtp::Mailbox> typed = r.mailbox();
+        smtp::Mailbox m = typed ? *typed : smtp::Mailbox{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
+        std::string domain = m.domain_key();
         if (domain.empty()) {  // <Postmaster>
             local.push_back(i);
             continue;
         }
-        smtp::Mailbox m{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
         const config::Domain* d = policy::accepted_domain(cfg_.domains, m);
         if (d && d->type == config::DomainType::Authoritative) {
             local.push_back(i);

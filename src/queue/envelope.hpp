@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct Recipient {
     std::string orcpt;            // "rfc822;xtext" as received, or empty
     bool done = false;            // delivered or finally failed: never try again
     AttemptResult last;           // stored in the spool only for final failures ("failed" record)
+
+    // The typed address (local part, domain, literal and quoted flags), parsed from the
+    // text the spool stores; nullopt only for an address that never passed RCPT syntax.
+    // XXX(races): the string stays the stored field while the spool format is being
+    // changed elsewhere; callers that split at '@' should move to this.
+    std::optional<smtp::Mailbox> mailbox() const { return smtp::parse_mailbox(address); }
 };
 
 struct Envelope {

@@ -240,6 +240,20 @@ std::string Mailbox::local_unquoted() const {
     return out;
 }
 
+std::string Mailbox::key() const {
+    std::string local = local_unquoted();
+    return domain.empty() ? local : local + "@" + domain_key();
+}
+
+std::optional<Mailbox> parse_mailbox(std::string_view text, bool smtputf8) {
+    std::string bracketed = "<" + std::string(text) + ">";
+    std::size_t used = 0;
+    PathResult r = parse_path(bracketed, PathKind::Forward, smtputf8, &used);
+    const Path* p = std::get_if<Path>(&r);
+    if (!p || used != bracketed.size() || p->source_route) return std::nullopt;
+    return p->mailbox;
+}
+
 PathResult parse_path(std::string_view text, PathKind kind, bool smtputf8, std::size_t* consumed) {
     Parser p(text, smtputf8);
     if (!p.eat('<')) return syntax("address must be enclosed in <>");
