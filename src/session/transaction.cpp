@@ -39,8 +39,8 @@ void Transaction::on_mail(smtp::Command& cmd) {
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
-    if (cmd.mail.size && *cmd.mail.size > l.limits.max_message_size)
-        return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l.limits.max_message_size) + " bytes"));
+    if (cmd.mail.size && *cmd.mail.size > s_.message_size_limit())
+        return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(s_.message_size_limit()) + " bytes"));
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
     policy::Decision d = policy::check_mail(s_.facts, cmd.path);
     if (d.verdict == policy::Verdict::Refuse) {
@@ -136,13 +136,26 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     // The chunk is read whatever happens, so the stream stays in step (RFC 3030 §2).
     bool usable = in_mail_ && !rcpts_.empty();
     std::uint64_t need = cmd.chunk_size;
+    // data_timeout covers the whole message: every chunk of the transaction, from the first
+    // (reset() clears it), as the settings reference says; a chunk that arrives whole after
+    // it has passed is not taken either.
     auto deadline = Clock::now() + l.limits.data_timeout;
+    if (usable) {
+        if (bdat_deadline_ == Clock::time_point{}) bdat_deadline_ = deadline;
+        deadline = bdat_deadline_;
+    }
     while (need > 0) {
         std::string_view avail = s_.io.pending();
-        if (avail.empty()) {
+        if (avail.empty() || Clock::now() >= deadline) {
             auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
             if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
-                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
+                Reply r(421, "4.4.2", "data not received in time; closing");
+                bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
+                if (timeout) {
+                    s_.reply(r);
+                    co_await s_.io.flush();
+                }
+                log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during BDAT"), bdat_buf_.size());
                 reset("");
                 s_.quit = true;
                 co_return;
@@ -222,6 +235,11 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
     std::string head = received_header(rf);
+    if (auto r = over_size_limit(head.size() + message.size())) {   // what will be sent on, our header included
+        log_transaction("refused", *r, message.size());
+        reset("");
+        co_return s_.reply(*r);
+    }
     auto id = co_await s_.svc.spool->commit(env, head, message);
     if (!id) {
         log::error("spool.commit.failed", {{"listener", l.name}, {"client", s_.client_text()}, {"error", id.error().message}});
@@ -238,6 +256,13 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     reset("");
     if (s_.svc.queued) s_.svc.queued(env);
     s_.reply(ok);
+}
+
+std::optional<Reply> Transaction::over_size_limit(std::uint64_t size_with_header) const {
+    const config::Listener& l = s_.listener;
+    if (size_with_header <= l.limits.max_message_size) return std::nullopt;
+    return Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) +
+                                   " bytes with the Received header added here");
 }
 
 std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients) {
@@ -271,6 +296,7 @@ void Transaction::reset(std::string_view why) {
     bdat_started_ = false;
     bdat_too_big_ = false;
     bdat_buf_.clear();
+    bdat_deadline_ = {};
 }
 
 void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {

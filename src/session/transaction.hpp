@@ -39,6 +39,8 @@ private:
     using Clock = std::chrono::steady_clock;
     asio::awaitable<void> finish_message(std::string_view message);
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
+    // limits.max_message_size against the message plus our Received header: the refusal, or nullopt.
+    std::optional<smtp::Reply> over_size_limit(std::uint64_t size_with_header) const;
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
     // would exceed them (and logs it), else nullopt and they are held in quota_ (given back
     // by reset() unless the spool commit counted them).
@@ -55,6 +57,7 @@ private:
     bool bdat_too_big_ = false;
     std::string bdat_buf_;
     Clock::time_point started_;
+    Clock::time_point bdat_deadline_{};   // data_timeout for all chunks, from the first BDAT
     policy::Brakes::Reservation quota_;   // this transaction's share of the hourly limits
 };
 

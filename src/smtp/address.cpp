@@ -284,6 +284,28 @@ PathResult parse_path(std::string_view text, PathKind kind, bool smtputf8, std::
     return path;
 }
 
+bool valid_helo_argument(std::string_view s) {
+    if (s.empty() || s.size() > kMaxDomain) return false;
+    if (s.front() == '[') {
+        Parser p(s, false);
+        std::string ignored;
+        return p.address_literal(ignored) && p.at_end();
+    }
+    if (s.back() == '.') s.remove_suffix(1);
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == '.') {
+            if (label == 0 || label > 63) return false;
+            label = 0;
+            continue;
+        }
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (!is_letdig(c) && c != '-' && c != '_') return false;
+        ++label;
+    }
+    return true;
+}
+
 bool valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
         std::size_t n = utf8_seq(s, i);

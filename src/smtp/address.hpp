@@ -58,6 +58,15 @@ PathResult parse_path(std::string_view text, PathKind kind, bool smtputf8, std::
 // `smtputf8`) syntax. The typed form of queue::Recipient::address.
 std::optional<Mailbox> parse_mailbox(std::string_view text, bool smtputf8 = true);
 
+// EHLO/HELO argument (RFC 5321 §4.1.1.1): a Domain or an IPv4/IPv6 address literal, at
+// most 255 octets. Liberal where real clients are: labels may hold '_' (Windows host
+// names) and start or end with '-', a final dot is allowed, and a bare dotted quad is a
+// domain as far as syntax goes. Refused: control characters, spaces, empty labels,
+// labels over 63 octets, general address literals, and any 8-bit byte — the client
+// cannot know yet whether its messages will be SMTPUTF8, and a U-label host always has
+// its A-label (xn--) form (RFC 5890), which is what our Received header must carry.
+bool valid_helo_argument(std::string_view s);
+
 // True if `s` is well-formed UTF-8 without overlongs or surrogates.
 bool valid_utf8(std::string_view s);
 
