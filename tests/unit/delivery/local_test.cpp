@@ -130,6 +130,8 @@ TEST_F(LocalTest, RcptAndDeliveryClassifyAlike) {
         bool rcpt_accepts = r.kind != RK::Unknown && r.kind != RK::AliasLoop;
         bool delivery_refuses = m.kind == Kind::Unknown || m.kind == Kind::Alias;
         // An accepted alias is expanded before delivery; every other accepted address is delivered.
-        if (r.kind != RK::Alias) EXPECT_EQ(rcpt_accepts, !delivery_refuses) << a;
+        if (r.kind != RK::Alias) {
+            EXPECT_EQ(rcpt_accepts, !delivery_refuses) << a;
+        }
     }
 }
