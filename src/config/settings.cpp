@@ -393,7 +393,7 @@ const Field<Permissions> kPermissions[] = {
 };
 
 const Field<ListenerLimits> kLimits[] = {
-    {"max_message_size", "size", "\"35MiB\"", "Largest message accepted; announced with SIZE (RFC 1870).",
+    {"max_message_size", "size", "\"35MiB\"", "Largest message accepted, counted as it will be sent on: with the Received header rampart adds; SIZE (RFC 1870) announces what is left for the client's message.",
      SET(if (auto v = read_size(n, ctx, path)) t.max_message_size = *v)},
     {"max_recipients", "count", "100", "Recipients per message; more get 452 4.5.3.",
      SET(if (auto v = read_count(n, ctx, path, 1, 100000)) t.max_recipients = static_cast<std::uint32_t>(*v))},
@@ -411,7 +411,7 @@ const Field<ListenerLimits> kLimits[] = {
      SET(if (auto v = read_count(n, ctx, path, 512, 65536)) t.max_command_length = static_cast<std::uint32_t>(*v))},
     {"command_timeout", "duration", "\"5m\"", "Wait for the next command before 421 4.4.2 (RFC 5321 §4.5.3.2.7).",
      SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
-    {"data_timeout", "duration", "\"10m\"", "Longest time for receiving one message's data (DATA or all BDAT chunks).",
+    {"data_timeout", "duration", "\"10m\"", "Longest time for receiving one message's data (DATA, or all BDAT chunks from the first).",
      SET(if (auto v = read_duration(n, ctx, path)) t.data_timeout = *v)},
     {"auth_failure_delay", "duration", "\"1s\"", "Tarpit: wait this long before answering a failed AUTH, doubling with each further failure from the address; \"0s\": off.",
      SET(if (auto v = read_duration(n, ctx, path, true)) t.auth_failure_delay = *v)},

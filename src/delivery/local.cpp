@@ -51,37 +51,30 @@ std::string xtext(std::string_view s) {
 LocalMailbox resolve_local(const directory::Directory* dir, const std::vector<config::Domain>& domains, std::string_view address) {
     LocalMailbox m;
     std::string addr = lookup_address(domains, address);
-    Parts p = parts(addr);
-    m.domain = p.domain;
+    // The same classification RCPT used (rule recipient.known): what it accepted is here.
+    directory::Resolved r = directory::resolve(dir, addr);
+    m.domain = r.domain;
     m.address = addr;
-    if (dir) {
-        directory::Lookup l = directory::lookup(*dir, addr);
-        if (l.user) {
+    using Kind = directory::Resolved::Kind;
+    switch (r.kind) {
+        case Kind::User:
             m.kind = LocalMailbox::Kind::User;
-            m.user = l.user->name;
-            m.maildir = folder_name(l.user->name);
-            for (const std::string& a : l.user->addresses)
-                if (directory::fold(a) == directory::fold(addr)) m.address = a;   // the directory's spelling
+            m.user = r.user->name;
+            m.maildir = folder_name(r.user->name);
+            for (const std::string& a : r.user->addresses)
+                if (directory::address_key(a) == directory::address_key(addr)) m.address = a;   // the directory's spelling
             return m;
-        }
-        if (l.alias) {
-            m.kind = LocalMailbox::Kind::Alias;
+        case Kind::Alias:       // not expanded when it was accepted: it loops (or the directory changed)
+        case Kind::AliasLoop: m.kind = LocalMailbox::Kind::Alias; return m;
+        case Kind::Postmaster:
+            m.kind = LocalMailbox::Kind::Postmaster;
+            m.maildir = "postmaster";
             return m;
-        }
-    }
-    if (directory::is_postmaster(p.local) || p.domain.empty()) {
-        m.kind = LocalMailbox::Kind::Postmaster;
-        m.maildir = "postmaster";
-        return m;
-    }
-    if (dir && directory::covers_domain(*dir, p.domain)) {
-        m.kind = LocalMailbox::Kind::Unknown;
-        return m;
+        case Kind::Unknown: m.kind = LocalMailbox::Kind::Unknown; return m;
+        case Kind::Catchall: break;
     }
     m.kind = LocalMailbox::Kind::Catchall;
-    smtp::Mailbox mb{p.local, p.domain, false, !p.local.empty() && p.local.front() == '"'};
-    std::string local = mb.local_unquoted();
-    m.maildir = std::filesystem::path(folder_name(p.domain)) / folder_name(local);
+    m.maildir = std::filesystem::path(folder_name(r.domain)) / folder_name(r.local);
     return m;
 }
 
@@ -90,7 +83,7 @@ std::vector<queue::Recipient> expand_recipients(const directory::Directory& dir,
     std::vector<queue::Recipient> out;
     std::set<std::string> seen;
     auto add = [&](queue::Recipient r) {
-        if (seen.insert(directory::fold(r.address)).second) out.push_back(std::move(r));
+        if (seen.insert(directory::address_key(r.address)).second) out.push_back(std::move(r));
     };
     for (const queue::Recipient& r : rcpts) {
         std::string addr = lookup_address(domains, r.address);

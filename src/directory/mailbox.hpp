@@ -4,6 +4,10 @@
 // the receiving host decide how to read its own local parts, and administrators expect
 // "Alice@Example.Test" to reach alice@example.test. The directory must therefore not hold
 // two addresses that differ only in case (the first one wins).
+// Every look-up goes through address_key(): the RFC 5321 mailbox, not its spelling
+// ("alice"@example.test is alice@example.test), so RCPT, alias expansion and delivery
+// cannot disagree about an address (issue 14 item 8); all three classify a recipient
+// with the one function resolve().
 // Pure functions over a Directory value; no I/O.
 #pragma once
 
@@ -43,7 +47,31 @@ Expansion expand(const Directory& d, std::string_view address);
 // True for the local part "postmaster" in any case (RFC 5321 §4.5.1: always accepted).
 bool is_postmaster(std::string_view local);
 
-// ASCII lower-case copy (addresses are compared through this).
+// ASCII lower-case copy.
 std::string fold(std::string_view s);
+
+// The key addresses are compared by: fold(smtp::Mailbox::key()) of the parsed address
+// (quotes and quoted-pairs removed, case folded); an address that does not parse (a
+// directory entry written loosely) is folded as written.
+std::string address_key(std::string_view address);
+
+// What an address in an authoritative domain (or "Postmaster" without a domain) is,
+// for RCPT (rule recipient.known) and delivery (delivery::resolve_local) alike.
+struct Resolved {
+    enum class Kind {
+        User,        // one of a user's addresses
+        Alias,       // an alias that expands to at least one address
+        AliasLoop,   // an alias that expands to nothing (every branch loops)
+        Postmaster,  // postmaster the directory does not route (RFC 5321 §4.5.1)
+        Unknown,     // the directory covers the domain and does not know the address
+        Catchall,    // no directory, or a domain the directory holds nothing in
+    };
+    Kind kind = Kind::Unknown;
+    const User* user = nullptr;
+    const Alias* alias = nullptr;
+    std::string local;    // the local part unquoted (the mailbox name), case kept
+    std::string domain;   // lower-case; empty for <Postmaster>
+};
+Resolved resolve(const Directory* d, std::string_view address);
 
 }  // namespace rampart::directory

@@ -91,15 +91,22 @@ const Rule<RcptQuestion> kRcptRules[] = {
          if (q.rcpt.mailbox.domain.empty()) return pass("<Postmaster> is always accepted (RFC 5321 §4.5.1)");
          if (!q.domain || q.domain->type != config::DomainType::Authoritative)
              return pass(q.domain ? q.domain->name + " is not authoritative: mailboxes live elsewhere" : "recipient is outside the accepted domains");
-         std::string local = q.rcpt.mailbox.local_unquoted();
-         std::string address = local + "@" + q.domain->name;
-         if (directory::is_postmaster(local)) return pass("postmaster is always accepted (RFC 5321 §4.5.1)");
-         if (!q.s.directory) return pass("no directory to ask: every local part accepted");
-         if (!directory::covers_domain(*q.s.directory, q.domain->name))
-             return pass("the directory holds no address in " + q.domain->name + ": every local part accepted");
-         directory::Lookup l = directory::lookup(*q.s.directory, address);
-         if (l.user) return pass(address + " is an address of user:" + l.user->name);
-         if (l.alias) return pass(address + " is an alias");
+         // directory::resolve is what delivery classifies the recipient with, too: never a
+         // 250 here for what delivery would refuse.
+         std::string address = q.rcpt.mailbox.key();
+         directory::Resolved r = directory::resolve(q.s.directory.get(), q.rcpt.mailbox.text());
+         using Kind = directory::Resolved::Kind;
+         switch (r.kind) {
+             case Kind::User: return pass(address + " is an address of user:" + r.user->name);
+             case Kind::Alias: return pass(address + " is an alias");
+             case Kind::AliasLoop:
+                 return refuse("recipient.known", smtp::Reply(550, "5.4.6", "alias loop: the alias expands to no mailbox"));
+             case Kind::Postmaster: return pass("postmaster is always accepted (RFC 5321 §4.5.1)");
+             case Kind::Catchall:
+                 if (!q.s.directory) return pass("no directory to ask: every local part accepted");
+                 return pass("the directory holds no address in " + q.domain->name + ": every local part accepted");
+             case Kind::Unknown: break;
+         }
          return refuse("recipient.known", smtp::Reply(550, "5.1.1", "no such recipient here"));
      }},
     {"domains",

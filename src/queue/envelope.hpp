@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct Recipient {
     std::string alias;            // the alias (as the client named it) this recipient was expanded
                                   // from; empty: the client named this recipient itself. Reports
                                   // speak of the alias, never of its members (RFC 3461 §6.2.7.3).
+
+    // The typed address (local part, domain, literal and quoted flags), parsed from the
+    // text the spool stores; nullopt only for an address that never passed RCPT syntax.
+    // XXX(races): the string stays the stored field while the spool format is being
+    // changed elsewhere; callers that split at '@' should move to this.
+    std::optional<smtp::Mailbox> mailbox() const { return smtp::parse_mailbox(address); }
 };
 
 struct Envelope {

@@ -30,3 +30,14 @@ std::string received_header(const ReceivedFacts& f) {
 }
 
 }  // namespace rampart::session
+
+namespace rampart::session {
+
+std::size_t received_header_max(ReceivedFacts f) {
+    f.id.assign(32, 'X');                 // queue ids are 18 characters
+    f.single_recipient.assign(256, 'x');
+    f.smtputf8 = true;                    // the longest protocol name
+    return received_header(f).size();
+}
+
+}  // namespace rampart::session

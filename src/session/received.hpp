@@ -2,6 +2,7 @@
 // §4.4, RFC 3848 protocol names). Pure: facts in, header text out.
 #pragma once
 
+#include <cstddef>
 #include <ctime>
 #include <string>
 
@@ -26,6 +27,10 @@ struct ReceivedFacts {
 std::string protocol_name(const ReceivedFacts& f);
 // The header, CRLF-terminated and folded into lines well under 998 octets.
 std::string received_header(const ReceivedFacts& f);
+// The most octets received_header(f) can take whatever the queue id, the recipient (a
+// path is at most 256 octets, RFC 5321 §4.5.3.1.3) and the time: what a size limit that
+// counts what will be sent on keeps free for the header.
+std::size_t received_header_max(ReceivedFacts f);
 // "Tue, 01 Dec 2026 17:00:00 +0000" (RFC 5322 §3.3).
 std::string rfc5322_date(std::time_t t);
 

@@ -100,6 +100,11 @@ asio::awaitable<std::optional<std::string>> Authenticator::first_response(const 
 }
 
 asio::awaitable<void> Authenticator::on_auth(const smtp::Command& cmd) {
+    // However the exchange ends, a check still in flight gives its slot back.
+    struct EndAttempt {
+        policy::Brakes::Attempt& a;
+        ~EndAttempt() { a.release(); }
+    } end_attempt{attempt_};
     std::string mech = cmd.argument.substr(0, cmd.argument.find(' '));
     std::string initial = cmd.argument.size() > mech.size() ? cmd.argument.substr(mech.size() + 1) : std::string();
     for (char& c : mech) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -144,7 +149,7 @@ asio::awaitable<void> Authenticator::on_basic(std::string mech, const std::strin
         user = *u;
         password = *p;
     }
-    if (auth_blocked(mech, user)) {
+    if (!co_await begin_check(mech, user)) {
         sodium_memzero(password.data(), password.size());
         co_return;
     }
@@ -177,7 +182,7 @@ bool Authenticator::gssapi_usable() const {
 asio::awaitable<void> Authenticator::on_gssapi(const std::string& initial) {
     constexpr int kMaxRounds = 8;   // Kerberos needs one; SPNEGO-style chatter is refused
     if (!gssapi_usable()) co_return s_.reply(Reply(504, "5.5.4", "authentication mechanism not offered on this listener"));
-    if (auth_blocked("GSSAPI", "")) co_return;
+    if (!co_await begin_check("GSSAPI", "")) co_return;
     std::string client, failure;
     AuthNote note;   // a named variable: GCC 12 mishandles temporaries inside co_await
     // Our own keytab failed: not the client's fault, so no brakes.
@@ -252,7 +257,7 @@ asio::awaitable<void> Authenticator::on_external(const std::string& initial) {
     if (!s_.stream.tls_active()) co_return s_.reply(Reply(538, "5.7.11", "encryption required for the requested authentication mechanism"));
     std::optional<std::string> authzid = co_await first_response(initial);
     if (!authzid) co_return;
-    if (auth_blocked("EXTERNAL", "")) co_return;
+    if (!co_await begin_check("EXTERNAL", "")) co_return;
     std::optional<net::PeerCertificate> cert = s_.stream.peer_certificate();
     auth::ExternalOutcome out = auth::authenticate_external(*s_.svc.directory->get(), cert, s_.client.address, *authzid);
     std::string fingerprint = cert ? cert->fingerprint : "-";
@@ -269,19 +274,59 @@ bool Authenticator::auth_blocked(std::string_view mech, const std::string& user)
     auto left = s_.svc.brakes->locked(key);
     if (!left) return false;
     // A correct password during a lockout is refused too: it is not even checked.
+    refuse_locked(mech, user, key, *left);
+    return true;
+}
+
+void Authenticator::refuse_locked(std::string_view mech, const std::string& user, const std::string& key,
+                                  std::chrono::milliseconds left) {
     log::warn("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", mech},
                             {"user", user.empty() ? "-" : user}, {"result", "locked"}, {"locked", key},
-                            {"retry_after_s", (left->count() + 999) / 1000}});
+                            {"retry_after_s", (left.count() + 999) / 1000}});
     s_.reply(policy::Brakes::lockout_reply());
-    return true;
+}
+
+asio::awaitable<bool> Authenticator::begin_check(std::string_view mech, const std::string& user) {
+    if (!s_.svc.brakes) co_return true;
+    // Checks in flight that could all fail hold the other checks of the same address or
+    // user back: a legitimate client with many parallel logins waits a few hash times,
+    // a guesser never gets more checks than the lockout allows.
+    constexpr std::chrono::milliseconds kPoll{25};
+    constexpr std::chrono::milliseconds kMaxWait{std::chrono::seconds(10)};
+    std::string ip_key = policy::Brakes::ip_key(s_.client_text());
+    std::string user_key = user.empty() ? std::string() : policy::Brakes::user_key(user);
+    std::optional<asio::steady_timer> timer;
+    for (std::chrono::milliseconds waited{0};; waited += kPoll) {
+        policy::Brakes::Begin b = s_.svc.brakes->begin_attempt(ip_key, user_key, s_.listener.limits);
+        if (b.ok()) {
+            attempt_ = std::move(b.attempt);
+            co_return true;
+        }
+        if (b.retry.count() > 0) {
+            refuse_locked(mech, user, b.blocked, b.retry);
+            co_return false;
+        }
+        if (waited >= kMaxWait) {
+            log::warn("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", mech},
+                                    {"user", user.empty() ? "-" : user}, {"result", "busy"}, {"locked", b.blocked}});
+            s_.reply(policy::Brakes::busy_reply());
+            co_return false;
+        }
+        if (!timer) timer.emplace(co_await asio::this_coro::executor);
+        timer->expires_after(kPoll);
+        std::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
 }
 
 asio::awaitable<void> Authenticator::auth_failed(std::string_view mech, AuthNote note) {
     const std::string& user = note.user;
     policy::Brakes::Failure f;
-    if (s_.svc.brakes)
-        f = s_.svc.brakes->auth_failed(policy::Brakes::ip_key(s_.client_text()),
-                                     user.empty() ? std::string() : policy::Brakes::user_key(user), s_.listener.limits);
+    std::string user_key = user.empty() ? std::string() : policy::Brakes::user_key(user);
+    if (attempt_.active())
+        f = attempt_.failed(user_key, s_.listener.limits);   // recorded and the slot given back in one step
+    else if (s_.svc.brakes)
+        f = s_.svc.brakes->auth_failed(policy::Brakes::ip_key(s_.client_text()), user_key, s_.listener.limits);
     log::info("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", mech},
                             {"user", user.empty() ? "-" : user}, {"principal", note.principal.empty() ? "-" : note.principal},
                             {"server", "-"}, {"fingerprint", note.fingerprint.empty() ? "-" : note.fingerprint},
@@ -304,7 +349,16 @@ asio::awaitable<void> Authenticator::auth_failed(std::string_view mech, AuthNote
 }
 
 void Authenticator::auth_succeeded(std::string_view mech, policy::Principal principal, AuthNote note) {
-    if (s_.svc.brakes) s_.svc.brakes->auth_succeeded(policy::Brakes::user_key(note.user.empty() ? principal.name : note.user));
+    std::string user_key = policy::Brakes::user_key(note.user.empty() ? principal.name : note.user);
+    bool checked = attempt_.active();
+    if (checked && !attempt_.succeeded(user_key)) {
+        // A concurrent failure locked the address or the user while this was checked.
+        std::string user = note.user.empty() ? principal.name : note.user;
+        std::string key = s_.svc.brakes->locked(user_key) ? user_key : policy::Brakes::ip_key(s_.client_text());
+        auto left = s_.svc.brakes->locked(key);
+        return refuse_locked(mech, user, key, left.value_or(std::chrono::milliseconds(0)));
+    }
+    if (!checked && s_.svc.brakes) s_.svc.brakes->auth_succeeded(user_key);
     bool server = principal.kind == policy::Principal::Kind::Server;
     log::info("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", mech},
                             {"user", note.user.empty() ? principal.name : note.user}, {"principal", principal.text()},

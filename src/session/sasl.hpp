@@ -5,14 +5,19 @@
 // auth_failed / auth_succeeded (the brakes on stolen logins and the smtp.auth log line),
 // or in a reply that is not a credential failure (cancel, syntax, unavailable); a
 // lockout is checked before credentials are, and a correct password during it fails.
+// Every credential check runs as a policy::Brakes::Attempt begun just before it (the
+// lockout check and a slot in one step) and ended by the outcome; a success is answered
+// 235 only if no lockout began while it was checked.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <asio/awaitable.hpp>
 
+#include "policy/brakes.hpp"
 #include "policy/principal.hpp"
 
 namespace asio::ssl {
@@ -54,10 +59,17 @@ private:
     // The first response (RFC 4954 §4): on the AUTH line ("=" is empty) or after an empty 334.
     asio::awaitable<std::optional<std::string>> first_response(const std::string& initial);
     bool auth_blocked(std::string_view mech, const std::string& user);
+    // Begins the credential check (policy::Brakes::begin_attempt) for the client address
+    // and `user` ("" if not known yet), waiting (bounded) while as many checks are in
+    // flight as failures may still happen before the lockout; false after answering 454
+    // (locked out, or still no turn after the wait).
+    asio::awaitable<bool> begin_check(std::string_view mech, const std::string& user);
+    void refuse_locked(std::string_view mech, const std::string& user, const std::string& key, std::chrono::milliseconds left);
     asio::awaitable<void> auth_failed(std::string_view mech, AuthNote note);
     void auth_succeeded(std::string_view mech, policy::Principal principal, AuthNote note);
 
     SessionState& s_;
+    policy::Brakes::Attempt attempt_;   // the check in flight of the current AUTH, if any
 };
 
 }  // namespace rampart::session

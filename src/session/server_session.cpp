@@ -176,7 +176,7 @@ asio::awaitable<void> Session::on_ehlo(const Command& cmd) {
     if (!s_.esmtp) co_return s_.reply(Reply(250, "", host));
     std::string text = host + " greets " + s_.helo;
     text += "\nPIPELINING";
-    text += "\nSIZE " + std::to_string(s_.listener.limits.max_message_size);
+    text += "\nSIZE " + std::to_string(s_.message_size_limit());   // the Received header we add counts
     text += "\n8BITMIME";
     text += "\nENHANCEDSTATUSCODES";
     text += "\nSMTPUTF8";

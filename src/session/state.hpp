@@ -3,12 +3,14 @@
 // principal) and the EHLO state. Owned by the session coroutine; no locks.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "filter/chain.hpp"
 #include "policy/access.hpp"
 #include "session/line_io.hpp"
+#include "session/received.hpp"
 #include "session/server_session.hpp"
 #include "smtp/reply.hpp"
 
@@ -45,6 +47,25 @@ struct SessionState {
         quit = true;
     }
     const std::string& hostname() const { return svc.config->server.hostname; }
+    // limits.max_message_size counts what will be sent on: the client's message plus the
+    // Received header we add (issue 14 item 9), so that a next hop with the same limit
+    // does not refuse what we accepted. The largest message a client may send in this
+    // session as it stands (TLS, principal, EHLO): announced with SIZE and checked against
+    // MAIL's SIZE=; the end of data checks the real header.
+    // XXX(races): headers that filter agents add later must be counted here too.
+    std::uint64_t message_size_limit() const {
+        ReceivedFacts f;
+        f.helo = helo;
+        f.client_ip = client_text();
+        f.hostname = hostname();
+        f.esmtp = true;
+        f.tls = stream.tls_active();
+        f.tls_description = stream.tls_description();
+        f.authenticated = true;
+        if (facts.principal.kind == policy::Principal::Kind::Server) f.server_principal = facts.principal.text();
+        std::uint64_t head = received_header_max(std::move(f));
+        return listener.limits.max_message_size > head ? listener.limits.max_message_size - head : 0;
+    }
     std::string client_text() const { return client.address.text(); }
 
     net::Stream& stream;

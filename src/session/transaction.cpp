@@ -40,8 +40,8 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
-    if (cmd.mail.size && *cmd.mail.size > l.limits.max_message_size)
-        co_return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(l.limits.max_message_size) + " bytes"));
+    if (cmd.mail.size && *cmd.mail.size > s_.message_size_limit())
+        co_return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(s_.message_size_limit()) + " bytes"));
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
     policy::Decision d = policy::check_mail(s_.facts, cmd.path);
     if (d.verdict == policy::Verdict::Refuse) {
@@ -49,7 +49,6 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         co_return s_.reply(d.reply);
     }
-    if (auto r = braked(1, 0)) co_return s_.reply(*r);
     filter::MessageView view;
     view.helo = s_.helo;
     view.sender = &cmd.path;
@@ -57,8 +56,13 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
                                         {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
-        if (s_.chain) s_.chain->end_transaction();
+        reset("");   // no transaction was opened; agents drop what they learnt
         co_return s_.reply(cf.reply);
+    }
+    // The hourly limits are reserved last, so a refusal above holds nothing.
+    if (auto r = braked(1, 0)) {
+        reset("");
+        co_return s_.reply(*r);
     }
     note_filter(cf);
     discard_ = cf.kind == filter::AgentVerdict::Kind::Discard;
@@ -84,11 +88,6 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
                                         {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         co_return s_.reply(d.reply);
     }
-    if (auto r = braked(0, static_cast<std::uint32_t>(rcpts_.size() + 1))) {
-        ++refused_rcpts_;
-        last_refusal_ = r->summary();
-        co_return s_.reply(*r);
-    }
     filter::MessageView view;
     view.helo = s_.helo;
     view.sender = &sender_;
@@ -102,8 +101,16 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
                                         {"code", cf.reply.code}, {"reason", cf.reason}});
         co_return s_.reply(cf.reply);
     }
+    bool discarded = cf.kind == filter::AgentVerdict::Kind::Discard;
+    if (!discarded) {
+        if (auto r = braked(0, 1)) {   // the earlier recipients are held already
+            ++refused_rcpts_;
+            last_refusal_ = r->summary();
+            co_return s_.reply(*r);
+        }
+    }
     // A discarded recipient is answered like any other and never delivered.
-    if (cf.kind != filter::AgentVerdict::Kind::Discard)
+    if (!discarded)
         rcpts_.push_back(queue::Recipient{cmd.path.text(), cmd.rcpt.notify, cmd.rcpt.orcpt, false, {}, {}});
     else
         ++discarded_rcpts_;
@@ -177,13 +184,26 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     bool usable = in_mail_ && (!rcpts_.empty() || discarded_rcpts_ > 0);
     if (usable && !bdat_too_big_ && !incoming_.started()) incoming_.start(s_.svc.spool->incoming_dir());
     std::uint64_t need = cmd.chunk_size;
+    // data_timeout covers the whole message: every chunk of the transaction, from the first
+    // (reset() clears it), as the settings reference says; a chunk that arrives whole after
+    // it has passed is not taken either.
     auto deadline = Clock::now() + l.limits.data_timeout;
+    if (usable) {
+        if (bdat_deadline_ == Clock::time_point{}) bdat_deadline_ = deadline;
+        deadline = bdat_deadline_;
+    }
     while (need > 0) {
         std::string_view avail = s_.io.pending();
-        if (avail.empty()) {
+        if (avail.empty() || Clock::now() >= deadline) {
             auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
             if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
-                log_transaction("aborted", Reply(421, "4.4.2", "connection lost during BDAT"), incoming_.size());
+                Reply r(421, "4.4.2", "data not received in time; closing");
+                bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
+                if (timeout) {
+                    s_.reply(r);
+                    co_await s_.io.flush();
+                }
+                log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during BDAT"), incoming_.size());
                 reset("");
                 s_.quit = true;
                 co_return;
@@ -297,6 +317,11 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
     std::string head = received_header(rf);
+    if (auto r = over_size_limit(head.size() + message.size())) {   // what will be sent on, our header included
+        log_transaction("refused", *r, message.size());
+        reset("");
+        co_return s_.reply(*r);
+    }
     std::string records;
     if (!quarantine_.empty()) {
         // Durable with the message, in the same flush: it is never delivered unreleased.
@@ -316,8 +341,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     }
     env.id = *id;
     env.size = head.size() + message.size();
-    if (s_.svc.brakes && s_.facts.principal.kind == policy::Principal::Kind::User)
-        s_.svc.brakes->count(s_.facts.principal.text(), 1, static_cast<std::uint32_t>(rcpts_.size()));
+    quota_.commit();   // what MAIL and RCPT reserved is now sent
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     if (!env.quarantine.empty())
         log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine}});
@@ -327,11 +351,18 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     s_.reply(ok);
 }
 
+std::optional<Reply> Transaction::over_size_limit(std::uint64_t size_with_header) const {
+    const config::Listener& l = s_.listener;
+    if (size_with_header <= l.limits.max_message_size) return std::nullopt;
+    return Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) +
+                                   " bytes with the Received header added here");
+}
+
 std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients) {
     const config::Listener& l = s_.listener;
     const policy::Principal& p = s_.facts.principal;
     if (!s_.svc.brakes || p.kind != policy::Principal::Kind::User) return std::nullopt;
-    policy::Brakes::Limit hit = s_.svc.brakes->would_exceed(p.text(), messages, recipients, l.limits);
+    policy::Brakes::Limit hit = quota_.reserve(*s_.svc.brakes, p.text(), messages, recipients, l.limits);
     if (hit == policy::Brakes::Limit::None) return std::nullopt;
     Reply r = policy::Brakes::rate_reply(hit);
     bool msgs = hit == policy::Brakes::Limit::Messages;
@@ -349,6 +380,7 @@ void Transaction::reset(std::string_view why) {
         log_transaction("abandoned", r, incoming_.size());
     }
     in_mail_ = false;
+    quota_.release();   // nothing if the commit counted it
     sender_ = smtp::Path{};
     mail_ = smtp::MailParams{};
     rcpts_.clear();
@@ -357,6 +389,7 @@ void Transaction::reset(std::string_view why) {
     bdat_started_ = false;
     bdat_too_big_ = false;
     incoming_.reset();
+    bdat_deadline_ = {};
     quarantine_.clear();
     discard_ = false;
     discarded_rcpts_ = 0;

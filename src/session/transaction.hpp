@@ -14,6 +14,7 @@
 
 #include <asio/awaitable.hpp>
 
+#include "policy/brakes.hpp"
 #include "queue/envelope.hpp"
 #include "queue/incoming.hpp"
 #include "smtp/address.hpp"
@@ -48,8 +49,11 @@ private:
     // transaction, answers 452 4.3.1.
     void storage_failed(const Error& e, std::uint64_t size);
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
+    // limits.max_message_size against the message plus our Received header: the refusal, or nullopt.
+    std::optional<smtp::Reply> over_size_limit(std::uint64_t size_with_header) const;
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
-    // would exceed them (and logs it), else nullopt.
+    // would exceed them (and logs it), else nullopt and they are held in quota_ (given back
+    // by reset() unless the spool commit counted them).
     std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
     void note_filter(const filter::ChainResult& cf);
 
@@ -68,6 +72,8 @@ private:
     std::string quarantine_;          // "agent: reason" of the first quarantine verdict
     bool discard_ = false;            // an agent discarded the whole message at MAIL
     unsigned discarded_rcpts_ = 0;    // recipients an agent discarded (answered 250, never stored)
+    Clock::time_point bdat_deadline_{};   // data_timeout for all chunks, from the first BDAT
+    policy::Brakes::Reservation quota_;   // this transaction's share of the hourly limits
 };
 
 }  // namespace rampart::session

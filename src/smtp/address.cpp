@@ -240,6 +240,20 @@ std::string Mailbox::local_unquoted() const {
     return out;
 }
 
+std::string Mailbox::key() const {
+    std::string local = local_unquoted();
+    return domain.empty() ? local : local + "@" + domain_key();
+}
+
+std::optional<Mailbox> parse_mailbox(std::string_view text, bool smtputf8) {
+    std::string bracketed = "<" + std::string(text) + ">";
+    std::size_t used = 0;
+    PathResult r = parse_path(bracketed, PathKind::Forward, smtputf8, &used);
+    const Path* p = std::get_if<Path>(&r);
+    if (!p || used != bracketed.size() || p->source_route) return std::nullopt;
+    return p->mailbox;
+}
+
 PathResult parse_path(std::string_view text, PathKind kind, bool smtputf8, std::size_t* consumed) {
     Parser p(text, smtputf8);
     if (!p.eat('<')) return syntax("address must be enclosed in <>");
@@ -268,6 +282,28 @@ PathResult parse_path(std::string_view text, PathKind kind, bool smtputf8, std::
     if (p.pos() > kMaxPath + 2) return AddressError{553, "5.1.3", "path longer than 256 octets"};
     if (consumed) *consumed = p.pos();
     return path;
+}
+
+bool valid_helo_argument(std::string_view s) {
+    if (s.empty() || s.size() > kMaxDomain) return false;
+    if (s.front() == '[') {
+        Parser p(s, false);
+        std::string ignored;
+        return p.address_literal(ignored) && p.at_end();
+    }
+    if (s.back() == '.') s.remove_suffix(1);
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == '.') {
+            if (label == 0 || label > 63) return false;
+            label = 0;
+            continue;
+        }
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (!is_letdig(c) && c != '-' && c != '_') return false;
+        ++label;
+    }
+    return true;
 }
 
 bool valid_utf8(std::string_view s) {

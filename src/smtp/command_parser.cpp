@@ -237,6 +237,13 @@ Command parse_command(std::string_view line, bool smtputf8) {
                 cmd.error = syntax_error(std::string(verb_name(cmd.verb)) + " needs one domain or address literal");
                 return cmd;
             }
+            // The argument goes into our Received header (session/received.cpp): bounded,
+            // printable, and a name or literal, not the client's free text.
+            if (!valid_helo_argument(d)) {
+                cmd.error = syntax_error(std::string(verb_name(cmd.verb)) +
+                                         " argument must be a domain name or an address literal (RFC 5321 §4.1.1.1)");
+                return cmd;
+            }
             cmd.argument.assign(d);
             return cmd;
         }

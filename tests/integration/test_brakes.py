@@ -5,23 +5,27 @@ import smtplib
 
 import pytest
 
-from conftest import DOMAIN, SOCK_TIMEOUT, free_port, no_verify_context
+from conftest import DOMAIN, SOCK_TIMEOUT, free_port, no_verify_context, wait_for
 from policy_setup import add_user, configure
 
 LIMITS = ('limits = { auth_failure_delay = "50ms", auth_failure_delay_max = "200ms", auth_lockout_failures = 3, '
           'auth_lockout_window = "10m", max_messages_per_hour = 2, max_recipients_per_hour = 3 }')
 
 
-@pytest.fixture
-def braked(rampart_factory, sink):
+def start_braked(rampart_factory, sink, threads=2):
     srv = rampart_factory(start=False)
     configure(srv, "all-in-one", [("submission", free_port(),
                                    'permissions = { submit = ["group:staff"], relay = ["group:staff"] }\n' + LIMITS)],
-              smarthost_port=sink.port)
+              smarthost_port=sink.port, threads=threads)
     for user in ("alice", "bob", "carol"):
         add_user(srv, user, user + "-secret", "staff")
     srv.start()
     return srv
+
+
+@pytest.fixture
+def braked(rampart_factory, sink):
+    return start_braked(rampart_factory, sink)
 
 
 def session(srv, source):
@@ -114,3 +118,130 @@ def test_tarpit_does_not_block_other_sessions(rampart_factory):
         assert code == 535, lines
     [ev] = [e for e in srv.log_events("smtp.auth") if e.get("result") == "failure"]
     assert ev["delay_ms"] == "5000", ev
+
+
+# ---- Races (issue 14): the check and the count are one step ----
+
+def parallel(n, work):
+    """Runs work(i) in n threads that start their last step together; the results in order.
+    Every wait is bounded (the barrier, the sockets' SOCK_TIMEOUT, the joins)."""
+    import threading
+    barrier = threading.Barrier(n, timeout=60)
+    results = [None] * n
+
+    def run(i):
+        try:
+            results[i] = work(i, barrier)
+        except Exception as e:   # noqa: BLE001 - reported by the assertion below
+            results[i] = e
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a session did not finish"
+    assert not [r for r in results if isinstance(r, Exception)], results
+    return results
+
+
+def test_parallel_wrong_passwords_check_no_more_than_the_lockout_allows(braked):
+    """20 sessions from 20 addresses send a wrong password for one user at the same moment.
+    Before: every one was checked (20 × 535; the check came before the hash, the count after).
+    Now: at most auth_lockout_failures (3) are checked; the others get 454 4.7.0."""
+    def attempt(i, barrier):
+        with session(braked, f"127.0.0.{10 + i}") as c:
+            c.user, c.password = "carol", f"guess-{i}"
+            barrier.wait()
+            try:
+                return c.auth("PLAIN", c.auth_plain)[0]
+            except smtplib.SMTPAuthenticationError as e:
+                return e.smtp_code
+    codes = parallel(20, attempt)
+    assert set(codes) <= {535, 454}, codes
+    assert codes.count(535) <= 3, codes
+    checked = [e for e in braked.log_events("smtp.auth") if e.get("result") == "failure"]
+    assert len(checked) <= 3, checked
+    assert len(braked.log_events("smtp.auth.lockout")) == (1 if codes.count(535) == 3 else 0)
+    if codes.count(535) == 3:   # the lockout began: the right password is refused now
+        assert auth(braked, "127.0.0.40", "carol", "carol-secret") == 454
+    assert not [e for e in braked.log_events("smtp.auth") if e.get("result") == "success"]
+
+
+def test_right_password_during_parallel_failures_never_succeeds_once_locked(rampart_factory, sink):
+    """Wrong passwords and the right one race for one user. Before: a right password whose
+    lockout check came before the lockout got 235 after the lockout was logged. Now every
+    235 comes before it. One I/O thread, so the log's order is the order of the decisions
+    (nothing is awaited between a decision and its log line)."""
+    srv = start_braked(rampart_factory, sink, threads=1)
+
+    def user_locked():
+        return [e for e in srv.log_events("smtp.auth.lockout") if "user" in e.get("locked", "")]
+    rounds = 0
+    while not user_locked() and rounds < 10:
+        def attempt(i, barrier, r=rounds):
+            with session(srv, f"127.0.{r + 1}.{i + 1}") as c:   # fresh addresses: no address lockout
+                c.user, c.password = "carol", "carol-secret" if i % 4 == 0 else f"guess-{i}"
+                barrier.wait()
+                try:
+                    return c.auth("PLAIN", c.auth_plain)[0]
+                except smtplib.SMTPAuthenticationError as e:
+                    return e.smtp_code
+        codes = parallel(12, attempt)
+        assert set(codes) <= {235, 535, 454}, codes
+        rounds += 1
+    assert user_locked(), "no lockout of the user after 10 rounds"
+    events = [e for e in srv.log_events() if e.get("event") in ("smtp.auth", "smtp.auth.lockout")]
+    lock_at = next(i for i, e in enumerate(events) if e["event"] == "smtp.auth.lockout")
+    assert not [e for e in events[lock_at:] if e.get("result") == "success"], events[lock_at:]
+    assert auth(srv, "127.0.99.1", "carol", "carol-secret") == 454
+
+
+def test_parallel_sessions_cannot_pass_the_hourly_message_limit(rampart_factory, sink):
+    """8 sessions of one user each send a message to 5 recipients at once with
+    max_messages_per_hour = 3. Before: all 8 were accepted (checked at MAIL, counted at the
+    commit). Now: at most 3, and a transaction that ends without a message gives its
+    reservation back."""
+    srv = rampart_factory(start=False)
+    configure(srv, "all-in-one", [("submission", free_port(),
+                                   'permissions = { submit = ["group:staff"], relay = ["group:staff"] }\n'
+                                   'limits = { max_messages_per_hour = 3, max_recipients_per_hour = 100 }')],
+              smarthost_port=sink.port)
+    add_user(srv, "alice", "alice-secret", "staff")
+    srv.start()
+    # An abandoned transaction (RSET) and a dropped one hold nothing afterwards.
+    with session(srv, "127.0.0.1") as c:
+        c.login("alice", "alice-secret")
+        assert c.mail(f"alice@{DOMAIN}")[0] == 250
+        assert c.rcpt("r@outside.test")[0] == 250
+        assert c.rset()[0] == 250
+    with session(srv, "127.0.0.1") as c:
+        c.login("alice", "alice-secret")
+        assert c.mail(f"alice@{DOMAIN}")[0] == 250
+    # ... and a session that drops the connection in the middle of its transaction
+    c = session(srv, "127.0.0.1")
+    c.login("alice", "alice-secret")
+    assert c.mail(f"alice@{DOMAIN}")[0] == 250
+    assert c.rcpt("r@outside.test")[0] == 250
+    c.sock.close()
+    c.close()
+    wait_for(lambda: len([e for e in srv.log_events("smtp.transaction") if e.get("result") == "abandoned"]) == 2,
+             what="the dropped session's end")
+
+    def send(i, barrier):
+        with session(srv, f"127.0.0.{10 + i}") as c:
+            c.login("alice", "alice-secret")
+            barrier.wait()
+            code = c.mail(f"alice@{DOMAIN}")[0]
+            if code != 250:
+                return code
+            for k in range(5):
+                assert c.rcpt(f"r{i}-{k}@outside.test")[0] == 250
+            code, _ = c.data(f"Subject: {i}\r\n\r\nx\r\n".encode())
+            return code
+    codes = parallel(8, send)
+    assert set(codes) <= {250, 450}, codes
+    assert codes.count(250) <= 3, codes
+    # the abandoned reservations did not count: all 3 messages of the hour were available
+    assert codes.count(250) == 3, codes
+    accepted = [e for e in srv.log_events("smtp.transaction") if e.get("result") == "accepted"]
+    assert len(accepted) == 3, accepted

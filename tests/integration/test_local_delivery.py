@@ -193,3 +193,31 @@ def test_catchall_folders_are_injective_and_private(rampart_factory):
         assert f"for ".encode() in f.read_bytes()
     for d in [srv.data_dir / "mail", root] + [root / n for n in folders()] + [root / n / "new" for n in folders()]:
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o700, d
+
+
+def test_quoted_user_and_quoted_alias_are_delivered_not_bounced(rampart_factory):
+    """Issue 14 item 8: "alice"@ and "sales"@ got 250 at RCPT (looked up unquoted), then
+    failed 5.1.1 at delivery and bounced (expansion and delivery looked up the quoted text).
+    Now every look-up uses the mailbox's one canonical key."""
+    srv = rampart_factory(start=False)
+    add_users(srv, "alice", "bob")
+    cli(srv, "alias", "add", f"sales@{DOMAIN}", "--target", "user:bob")
+    srv.start()
+    with smtplib.SMTP(srv.host, srv.port, timeout=10) as c:
+        c.ehlo("client.test")
+        assert c.mail("sender@outside.test")[0] == 250
+        assert c.rcpt(f'"alice"@{DOMAIN}')[0] == 250
+        assert c.rcpt(f'"sa\\les"@{DOMAIN}')[0] == 250
+        assert c.rcpt(f'"nobody"@{DOMAIN}') == (550, b"5.1.1 no such recipient here")
+        code, text = c.data(message("quoted").encode())
+        assert code == 250, text
+
+    def files(sub):
+        d = srv.data_dir / "mail" / sub / "new"
+        return sorted(d.iterdir()) if d.is_dir() else []
+    [a] = wait_for(lambda: files("alice"), what="alice's Maildir\n" + srv.log_tail())
+    [b] = wait_for(lambda: files("bob"), what="bob's Maildir (through the alias)\n" + srv.log_tail())
+    assert b"Subject: quoted" in a.read_bytes() and b"Subject: quoted" in b.read_bytes()
+    wait_for(lambda: srv.log_events("queue.removed"), timeout=20, what="the message to leave the queue")
+    assert not srv.log_events("dsn.queued"), srv.log_events("dsn.queued")     # nothing bounced
+    assert not [e for e in srv.log_events("delivery.attempt") if e.get("result") != "delivered"]

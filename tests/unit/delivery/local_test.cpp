@@ -1,4 +1,5 @@
 #include "delivery/local.hpp"
+#include "directory/mailbox.hpp"
 
 #include <gtest/gtest.h>
 
@@ -101,4 +102,41 @@ TEST_F(LocalTest, AliasesOnlyExpandInAuthoritativeDomains) {
     dir.aliases.push_back({"x@partner.test", {"bob@example.test"}});
     auto out = expand_recipients(dir, domains, {rcpt("x@partner.test")});
     EXPECT_EQ(addresses(out), (std::vector<std::string>{"x@partner.test"}));
+}
+
+// ---- Quoted local parts (issue 14 item 8): one mailbox, one key, every look-up ----
+TEST_F(LocalTest, QuotedLocalPartsAreTheSameMailbox) {
+    LocalMailbox m = resolve_local(&dir, domains, "\"alice\"@example.test");
+    EXPECT_EQ(m.kind, Kind::User);
+    EXPECT_EQ(m.address, "alice@example.test");
+    EXPECT_EQ(resolve_local(&dir, domains, "\"b\\ob\"@Example.Test").kind, Kind::User);
+    EXPECT_EQ(resolve_local(&dir, domains, "\"postmaster\"@example.test").kind, Kind::Postmaster);
+    EXPECT_EQ(resolve_local(&dir, domains, "\"carol\"@example.test").kind, Kind::Unknown);
+    LocalMailbox c = resolve_local(&dir, domains, "\"Any.One\"@open.test");
+    EXPECT_EQ(c.kind, Kind::Catchall);
+    EXPECT_EQ(c.maildir, std::filesystem::path("open.test") / "any.one");
+}
+
+TEST_F(LocalTest, QuotedAliasIsExpanded) {
+    auto out = expand_recipients(dir, domains, {rcpt("\"staff\"@example.test")});
+    EXPECT_EQ(addresses(out), (std::vector<std::string>{"alice@example.test", "bob@example.test", "ext@outside.test"}));
+    // A quoted and an unquoted spelling of one recipient are one recipient.
+    out = expand_recipients(dir, domains, {rcpt("bob@example.test"), rcpt("\"bob\"@example.test")});
+    EXPECT_EQ(addresses(out), (std::vector<std::string>{"bob@example.test"}));
+}
+
+TEST_F(LocalTest, RcptAndDeliveryClassifyAlike) {
+    // directory::resolve is the one classification: RCPT's rule and delivery both use it.
+    for (const char* a : {"alice@example.test", "\"alice\"@example.test", "\"sales\"@example.test", "carol@example.test",
+                          "\"loop\"@example.test", "x@open.test", "\"postmaster\"@example.test"}) {
+        directory::Resolved r = directory::resolve(&dir, a);
+        LocalMailbox m = resolve_local(&dir, domains, a);
+        using RK = directory::Resolved::Kind;
+        bool rcpt_accepts = r.kind != RK::Unknown && r.kind != RK::AliasLoop;
+        bool delivery_refuses = m.kind == Kind::Unknown || m.kind == Kind::Alias;
+        // An accepted alias is expanded before delivery; every other accepted address is delivered.
+        if (r.kind != RK::Alias) {
+            EXPECT_EQ(rcpt_accepts, !delivery_refuses) << a;
+        }
+    }
 }

@@ -147,6 +147,21 @@ TEST_F(AccessTest, UnknownRecipientInCoveredAuthoritativeDomainIs511) {
     EXPECT_EQ(rcpt("<Postmaster>").verdict, Verdict::Accept);
 }
 
+TEST_F(AccessTest, QuotedLocalPartsAreLookedUpAsTheMailboxTheyName) {
+    auto dir = std::make_shared<directory::Directory>();
+    dir->users.push_back({"alice", {"alice@example.test"}, {}, "", false, {}, {}});
+    dir->aliases.push_back({"sales@example.test", {"user:alice"}});
+    dir->aliases.push_back({"loop@example.test", {"loop@example.test"}});
+    facts.directory = dir;
+    EXPECT_EQ(rcpt("<\"alice\"@example.test>").verdict, Verdict::Accept);
+    EXPECT_EQ(rcpt("<\"sa\\les\"@example.test>").verdict, Verdict::Accept);
+    EXPECT_EQ(rcpt("<\"carol\"@example.test>").reply.enhanced, "5.1.1");
+    // delivery would refuse an alias that expands to nothing: so does RCPT
+    Decision d = rcpt("<loop@example.test>");
+    EXPECT_EQ(d.verdict, Verdict::Refuse);
+    EXPECT_EQ(d.reply.enhanced, "5.4.6");
+}
+
 TEST_F(AccessTest, DirectoryWithoutEntriesForTheDomainAcceptsEveryLocalPart) {
     auto dir = std::make_shared<directory::Directory>();
     dir->users.push_back({"alice", {"alice@elsewhere.test"}, {}, "", false, {}, {}});

@@ -102,3 +102,78 @@ TEST_F(ServerSessionTest, TooManyHopsIsALoop) {
     talk(m + "\r\nbody\r\n.\r\n", "554 5.4.6");
     EXPECT_EQ(queued(), 0u);
 }
+
+// ---- Issue 14: EHLO argument, size accounting, one BDAT deadline ----
+
+class ServerSessionLimitsTest : public ServerSessionTest {
+protected:
+    ServerSessionLimitsTest() {
+        limits_ = R"(max_message_size = "1KiB", max_recipients = 2, max_errors = 10, max_command_length = 4096, data_timeout = "300ms")";
+    }
+    std::uint64_t advertised_size() {
+        send("EHLO client.test\r\n");
+        std::string r = read_reply();
+        std::size_t at = r.find("250-SIZE ");
+        EXPECT_NE(at, std::string::npos) << r;
+        return at == std::string::npos ? 0 : std::stoull(r.substr(at + 9));
+    }
+    // A message of exactly `n` octets as DATA counts them (CRLF line ends, before the dot).
+    static std::string message_of(std::size_t n) {
+        std::string m = "Subject: size\r\n\r\n";
+        while (m.size() + 62 <= n) m += std::string(60, 'x') + "\r\n";
+        if (m.size() < n) m += std::string(n - m.size() - 2, 'y') + "\r\n";
+        return m;
+    }
+};
+
+TEST_F(ServerSessionLimitsTest, EhloArgumentMustBeADomainOrAddressLiteral) {
+    talk("EHLO " + std::string(2030, 'a') + "\r\n", "501 5.5.4");   // would be a 2030-octet Received line
+    talk("EHLO a\tb.test\r\n", "501 5.5.4");
+    talk("HELO caf\xc3\xa9.test\r\n", "501 5.5.4");
+    talk("MAIL FROM:<a@b.test>\r\n", "503 5.5.1");   // no EHLO was accepted
+    talk("EHLO [203.0.113.7]\r\n", "250");
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("DATA\r\n", "354");
+    talk("Subject: x\r\n\r\nhi\r\n.\r\n", "250 2.0.0");
+    ASSERT_EQ(queued(), 1u);
+    auto msg = spool_->read_message(queued_[0].id);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(msg->rfind("Received: from [203.0.113.7] ([203.0.113.7])\r\n", 0), 0u) << *msg;
+}
+
+TEST_F(ServerSessionLimitsTest, SizeLimitCountsTheReceivedHeaderWeAdd) {
+    std::uint64_t size = advertised_size();
+    EXPECT_LT(size, 1024u);   // SIZE leaves room for our Received header
+    EXPECT_GT(size, 300u);
+    talk("MAIL FROM:<a@b.test> SIZE=" + std::to_string(size + 1) + "\r\n", "552 5.3.4");
+    // 10 octets under max_message_size: under it alone, over it with the header.
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("DATA\r\n", "354");
+    talk(message_of(1024 - 10) + ".\r\n", "552 5.3.4");
+    EXPECT_EQ(queued(), 0u);
+    // The advertised size itself is accepted, and what is stored fits the limit.
+    talk("MAIL FROM:<a@b.test> SIZE=" + std::to_string(size) + "\r\n", "250");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("DATA\r\n", "354");
+    talk(message_of(size) + ".\r\n", "250 2.0.0");
+    ASSERT_EQ(queued(), 1u);
+    EXPECT_LE(queued_[0].size, 1024u);
+    auto msg = spool_->read_message(queued_[0].id);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_LE(msg->size(), 1024u);
+}
+
+TEST_F(ServerSessionLimitsTest, DataTimeoutCoversAllBdatChunks) {
+    talk("EHLO client.test\r\n", "250");
+    talk("MAIL FROM:<a@b.test>\r\n", "250");
+    talk("RCPT TO:<x@example.test>\r\n", "250");
+    talk("BDAT 7\r\nSubj: 1", "250 2.0.0 7 octets");
+    // Past data_timeout (300 ms) since the first chunk; each chunk alone is quick. A bounded
+    // wait, not a timing assertion: the deadline has passed whenever this returns.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    talk("BDAT 4 LAST\r\n\r\n\r\n", "421 4.4.2");
+    EXPECT_EQ(read_reply(), "");   // closed
+    EXPECT_EQ(queued(), 0u);
+}

@@ -37,9 +37,10 @@ name = "example.test"
 name = "default"
 bind = ["127.0.0.1:2525"]
 tls = "none"
-limits = { max_message_size = "1KiB", max_recipients = 2, max_errors = 5 }
+limits = { )" + limits_ + R"( }
 )";
     }
+    std::string limits_ = R"(max_message_size = "1KiB", max_recipients = 2, max_errors = 5)";   // a derived fixture may change it
     virtual const filter::Chain* filters() const { return nullptr; }
     virtual std::string_view greeting() const { return "220"; }
 

@@ -93,3 +93,36 @@ TEST(Utf8, Validation) {
     EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
     EXPECT_FALSE(valid_utf8("\xe2\x82"));          // truncated
 }
+
+// ---- One canonical key per mailbox (issue 14 item 8) ----
+TEST(MailboxKey, QuotedAndUnquotedLocalPartsAreOneMailbox) {
+    auto key = [](std::string_view text) {
+        auto m = parse_mailbox(text);
+        EXPECT_TRUE(m) << text;
+        return m ? m->key() : std::string();
+    };
+    EXPECT_EQ(key("alice@example.test"), "alice@example.test");
+    EXPECT_EQ(key("\"alice\"@example.test"), "alice@example.test");
+    EXPECT_EQ(key("\"al\\ice\"@Example.TEST"), "alice@example.test");
+    EXPECT_EQ(key("\"a b\"@example.test"), "a b@example.test");
+    EXPECT_EQ(key("Alice@EXAMPLE.test"), "Alice@example.test");   // the local part's case is the directory's business
+    EXPECT_EQ(key("\"a@b\"@example.test"), "a@b@example.test");   // the last '@' still splits it
+    EXPECT_EQ(key("user@[192.0.2.1]"), "user@[192.0.2.1]");
+    EXPECT_EQ(key("Postmaster"), "Postmaster");
+    EXPECT_EQ(key("\"j\xc3\xb6rg\"@example.test"), "j\xc3\xb6rg@example.test");
+}
+
+TEST(MailboxKey, ParseMailboxRefusesWhatIsNotAMailbox) {
+    EXPECT_FALSE(parse_mailbox(""));
+    EXPECT_FALSE(parse_mailbox("alice"));
+    EXPECT_FALSE(parse_mailbox("alice@"));
+    EXPECT_FALSE(parse_mailbox("<alice@example.test>"));
+    EXPECT_FALSE(parse_mailbox("@relay.test:alice@example.test"));
+    EXPECT_FALSE(parse_mailbox("alice@example.test> SIZE=1"));
+    EXPECT_FALSE(parse_mailbox("j\xc3\xb6rg@example.test", false));
+    auto m = parse_mailbox("\"x y\"@Example.Test");
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->quoted);
+    EXPECT_EQ(m->domain, "Example.Test");
+    EXPECT_EQ(m->text(), "\"x y\"@Example.Test");
+}

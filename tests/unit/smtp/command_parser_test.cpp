@@ -104,3 +104,40 @@ TEST(Xtext, Validation) {
     EXPECT_FALSE(valid_xtext("a b"));
     EXPECT_FALSE(valid_xtext("+2b"));
 }
+
+// Issue 14: the EHLO argument ends up in our Received header.
+struct HeloCase {
+    std::string argument;
+    bool ok;
+};
+class HeloArgument : public ::testing::TestWithParam<HeloCase> {};
+
+TEST_P(HeloArgument, DomainOrAddressLiteralOnly) {
+    for (const char* verb : {"EHLO ", "HELO "}) {
+        auto c = parse_command(verb + GetParam().argument, false);
+        EXPECT_EQ(!c.error, GetParam().ok) << verb << GetParam().argument;
+        if (c.error) {
+            EXPECT_EQ(c.error->code, 501);
+            EXPECT_EQ(c.error->enhanced, "5.5.4");
+        } else {
+            EXPECT_EQ(c.argument, GetParam().argument);
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CommandParser, HeloArgument,
+    ::testing::Values(HeloCase{"client.test", true}, HeloCase{"Mail-1.Example.TEST", true},
+                      HeloCase{"DESKTOP_4F2A", true},          // Windows host names
+                      HeloCase{"mx.example.test.", true},      // a final dot
+                      HeloCase{"localhost", true}, HeloCase{"192.0.2.1", true},
+                      HeloCase{"[192.0.2.1]", true}, HeloCase{"[IPv6:2001:db8::1]", true},
+                      HeloCase{std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                                   std::string(63, 'd'),
+                               true},                               // 255 octets
+                      HeloCase{std::string(2030, 'a'), false},   // longer than a domain may be
+                      HeloCase{std::string(64, 'a') + ".test", false},
+                      HeloCase{"a\tb.test", false}, HeloCase{"caf\xc3\xa9.test", false}, HeloCase{"a\x80.test", false},
+                      HeloCase{"a..test", false}, HeloCase{".test", false}, HeloCase{"a/b.test", false},
+                      HeloCase{"\"quoted\"", false}, HeloCase{"[192.0.2.300]", false}, HeloCase{"[tag:foo]", false},
+                      HeloCase{"[192.0.2.1", false}, HeloCase{"[192.0.2.1]x", false}));
