@@ -29,12 +29,12 @@
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 #include "directory/mailbox.hpp"
-#include "net/server.hpp"
+#include "server/server.hpp"
 #include "policy/brakes.hpp"
 #include "policy/explain.hpp"
 #include "net/certificate.hpp"
 #include "net/cidr.hpp"
-#include "net/fd_limits.hpp"
+#include "server/fd_limits.hpp"
 #include "net/tls.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
@@ -100,7 +100,7 @@ log::Level level_from(const std::string& s) {
 }
 
 int serve(const std::string& path) {
-    net::DescriptorLimit fds = net::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
+    server::DescriptorLimit fds = server::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
     auto cfg = load(path);
     if (!cfg) return kConfigError;
     log::set_min_level(level_from(cfg->server.log_level));
@@ -122,7 +122,15 @@ int serve(const std::string& path) {
     }
     for (bool client_certs : {false, true}) {
         if (!wants_tls || (client_certs && !wants_client_certs)) continue;
-        auto t = net::make_server_context(*cfg, client_certs);
+        net::ServerTlsSettings ts;
+        if (!cfg->tls.certificate.empty()) {
+            ts.certificate = cfg->resolve(cfg->tls.certificate);
+            ts.key = cfg->resolve(cfg->tls.key);
+        }
+        ts.self_signed_dir = data / "tls";
+        ts.hostname = cfg->server.hostname;
+        ts.tls13_only = cfg->tls.min_version == "TLSv1.3";
+        auto t = net::make_server_context(ts, client_certs);
         if (!t) {
             std::cerr << cfg->source << ": " << t.error().message << "\n";
             return 1;
@@ -171,8 +179,8 @@ int serve(const std::string& path) {
     services.brakes = &brakes;
     filter::Chain filters = filter::build_chain(*cfg);
     services.filters = &filters;
-    net::Server server(*cfg, services, threads);
-    net::DescriptorPlan fd_plan = net::plan_and_log(*cfg, fds, threads);
+    server::Server server(*cfg, services, threads);
+    server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
     server.limit_sessions(fd_plan.sessions);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).

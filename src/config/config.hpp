@@ -176,7 +176,7 @@ struct DeliverySettings {
     std::map<std::string, LocalDelivery> per_domain;   // lower-case domain → method
     Endpoint lmtp;                            // host empty: unset; host "/…": unix socket
     std::uint32_t lmtp_max_connections = 10;
-    // Every outbound SMTP/LMTP connection (smtp/client.hpp): RFC 5321 §4.5.3.2 reply timeouts,
+    // Every outbound SMTP/LMTP connection (delivery/client.hpp): RFC 5321 §4.5.3.2 reply timeouts,
     // a deadline for a whole delivery attempt, and how long a connection may wait for reuse.
     milliseconds connect_timeout{std::chrono::seconds(30)};
     milliseconds greeting_timeout{std::chrono::minutes(5)};

@@ -25,7 +25,7 @@
 #include "net/tls.hpp"
 #include "queue/spool.hpp"
 #include "smtp/address.hpp"
-#include "smtp/client.hpp"
+#include "delivery/client.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -39,7 +39,7 @@ struct Dispatcher::Destination {
     std::uint32_t active = 0;
     std::deque<asio::steady_timer*> waiters;
     struct Idle {
-        std::unique_ptr<smtp::ClientConnection> conn;
+        std::unique_ptr<ClientConnection> conn;
         Clock::time_point since;
     };
     std::vector<Idle> idle;                  // oldest first
@@ -100,7 +100,7 @@ queue::AttemptResult result(queue::Outcome outcome, int code, std::string status
 }
 
 // A peer's reply as a result: 2xx/3xx delivered, 5xx failed, anything else deferred.
-queue::AttemptResult from_peer(const smtp::PeerReply& r, std::string remote) {
+queue::AttemptResult from_peer(const PeerReply& r, std::string remote) {
     queue::Outcome o = r.positive() ? queue::Outcome::Delivered
                        : r.permanent() ? queue::Outcome::Failed
                                        : queue::Outcome::Deferred;
@@ -147,7 +147,7 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
                                    {"detail", detail.empty() ? "-" : detail}, {"duration_ms", ms}});
 }
 
-// A next hop ran into one of the client's limits (smtp/client.hpp): one warning per
+// A next hop ran into one of the client's limits (delivery/client.hpp): one warning per
 // failed attempt, besides its "delivery.attempt" line.
 void log_limit(const queue::Envelope& env, const std::string& relay, const std::string& limit, const std::string& reason) {
     if (limit.empty()) return;
@@ -155,7 +155,7 @@ void log_limit(const queue::Envelope& env, const std::string& relay, const std::
 }
 
 // QUIT (bounded: a peer that does not answer it is not waited for) and close.
-asio::awaitable<void> close_politely(std::unique_ptr<smtp::ClientConnection> conn, std::chrono::milliseconds wait) {
+asio::awaitable<void> close_politely(std::unique_ptr<ClientConnection> conn, std::chrono::milliseconds wait) {
     conn->set_deadline(Clock::now() + wait);
     co_await conn->quit();
 }
@@ -207,9 +207,9 @@ Dispatcher::Destination& Dispatcher::destination(const std::string& key, std::ui
     return *d;
 }
 
-smtp::ClientOptions Dispatcher::client_options(Deadline deadline) const {
+ClientOptions Dispatcher::client_options(Deadline deadline) const {
     const config::DeliverySettings& d = cfg_.delivery;
-    smtp::ClientOptions opt;
+    ClientOptions opt;
     opt.helo_name = cfg_.server.hostname;
     opt.connect_timeout = d.connect_timeout;
     opt.greeting_timeout = d.greeting_timeout;
@@ -221,9 +221,9 @@ smtp::ClientOptions Dispatcher::client_options(Deadline deadline) const {
     return opt;
 }
 
-std::unique_ptr<smtp::ClientConnection> Dispatcher::take_idle(Destination& dest, Deadline deadline) {
+std::unique_ptr<ClientConnection> Dispatcher::take_idle(Destination& dest, Deadline deadline) {
     while (!dest.idle.empty()) {
-        std::unique_ptr<smtp::ClientConnection> conn = std::move(dest.idle.back().conn);
+        std::unique_ptr<ClientConnection> conn = std::move(dest.idle.back().conn);
         dest.idle.pop_back();
         if (conn->peer_gone()) continue;   // closed by the peer while idle: drop it
         conn->set_deadline(deadline);
@@ -232,7 +232,7 @@ std::unique_ptr<smtp::ClientConnection> Dispatcher::take_idle(Destination& dest,
     return nullptr;
 }
 
-void Dispatcher::put_idle(Destination& dest, std::unique_ptr<smtp::ClientConnection> conn) {
+void Dispatcher::put_idle(Destination& dest, std::unique_ptr<ClientConnection> conn) {
     conn->set_deadline(Deadline::max());
     dest.idle.push_back({std::move(conn), Clock::now()});
 }
@@ -373,16 +373,16 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
     for (std::size_t k = 0; k < idx.size(); ++k) lmtp_env.recipients[idx[k]].address = addresses[k];
     Destination& dest = destination("lmtp/" + server.text(), cfg_.delivery.lmtp_max_connections);
     co_await dest.acquire();
-    std::unique_ptr<smtp::ClientConnection> conn = take_idle(dest, deadline);
+    std::unique_ptr<ClientConnection> conn = take_idle(dest, deadline);
     std::string error;
-    smtp::TransactionResult res;
+    TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         bool fresh = !conn;
         if (!conn) {
-            smtp::ClientOptions opt = client_options(deadline);
+            ClientOptions opt = client_options(deadline);
             opt.tls = config::OutboundTls::None;   // a local mailbox store: loopback or a unix socket
             opt.lmtp = true;
-            auto opened = co_await smtp::ClientConnection::open(ex_, server, opt);
+            auto opened = co_await ClientConnection::open(ex_, server, opt);
             if (!opened) {
                 error = opened.error().message;
                 log_limit(env, server.text(), opened.error().limit, error);
@@ -416,9 +416,9 @@ asio::awaitable<void> Dispatcher::deliver_lmtp(queue::Envelope& env, const std::
     // RFC 2033 §4.2: one reply per accepted recipient after the data, in RCPT order.
     std::size_t next = 0;
     for (std::size_t k = 0; k < idx.size(); ++k) {
-        smtp::PeerReply rr = k < res.rcpt.size() ? res.rcpt[k] : smtp::PeerReply{0, "no reply to RCPT"};
+        PeerReply rr = k < res.rcpt.size() ? res.rcpt[k] : PeerReply{0, "no reply to RCPT"};
         if (rr.positive()) {
-            if (!res.lmtp_data.empty()) rr = next < res.lmtp_data.size() ? res.lmtp_data[next] : smtp::PeerReply{0, "connection lost before this recipient's reply"};
+            if (!res.lmtp_data.empty()) rr = next < res.lmtp_data.size() ? res.lmtp_data[next] : PeerReply{0, "connection lost before this recipient's reply"};
             else rr = res.data;   // the data was not taken: its one reply counts for all
             ++next;
         }
@@ -543,13 +543,13 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
     std::string relay = host.text();
     Destination& dest = destination(c.name + "/" + host.text(), c.max_connections);
     co_await dest.acquire();
-    std::unique_ptr<smtp::ClientConnection> conn = take_idle(dest, deadline);
+    std::unique_ptr<ClientConnection> conn = take_idle(dest, deadline);
     bool fresh = false;
     std::string open_status = "4.4.1";
-    smtp::TransactionResult res;
+    TransactionResult res;
     for (int round = 0; round < 2; ++round) {
         if (!conn) {
-            smtp::ClientOptions opt = client_options(deadline);
+            ClientOptions opt = client_options(deadline);
             opt.tls = c.tls;
             opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
             opt.tls_name = tls_name;
@@ -559,14 +559,14 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
                 opt.auth_user = c.auth_user;
                 opt.auth_password = it->second->auth_password;
             }
-            auto opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+            auto opened = co_await ClientConnection::open(ex_, host, opt);
             if (!opened && c.tls == config::OutboundTls::Opportunistic && opened.error().status == "4.7.5") {
                 // RFC 7435 §3: opportunistic TLS that cannot be negotiated falls back to
                 // cleartext on a new connection (as Postfix's "may" does); required and
                 // verify never do.
                 log::info("delivery.tls.fallback", {{"qid", env.id}, {"relay", host.text()}, {"error", opened.error().message}});
                 opt.tls = config::OutboundTls::None;
-                opened = co_await smtp::ClientConnection::open(ex_, host, opt);
+                opened = co_await ClientConnection::open(ex_, host, opt);
             }
             if (!opened) {
                 last_error = opened.error().message;
@@ -611,7 +611,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
         co_return true;
     }
     for (std::size_t k = 0; k < idx.size() && k < res.rcpt.size(); ++k) {
-        const smtp::PeerReply& rr = res.rcpt[k];
+        const PeerReply& rr = res.rcpt[k];
         settle(env, {idx[k]}, from_peer(rr.positive() ? res.data : rr, remote), tls, start, relay);
     }
     co_return true;

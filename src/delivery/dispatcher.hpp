@@ -30,10 +30,6 @@ class context;
 namespace rampart::queue {
 class Spool;
 }
-namespace rampart::smtp {
-class ClientConnection;
-struct ClientOptions;
-}
 namespace rampart::dns {
 class Resolver;
 }
@@ -42,6 +38,9 @@ class Live;
 }
 
 namespace rampart::delivery {
+
+class ClientConnection;
+struct ClientOptions;
 
 struct ConnectorTls;   // per send connector: TLS context, client certificate, credentials
 
@@ -65,10 +64,10 @@ private:
     using Deadline = std::chrono::steady_clock::time_point;
     struct Destination;
     bool is_local(const std::string& address) const;
-    smtp::ClientOptions client_options(Deadline deadline) const;
+    ClientOptions client_options(Deadline deadline) const;
     // Takes a pooled connection for reuse, closing any the peer has closed meanwhile.
-    std::unique_ptr<smtp::ClientConnection> take_idle(Destination& dest, Deadline deadline);
-    void put_idle(Destination& dest, std::unique_ptr<smtp::ClientConnection> conn);
+    std::unique_ptr<ClientConnection> take_idle(Destination& dest, Deadline deadline);
+    void put_idle(Destination& dest, std::unique_ptr<ClientConnection> conn);
     // Closes pooled connections idle for longer than idle_connection_timeout (with QUIT),
     // and those whose peer has gone; runs until the dispatcher is destroyed.
     asio::awaitable<void> reap_idle(std::shared_ptr<bool> alive);

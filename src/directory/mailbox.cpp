@@ -1,5 +1,7 @@
 // directory/mailbox.cpp — address look-up and alias expansion.
 #include "directory/mailbox.hpp"
+
+#include "config/address_space.hpp"
 #include "smtp/address.hpp"
 #include "util/text.hpp"
 
@@ -110,6 +112,18 @@ Expansion expand(const Directory& d, std::string_view address) {
     std::set<std::string> seen_aliases, seen_out;
     expand_into(d, std::string(address), 0, seen_aliases, seen_out, out);
     return out;
+}
+
+std::string lookup_form(const std::vector<config::Domain>& domains, std::string_view address) {
+    if (address.find('@') != std::string_view::npos) return std::string(address);
+    for (const config::Domain& d : domains)
+        if (d.type == config::DomainType::Authoritative) return "postmaster@" + d.name;
+    return std::string(address);
+}
+
+bool authoritative(const std::vector<config::Domain>& domains, std::string_view domain) {
+    const config::Domain* x = config::accepted_domain(domains, domain);
+    return x && x->type == config::DomainType::Authoritative;
 }
 
 }  // namespace rampart::directory

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "directory/directory.hpp"
 
 namespace rampart::directory {
@@ -73,5 +74,11 @@ struct Resolved {
     std::string domain;   // lower-case; empty for <Postmaster>
 };
 Resolved resolve(const Directory* d, std::string_view address);
+
+// The address looked up for a recipient: itself, or for <Postmaster> without a domain
+// postmaster@<first authoritative domain> (RFC 5321 §4.5.1).
+std::string lookup_form(const std::vector<config::Domain>& domains, std::string_view address);
+// True if `domain` (lower-case) is an authoritative accepted domain: the directory answers there.
+bool authoritative(const std::vector<config::Domain>& domains, std::string_view domain);
 
 }  // namespace rampart::directory

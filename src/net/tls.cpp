@@ -56,26 +56,21 @@ Result<Ok> write_self_signed(const std::filesystem::path& cert_path, const std::
     return Ok{};
 }
 
-Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Config& cfg, bool request_client_certificate) {
-    std::filesystem::path cert = cfg.tls.certificate, key = cfg.tls.key;
+Result<std::shared_ptr<asio::ssl::context>> make_server_context(const ServerTlsSettings& settings, bool request_client_certificate) {
+    std::filesystem::path cert = settings.certificate, key = settings.key;
     if (cert.empty()) {
-        std::filesystem::path dir = cfg.resolve(cfg.server.data_dir) / "tls";
-        cert = dir / "cert.pem";
-        key = dir / "key.pem";
+        cert = settings.self_signed_dir / "cert.pem";
+        key = settings.self_signed_dir / "key.pem";
         if (!std::filesystem::exists(cert) || !std::filesystem::exists(key)) {
-            auto r = write_self_signed(cert, key, cfg.server.hostname);
+            auto r = write_self_signed(cert, key, settings.hostname);
             if (!r) return r.error();
         }
-    } else {
-        cert = cfg.resolve(cert);
-        key = cfg.resolve(key);
     }
     auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_compression |
                      asio::ssl::context::single_dh_use);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(),
-                                  cfg.tls.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), settings.tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
     std::error_code ec;
     ctx->use_certificate_chain_file(cert.string(), ec);
     if (ec) return Error{ec.value(), "tls.certificate: cannot load " + cert.string() + ": " + ec.message()};

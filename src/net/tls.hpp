@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include "config/config.hpp"
 #include "util/result.hpp"
 
 namespace asio::ssl {
@@ -15,11 +14,21 @@ class context;
 
 namespace rampart::net {
 
-// Loads tls.certificate/tls.key, or (both empty) creates or reuses data_dir/tls/{cert,key}.pem.
-// `request_client_certificate` (listeners with auth.server): ask for, but do not require, a
-// client certificate and accept any chain in the handshake (the handshake still proves the
-// client holds the key). The session decides by the certificate's fingerprint.
-Result<std::shared_ptr<asio::ssl::context>> make_server_context(const config::Config& cfg,
+// What a listener's TLS is made of ([tls] with paths resolved; config/ fills it).
+struct ServerTlsSettings {
+    std::filesystem::path certificate;        // empty: self-signed in `self_signed_dir`
+    std::filesystem::path key;
+    std::filesystem::path self_signed_dir;    // data_dir/tls
+    std::string hostname;                     // the self-signed certificate's name
+    bool tls13_only = false;                  // min_version = "TLSv1.3"
+};
+
+// Loads the certificate and key, or (certificate empty) creates or reuses
+// self_signed_dir/{cert,key}.pem. `request_client_certificate` (listeners with
+// auth.server): ask for, but do not require, a client certificate and accept any chain in
+// the handshake (the handshake still proves the client holds the key). The session
+// decides by the certificate's fingerprint.
+Result<std::shared_ptr<asio::ssl::context>> make_server_context(const ServerTlsSettings& settings,
                                                                 bool request_client_certificate = false);
 
 struct ClientTlsSettings {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "delivery/local.hpp"
+#include "session/expansion.hpp"
 #include "net/stream.hpp"
 #include "policy/brakes.hpp"
 #include "queue/spool.hpp"
@@ -302,7 +302,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     env.ret = mail_.ret;
     env.envid = mail_.envid;
     // Aliases expand here, so each final recipient has its own durable state and DSN.
-    env.recipients = s_.facts.directory ? delivery::expand_recipients(*s_.facts.directory, s_.svc.config->domains, rcpts_) : rcpts_;
+    env.recipients = s_.facts.directory ? expand_recipients(*s_.facts.directory, s_.svc.config->domains, rcpts_) : rcpts_;
     ReceivedFacts rf;
     rf.helo = s_.helo;
     rf.client_ip = s_.client_text();

@@ -2,6 +2,8 @@
 // 500 unknown command, 501 bad syntax, 555 unknown or bad MAIL/RCPT parameter.
 #include "smtp/command_parser.hpp"
 
+#include "util/text.hpp"
+
 #include <strings.h>
 
 #include <array>
@@ -204,6 +206,15 @@ std::string decode_xtext(std::string_view s) {
         } else {
             out += s[i];
         }
+    }
+    return out;
+}
+
+std::string encode_xtext(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 33 || c > 126 || c == '+' || c == '=') util::append_hex_escape(out, '+', c);
+        else out += static_cast<char>(c);
     }
     return out;
 }

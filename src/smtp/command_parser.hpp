@@ -54,6 +54,7 @@ Command parse_command(std::string_view line, bool smtputf8);
 // RFC 3461 §4 xtext: "+" followed by two upper-case hex digits encodes a byte.
 bool valid_xtext(std::string_view s);
 std::string decode_xtext(std::string_view s);
+std::string encode_xtext(std::string_view s);
 // RFC 3461 §4.2 ORCPT value: addr-type ";" xtext, addr-type an atom (RFC 5322 §3.2.3),
 // at most 500 characters.
 bool valid_orcpt(std::string_view value);

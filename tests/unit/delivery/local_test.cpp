@@ -68,42 +68,6 @@ TEST_F(LocalTest, PostmasterFallsBackToItsOwnMailbox) {
     EXPECT_EQ(resolve_local(&dir, domains, "Postmaster").kind, Kind::Alias);
 }
 
-TEST_F(LocalTest, ExpansionReplacesAliasesKeepsOthersAndSetsOrcpt) {
-    auto out = expand_recipients(dir, domains, {rcpt("bob@example.test"), rcpt("Sales@example.test"), rcpt("x@outside.test")});
-    EXPECT_EQ(addresses(out), (std::vector<std::string>{"bob@example.test", "alice@example.test", "ext@outside.test", "x@outside.test"}));
-    EXPECT_EQ(out[0].orcpt, "");
-    EXPECT_EQ(out[1].orcpt, "rfc822;Sales@example.test");
-    EXPECT_EQ(out[2].orcpt, "rfc822;Sales@example.test");
-    // Members remember their alias, as the client named it (reports name only the alias).
-    EXPECT_EQ(out[0].alias, "");
-    EXPECT_EQ(out[1].alias, "Sales@example.test");
-    EXPECT_EQ(out[2].alias, "Sales@example.test");
-    EXPECT_EQ(out[3].alias, "");
-}
-
-TEST_F(LocalTest, ExpansionKeepsAGivenOrcptAndNotify) {
-    queue::Recipient r = rcpt("staff@example.test", "rfc822;boss+2Bx@example.test");
-    r.notify = 6;
-    auto out = expand_recipients(dir, domains, {r});
-    ASSERT_EQ(out.size(), 3u);
-    for (const auto& n : out) {
-        EXPECT_EQ(n.orcpt, "rfc822;boss+2Bx@example.test");
-        EXPECT_EQ(n.notify, 6u);
-    }
-}
-
-TEST_F(LocalTest, LoopingAliasStaysForDeliveryToReport) {
-    auto out = expand_recipients(dir, domains, {rcpt("loop@example.test")});
-    EXPECT_EQ(addresses(out), (std::vector<std::string>{"loop@example.test"}));
-    EXPECT_EQ(resolve_local(&dir, domains, "loop@example.test").kind, Kind::Alias);
-}
-
-TEST_F(LocalTest, AliasesOnlyExpandInAuthoritativeDomains) {
-    dir.aliases.push_back({"x@partner.test", {"bob@example.test"}});
-    auto out = expand_recipients(dir, domains, {rcpt("x@partner.test")});
-    EXPECT_EQ(addresses(out), (std::vector<std::string>{"x@partner.test"}));
-}
-
 // ---- Quoted local parts (issue 14 item 8): one mailbox, one key, every look-up ----
 TEST_F(LocalTest, QuotedLocalPartsAreTheSameMailbox) {
     LocalMailbox m = resolve_local(&dir, domains, "\"alice\"@example.test");
@@ -115,14 +79,6 @@ TEST_F(LocalTest, QuotedLocalPartsAreTheSameMailbox) {
     LocalMailbox c = resolve_local(&dir, domains, "\"Any.One\"@open.test");
     EXPECT_EQ(c.kind, Kind::Catchall);
     EXPECT_EQ(c.maildir, std::filesystem::path("open.test") / "any.one");
-}
-
-TEST_F(LocalTest, QuotedAliasIsExpanded) {
-    auto out = expand_recipients(dir, domains, {rcpt("\"staff\"@example.test")});
-    EXPECT_EQ(addresses(out), (std::vector<std::string>{"alice@example.test", "bob@example.test", "ext@outside.test"}));
-    // A quoted and an unquoted spelling of one recipient are one recipient.
-    out = expand_recipients(dir, domains, {rcpt("bob@example.test"), rcpt("\"bob\"@example.test")});
-    EXPECT_EQ(addresses(out), (std::vector<std::string>{"bob@example.test"}));
 }
 
 TEST_F(LocalTest, RcptAndDeliveryClassifyAlike) {

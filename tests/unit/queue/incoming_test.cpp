@@ -162,7 +162,7 @@ TEST_F(IncomingTest, SpoolOpenCreatesTheDirectoryAndRecoverRemovesDebris) {
     env.client = "127.0.0.1";
     env.helo = "c.test";
     env.sender = "a@b.test";
-    env.recipients = {{"x@example.test", 0, "", false, {}}};
+    env.recipients = {{"x@example.test", 0, "", false, {}, {}}};
     asio::io_context io;
     auto fut = asio::co_spawn(io, spool.commit(env, "Received: x\r\n", "body\r\n"), asio::use_future);
     io.run();
@@ -198,7 +198,7 @@ TEST_F(IncomingTest, CommitCopiesTheMappedMessageThenTheIncomingFileGoes) {
     env.client = "127.0.0.1";
     env.helo = "c.test";
     env.sender = "a@b.test";
-    env.recipients = {{"x@example.test", 0, "", false, {}}};
+    env.recipients = {{"x@example.test", 0, "", false, {}, {}}};
     int copied = 0;
     bool file_there_when_copied = false;
     asio::io_context io;

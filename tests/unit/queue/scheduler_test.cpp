@@ -252,7 +252,7 @@ TEST_F(SchedulerTest, QuarantinedMessageWaitsForReleaseAndExpires) {
         Envelope e;
         e.received_at = received_at;
         e.sender = "a@outside.test";
-        e.recipients.push_back({"b@example.test", 0, "", false, {}});
+        e.recipients.push_back({"b@example.test", 0, "", false, {}, {}});
         std::string id;
         asio::co_spawn(io_, commit_quarantined(&spool_, e, &id), asio::detached);
         run_until([&] { return !id.empty(); });

@@ -1,5 +1,5 @@
-// net/server.cpp — acceptors, connection limits, thread pool.
-#include "net/server.hpp"
+// server/server.cpp — acceptors, connection limits, thread pool.
+#include "server/server.hpp"
 
 #include <csignal>
 #include <limits>
@@ -20,12 +20,12 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "net/fd_limits.hpp"
+#include "server/fd_limits.hpp"
 #include "net/socket_stream.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
 
-namespace rampart::net {
+namespace rampart::server {
 
 namespace {
 
@@ -94,7 +94,7 @@ struct Server::Impl {
         if (ec) co_return;
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
         session::ClientInfo client;
-        client.address = *IpAddress::parse(remote.address().to_string());
+        client.address = *net::IpAddress::parse(remote.address().to_string());
         client.address = client.address.unmapped();
         client.port = remote.port();
         std::string who = client.address.text();
@@ -106,7 +106,7 @@ struct Server::Impl {
             co_return;
         }
         {
-            TcpStream stream(std::move(socket));
+            net::TcpStream stream(std::move(socket));
             co_await session::serve_session(stream, l, client, services);
         }
         limits.leave(l, who);
@@ -218,4 +218,4 @@ void Server::stop() {
     for (auto& ctx : impl_->contexts) ctx->stop();
 }
 
-}  // namespace rampart::net
+}  // namespace rampart::server

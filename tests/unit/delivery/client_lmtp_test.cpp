@@ -1,7 +1,7 @@
-// The LMTP mode of smtp::ClientConnection against a scripted peer on a unix socket:
+// The LMTP mode of delivery::ClientConnection against a scripted peer on a unix socket:
 // LHLO, one reply per accepted recipient after the data, and a connection lost between
 // those replies (RFC 2033 §4.2).
-#include "smtp/client.hpp"
+#include "delivery/client.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -64,27 +64,27 @@ struct Peer {
 struct Outcome {
     bool opened = false;
     std::string error;
-    smtp::TransactionResult res;
+    delivery::TransactionResult res;
 };
 
 asio::awaitable<void> run_client(asio::io_context& io, const std::string& path, const queue::Envelope& env,
                                  const std::vector<std::size_t>& idx, Outcome& out) {
-    smtp::ClientOptions opt;
+    delivery::ClientOptions opt;
     opt.helo_name = "mx.test";
     opt.tls = config::OutboundTls::None;
     opt.lmtp = true;
     opt.command_timeout = std::chrono::seconds(10);
     opt.data_timeout = std::chrono::seconds(10);
     config::Endpoint peer{path, 0};   // a named value: GCC 12 destroys temporaries in co_await twice
-    auto c = co_await smtp::ClientConnection::open(io.get_executor(), peer, opt);
+    auto c = co_await delivery::ClientConnection::open(io.get_executor(), peer, opt);
     if (!c) {
         out.error = c.error().message;
         co_return;
     }
     out.opened = true;
-    std::unique_ptr<smtp::ClientConnection> conn = std::move(*c);
+    std::unique_ptr<delivery::ClientConnection> conn = std::move(*c);
     std::string_view message = "Subject: t\r\n\r\nbody\r\n";
-    smtp::TransactionResult r = co_await conn->send(env, idx, message);
+    delivery::TransactionResult r = co_await conn->send(env, idx, message);
     out.res = std::move(r);
 }
 

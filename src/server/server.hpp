@@ -1,4 +1,4 @@
-// net/server.hpp — listeners and worker threads. Binds every listener's addresses, accepts
+// server/server.hpp — listeners and worker threads. Binds every listener's addresses, accepts
 // connections, applies the connection limits, and runs one session coroutine per
 // connection on one of N single-threaded I/O contexts (no locks in sessions).
 #pragma once
@@ -17,7 +17,7 @@ namespace asio {
 class io_context;
 }
 
-namespace rampart::net {
+namespace rampart::server {
 
 class Server {
 public:
@@ -31,7 +31,7 @@ public:
     // Context 0 also runs the delivery side.
     void run(std::function<void()> on_reload = {});
     void stop();
-    // At most this many sessions at once across all listeners (net/fd_limits.hpp: sized
+    // At most this many sessions at once across all listeners (server/fd_limits.hpp: sized
     // against the open-file limit); beyond it, acceptors wait. Default: no limit.
     void limit_sessions(std::uint32_t sessions);
     // Destroys the I/O contexts and every coroutine still suspended on them. Call after
@@ -44,4 +44,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace rampart::net
+}  // namespace rampart::server

@@ -1,4 +1,4 @@
-#include "net/fd_limits.hpp"
+#include "server/fd_limits.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,8 +24,8 @@ delivery_concurrency = 50
 
 TEST(DescriptorPlan, FitsWithRoomToSpare) {
     config::Config c = config_of(kTwoListeners);
-    net::DescriptorPlan p = net::plan_descriptors(c, 65536, 20, 4);
-    EXPECT_EQ(p.reserve, net::kReserveFixed + 4 * net::kReservePerThread);
+    server::DescriptorPlan p = server::plan_descriptors(c, 65536, 20, 4);
+    EXPECT_EQ(p.reserve, server::kReserveFixed + 4 * server::kReservePerThread);
     EXPECT_EQ(p.wanted, 20 + p.reserve + 2 * 50 + 2 * (300 + 100));
     EXPECT_TRUE(p.advice.empty());
     EXPECT_EQ(p.delivery_concurrency, 50u);
@@ -34,27 +34,27 @@ TEST(DescriptorPlan, FitsWithRoomToSpare) {
 
 TEST(DescriptorPlan, ShortLimitSharesAndAdvises) {
     config::Config c = config_of(kTwoListeners);
-    net::DescriptorPlan p = net::plan_descriptors(c, 128, 20, 2);
+    server::DescriptorPlan p = server::plan_descriptors(c, 128, 20, 2);
     ASSERT_FALSE(p.advice.empty());
     EXPECT_NE(p.advice.find("300 on \"a\", 100 on \"b\""), std::string::npos) << p.advice;
     EXPECT_NE(p.advice.find("ulimit -Hn"), std::string::npos) << p.advice;
     EXPECT_NE(p.advice.find(std::to_string(p.wanted)), std::string::npos) << p.advice;
     // Everything admitted at once fits in the limit, with the reserve kept.
-    EXPECT_LE(p.in_use + p.reserve + net::kDescriptorsPerSession * p.sessions +
-                  net::kDescriptorsPerDelivery * p.delivery_concurrency,
+    EXPECT_LE(p.in_use + p.reserve + server::kDescriptorsPerSession * p.sessions +
+                  server::kDescriptorsPerDelivery * p.delivery_concurrency,
               p.limit);
     EXPECT_GE(p.sessions, 1u);
     EXPECT_GE(p.delivery_concurrency, 1u);
     EXPECT_LT(p.delivery_concurrency, 50u);
     // Below what even the reserve needs: still one of each, and the advice says so.
-    net::DescriptorPlan tiny = net::plan_descriptors(c, 16, 20, 2);
+    server::DescriptorPlan tiny = server::plan_descriptors(c, 16, 20, 2);
     EXPECT_EQ(tiny.sessions, 1u);
     EXPECT_EQ(tiny.delivery_concurrency, 1u);
     EXPECT_FALSE(tiny.advice.empty());
 }
 
 TEST(AcceptBackoff, GrowsToOneSecondAndCountsTheEpisode) {
-    net::AcceptBackoff b;
+    server::AcceptBackoff b;
     EXPECT_EQ(b.succeeded(), 0u);   // no episode
     EXPECT_EQ(b.failed(), milliseconds(100));
     EXPECT_EQ(b.failures(), 1u);    // the one to log

@@ -1,5 +1,5 @@
-// smtp/client.cpp — the delivery side of SMTP.
-#include "smtp/client.hpp"
+// delivery/client.cpp — the delivery side of SMTP.
+#include "delivery/client.hpp"
 
 #include <strings.h>
 
@@ -17,7 +17,7 @@
 #include "net/socket_stream.hpp"
 #include "smtp/data_reader.hpp"
 
-namespace rampart::smtp {
+namespace rampart::delivery {
 
 std::string PeerReply::status() const {
     // class "." subject "." detail: 2|4|5 . 1-3 digits . 1-3 digits, then a space or the end.
@@ -314,10 +314,10 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
     }
     std::string mail = "MAIL FROM:<" + env.sender + ">";
     if (has("SIZE")) mail += " SIZE=" + std::to_string(message.size());
-    if (env.body == Body::EightBitMime && has("8BITMIME")) mail += " BODY=8BITMIME";
+    if (env.body == smtp::Body::EightBitMime && has("8BITMIME")) mail += " BODY=8BITMIME";
     if (env.smtputf8) mail += " SMTPUTF8";
     bool dsn = has("DSN");
-    if (dsn && env.ret != Ret::Unspecified) mail += env.ret == Ret::Full ? " RET=FULL" : " RET=HDRS";
+    if (dsn && env.ret != smtp::Ret::Unspecified) mail += env.ret == smtp::Ret::Full ? " RET=FULL" : " RET=HDRS";
     if (dsn && !env.envid.empty()) mail += " ENVID=" + env.envid;
     mail += "\r\n";
     std::vector<std::string> rcpts;
@@ -326,10 +326,10 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         std::string l = "RCPT TO:<" + r.address + ">";
         if (dsn && r.notify != 0) {
             std::string n;
-            if (r.notify & notify::Never) n = "NEVER";
-            if (r.notify & notify::Success) n += "SUCCESS,";
-            if (r.notify & notify::Failure) n += "FAILURE,";
-            if (r.notify & notify::Delay) n += "DELAY,";
+            if (r.notify & smtp::notify::Never) n = "NEVER";
+            if (r.notify & smtp::notify::Success) n += "SUCCESS,";
+            if (r.notify & smtp::notify::Failure) n += "FAILURE,";
+            if (r.notify & smtp::notify::Delay) n += "DELAY,";
             if (!n.empty() && n.back() == ',') n.pop_back();
             l += " NOTIFY=" + n;
         }
@@ -359,7 +359,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         if (chunking) {
             res.data = d;
         } else if (d.code == 354) {
-            if (!co_await write_data(dot_stuff(message))) {
+            if (!co_await write_data(smtp::dot_stuff(message))) {
                 res.data = PeerReply{0, "connection lost while sending data", limit_};
                 res.limit = limit_;
                 co_return res;
@@ -400,7 +400,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
             if (d.code != 354) {
                 res.data = d;
             } else {
-                if (!co_await write_data(dot_stuff(message))) {
+                if (!co_await write_data(smtp::dot_stuff(message))) {
                     res.data = PeerReply{0, "connection lost while sending data", limit_};
                     res.limit = limit_;
                     co_return res;
@@ -437,4 +437,4 @@ asio::awaitable<void> ClientConnection::quit() {
     co_await stream_->finish();
 }
 
-}  // namespace rampart::smtp
+}  // namespace rampart::delivery

@@ -1,4 +1,4 @@
-// smtp/client.hpp — SMTP client connection for delivery (RFC 5321 §4, PIPELINING,
+// delivery/client.hpp — SMTP client connection for delivery (RFC 5321 §4, PIPELINING,
 // STARTTLS, SIZE, 8BITMIME, SMTPUTF8, CHUNKING, DSN). One object is one connection and
 // may carry several transactions. With `lmtp` set it speaks LMTP (RFC 2033): LHLO instead
 // of EHLO, and one reply per accepted recipient after the data.
@@ -29,7 +29,7 @@ namespace rampart::net {
 class Stream;
 }
 
-namespace rampart::smtp {
+namespace rampart::delivery {
 
 // Caps on one reply (RFC 5321 §4.5.3.1.5 allows 512 octets per reply line and sets no
 // line count; real EHLO replies have some 20 lines). Past any of them the reply fails.
@@ -155,4 +155,4 @@ private:
     std::string limit_text() const { return limit_detail_.empty() ? std::string() : ": " + limit_detail_; }
 };
 
-}  // namespace rampart::smtp
+}  // namespace rampart::delivery

@@ -1,4 +1,4 @@
-// net/fd_limits.hpp — descriptors and signals for a serving process: the open-file limit
+// server/fd_limits.hpp — descriptors and signals for a serving process: the open-file limit
 // raised and shared out at start, the gate that stops accepting while the server is full,
 // and the back-off when accept(2) fails for lack of descriptors.
 // Trust: sees only the configuration and the process's own limits.
@@ -19,7 +19,7 @@
 
 #include "config/config.hpp"
 
-namespace rampart::net {
+namespace rampart::server {
 
 struct DescriptorLimit {
     std::uint64_t before = 0;   // soft RLIMIT_NOFILE as the process started
@@ -101,4 +101,4 @@ private:
     std::uint64_t full_since_log_ = 0;
 };
 
-}  // namespace rampart::net
+}  // namespace rampart::server

@@ -1,7 +1,7 @@
-// smtp::ClientConnection against a scripted hostile peer on a unix socket (issue 14): every
+// delivery::ClientConnection against a scripted hostile peer on a unix socket (issue 14): every
 // reply is capped in lines, bytes and line length, and awaited within its own timeout and
 // the attempt's deadline. open() fails and names the limit.
-#include "smtp/client.hpp"
+#include "delivery/client.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -69,18 +69,18 @@ struct Peer {
 struct Opened {
     bool done = false;
     bool ok = false;
-    smtp::OpenError error;
+    delivery::OpenError error;
 };
 
-asio::awaitable<void> open_one(asio::io_context& io, std::string path, smtp::ClientOptions opt, Opened& out) {
+asio::awaitable<void> open_one(asio::io_context& io, std::string path, delivery::ClientOptions opt, Opened& out) {
     config::Endpoint peer{path, 0};   // a named value: GCC 12 destroys temporaries in co_await twice
-    auto c = co_await smtp::ClientConnection::open(io.get_executor(), peer, opt);
+    auto c = co_await delivery::ClientConnection::open(io.get_executor(), peer, opt);
     out.ok = bool(c);
     if (!c) out.error = c.error();
     out.done = true;
 }
 
-Opened run(Peer& peer, smtp::ClientOptions opt) {
+Opened run(Peer& peer, delivery::ClientOptions opt) {
     opt.helo_name = "mx.test";
     opt.tls = config::OutboundTls::None;
     asio::io_context io;
@@ -100,7 +100,7 @@ std::string lines(std::size_t n, std::size_t width) {
 }  // namespace
 
 TEST(ClientLimits, EhloReplyOfTooManyLines) {
-    Peer peer("220 peer\r\n", "250-peer\r\n" + lines(smtp::kMaxReplyLines + 50, 4));
+    Peer peer("220 peer\r\n", "250-peer\r\n" + lines(delivery::kMaxReplyLines + 50, 4));
     Opened o = run(peer, {});
     ASSERT_TRUE(o.done);
     EXPECT_FALSE(o.ok);
@@ -116,7 +116,7 @@ TEST(ClientLimits, EhloReplyOfTooManyBytes) {
 }
 
 TEST(ClientLimits, ReplyLineTooLong) {
-    Peer peer("220 " + std::string(smtp::kMaxReplyLineLength + 100, 'a'), "");   // no line end at all
+    Peer peer("220 " + std::string(delivery::kMaxReplyLineLength + 100, 'a'), "");   // no line end at all
     Opened o = run(peer, {});
     ASSERT_TRUE(o.done);
     EXPECT_EQ(o.error.limit, "reply_line_length") << o.error.message;
@@ -124,7 +124,7 @@ TEST(ClientLimits, ReplyLineTooLong) {
 
 TEST(ClientLimits, UnfinishedGreetingTimesOut) {
     Peer peer("220-the rest never comes\r\n", "");
-    smtp::ClientOptions opt;
+    delivery::ClientOptions opt;
     opt.greeting_timeout = 300ms;
     Opened o = run(peer, opt);
     ASSERT_TRUE(o.done);
@@ -133,7 +133,7 @@ TEST(ClientLimits, UnfinishedGreetingTimesOut) {
 
 TEST(ClientLimits, AttemptDeadlineEndsTheWait) {
     Peer peer("220-the rest never comes\r\n", "");
-    smtp::ClientOptions opt;   // greeting_timeout stays 5 minutes
+    delivery::ClientOptions opt;   // greeting_timeout stays 5 minutes
     opt.deadline = std::chrono::steady_clock::now() + 300ms;
     Opened o = run(peer, opt);
     ASSERT_TRUE(o.done);

@@ -1,6 +1,6 @@
-// net/fd_limits.cpp — see the header. The plan is arithmetic on the configuration; the
+// server/fd_limits.cpp — see the header. The plan is arithmetic on the configuration; the
 // gate and the back-off only count, so both are cheap on every accept.
-#include "net/fd_limits.hpp"
+#include "server/fd_limits.hpp"
 
 #include <sys/resource.h>
 
@@ -17,7 +17,7 @@
 
 #include "util/log.hpp"
 
-namespace rampart::net {
+namespace rampart::server {
 
 DescriptorLimit prepare_process() {
     // Writes to a closed pipe or socket fail with EPIPE instead of ending the process
@@ -153,4 +153,4 @@ void SessionGate::leave() {
     });
 }
 
-}  // namespace rampart::net
+}  // namespace rampart::server
