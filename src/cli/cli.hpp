@@ -1,5 +1,5 @@
 // cli/cli.hpp — the command line: argv in, exit status out. Wires the modules together
-// (with net/, the only place that does, STYLE.md §2).
+// (cli/serve.cpp is the only place that does, STYLE.md §2).
 #pragma once
 
 namespace rampart::cli {

@@ -1,0 +1,65 @@
+// cli/commands.hpp — the subcommands behind `rampart ...` (cli.cpp parses the command
+// line and calls one). Each returns the exit status: 0 success, 1 runtime failure (check:
+// exposures found), 2 configuration error. Only the CLI wires modules together.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "directory/directory.hpp"
+
+namespace rampart::cli {
+
+constexpr int kConfigError = 2;
+constexpr int kExposures = 1;   // `check`: the configuration loads but departs from best practice
+
+// ---- common.cpp ----
+// Loads -c FILE or the embedded default; prints every error and returns nullopt.
+std::optional<config::Config> load(const std::string& path);
+// Reads the directory file; prints every problem (to the log for a running server's
+// reload, where standard error may go nowhere) and returns nullopt on errors.
+std::optional<directory::Directory> read_directory(const std::filesystem::path& path, bool to_log = false);
+// The directory of either backend, read once (user/group list, explain).
+std::optional<directory::Directory> read_configured_directory(const config::Config& cfg);
+
+// ---- serve.cpp ----
+int serve(const std::string& path);
+
+// ---- directory_commands.cpp: rampart user|server|group|alias ----
+struct DirArgs {
+    std::string name;
+    std::vector<std::string> addresses;
+    std::vector<std::string> groups;
+    std::vector<std::string> members;
+    bool send_as_any = false;
+    std::vector<std::string> kerberos;
+};
+int user_command(const std::string& config_path, const std::string& action, const DirArgs& a);
+int server_command(const std::string& config_path, const std::string& action, const DirArgs& a, const std::string& cert_file,
+                   const std::string& fingerprint);
+int group_command(const std::string& config_path, const std::string& action, const DirArgs& a);
+int alias_command(const std::string& config_path, const std::string& action, const DirArgs& a);
+
+// ---- queue_client.cpp: rampart queue|quarantine over the control socket ----
+// `prefix`: "" for rampart queue, "quarantine " for rampart quarantine (same socket).
+int queue_command(const std::string& path, const std::string& prefix, const std::string& action, const std::string& id, bool all,
+                  bool json);
+
+// ---- explain.cpp ----
+struct ExplainArgs {
+    std::string listener;
+    std::string client_ip;
+    std::string user;
+    std::string server;
+    std::string kerberos;
+    bool tls = false;
+    bool online = false;
+    std::string mail_from;
+    std::vector<std::string> rcpts;
+};
+int explain(const std::string& path, const ExplainArgs& args);
+
+}  // namespace rampart::cli

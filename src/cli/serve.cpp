@@ -1,0 +1,178 @@
+// cli/serve.cpp — `rampart serve`: the one place the running server is wired together (listener → session → policy → filters → queue → routing → delivery).
+#include "cli/commands.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <iostream>
+#include <thread>
+
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+
+#include "admin/control.hpp"
+#include "admin/queue_commands.hpp"
+#include "auth/gssapi.hpp"
+#include "auth/ldap_verifier.hpp"
+#include "delivery/dispatcher.hpp"
+#include "directory/ldap_directory.hpp"
+#include "filter/registry.hpp"
+#include "net/tls.hpp"
+#include "policy/brakes.hpp"
+#include "queue/scheduler.hpp"
+#include "queue/spool.hpp"
+#include "server/fd_limits.hpp"
+#include "server/server.hpp"
+#include "util/log.hpp"
+
+namespace rampart::cli {
+namespace {
+
+log::Level level_from(const std::string& s) {
+    if (s == "debug") return log::Level::Debug;
+    if (s == "warning") return log::Level::Warning;
+    if (s == "error") return log::Level::Error;
+    return log::Level::Info;
+}
+
+}  // namespace
+
+int serve(const std::string& path) {
+    server::DescriptorLimit fds = server::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    log::set_min_level(level_from(cfg->server.log_level));
+    if (!cfg->server.log_file.empty() && !log::set_file(cfg->resolve(cfg->server.log_file).string())) {
+        std::cerr << cfg->source << ": server.log_file: cannot open " << cfg->resolve(cfg->server.log_file) << "\n";
+        return 1;
+    }
+    std::filesystem::path data = cfg->resolve(cfg->server.data_dir);
+    queue::Spool spool(data / "spool");
+    if (auto r = spool.open(); !r) {
+        std::cerr << "server.data_dir: " << r.error().message << "\n";
+        return 1;
+    }
+    std::shared_ptr<asio::ssl::context> tls, tls_client_auth;
+    bool wants_tls = false, wants_client_certs = false;
+    for (const auto& l : cfg->listeners) {
+        wants_tls = wants_tls || l.tls != config::TlsMode::None;
+        wants_client_certs = wants_client_certs || (l.tls != config::TlsMode::None && l.auth.server);
+    }
+    for (bool client_certs : {false, true}) {
+        if (!wants_tls || (client_certs && !wants_client_certs)) continue;
+        net::ServerTlsSettings ts;
+        if (!cfg->tls.certificate.empty()) {
+            ts.certificate = cfg->resolve(cfg->tls.certificate);
+            ts.key = cfg->resolve(cfg->tls.key);
+        }
+        ts.self_signed_dir = data / "tls";
+        ts.hostname = cfg->server.hostname;
+        ts.tls13_only = cfg->tls.min_version == "TLSv1.3";
+        auto t = net::make_server_context(ts, client_certs);
+        if (!t) {
+            std::cerr << cfg->source << ": " << t.error().message << "\n";
+            return 1;
+        }
+        (client_certs ? tls_client_auth : tls) = *t;
+    }
+    std::unique_ptr<directory::Live> dir;
+    std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
+    auto load_directory = [&dir_path](bool reload) -> std::shared_ptr<const directory::Directory> {
+        auto read = read_directory(dir_path, reload);
+        if (!read) return nullptr;
+        auto d = std::make_shared<const directory::Directory>(std::move(*read));
+        log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
+        return d;
+    };
+    if (cfg->directory.backend == "file") {
+        auto d = load_directory(false);
+        if (!d) return kConfigError;
+        dir = std::make_unique<directory::Live>(std::move(d));
+    }
+    // LDAP: no start without a first snapshot (an empty directory would refuse every user
+    // silently); afterwards a failing server keeps the last good one.
+    std::unique_ptr<directory::LdapDirectory> ldap;
+    std::unique_ptr<auth::LdapBindVerifier> ldap_verifier;
+    if (cfg->directory.backend == "ldap") {
+        ldap = std::make_unique<directory::LdapDirectory>(*cfg);
+        auto snap = ldap->load();
+        if (!snap) {
+            std::cerr << "directory: cannot read users and groups from LDAP: " << snap.error().message << "\n";
+            return 1;
+        }
+        directory::log_loaded(*ldap, *snap);
+        dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(snap->directory)));
+        ldap_verifier = std::make_unique<auth::LdapBindVerifier>(*ldap);
+    }
+    for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
+    std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
+    session::SessionServices services;
+    services.config = &*cfg;
+    services.spool = &spool;
+    services.tls = tls.get();
+    services.tls_client_auth = tls_client_auth.get();
+    services.directory = dir.get();
+    services.verifier = ldap_verifier.get();
+    policy::Brakes brakes;
+    services.brakes = &brakes;
+    filter::Chain filters = filter::build_chain(*cfg);
+    services.filters = &filters;
+    server::Server server(*cfg, services, threads);
+    server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
+    server.limit_sessions(fd_plan.sessions);
+    // Delivery runs on the server's first I/O context; sessions hand accepted messages to
+    // the scheduler (listener → session → queue → delivery).
+    std::unique_ptr<delivery::Dispatcher> dispatcher;
+    try {  // start-up: a connector's certificate, CA file or password file may not load
+        dispatcher = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get());
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
+    config::QueueSettings queue_settings = cfg->queue;
+    queue_settings.delivery_concurrency = fd_plan.delivery_concurrency;   // lowered if descriptors are short
+    queue::Scheduler scheduler(server.main_context().get_executor(), spool, queue_settings, cfg->server.hostname,
+                               [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); },
+                               [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
+    scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
+    admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
+                                 [&scheduler, &spool](std::string request) {
+                                     return admin::queue_command(scheduler, spool, std::move(request));
+                                 });
+    if (auto r = control.open(); !r) {
+        // Two servers on one spool would deliver twice: refuse. Any other problem (e.g. a
+        // data_dir path too long for a socket) only costs the queue tools.
+        if (r.error().code == EADDRINUSE) {
+            std::cerr << "server.data_dir: " << r.error().message << "\n";
+            return 1;
+        }
+        log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
+    }
+    services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
+    std::vector<queue::Envelope> recovered = spool.recover();
+    log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
+    for (queue::Envelope& env : recovered) scheduler.submit(std::move(env));
+    if (auto r = server.bind(); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+    }
+    log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
+                                 {"threads", threads}, {"data_dir", data.string()}});
+    std::unique_ptr<directory::LdapRefresher> refresher;
+    if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
+    server.run([&] {
+        // SIGHUP: reload the directory; on errors keep serving with the previous one.
+        if (refresher) return refresher->reload();
+        if (!dir) return;
+        if (auto d = load_directory(true)) dir->set(std::move(d));
+        else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
+    });
+    // Sockets and timers (the control socket, the dispatcher's idle connections) must go
+    // while their I/O context still exists.
+    control.close();
+    dispatcher.reset();
+    server.shutdown();
+    log::info("server.stopped", {});
+    return 0;
+}
+
+}  // namespace rampart::cli
