@@ -23,6 +23,10 @@
 #include "smtp/address.hpp"
 #include "smtp/reply.hpp"
 
+namespace rampart::mime {
+struct Structure;
+}
+
 namespace rampart::filter {
 
 enum class Stage { Connect, Helo, MailFrom, RcptTo, EndOfData };
@@ -72,6 +76,8 @@ struct MessageView {
     const smtp::Path* rcpt = nullptr;            // RcptTo: the recipient asked about
     std::span<const std::string> recipients;     // EndOfData: accepted recipients
     std::string_view message;                    // EndOfData: the message as it will be stored
+    const mime::Structure* mime = nullptr;       // EndOfData: `message` parsed (mime/parser.hpp), once per
+                                                 // version of the message; offsets point into `message`
 };
 
 class AgentRun {

@@ -10,6 +10,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "mime/parser.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -74,6 +75,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
     ChainResult result;
     std::string edited;   // owns the message once an agent edited it
     bool was_edited = false;
+    std::optional<mime::Structure> parsed;   // end of data: parsed once per version of the message
     const auto& agents = chain_.agents();
     for (std::size_t i = 0; i < agents.size(); ++i) {
         const Agent& agent = *agents[i];
@@ -91,6 +93,10 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             if (trace) trace->push_back(std::move(note));
             continue;
         }
+        if (stage == Stage::EndOfData && !parsed) {
+            parsed = mime::parse(view.message);
+            view.mime = &*parsed;
+        }
         AgentVerdict v = co_await ask(agent, *runs_[i], stage, view);
         if (v.delay.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, v.delay);
@@ -105,6 +111,8 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             edited = apply_edits(was_edited ? std::string_view(edited) : view.message, v.edits);
             was_edited = true;
             view.message = edited;
+            parsed.reset();   // the next agent gets the edited message parsed
+            view.mime = nullptr;
         }
         auto level = v.kind == Kind::Continue ? log::Level::Debug : log::Level::Info;
         log::event(level, "filter.verdict", {{"listener", session_.listener}, {"client", session_.client.text()},

@@ -153,3 +153,19 @@ TEST(ApplyEdits, MessageWithoutBodyAndReplacement) {
     e.remove_headers = {"subject"};
     EXPECT_EQ(filter::apply_edits("Subject: x\r\n\r\nold\r\n", e), "X-A: 1\r\n\r\nnew body\r\n");
 }
+
+TEST(Chain, EndOfDataAgentsSeeTheMessageParsedAfterEdits) {
+    test::Script a, b;
+    AgentVerdict strip = AgentVerdict::proceed();
+    strip.edits.replace_message = "Subject: plain\r\n\r\nno parts left\r\n";
+    a.verdicts[Stage::EndOfData] = strip;
+    auto chain = chain_of(agents(std::make_unique<test::ScriptedAgent>("a", a), std::make_unique<test::ScriptedAgent>("b", b)));
+    std::string msg =
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        "--b\r\nContent-Type: application/octet-stream\r\n\r\nMZ\r\n--b--\r\n";
+    filter::MessageView v;
+    v.message = msg;
+    run(chain, Stage::EndOfData, v);
+    EXPECT_EQ(a.mime_parts, 3u);   // the multipart and its two parts
+    EXPECT_EQ(b.mime_parts, 1u);   // the edited message, parsed again
+}

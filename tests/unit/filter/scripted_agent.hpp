@@ -11,6 +11,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "filter/agent.hpp"
+#include "mime/structure.hpp"
 
 namespace rampart::test {
 
@@ -20,6 +21,7 @@ struct Script {
     std::chrono::milliseconds hang{0};                       // wait this long before answering
     int asked = 0;
     std::string last_message;                                // EndOfData: what the agent saw
+    std::size_t mime_parts = 0;                              // EndOfData: parts in the parsed view
 };
 
 class ScriptedAgent final : public filter::Agent {
@@ -46,7 +48,10 @@ private:
                 co_await t.async_wait(asio::use_awaitable);
             }
             if (s_.throws) throw std::runtime_error("scripted failure");
-            if (stage == filter::Stage::EndOfData) s_.last_message = std::string(view.message);
+            if (stage == filter::Stage::EndOfData) {
+                s_.last_message = std::string(view.message);
+                s_.mime_parts = view.mime ? view.mime->parts.size() : 0;
+            }
             auto it = s_.verdicts.find(stage);
             co_return it == s_.verdicts.end() ? filter::AgentVerdict::proceed() : it->second;
         }
