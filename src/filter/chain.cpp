@@ -222,18 +222,14 @@ AgentVerdict AgentVerdict::refuse(smtp::Reply reply, std::string rule, std::stri
 }
 
 AgentVerdict AgentVerdict::quarantine(std::string rule, std::string reason) {
-    AgentVerdict v;
+    AgentVerdict v = proceed(std::move(rule), std::move(reason));
     v.kind = Kind::Quarantine;
-    v.rule = std::move(rule);
-    v.reason = std::move(reason);
     return v;
 }
 
 AgentVerdict AgentVerdict::discard(std::string rule, std::string reason) {
-    AgentVerdict v;
+    AgentVerdict v = proceed(std::move(rule), std::move(reason));
     v.kind = Kind::Discard;
-    v.rule = std::move(rule);
-    v.reason = std::move(reason);
     return v;
 }
 

@@ -147,19 +147,7 @@ asio::awaitable<void> Transaction::on_data() {
             co_await s_.close_after_fatal(r);
             co_return;
         }
-        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-        if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
-            Reply r(421, "4.4.2", "data not received in time; closing");
-            bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
-            if (timeout) {
-                s_.reply(r);
-                co_await s_.io.flush();
-            }
-            log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during DATA"), reader.size());
-            reset("");
-            s_.quit = true;
-            co_return;
-        }
+        if (!co_await more_data(deadline, "connection lost during DATA", reader.size())) co_return;
     }
     Reply refusal;
     if (reader.too_big())
@@ -195,19 +183,7 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     while (need > 0) {
         std::string_view avail = s_.io.pending();
         if (avail.empty() || Clock::now() >= deadline) {
-            auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-            if (left <= milliseconds(0) || !co_await s_.io.fill(std::min(left, l.limits.command_timeout), LineIo::kDataChunk)) {
-                Reply r(421, "4.4.2", "data not received in time; closing");
-                bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
-                if (timeout) {
-                    s_.reply(r);
-                    co_await s_.io.flush();
-                }
-                log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", "connection lost during BDAT"), incoming_.size());
-                reset("");
-                s_.quit = true;
-                co_return;
-            }
+            if (!co_await more_data(deadline, "connection lost during BDAT", incoming_.size())) co_return;
             continue;
         }
         std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), need));
@@ -254,6 +230,22 @@ void Transaction::storage_failed(const Error& e, std::uint64_t size) {
     log_transaction("deferred", r, size);
     reset("");
     s_.reply(r);
+}
+
+asio::awaitable<bool> Transaction::more_data(Clock::time_point deadline, std::string_view lost, std::uint64_t size) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left > milliseconds(0) && co_await s_.io.fill(std::min(left, s_.listener.limits.command_timeout), LineIo::kDataChunk))
+        co_return true;
+    Reply r(421, "4.4.2", "data not received in time; closing");
+    bool timeout = s_.stream.end() == net::StreamEnd::Timeout || left <= milliseconds(0);
+    if (timeout) {
+        s_.reply(r);
+        co_await s_.io.flush();
+    }
+    log_transaction("aborted", timeout ? r : Reply(421, "4.4.2", lost), size);
+    reset("");
+    s_.quit = true;
+    co_return false;
 }
 
 asio::awaitable<void> Transaction::finish_message(std::string_view message) {

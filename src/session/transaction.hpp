@@ -45,6 +45,10 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     asio::awaitable<void> finish_message(std::string_view message);
+    // Reads more message data before `deadline` (data_timeout). On a timeout or a lost
+    // connection: answers 421 (timeout only), logs the transaction aborted with `lost` or
+    // the timeout, ends it and the session, and returns false.
+    asio::awaitable<bool> more_data(Clock::time_point deadline, std::string_view lost, std::uint64_t size);
     // The arriving message could not be stored (disk full, ...): logs, ends the
     // transaction, answers 452 4.3.1.
     void storage_failed(const Error& e, std::uint64_t size);

@@ -3,37 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include "directory/sample_directory.hpp"
+
 using namespace rampart;
 using namespace rampart::delivery;
 using Kind = LocalMailbox::Kind;
 
 namespace {
 
-struct LocalTest : ::testing::Test {
-    LocalTest() {
-        dir.users.push_back({"Alice", {"alice@example.test"}, {}, "", false, {}, {}});
-        dir.users.push_back({"bob", {"bob@example.test"}, {}, "", false, {}, {}});
-        dir.aliases.push_back({"staff@example.test", {"user:Alice", "bob@example.test", "ext@outside.test"}});
-        dir.aliases.push_back({"sales@example.test", {"staff@example.test", "ALICE@example.test"}});
-        dir.aliases.push_back({"loop@example.test", {"loop@example.test"}});
-        domains = {{"example.test", config::DomainType::Authoritative},
-                   {"open.test", config::DomainType::Authoritative},
-                   {"partner.test", config::DomainType::ExternalRelay}};
-    }
-    queue::Recipient rcpt(std::string a, std::string orcpt = "") {
-        queue::Recipient r;
-        r.address = std::move(a);
-        r.notify = 0;
-        r.orcpt = std::move(orcpt);
-        return r;
-    }
-    std::vector<std::string> addresses(const std::vector<queue::Recipient>& v) {
-        std::vector<std::string> out;
-        for (const auto& r : v) out.push_back(r.address);
-        return out;
-    }
-    directory::Directory dir;
-    std::vector<config::Domain> domains;
+struct LocalTest : ::testing::Test, test::SampleDirectory {
 };
 
 }  // namespace

@@ -5,22 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "directory/sample_directory.hpp"
+
 using namespace rampart;
 using namespace rampart::session;
 
 namespace {
 
-struct ExpansionTest : ::testing::Test {
-    ExpansionTest() {
-        dir.users.push_back({"Alice", {"alice@example.test"}, {}, "", false, {}, {}});
-        dir.users.push_back({"bob", {"bob@example.test"}, {}, "", false, {}, {}});
-        dir.aliases.push_back({"staff@example.test", {"user:Alice", "bob@example.test", "ext@outside.test"}});
-        dir.aliases.push_back({"sales@example.test", {"staff@example.test", "ALICE@example.test"}});
-        dir.aliases.push_back({"loop@example.test", {"loop@example.test"}});
-        domains = {{"example.test", config::DomainType::Authoritative},
-                   {"open.test", config::DomainType::Authoritative},
-                   {"partner.test", config::DomainType::ExternalRelay}};
-    }
+struct ExpansionTest : ::testing::Test, test::SampleDirectory {
     queue::Recipient rcpt(std::string a, std::string orcpt = "") {
         queue::Recipient r;
         r.address = std::move(a);
@@ -33,8 +25,6 @@ struct ExpansionTest : ::testing::Test {
         for (const auto& r : v) out.push_back(r.address);
         return out;
     }
-    directory::Directory dir;
-    std::vector<config::Domain> domains;
 };
 
 }  // namespace
