@@ -55,7 +55,8 @@ asio::awaitable<void> Session::run() {
     const config::Listener& l = s_.listener;
     const std::string& host = s_.hostname();
     // The filter chain's connect stage comes first: a blocked client costs no handshake.
-    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Connect, {});
+    filter::MessageView nothing_yet;   // a named local: GCC 12 mishandles temporaries in co_await
+    filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Connect, nothing_yet);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", cf.rule},
                                               {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
