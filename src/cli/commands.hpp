@@ -4,12 +4,14 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "directory/directory.hpp"
+#include "directory/ldap_directory.hpp"
 
 namespace rampart::cli {
 
@@ -22,7 +24,16 @@ std::optional<config::Config> load(const std::string& path);
 // Reads the directory file; prints every problem (to the log for a running server's
 // reload, where standard error may go nowhere) and returns nullopt on errors.
 std::optional<directory::Directory> read_directory(const std::filesystem::path& path, bool to_log = false);
-// The directory of either backend, read once (user/group list, explain).
+// The configured directory backend, chosen here and nowhere else: its first snapshot and,
+// for backend = "ldap", the connection that refreshes it and checks passwords (the file
+// backend reloads on SIGHUP through read_directory). `serving`: log what was loaded (the
+// server) rather than print warnings (the tools). nullopt after printing why.
+struct OpenedDirectory {
+    directory::Directory snapshot;
+    std::unique_ptr<directory::LdapDirectory> ldap;
+};
+std::optional<OpenedDirectory> open_directory(const config::Config& cfg, bool serving);
+// The snapshot alone, read once (user/group list, explain).
 std::optional<directory::Directory> read_configured_directory(const config::Config& cfg);
 
 // ---- serve.cpp ----

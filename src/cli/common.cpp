@@ -37,16 +37,33 @@ std::optional<directory::Directory> read_directory(const std::filesystem::path& 
     return std::get<directory::Directory>(std::move(loaded));
 }
 
-// The directory of either backend, read once (user/group list, explain).
-std::optional<directory::Directory> read_configured_directory(const config::Config& cfg) {
-    if (cfg.directory.backend != "ldap") return read_directory(cfg.resolve(cfg.directory.file));
-    auto snap = directory::LdapDirectory(cfg).load();
+std::optional<OpenedDirectory> open_directory(const config::Config& cfg, bool serving) {
+    OpenedDirectory out;
+    if (cfg.directory.backend != "ldap") {
+        std::filesystem::path path = cfg.resolve(cfg.directory.file);
+        auto d = read_directory(path);
+        if (!d) return std::nullopt;
+        if (serving) log::info("directory.loaded", {{"file", path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
+        out.snapshot = std::move(*d);
+        return out;
+    }
+    out.ldap = std::make_unique<directory::LdapDirectory>(cfg);
+    auto snap = out.ldap->load();
     if (!snap) {
-        std::cerr << "directory (LDAP): " << snap.error().message << "\n";
+        std::cerr << "directory: cannot read users and groups from LDAP: " << snap.error().message << "\n";
         return std::nullopt;
     }
-    for (const std::string& w : snap->warnings) std::cerr << "directory (LDAP): " << w << "\n";
-    return std::move(snap->directory);
+    if (serving) directory::log_loaded(*out.ldap, *snap);
+    else
+        for (const std::string& w : snap->warnings) std::cerr << "directory (LDAP): " << w << "\n";
+    out.snapshot = std::move(snap->directory);
+    return out;
+}
+
+std::optional<directory::Directory> read_configured_directory(const config::Config& cfg) {
+    auto opened = open_directory(cfg, false);
+    if (!opened) return std::nullopt;
+    return std::move(opened->snapshot);
 }
 
 }  // namespace rampart::cli

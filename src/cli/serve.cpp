@@ -74,35 +74,15 @@ int serve(const std::string& path) {
         }
         (client_certs ? tls_client_auth : tls) = *t;
     }
-    std::unique_ptr<directory::Live> dir;
-    std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
-    auto load_directory = [&dir_path](bool reload) -> std::shared_ptr<const directory::Directory> {
-        auto read = read_directory(dir_path, reload);
-        if (!read) return nullptr;
-        auto d = std::make_shared<const directory::Directory>(std::move(*read));
-        log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
-        return d;
-    };
-    if (cfg->directory.backend == "file") {
-        auto d = load_directory(false);
-        if (!d) return kConfigError;
-        dir = std::make_unique<directory::Live>(std::move(d));
-    }
-    // LDAP: no start without a first snapshot (an empty directory would refuse every user
-    // silently); afterwards a failing server keeps the last good one.
-    std::unique_ptr<directory::LdapDirectory> ldap;
+    // No start without a first snapshot (an empty directory would refuse every user
+    // silently); afterwards a failing LDAP server or a bad reload keeps the last good one.
+    auto opened = open_directory(*cfg, true);
+    if (!opened) return cfg->directory.backend == "ldap" ? 1 : kConfigError;
+    auto dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(opened->snapshot)));
+    std::unique_ptr<directory::LdapDirectory> ldap = std::move(opened->ldap);
     std::unique_ptr<auth::LdapBindVerifier> ldap_verifier;
-    if (cfg->directory.backend == "ldap") {
-        ldap = std::make_unique<directory::LdapDirectory>(*cfg);
-        auto snap = ldap->load();
-        if (!snap) {
-            std::cerr << "directory: cannot read users and groups from LDAP: " << snap.error().message << "\n";
-            return 1;
-        }
-        directory::log_loaded(*ldap, *snap);
-        dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(snap->directory)));
-        ldap_verifier = std::make_unique<auth::LdapBindVerifier>(*ldap);
-    }
+    if (ldap) ldap_verifier = std::make_unique<auth::LdapBindVerifier>(*ldap);
+    std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
     for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
     session::SessionServices services;
@@ -162,9 +142,10 @@ int serve(const std::string& path) {
     server.run([&] {
         // SIGHUP: reload the directory; on errors keep serving with the previous one.
         if (refresher) return refresher->reload();
-        if (!dir) return;
-        if (auto d = load_directory(true)) dir->set(std::move(d));
-        else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
+        if (auto d = read_directory(dir_path, true)) {
+            log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
+            dir->set(std::make_shared<const directory::Directory>(std::move(*d)));
+        } else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });
     // Sockets and timers (the control socket, the dispatcher's idle connections) must go
     // while their I/O context still exists.
