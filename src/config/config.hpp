@@ -212,6 +212,24 @@ struct ConnectionFilterSettings {
     int line = 0;
 };
 
+// [attachment_filter]: the end-of-data hygiene agent (DESIGN.md §11, issue 10). Parts and
+// zip members are matched by file name (globs), by declared and by sniffed type.
+enum class AttachmentAction { Strip, Reject, SilentDelete };
+struct AttachmentFilterSettings {
+    AttachmentAction action = AttachmentAction::Strip;
+    std::vector<std::string> names = preset_attachment_names();   // globs, case-insensitive
+    std::vector<std::string> types = preset_attachment_types();   // "type/subtype" globs, declared and sniffed
+    bool inspect_archives = true;             // zip members, nested, by name and sniffed type
+    bool block_unreadable = true;             // unreadable_archives = "block": encrypted, too deep, bomb, corrupt
+    bool configured = false;                  // the table was present: the agent is in the chain
+    int line = 0;
+
+    // The preset lists used when `names` / `types` are left out (docs/configuration.md
+    // "Attachment filter" lists them; a unit test keeps the two in step).
+    static std::vector<std::string> preset_attachment_names();
+    static std::vector<std::string> preset_attachment_types();
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -232,6 +250,7 @@ struct Config {
     KerberosSettings kerberos;
     DeliverySettings delivery;
     ConnectionFilterSettings connection_filter;
+    AttachmentFilterSettings attachment_filter;
     QuarantineSettings quarantine;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {

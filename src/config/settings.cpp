@@ -574,6 +574,26 @@ const Field<ConnectionFilterSettings> kConnectionFilter[] = {
      SET(if (auto v = read_cidrs(n, ctx, path)) t.block = *v)},
 };
 
+constexpr std::array<std::pair<std::string_view, AttachmentAction>, 3> kAttachmentActions{{
+    {"strip", AttachmentAction::Strip}, {"reject", AttachmentAction::Reject}, {"silent-delete", AttachmentAction::SilentDelete}}};
+constexpr std::array<std::pair<std::string_view, bool>, 2> kUnreadable{{{"block", true}, {"allow", false}}};
+
+const Field<AttachmentFilterSettings> kAttachmentFilter[] = {
+    {"action", "string", "\"strip\"", "What a blocked attachment gets: strip | reject | silent-delete. strip (the part is replaced by a short text notice naming the file and the reason, the rest of the message is delivered byte for byte), reject (554 5.7.1 naming the file) or silent-delete (250, nothing delivered, logged). Strip falls back to reject when the blocked part is the whole message.",
+     SET(if (auto v = read_enum(n, ctx, path, kAttachmentActions)) t.action = *v)},
+    {"names", "list of globs", "preset", "File names blocked (`*` and `?`, case-insensitive; trailing dots and spaces ignored; RFC 2231 and encoded-word names decoded; zip member names too). Left out: the preset list in \"Attachment filter\" above; [] blocks no name.",
+     SET(if (auto v = read_strings(n, ctx, path)) t.names = *v)},
+    {"types", "list of globs", "preset", "Content types blocked, \"type/subtype\" (globs allowed), matched against the declared Content-Type and the type sniffed from the decoded bytes (zip members: sniffed). Left out: the preset list; [] blocks no type.",
+     SET(if (auto v = read_strings(n, ctx, path)) {
+         t.types.clear();
+         for (const std::string& ty : *v) t.types.push_back(util::ascii_lower(ty));
+     })},
+    {"inspect_archives", "bool", "true", "Look inside zip archives (and zips inside them, to depth 4, 10000 members, 64 MiB inflated) and match each member by name and sniffed type.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.inspect_archives = *v)},
+    {"unreadable_archives", "string", "\"block\"", "block | allow. A zip that cannot be fully inspected (an encrypted member, an unsupported compression method, nested too deep, a decompression bomb over the bounds, corrupt) and a MIME part the parser could not open (nested too deep, too many parts, an encoded multipart or message, a header over the limits): block applies `action` to it, allow lets it pass (logged).",
+     SET(if (auto v = read_enum(n, ctx, path, kUnreadable)) t.block_unreadable = *v)},
+};
+
 const Field<QuarantineSettings> kQuarantine[] = {
     {"max_age", "duration", "\"30d\"", "Quarantined messages older than this are deleted; until then `rampart quarantine release|delete ID` decides.",
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
@@ -665,6 +685,23 @@ Listener listener_preset(Role role, const toml::node& item) {
 
 }  // namespace
 
+std::vector<std::string> AttachmentFilterSettings::preset_attachment_names() {
+    return {"*.exe", "*.scr", "*.com", "*.pif", "*.bat", "*.cmd", "*.cpl", "*.dll", "*.msi", "*.msp", "*.mst",
+            "*.msc", "*.js", "*.jse", "*.vbs", "*.vbe", "*.vb", "*.wsf", "*.wsh", "*.wsc", "*.ws", "*.sct",
+            "*.hta", "*.ps1", "*.psm1", "*.psd1", "*.reg", "*.inf", "*.scf", "*.lnk", "*.url", "*.chm", "*.hlp",
+            "*.jar", "*.application", "*.gadget", "*.appx", "*.msix", "*.appinstaller", "*.iso", "*.img",
+            "*.vhd", "*.vhdx", "*.apk"};
+}
+
+std::vector<std::string> AttachmentFilterSettings::preset_attachment_types() {
+    return {"application/x-dosexec", "application/x-msdownload", "application/x-msdos-program",
+            "application/x-ms-installer", "application/x-msi", "application/x-executable",
+            "application/x-sharedlib", "application/x-mach-binary", "application/x-ms-shortcut",
+            "application/java-archive", "application/x-java-applet", "application/vnd.ms-htmlhelp",
+            "application/vnd.android.package-archive", "application/hta", "application/javascript",
+            "text/javascript", "application/x-iso9660-image"};
+}
+
 void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
     // The role decides listener defaults, so read it first.
     if (const toml::node* server = root.get("server")) apply_table(c.server, kServer, *server, ctx, "server");
@@ -686,8 +723,12 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.connection_filter.configured = true;
             c.connection_filter.line = line_of(v);
             apply_table(c.connection_filter, kConnectionFilter, v, ctx, key);
+        } else if (key == "attachment_filter") {
+            c.attachment_filter.configured = true;
+            c.attachment_filter.line = line_of(v);
+            apply_table(c.attachment_filter, kAttachmentFilter, v, ctx, key);
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, attachment_filter, quarantine");
     }
 }
 
@@ -708,6 +749,7 @@ std::string settings_reference() {
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     reference_section(out, "[delivery]", "Local delivery for authoritative domains, and the timeouts of every outbound SMTP and LMTP connection (replies from a next hop are also capped at 256 lines, 64 KiB and 2048 bytes per line).", kDelivery);
     reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
+    reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;
 }
