@@ -215,12 +215,13 @@ struct ConnectionFilterSettings {
 // [attachment_filter]: the end-of-data hygiene agent (DESIGN.md §11, issue 10). Parts and
 // zip members are matched by file name (globs), by declared and by sniffed type.
 enum class AttachmentAction { Strip, Reject, SilentDelete };
+enum class UnreadableArchives { Block, Allow };
 struct AttachmentFilterSettings {
     AttachmentAction action = AttachmentAction::Strip;
     std::vector<std::string> names = preset_attachment_names();   // globs, case-insensitive
     std::vector<std::string> types = preset_attachment_types();   // "type/subtype" globs, declared and sniffed
     bool inspect_archives = true;             // zip members, nested, by name and sniffed type
-    bool block_unreadable = true;             // unreadable_archives = "block": encrypted, too deep, bomb, corrupt
+    UnreadableArchives unreadable_archives = UnreadableArchives::Block;   // encrypted, too deep, bomb, corrupt
     bool configured = false;                  // the table was present: the agent is in the chain
     int line = 0;
 

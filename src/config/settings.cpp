@@ -576,7 +576,8 @@ const Field<ConnectionFilterSettings> kConnectionFilter[] = {
 
 constexpr std::array<std::pair<std::string_view, AttachmentAction>, 3> kAttachmentActions{{
     {"strip", AttachmentAction::Strip}, {"reject", AttachmentAction::Reject}, {"silent-delete", AttachmentAction::SilentDelete}}};
-constexpr std::array<std::pair<std::string_view, bool>, 2> kUnreadable{{{"block", true}, {"allow", false}}};
+constexpr std::array<std::pair<std::string_view, UnreadableArchives>, 2> kUnreadable{{
+    {"block", UnreadableArchives::Block}, {"allow", UnreadableArchives::Allow}}};
 
 const Field<AttachmentFilterSettings> kAttachmentFilter[] = {
     {"action", "string", "\"strip\"", "What a blocked attachment gets: strip | reject | silent-delete. strip (the part is replaced by a short text notice naming the file and the reason, the rest of the message is delivered byte for byte), reject (554 5.7.1 naming the file) or silent-delete (250, nothing delivered, logged). Strip falls back to reject when the blocked part is the whole message.",
@@ -591,7 +592,7 @@ const Field<AttachmentFilterSettings> kAttachmentFilter[] = {
     {"inspect_archives", "bool", "true", "Look inside zip archives (and zips inside them, to depth 4, 10000 members, 64 MiB inflated) and match each member by name and sniffed type.",
      SET(if (auto v = read_bool(n, ctx, path)) t.inspect_archives = *v)},
     {"unreadable_archives", "string", "\"block\"", "block | allow. A zip that cannot be fully inspected (an encrypted member, an unsupported compression method, nested too deep, a decompression bomb over the bounds, corrupt) and a MIME part the parser could not open (nested too deep, too many parts, an encoded multipart or message, a header over the limits): block applies `action` to it, allow lets it pass (logged).",
-     SET(if (auto v = read_enum(n, ctx, path, kUnreadable)) t.block_unreadable = *v)},
+     SET(if (auto v = read_enum(n, ctx, path, kUnreadable)) t.unreadable_archives = *v)},
 };
 
 const Field<QuarantineSettings> kQuarantine[] = {

@@ -130,6 +130,7 @@ std::vector<AttachmentHit> AttachmentFilter::inspect(std::string_view message, c
     std::vector<AttachmentHit> hits;
     std::vector<bool> covered(s.parts.size(), false);
     const auto& st = settings_;
+    const bool block_unreadable = st.unreadable_archives == config::UnreadableArchives::Block;
     for (std::size_t i = 0; i < s.parts.size(); ++i) {
         const mime::Part& p = s.parts[i];
         if (p.parent != mime::no_parent && p.parent < covered.size() && covered[p.parent]) {
@@ -140,7 +141,7 @@ std::vector<AttachmentHit> AttachmentFilter::inspect(std::string_view message, c
             hits.push_back({i, std::move(name), std::move(rule), std::move(why)});
             covered[i] = true;
         };
-        if (st.block_unreadable) {
+        if (block_unreadable) {
             mime::Flag bad{};
             bool found = false;
             for (mime::Flag f : kUninspectable)
@@ -199,7 +200,7 @@ std::vector<AttachmentHit> AttachmentFilter::inspect(std::string_view message, c
                 unreadable = "archive member " + zm.name + " compressed with unsupported method " + std::to_string(zm.method);
             }
         }
-        if (covered[i] || !st.block_unreadable) continue;
+        if (covered[i] || !block_unreadable) continue;
         if (unreadable.empty() && (z.malformed || z.truncated)) unreadable = (z.truncated ? "archive over the inspection bounds: " : "corrupt archive: ") + z.problem;
         if (!unreadable.empty()) hit(outer, "attachment_filter.unreadable_archives", unreadable);
     }

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/load.hpp"
+#include "filter/registry.hpp"
 #include "mime/parser.hpp"
 #include "mime/rewrite.hpp"
 #include "mime/transfer_decoder.hpp"
@@ -138,16 +140,21 @@ TEST(AttachmentFilter, CleanMessagesPass) {
     }
 }
 
-TEST(AttachmentFilter, EncryptedZipIsBlockedUnlessAllowed) {
+TEST(AttachmentFilter, EncryptedOrTooDeepZipIsBlockedUnlessAllowed) {
     filter::AttachmentFilter f(preset());
     auto v = judge(f, eml("encrypted-zip"));
     EXPECT_EQ(v.kind, Kind::Refuse);
     EXPECT_EQ(v.rule, "attachment_filter.unreadable_archives");
     EXPECT_EQ(v.reply.summary(), "554 5.7.1 message refused: attachment secret.zip cannot be inspected");
     EXPECT_NE(v.reason.find("encrypted archive member a.txt"), std::string::npos) << v.reason;
+    auto deep = hits(f, eml("zip-too-deep"));
+    ASSERT_EQ(deep.size(), 1u);
+    EXPECT_EQ(deep[0].rule, "attachment_filter.unreadable_archives");
+    EXPECT_EQ(deep[0].why, "archive over the inspection bounds: zip nesting limit reached");
     auto s = preset();
-    s.block_unreadable = false;
+    s.unreadable_archives = config::UnreadableArchives::Allow;
     EXPECT_EQ(judge(filter::AttachmentFilter(s), eml("encrypted-zip")).kind, Kind::Continue);
+    EXPECT_EQ(judge(filter::AttachmentFilter(s), eml("zip-too-deep")).kind, Kind::Continue);
 }
 
 TEST(AttachmentFilter, StripReplacesOnlyTheBadPart) {
@@ -226,7 +233,7 @@ TEST(AttachmentFilter, UninspectablePartsAreBlocked) {
     ASSERT_EQ(h.size(), 1u);
     EXPECT_EQ(h[0].rule, "attachment_filter.unreadable_archives");
     auto s = preset();
-    s.block_unreadable = false;
+    s.unreadable_archives = config::UnreadableArchives::Allow;
     EXPECT_TRUE(hits(filter::AttachmentFilter(s), message).empty());
 }
 
@@ -237,4 +244,35 @@ TEST(AttachmentFilter, PresetListsAreDocumented) {
         EXPECT_NE(doc.find("`" + n + "`"), std::string::npos) << n;
     for (const std::string& t : config::AttachmentFilterSettings::preset_attachment_types())
         EXPECT_NE(doc.find("`" + t + "`"), std::string::npos) << t;
+}
+
+TEST(AttachmentFilter, SettingsAndRegistry) {
+    auto load = [](std::string_view text) { return config::load_text(text, "test.toml", "/tmp"); };
+    auto r = load("[attachment_filter]\naction = \"silent-delete\"\nnames = [\"*.EXE\"]\ntypes = [\"Application/X-DOSEXEC\"]\n"
+                  "inspect_archives = false\nunreadable_archives = \"allow\"\n");
+    ASSERT_TRUE(std::holds_alternative<config::Config>(r));
+    const auto& c = std::get<config::Config>(r);
+    EXPECT_TRUE(c.attachment_filter.configured);
+    EXPECT_EQ(c.attachment_filter.action, config::AttachmentAction::SilentDelete);
+    EXPECT_EQ(c.attachment_filter.names, std::vector<std::string>{"*.EXE"});
+    EXPECT_EQ(c.attachment_filter.types, std::vector<std::string>{"application/x-dosexec"});
+    EXPECT_FALSE(c.attachment_filter.inspect_archives);
+    EXPECT_EQ(c.attachment_filter.unreadable_archives, config::UnreadableArchives::Allow);
+    auto chain = filter::build_chain(c);
+    ASSERT_EQ(chain.agents().size(), 1u);
+    EXPECT_EQ(chain.agents()[0]->name(), "attachment_filter");
+
+    // Left out: the presets, strip, archives opened, unreadable blocked.
+    auto d = std::get<config::Config>(load("[attachment_filter]\n"));
+    EXPECT_EQ(d.attachment_filter.action, config::AttachmentAction::Strip);
+    EXPECT_EQ(d.attachment_filter.names, config::AttachmentFilterSettings::preset_attachment_names());
+    EXPECT_EQ(d.attachment_filter.types, config::AttachmentFilterSettings::preset_attachment_types());
+    EXPECT_TRUE(d.attachment_filter.inspect_archives);
+    EXPECT_EQ(d.attachment_filter.unreadable_archives, config::UnreadableArchives::Block);
+    EXPECT_TRUE(filter::build_chain(std::get<config::Config>(load(""))).agents().empty());
+
+    auto bad = load("[attachment_filter]\naction = \"bounce\"\n");
+    ASSERT_TRUE(std::holds_alternative<std::vector<config::ConfigError>>(bad));
+    EXPECT_EQ(std::get<std::vector<config::ConfigError>>(bad).at(0).text(),
+              "test.toml:2: attachment_filter.action: unknown value \"bounce\" (strip | reject | silent-delete)");
 }

@@ -40,6 +40,13 @@ def encrypted(zip_bytes):
     return bytes(b)
 
 
+def nested_zip(depth):
+    data = make_zip([("a.txt", b"hello\n")])
+    for level in range(depth - 1):
+        data = make_zip([("level%d.zip" % level, data)])
+    return data
+
+
 def message(parts, subject="test"):
     out = ("From: a@example.test\nTo: b@example.test\nSubject: " + subject + "\nMIME-Version: 1.0\n"
            "Content-Type: multipart/mixed; boundary=\"outer\"\n\npreamble\n")
@@ -77,6 +84,8 @@ CASES = {
                                         make_zip([("bin/setup.EXE", b"not really\n")], zipfile.ZIP_STORED))]),
     "encrypted-zip": message([attachment("application/zip", "attachment; filename=\"secret.zip\"",
                                          encrypted(make_zip([("a.txt", b"hello hello hello\n")], zipfile.ZIP_STORED)))]),
+    # Zips inside zips six deep: past the lister's depth bound, so not inspected, so blocked.
+    "zip-too-deep": message([attachment("application/zip", "attachment; filename=\"deep.zip\"", nested_zip(6))]),
     "clean-pdf": message([attachment("application/pdf; name=\"report.pdf\"", "attachment; filename=\"report.pdf\"", PDF)]),
     "clean-zip": message([attachment("application/zip", "attachment; filename=\"texts.zip\"",
                                      make_zip([("a.txt", b"hello\n"), ("b.pdf", PDF)]))]),
