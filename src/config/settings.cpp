@@ -599,7 +599,7 @@ const Field<SenderFilterSettings> kSenderFilter[] = {
      SET(if (auto v = read_address_patterns(n, ctx, path)) t.block = *v)},
     {"block_blank_sender", "bool", "false", "The null sender MAIL FROM:<> (bounces, delivery reports) counts as blocked.",
      SET(if (auto v = read_bool(n, ctx, path)) t.block_blank_sender = *v)},
-    {"action", "reject | stamp", "\"reject\"", "reject: 554 5.7.1 to MAIL FROM. stamp: the message is accepted and gets the header X-Rampart-Sender-Filter: blocked (RULE) for later agents and rules (an incoming header of that name is always removed).",
+    {"action", "string", "\"reject\"", "reject | stamp. reject: 554 5.7.1 to MAIL FROM. stamp: the message is accepted and gets the header X-Rampart-Sender-Filter: blocked (RULE) for later agents and rules (an incoming header of that name is always removed).",
      SET(if (auto v = read_enum(n, ctx, path, kSenderFilterAction)) t.action = *v)},
 };
 
