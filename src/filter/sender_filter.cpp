@@ -4,8 +4,25 @@
 
 #include <optional>
 
+#include "util/text.hpp"
+
 namespace rampart::filter {
 namespace {
+
+// True if the message's header block has a field named `name` (ASCII case-insensitive),
+// so a clean message is not rewritten just to remove nothing.
+bool has_field(std::string_view message, std::string_view name) {
+    std::size_t end = message.find("\r\n\r\n");
+    std::string head = util::ascii_lower(std::string(message.substr(0, end == std::string_view::npos ? message.size() : end + 2)));
+    std::string field = util::ascii_lower(std::string(name)) + ":";
+    for (std::size_t pos = 0; pos < head.size();) {
+        if (head.compare(pos, field.size(), field) == 0) return true;
+        std::size_t nl = head.find('\n', pos);
+        if (nl == std::string::npos) break;
+        pos = nl + 1;
+    }
+    return false;
+}
 
 class Run final : public AgentRun {
 public:
@@ -21,7 +38,8 @@ public:
         }
         if (stage == Stage::EndOfData) {
             AgentVerdict v = AgentVerdict::proceed("", stamp_ ? "stamped: " + *stamp_ : "not stamped");
-            v.edits.remove_headers.emplace_back(SenderFilter::kHeader);   // never trust an incoming one
+            if (has_field(view.message, SenderFilter::kHeader))
+                v.edits.remove_headers.emplace_back(SenderFilter::kHeader);   // never trust an incoming one
             if (stamp_) v.edits.add_headers.push_back(*stamp_);
             co_return v;
         }

@@ -121,6 +121,17 @@ def test_stamp_accepts_the_message_and_marks_it(rampart_factory):
     assert b"X-Rampart-Sender-Filter" not in clean, clean
 
 
+def test_bad_block_entries_are_config_errors(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[sender_filter]\nblock = ["not an address"]\n[recipient_filter]\ntarpit = "soon"\nblock = ["@x.test"]\n')
+    r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, out
+    assert "bad.toml:2: sender_filter.block" in out and "\"not an address\" is not an address, domain or *.domain" in out, out
+    assert "bad.toml:4: recipient_filter.tarpit" in out, out
+    assert "bad.toml:5: recipient_filter.block" in out, out
+
+
 def explain(srv, mail_from, *rcpts):
     args = [RAMPART_BIN, "explain", "-c", str(srv.config_path), "--listener", "default", "--client-ip", "127.0.0.1",
             "--mail-from", mail_from]

@@ -107,6 +107,15 @@ TEST(SenderFilter, StampAcceptsAndAddsTheHeaderAndRemovesAForgedOne) {
     out = run(r, Stage::EndOfData, data);
     ASSERT_TRUE(out.message);
     EXPECT_EQ(*out.message, "Subject: hi\r\n\r\nbody\r\n");
+    // A message without the field and without a stamp is left as it is (no rewrite).
+    std::string plain = "Subject: hi\r\nX-Other: x-rampart-sender-filter: in a value\r\n\r\nX-Rampart-Sender-Filter: in the body\r\n";
+    data.message = plain;
+    EXPECT_FALSE(run(r, Stage::EndOfData, data).message);
+    std::string folded = "Subject: hi\r\nx-rampart-sender-filter: lower case\r\n  continued\r\n\r\nbody\r\n";
+    data.message = folded;
+    out = run(r, Stage::EndOfData, data);
+    ASSERT_TRUE(out.message);
+    EXPECT_EQ(*out.message, "Subject: hi\r\n\r\nbody\r\n");
 }
 
 TEST(SenderFilter, RejectRefusesInTheChain) {
