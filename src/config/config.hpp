@@ -212,6 +212,28 @@ struct ConnectionFilterSettings {
     int line = 0;
 };
 
+// [sender_filter]: the MAIL FROM agent (DESIGN.md §11). Entries of `block`: an address
+// ("spammer@bad.test"), a domain ("bad.test") or its subdomains ("*.bad.test"), kept as
+// written (the agent folds them: filter/address_list.hpp).
+enum class SenderFilterAction { Reject, Stamp };
+struct SenderFilterSettings {
+    std::vector<std::string> block;
+    bool block_blank_sender = false;          // MAIL FROM:<> counts as blocked
+    SenderFilterAction action = SenderFilterAction::Reject;   // 554 5.7.1, or a header at end of data
+    bool configured = false;
+    int line = 0;
+};
+
+// [recipient_filter]: the RCPT TO agent (DESIGN.md §11): a block list (same entry forms as
+// [sender_filter]) and the tarpit on unknown recipients of authoritative domains.
+struct RecipientFilterSettings {
+    std::vector<std::string> block;
+    bool lookup = true;                       // unknown recipients of authoritative domains: 550 5.1.1
+    milliseconds tarpit{std::chrono::seconds(5)};   // wait before each refusal; 0: none
+    bool configured = false;
+    int line = 0;
+};
+
 // [attachment_filter]: the end-of-data hygiene agent (DESIGN.md §11, issue 10). Parts and
 // zip members are matched by file name (globs), by declared and by sniffed type.
 enum class AttachmentAction { Strip, Reject, SilentDelete };
@@ -251,6 +273,8 @@ struct Config {
     KerberosSettings kerberos;
     DeliverySettings delivery;
     ConnectionFilterSettings connection_filter;
+    SenderFilterSettings sender_filter;
+    RecipientFilterSettings recipient_filter;
     AttachmentFilterSettings attachment_filter;
     QuarantineSettings quarantine;
 

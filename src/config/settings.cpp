@@ -278,6 +278,26 @@ bool valid_address_space(std::string_view s) {
     return valid_domain_name(s);
 }
 
+// [sender_filter] / [recipient_filter] block entries: "user@domain", "domain" or "*.domain".
+std::optional<std::vector<std::string>> read_address_patterns(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto items = read_strings(n, ctx, path);
+    if (!items) return std::nullopt;
+    for (const std::string& e : *items) {
+        std::size_t at = e.rfind('@');
+        bool ok = at == std::string::npos ? valid_address_space(e) && e != "*"
+                                          : at > 0 && valid_domain_name(util::ascii_lower(e.substr(at + 1)));
+        if (!ok) {
+            ctx.error(line_of(n), path, "\"" + e + "\" is not an address, domain or *.domain",
+                      "\"spammer@bad.test\", \"bad.test\" or \"*.bad.test\"");
+            return std::nullopt;
+        }
+    }
+    return items;
+}
+
+constexpr std::array<std::pair<std::string_view, SenderFilterAction>, 2> kSenderFilterAction{{
+    {"reject", SenderFilterAction::Reject}, {"stamp", SenderFilterAction::Stamp}}};
+
 // Shorthands for the tables below.
 #define SET(expr) [](auto& t, const toml::node& n, Ctx& ctx, const std::string& path) { (void)t; (void)ctx; (void)path; expr; }
 
@@ -574,6 +594,24 @@ const Field<ConnectionFilterSettings> kConnectionFilter[] = {
      SET(if (auto v = read_cidrs(n, ctx, path)) t.block = *v)},
 };
 
+const Field<SenderFilterSettings> kSenderFilter[] = {
+    {"block", "list of addresses", "[]", "Senders (MAIL FROM) this agent blocks: an address \"spammer@bad.test\", a domain \"bad.test\" or its subdomains \"*.bad.test\" (the domain itself not included). Case-insensitive; quoting of the local part does not matter.",
+     SET(if (auto v = read_address_patterns(n, ctx, path)) t.block = *v)},
+    {"block_blank_sender", "bool", "false", "The null sender MAIL FROM:<> (bounces, delivery reports) counts as blocked.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.block_blank_sender = *v)},
+    {"action", "string", "\"reject\"", "reject | stamp. reject: 554 5.7.1 to MAIL FROM. stamp: the message is accepted and gets the header X-Rampart-Sender-Filter: blocked (RULE) for later agents and rules (an incoming header of that name is always removed).",
+     SET(if (auto v = read_enum(n, ctx, path, kSenderFilterAction)) t.action = *v)},
+};
+
+const Field<RecipientFilterSettings> kRecipientFilter[] = {
+    {"block", "list of addresses", "[]", "Recipients (RCPT TO) this agent refuses with 550 5.1.1, the reply of an unknown recipient (a harvester cannot tell them apart): addresses, domains or \"*.domain\" as in [sender_filter].",
+     SET(if (auto v = read_address_patterns(n, ctx, path)) t.block = *v)},
+    {"lookup", "bool", "true", "Unknown recipients of authoritative domains (the directory, on an edge the replicated recipient data, covers the domain and does not know the address) are refused by this agent with 550 5.1.1 after the tarpit.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.lookup = *v)},
+    {"tarpit", "duration", "\"5s\"", "Wait before each refusal of this agent (per recipient, on a timer: other sessions are served meanwhile); makes a directory-harvest attack slow. \"0s\": answer at once.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.tarpit = *v)},
+};
+
 constexpr std::array<std::pair<std::string_view, AttachmentAction>, 3> kAttachmentActions{{
     {"strip", AttachmentAction::Strip}, {"reject", AttachmentAction::Reject}, {"silent-delete", AttachmentAction::SilentDelete}}};
 constexpr std::array<std::pair<std::string_view, UnreadableArchives>, 2> kUnreadable{{
@@ -724,12 +762,21 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.connection_filter.configured = true;
             c.connection_filter.line = line_of(v);
             apply_table(c.connection_filter, kConnectionFilter, v, ctx, key);
+        } else if (key == "sender_filter") {
+            c.sender_filter.configured = true;
+            c.sender_filter.line = line_of(v);
+            apply_table(c.sender_filter, kSenderFilter, v, ctx, key);
+        } else if (key == "recipient_filter") {
+            c.recipient_filter.configured = true;
+            c.recipient_filter.line = line_of(v);
+            apply_table(c.recipient_filter, kRecipientFilter, v, ctx, key);
+        
         } else if (key == "attachment_filter") {
             c.attachment_filter.configured = true;
             c.attachment_filter.line = line_of(v);
             apply_table(c.attachment_filter, kAttachmentFilter, v, ctx, key);
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, attachment_filter, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, attachment_filter, quarantine");
     }
 }
 
@@ -750,6 +797,8 @@ std::string settings_reference() {
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     reference_section(out, "[delivery]", "Local delivery for authoritative domains, and the timeouts of every outbound SMTP and LMTP connection (replies from a next hop are also capped at 256 lines, 64 KiB and 2048 bytes per line).", kDelivery);
     reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
+    reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
+    reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;

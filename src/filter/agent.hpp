@@ -26,6 +26,9 @@
 namespace rampart::mime {
 struct Structure;
 }
+namespace rampart::directory {
+class Directory;
+}
 
 namespace rampart::filter {
 
@@ -78,6 +81,8 @@ struct MessageView {
     std::string_view message;                    // EndOfData: the message as it will be stored
     const mime::Structure* mime = nullptr;       // EndOfData: `message` parsed (mime/parser.hpp), once per
                                                  // version of the message; offsets point into `message`
+    const directory::Directory* directory = nullptr;   // MailFrom and later: the transaction's directory
+                                                       // snapshot (null: no directory to ask)
 };
 
 class AgentRun {

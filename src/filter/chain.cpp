@@ -80,7 +80,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
     for (std::size_t i = 0; i < agents.size(); ++i) {
         const Agent& agent = *agents[i];
         if (!agent.bound_to(stage)) continue;
-        StepNote note{std::string(agent.name()), stage, Kind::Continue, "", "", {}, true};
+        StepNote note{std::string(agent.name()), stage, Kind::Continue, "", "", {}, true, {}, true};
         if (skipped_for(agent, session_.principal)) {
             note.evaluated = false;
             note.reason = "skipped: " + session_.principal.text() + " is authenticated";
@@ -98,7 +98,9 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             view.mime = &*parsed;
         }
         AgentVerdict v = co_await ask(agent, *runs_[i], stage, view);
-        if (v.delay.count() > 0) {
+        note.delay = v.delay;
+        note.waited = wait_delays_;
+        if (v.delay.count() > 0 && wait_delays_) {
             asio::steady_timer t(co_await asio::this_coro::executor, v.delay);
             std::error_code ec;
             co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -38,6 +38,8 @@ struct StepNote {
     std::string reason;
     smtp::Reply reply;
     bool evaluated = true;    // false: skipped (principal) or not evaluated offline
+    std::chrono::milliseconds delay{0};   // the tarpit the agent asked for
+    bool waited = true;                   // false: the delay was not waited (explain)
 };
 
 struct ChainResult {
@@ -55,6 +57,8 @@ public:
     ChainRun(const Chain& chain, SessionInfo session, bool offline = false);
     void set_principal(const policy::Principal& p) { session_.principal = p; }
     void set_tls(bool tls) { session_.tls = tls; }
+    // Tarpits (AgentVerdict::delay) are noted, not waited: `rampart explain` answers at once.
+    void skip_delays() { wait_delays_ = false; }
     // Asks every agent in order about `stage`; `trace` receives one note per agent.
     asio::awaitable<ChainResult> run(Stage stage, MessageView view, std::vector<StepNote>* trace = nullptr);
     // The transaction ended: agents drop per-message state; the summary starts over.
@@ -67,6 +71,7 @@ private:
     const Chain& chain_;
     SessionInfo session_;
     bool offline_;
+    bool wait_delays_ = true;
     std::vector<std::unique_ptr<AgentRun>> runs_;
     std::string summary_;
 };

@@ -10,7 +10,10 @@
 namespace rampart::filter {
 
 ChainRun& ChainExplainer::run_for(const policy::SessionFacts& f) {
-    if (!run_) run_ = std::make_unique<ChainRun>(chain_, SessionInfo{f.listener->name, f.client, f.tls, f.principal}, !online_);
+    if (!run_) {
+        run_ = std::make_unique<ChainRun>(chain_, SessionInfo{f.listener->name, f.client, f.tls, f.principal}, !online_);
+        run_->skip_delays();
+    }
     run_->set_principal(f.principal);
     run_->set_tls(f.tls);
     return *run_;
@@ -32,7 +35,9 @@ policy::Decision ChainExplainer::ask(const policy::SessionFacts& f, Stage stage,
         who.resize(std::max(width, who.size()), ' ');
         std::string verdict = n.evaluated ? std::string(verdict_name(n.kind)) : std::string("-");
         verdict.resize(10, ' ');
-        out += "  filter " + who + "  " + verdict + "  " + n.reason + "\n";
+        std::string tarpit;
+        if (n.delay.count() > 0) tarpit = " (tarpit " + std::to_string(n.delay.count()) + " ms" + (n.waited ? "" : ", not waited here") + ")";
+        out += "  filter " + who + "  " + verdict + "  " + n.reason + tarpit + "\n";
     }
     if (result.kind == AgentVerdict::Kind::Refuse || result.kind == AgentVerdict::Kind::Tempfail) {
         d.verdict = policy::Verdict::Refuse;
@@ -49,6 +54,7 @@ policy::Decision ChainExplainer::connect(const policy::SessionFacts& f, std::str
 policy::Decision ChainExplainer::mail(const policy::SessionFacts& f, const smtp::Path& sender, std::string& out) {
     MessageView v;
     v.sender = &sender;
+    v.directory = f.directory.get();
     return ask(f, Stage::MailFrom, v, out);
 }
 
@@ -57,6 +63,7 @@ policy::Decision ChainExplainer::rcpt(const policy::SessionFacts& f, const smtp:
     MessageView v;
     v.sender = &sender;
     v.rcpt = &rcpt;
+    v.directory = f.directory.get();
     return ask(f, Stage::RcptTo, v, out);
 }
 

@@ -6,12 +6,17 @@
 
 #include "filter/attachment_filter.hpp"
 #include "filter/connection_filter.hpp"
+#include "filter/recipient_filter.hpp"
+#include "filter/sender_filter.hpp"
 
 namespace rampart::filter {
 
 Chain build_chain(const config::Config& config) {
     std::vector<std::unique_ptr<Agent>> agents;
     if (config.connection_filter.configured) agents.push_back(std::make_unique<ConnectionFilter>(config.connection_filter));
+    if (config.sender_filter.configured) agents.push_back(std::make_unique<SenderFilter>(config.sender_filter));
+    if (config.recipient_filter.configured)
+        agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     return Chain(std::move(agents));
 }

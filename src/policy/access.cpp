@@ -254,4 +254,8 @@ Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp:
     return d;
 }
 
+bool unknown_recipient(const Decision& d) {
+    return d.verdict == Verdict::Refuse && d.rule == "recipient.known" && d.reply.enhanced == "5.1.1";
+}
+
 }  // namespace rampart::policy

@@ -36,6 +36,10 @@ enum class RecipientClass { Submit, Relay };
 Decision check_connection(const SessionFacts& s, Trace* trace = nullptr);
 Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);
 Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace = nullptr);
+// True for check_rcpt's refusal of an unknown recipient of an authoritative domain (rule
+// recipient.known, 550 5.1.1). The session and explain still ask the filter chain about
+// such a recipient: the recipient filter refuses it the same way, after its tarpit.
+bool unknown_recipient(const Decision& d);
 
 // True if `grants` ("user:NAME", "group:NAME", "authenticated") names the principal.
 bool grant_matches(std::span<const std::string> grants, const Principal& p);

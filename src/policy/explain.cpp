@@ -70,7 +70,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         Trace rt;
         Decision d = check_rcpt(f, sender_path, std::get<smtp::Path>(rcpt), &rt);
         render(a.text, rt, d);
-        if (d.verdict == Verdict::Accept && stages &&
+        if ((d.verdict == Verdict::Accept || unknown_recipient(d)) && stages &&
             stages->rcpt(f, sender_path, std::get<smtp::Path>(rcpt), a.text).verdict == Verdict::Refuse)
             continue;
         if (d.verdict == Verdict::Accept) ++accepted;

@@ -52,6 +52,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     filter::MessageView view;
     view.helo = s_.helo;
     view.sender = &cmd.path;
+    view.directory = s_.facts.directory.get();
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::MailFrom, view);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
@@ -80,18 +81,31 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     if (rcpts_.size() >= l.limits.max_recipients) co_return s_.reply(Reply(452, "4.5.3", "too many recipients"));
     if (!s_.esmtp && (cmd.rcpt.notify != 0 || !cmd.rcpt.orcpt.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
-    policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path);
-    if (d.verdict != policy::Verdict::Accept) {
-        ++refused_rcpts_;
-        last_refusal_ = d.reply.summary();
-        log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
-                                        {"to", cmd.path.text()}, {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
-        co_return s_.reply(d.reply);
-    }
     filter::MessageView view;
     view.helo = s_.helo;
     view.sender = &sender_;
     view.rcpt = &cmd.path;
+    view.directory = s_.facts.directory.get();
+    policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path);
+    if (d.verdict != policy::Verdict::Accept) {
+        Reply reply = d.reply;
+        std::string rule(d.rule), reason = d.reply.text;
+        // An unknown recipient is still put to the filter chain: on a filtered listener the
+        // recipient filter refuses it the same way after its tarpit (DESIGN.md §11).
+        if (policy::unknown_recipient(d)) {
+            filter::ChainResult uf = co_await s_.run_filters(filter::Stage::RcptTo, view);
+            if (uf.kind == filter::AgentVerdict::Kind::Refuse) {
+                reply = uf.reply;
+                rule = uf.rule;
+                reason = uf.reason;
+            }
+        }
+        ++refused_rcpts_;
+        last_refusal_ = reply.summary();
+        log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
+                                        {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason}});
+        co_return s_.reply(reply);
+    }
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::RcptTo, view);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         ++refused_rcpts_;
@@ -264,6 +278,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     view.sender = &sender_;
     view.recipients = rcpt_texts;
     view.message = message;
+    view.directory = s_.facts.directory.get();
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log_transaction("refused", cf.reply, message.size());
