@@ -4,6 +4,7 @@
 // chain when its table is in the configuration.
 #include "filter/registry.hpp"
 
+#include "filter/antivirus.hpp"
 #include "filter/connection_filter.hpp"
 
 namespace rampart::filter {
@@ -11,6 +12,7 @@ namespace rampart::filter {
 Chain build_chain(const config::Config& config) {
     std::vector<std::unique_ptr<Agent>> agents;
     if (config.connection_filter.configured) agents.push_back(std::make_unique<ConnectionFilter>(config.connection_filter));
+    if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     return Chain(std::move(agents));
 }
 
