@@ -6,6 +6,7 @@ client's retry after the engine is back is accepted); on_infected = "quarantine"
 message; on_error = "accept" lets mail through unscanned and `rampart check` says so."""
 import base64
 import smtplib
+import socket
 import subprocess
 
 import pytest
@@ -28,13 +29,13 @@ def clamd_factory():
         c.cleanup()
 
 
-def antivirus_config(*engines, on_infected="reject", on_error=None):
+def antivirus_config(*engines, on_infected="reject", on_error=None, timeout="10s"):
     lines = ["[antivirus]", f'on_infected = "{on_infected}"']
     if on_error:
         lines.append(f'on_error = "{on_error}"')
     for i, c in enumerate(engines):
         lines += ["[[antivirus.engines]]", f'name = "clamav{i + 1}"', 'type = "clamd"', f'address = "{c.address}"',
-                  'timeout = "10s"']
+                  f'timeout = "{timeout}"']
     return "\n".join(lines) + "\n"
 
 
@@ -165,3 +166,39 @@ def test_other_engine_types_are_not_supported_yet(tmp_path, engine_type):
     assert r.returncode == 2, r.stdout + r.stderr
     assert f'av.toml:4: antivirus.engines[0].type: engine type "{engine_type}" is not supported yet' in r.stderr + r.stdout, \
         r.stderr + r.stdout
+
+
+def test_message_over_stream_max_length_fails_closed(rampart_factory, clamd_factory):
+    clam = clamd_factory(stream_max_length="1M")
+    srv = server(rampart_factory, clam)
+    big = clean_message("big", (b"x" * 998 + b"\r\n") * 2100)   # about 2 MiB
+    code, text = send(srv, big)
+    assert code == 451 and text.startswith(b"4.7.1"), text
+    [err] = srv.log_events("antivirus.engine_error")
+    assert err["engine"] == "clamav1", err
+    # clamd says why before closing; if the reset beats its reply, the failed send is the error.
+    assert "INSTREAM size limit exceeded" in err["error"] or "sending the message to clamd failed" in err["error"], err
+    assert srv.spool_count() == 0 and not srv.maildir_messages()
+
+
+class SilentEngine:
+    """A hostile engine: accepts connections (the kernel's backlog does) and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+
+def test_engine_silent_past_its_timeout_fails_closed(rampart_factory):
+    silent = SilentEngine()
+    try:
+        srv = server(rampart_factory, silent, timeout="1s")
+        code, text = send(srv, clean_message())
+        assert code == 451 and text == b"4.7.1 virus scan unavailable; try again later", text
+        [err] = srv.log_events("antivirus.engine_error")
+        assert err["engine"] == "clamav1" and "no verdict from clamd within 1000 ms" in err["error"], err
+        assert srv.spool_count() == 0 and not srv.maildir_messages()
+    finally:
+        silent.sock.close()
