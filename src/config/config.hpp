@@ -215,7 +215,7 @@ struct ConnectionFilterSettings {
 // [antivirus]: the antivirus agent (DESIGN.md §11). Every engine is asked concurrently at end
 // of data; the message is clean only when every engine says clean. An engine that is down,
 // slow or answers garbage fails the message closed (451 4.7.1) unless on_error = "accept".
-enum class OnInfected { Reject, Quarantine };
+enum class OnInfected { Reject, Quarantine, Strip };
 enum class OnEngineError { Tempfail, Accept };
 
 struct AntivirusEngine {

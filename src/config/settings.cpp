@@ -577,8 +577,8 @@ const Field<ConnectionFilterSettings> kConnectionFilter[] = {
      SET(if (auto v = read_cidrs(n, ctx, path)) t.block = *v)},
 };
 
-constexpr std::array<std::pair<std::string_view, OnInfected>, 2> kOnInfected{{
-    {"reject", OnInfected::Reject}, {"quarantine", OnInfected::Quarantine}}};
+constexpr std::array<std::pair<std::string_view, OnInfected>, 3> kOnInfected{{
+    {"reject", OnInfected::Reject}, {"quarantine", OnInfected::Quarantine}, {"strip", OnInfected::Strip}}};
 constexpr std::array<std::pair<std::string_view, OnEngineError>, 2> kOnEngineError{{
     {"tempfail", OnEngineError::Tempfail}, {"accept", OnEngineError::Accept}}};
 
@@ -609,10 +609,8 @@ const Field<AntivirusEngine> kAntivirusEngine[] = {
 };
 
 const Field<AntivirusSettings> kAntivirus[] = {
-    {"on_infected", "string", "\"reject\"", "reject (554 5.7.1 naming the signature) | quarantine (250, held in the quarantine). strip is not supported yet.",
-     SET(if (n.is_string() && *n.value<std::string>() == "strip")
-             ctx.error(line_of(n), path, "on_infected = \"strip\" is not supported yet", "reject | quarantine");
-         else if (auto v = read_enum(n, ctx, path, kOnInfected)) t.on_infected = *v)},
+    {"on_infected", "string", "\"reject\"", "reject (554 5.7.1 naming the signature) | quarantine (250, held in the quarantine) | strip (each part scanned alone, the infected ones replaced by a notice; a message that cannot be cleaned that way is rejected).",
+     SET(if (auto v = read_enum(n, ctx, path, kOnInfected)) t.on_infected = *v)},
     {"on_error", "string", "\"tempfail\"", "An engine down, past its timeout, or answering garbage (or clamd's StreamMaxLength exceeded): tempfail (451 4.7.1, fail closed) | accept (the engine is ignored; `rampart check` reports it as an exposure).",
      SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
     {"engines", "array of tables", "(required)", "The engines, [[antivirus.engines]]; every one must say clean. See [[antivirus.engines]].",

@@ -2,11 +2,15 @@
 #include "filter/antivirus.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "filter/clamd.hpp"
+#include "mime/rewrite.hpp"
+#include "mime/structure.hpp"
+#include "mime/transfer_decoder.hpp"
 #include "util/log.hpp"
 
 namespace rampart::filter {
@@ -36,12 +40,25 @@ asio::awaitable<std::vector<ClamdReply>> scan_from(const Engines& engines, std::
     co_return out;
 }
 
+bool infected(const std::vector<ClamdReply>& results) {
+    return std::any_of(results.begin(), results.end(), [](const ClamdReply& r) { return r.kind == ClamdReply::Kind::Infected; });
+}
+
+bool all_clean(const std::vector<ClamdReply>& results) {
+    return std::all_of(results.begin(), results.end(), [](const ClamdReply& r) { return r.kind == ClamdReply::Kind::Clean; });
+}
+
+// A decoded part is scanned whole; the message it came from is bounded by the listener's
+// max_message_size, so this only guards against a decoder surprise.
+constexpr std::size_t kMaxDecodedPart = 256u * 1024 * 1024;
+
 class Run final : public AgentRun {
 public:
     explicit Run(const Antivirus& agent) : agent_(agent) {}
     asio::awaitable<AgentVerdict> on(Stage stage, const MessageView& view) override {
         if (stage != Stage::EndOfData) co_return AgentVerdict::proceed();
         std::vector<ClamdReply> results = co_await agent_.scan(view.message);
+        if (agent_.strips() && infected(results)) co_return co_await agent_.strip(view, results);
         co_return agent_.decide(results);
     }
 
@@ -62,13 +79,17 @@ asio::awaitable<std::vector<ClamdReply>> Antivirus::scan(std::string_view messag
 }
 
 AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results) const {
+    return decide(results, settings_.on_infected == config::OnInfected::Strip ? config::OnInfected::Reject : settings_.on_infected);
+}
+
+AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results, config::OnInfected on_infected) const {
     std::string failures;
     for (std::size_t i = 0; i < results.size() && i < settings_.engines.size(); ++i) {
         const config::AntivirusEngine& e = settings_.engines[i];
         const ClamdReply& r = results[i];
         if (r.kind == ClamdReply::Kind::Infected) {
             std::string reason = "engine " + e.name + " found " + r.signature;
-            if (settings_.on_infected == config::OnInfected::Quarantine)
+            if (on_infected == config::OnInfected::Quarantine)
                 return AgentVerdict::quarantine("antivirus.on_infected", reason);
             return AgentVerdict::refuse(smtp::Reply(554, "5.7.1", "message refused: virus found: " + r.signature),
                                         "antivirus.on_infected", reason);
@@ -85,6 +106,49 @@ AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results) const {
         return AgentVerdict::proceed("antivirus.on_error", failures + " (on_error = accept: not scanned by it)");
     return AgentVerdict::refuse(smtp::Reply(451, "4.7.1", "virus scan unavailable; try again later"),
                                 "antivirus.on_error", failures);
+}
+
+asio::awaitable<AgentVerdict> Antivirus::strip(const MessageView& view, const std::vector<ClamdReply>& results) const {
+    AgentVerdict fallback = decide(results, config::OnInfected::Reject);
+    std::string why;
+    if (!view.mime) why = "the message was not parsed";
+    std::vector<mime::Edit> edits;
+    std::string stripped;
+    for (std::size_t i = 1; why.empty() && view.mime && i < view.mime->parts.size(); ++i) {
+        const mime::Part& part = view.mime->parts[i];
+        if (!part.is_leaf()) continue;
+        std::string content = mime::decode_to_string(view.message, part, kMaxDecodedPart);
+        std::vector<ClamdReply> r = co_await scan(content);
+        std::string signature;
+        for (std::size_t e = 0; e < r.size(); ++e) {
+            if (r[e].kind == ClamdReply::Kind::Error) why = "engine " + settings_.engines[e].name + " failed on part " + std::to_string(i) + ": " + r[e].error;
+            if (r[e].kind == ClamdReply::Kind::Infected && signature.empty()) signature = r[e].signature;
+        }
+        if (!why.empty() || signature.empty()) continue;
+        std::string shown = part.display_name().empty() ? "part " + std::to_string(i) : "\"" + part.display_name() + "\"";
+        edits.push_back(mime::Edit::replace(
+            i, mime::text_part("The antivirus removed an attachment (" + shown + ") from this message: it contained " + signature + ".\n")));
+        stripped += (stripped.empty() ? "" : ", ") + shown + ": " + signature;
+    }
+    if (why.empty() && edits.empty()) why = "no single part carries it";
+    std::optional<std::string> rewritten;
+    if (why.empty()) {
+        auto r = mime::rewrite(view.message, *view.mime, edits);
+        if (r) rewritten = std::move(*r);
+        else why = "rewriting failed: " + r.error().message;
+    }
+    if (rewritten) {
+        std::vector<ClamdReply> again = co_await scan(*rewritten);
+        if (!all_clean(again)) why = "the message is not clean with the parts removed";
+    }
+    if (!why.empty()) {
+        fallback.reason += " (not stripped: " + why + ")";
+        co_return fallback;
+    }
+    log::event(log::Level::Info, "antivirus.stripped", {{"parts", stripped}});
+    AgentVerdict v = AgentVerdict::proceed("antivirus.on_infected", "stripped " + stripped);
+    v.edits.replace_message = std::move(*rewritten);
+    co_return v;
 }
 
 std::unique_ptr<AgentRun> Antivirus::start(const SessionInfo&) const { return std::make_unique<Run>(*this); }

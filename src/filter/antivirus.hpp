@@ -3,7 +3,9 @@
 // every engine says clean. Hygiene: it runs for authenticated users too.
 // Fails closed: an engine down, past its timeout, or answering garbage gives 451 4.7.1
 // (logged with the engine's name) unless on_error = "accept" was written.
-// Infected: 554 5.7.1 naming the signature (on_infected = "reject"), or quarantine.
+// Infected: 554 5.7.1 naming the signature (on_infected = "reject"), quarantine, or strip:
+// each leaf part is then scanned alone, the infected ones are replaced by a notice and the
+// rewritten message is scanned again; anything short of a clean result rejects instead.
 #pragma once
 
 #include <vector>
@@ -30,6 +32,10 @@ public:
     asio::awaitable<std::vector<ClamdReply>> scan(std::string_view message) const;
     // The verdict for the engines' answers (results[i] is engines[i]'s); logs engine failures.
     AgentVerdict decide(const std::vector<ClamdReply>& results) const;
+    AgentVerdict decide(const std::vector<ClamdReply>& results, config::OnInfected on_infected) const;
+    // on_infected = "strip" for a message `results` found infected.
+    asio::awaitable<AgentVerdict> strip(const MessageView& view, const std::vector<ClamdReply>& results) const;
+    bool strips() const { return settings_.on_infected == config::OnInfected::Strip; }
 
 private:
     config::AntivirusSettings settings_;

@@ -3,7 +3,7 @@ signature databases (clamd.py): an infected attachment is refused with 554 5.7.1
 signature and nothing is delivered; a clean message is delivered; with two engines every one
 must say clean; an engine that is down gives 451 4.7.1 and nothing is delivered or lost (the
 client's retry after the engine is back is accepted); on_infected = "quarantine" holds the
-message; on_error = "accept" lets mail through unscanned and `rampart check` says so."""
+message and "strip" replaces the infected part; on_error = "accept" lets mail through unscanned and `rampart check` says so."""
 import base64
 import smtplib
 import socket
@@ -202,3 +202,20 @@ def test_engine_silent_past_its_timeout_fails_closed(rampart_factory):
         assert srv.spool_count() == 0 and not srv.maildir_messages()
     finally:
         silent.sock.close()
+
+
+def test_strip_replaces_the_infected_part_and_rejects_what_cannot_be_cleaned(rampart_factory, clamd_factory):
+    clam = clamd_factory()
+    srv = server(rampart_factory, clam, on_infected="strip")
+    code, text = send(srv, infected_message("stripped"))
+    assert code == 250, text
+    [stored] = delivered(srv, 1, "stripped")
+    assert EICAR not in stored and base64.b64encode(EICAR)[:40] not in stored, stored
+    assert b"see the attachment" in stored, "the clean part is kept"
+    assert b'The antivirus removed an attachment ("e.com")' in stored and EICAR_SIGNATURE.encode() in stored, stored
+    assert stored.rstrip().endswith(b"--XX--"), "the MIME structure is kept"
+    ev = srv.log_events("antivirus.stripped")
+    assert ev and EICAR_SIGNATURE in ev[0]["parts"], ev
+    # A virus in the only part cannot be stripped: rejected instead.
+    code, text = send(srv, clean_message("marker", b"x " + MARKER + b" y\r\n"))
+    assert code == 554 and MARKER_SIGNATURE.encode() in text, text
