@@ -1,7 +1,7 @@
 """A throwaway ClamAV daemon (Debian clamav-daemon) with a home-made signature database —
 no internet, so no freshclam: an .hdb hash signature for the EICAR test file and an .ndb body
 signature for a marker string. Its own clamd.conf in a temporary directory, TCP on a free
-loopback port, in the foreground; started here, stopped by PID, ready when it answers
+loopback port (or, with unix=True, a unix socket in that directory), in the foreground; started here, stopped by PID, ready when it answers
 zPING with PONG (bounded wait).
 
 signatures=False gives a clamd with only a signature that matches nothing we send: a
@@ -27,8 +27,10 @@ START_TIMEOUT = 60
 
 
 class Clamd:
-    def __init__(self, signatures=True, stream_max_length="25M"):
+    def __init__(self, signatures=True, stream_max_length="25M", unix=False):
         self.dir = Path(tempfile.mkdtemp(prefix="rampart-clamd-"))
+        self.unix = unix
+        self.socket_path = self.dir / "clamd.sock"
         self.port = free_port()
         self.signatures = signatures
         self.stream_max_length = stream_max_length
@@ -36,7 +38,7 @@ class Clamd:
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        return f"unix:{self.socket_path}" if self.unix else f"127.0.0.1:{self.port}"
 
     def write_config(self):
         d = self.dir
@@ -48,10 +50,9 @@ class Clamd:
         else:
             # clamd refuses to start without any signature: one that matches nothing sent here.
             (d / "db" / "test.ndb").write_text(f"Test.Nothing:0:*:{b'never-sent-by-rampart-tests-0f9e'.hex()}\n")
+        listen = f"LocalSocket {self.socket_path}\n" if self.unix else f"TCPSocket {self.port}\nTCPAddr 127.0.0.1\n"
         (d / "clamd.conf").write_text(f"""Foreground yes
-TCPSocket {self.port}
-TCPAddr 127.0.0.1
-DatabaseDirectory {d}/db
+{listen}DatabaseDirectory {d}/db
 TemporaryDirectory {d}/tmp
 LogFile {d}/clamd.log
 LogTime yes
@@ -65,7 +66,13 @@ Bytecode no
 """)
 
     def command(self, cmd, timeout=5):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+        if self.unix:
+            conn = socket.socket(socket.AF_UNIX)
+            conn.settimeout(timeout)
+            conn.connect(str(self.socket_path))
+        else:
+            conn = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        with conn as s:
             s.sendall(cmd)
             data = b""
             while not data.endswith(b"\0"):

@@ -3,7 +3,8 @@ signature databases (clamd.py): an infected attachment is refused with 554 5.7.1
 signature and nothing is delivered; a clean message is delivered; with two engines every one
 must say clean; an engine that is down gives 451 4.7.1 and nothing is delivered or lost (the
 client's retry after the engine is back is accepted); on_infected = "quarantine" holds the
-message and "strip" replaces the infected part; on_error = "accept" lets mail through unscanned and `rampart check` says so."""
+message and "strip" replaces the infected part; on_error = "accept" lets mail through
+unscanned and `rampart check` says so."""
 import base64
 import smtplib
 import socket
@@ -89,6 +90,15 @@ def test_infected_attachment_is_refused_naming_the_signature(rampart_factory, cl
     assert srv.spool_count() == 0 or wait_for(lambda: srv.spool_count() == 0, 10, what="spool empty")
     verdicts = [e for e in srv.log_events("filter.verdict") if e.get("agent") == "antivirus" and e.get("verdict") == "refuse"]
     assert verdicts and verdicts[0]["rule"] == "antivirus.on_infected" and "clamav1" in verdicts[0]["reason"], verdicts
+
+
+def test_engine_on_a_unix_socket(rampart_factory, clamd_factory):
+    clam = clamd_factory(unix=True)
+    srv = server(rampart_factory, clam)
+    code, text = send(srv, infected_message())
+    assert code == 554 and EICAR_SIGNATURE.encode() in text, text
+    code, text = send(srv, clean_message())
+    assert code == 250, text
 
 
 def test_every_engine_must_say_clean(rampart_factory, clamd_factory):
