@@ -307,7 +307,7 @@ std::vector<Finding> analyse(const Config& c) {
             std::string v = row.value(actual), pv = row.value(p);
             if (v == pv) continue;
             Verdict verdict = row.judge(actual, p);
-            out.push_back({l.name, "", std::string(row.setting), v, pv, verdict.severity, verdict.text});
+            out.push_back({l.name, "", std::string(row.setting), v, pv, verdict.severity, verdict.text, ""});
         }
     }
     for (const SendConnector& sc : c.send_connectors) {
@@ -316,8 +316,13 @@ std::vector<Finding> analyse(const Config& c) {
         if (sc.route == Route::Mx && sc.allow_private_destinations)
             out.push_back({"", sc.name, "allow_private_destinations", "true", "false", Severity::Exposure,
                            "DNS answers and address-literal recipients (user@[127.0.0.1]) may make this server connect to"
-                           " loopback and inside addresses: any sender can reach internal services through it"});
+                           " loopback and inside addresses: any sender can reach internal services through it", ""});
     }
+    if (c.antivirus.configured && c.antivirus.on_error == OnEngineError::Accept)
+        out.push_back({"", "", "on_error", "\"accept\"", "\"tempfail\"", Severity::Exposure,
+                       "an antivirus engine that is down, slow or answering garbage lets mail through unscanned:"
+                       " stopping the engine (or flooding it) lets viruses in",
+                       "antivirus"});
     return out;
 }
 
@@ -353,6 +358,17 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
             out += "      " + f.text + "\n";
             (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
         }
+    }
+    bool antivirus_header = false;
+    for (const Finding& f : findings) {
+        if (f.section != "antivirus") continue;
+        if (!antivirus_header) out += "\n[antivirus]\n";
+        antivirus_header = true;
+        std::string sev(severity_name(f.severity));
+        sev.resize(8, ' ');
+        out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+        out += "      " + f.text + "\n";
+        (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
     }
     out += "\n";
     if (dangers) out += "DANGER: " + std::to_string(dangers) + " forced open relay setting(s): this server relays for anyone\n";

@@ -33,10 +33,12 @@ struct Finding {
     std::string preset;      // the role preset's value
     Severity severity = Severity::Info;
     std::string text;        // the exposure, or why it is harmless
+    std::string section;     // a top-level table's finding ("antivirus"); listener and connector empty
 };
 
 // Every departure of every listener from its role preset, in listener and table order,
-// then the send connectors' departures from the defaults that widen exposure.
+// then the send connectors' departures from the defaults that widen exposure, then the
+// filter tables' (antivirus.on_error = "accept").
 std::vector<Finding> analyse(const Config& c);
 
 // The report `rampart check` prints.

@@ -253,6 +253,28 @@ struct AttachmentFilterSettings {
     static std::vector<std::string> preset_attachment_types();
 };
 
+// [antivirus]: the antivirus agent (DESIGN.md §11). Every engine is asked concurrently at end
+// of data; the message is clean only when every engine says clean. An engine that is down,
+// slow or answers garbage fails the message closed (451 4.7.1) unless on_error = "accept".
+enum class OnInfected { Reject, Quarantine, Strip };
+enum class OnEngineError { Tempfail, Accept };
+
+struct AntivirusEngine {
+    std::string name;                         // logs and replies: "clamav"
+    std::string type = "clamd";               // only "clamd" so far (icap, milter: not supported yet)
+    Endpoint address;                         // TCP host:port, or host = socket path and port 0
+    milliseconds timeout{std::chrono::seconds(30)};   // the whole scan: connect, send, reply
+    int line = 0;
+};
+
+struct AntivirusSettings {
+    OnInfected on_infected = OnInfected::Reject;
+    OnEngineError on_error = OnEngineError::Tempfail;
+    std::vector<AntivirusEngine> engines;
+    bool configured = false;                  // the table was present: the agent is in the chain
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -276,6 +298,7 @@ struct Config {
     SenderFilterSettings sender_filter;
     RecipientFilterSettings recipient_filter;
     AttachmentFilterSettings attachment_filter;
+    AntivirusSettings antivirus;
     QuarantineSettings quarantine;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {

@@ -449,6 +449,9 @@ const Field<ListenerLimits> kLimits[] = {
 
 template <class T, std::size_t N>
 void apply_table(T& target, const Field<T> (&fields)[N], const toml::node& node, Ctx& ctx, const std::string& prefix);
+template <class T, std::size_t N, class Make>
+void apply_array(std::vector<T>& out, const Field<T> (&fields)[N], const toml::node& node, Ctx& ctx,
+                 const std::string& name, std::initializer_list<std::string_view> required, Make make);
 
 const Field<Listener> kListener[] = {
     {"name", "string", "(required)", "Listener name, used in logs, `explain` and `check`.",
@@ -633,6 +636,46 @@ const Field<AttachmentFilterSettings> kAttachmentFilter[] = {
      SET(if (auto v = read_enum(n, ctx, path, kUnreadable)) t.unreadable_archives = *v)},
 };
 
+constexpr std::array<std::pair<std::string_view, OnInfected>, 3> kOnInfected{{
+    {"reject", OnInfected::Reject}, {"quarantine", OnInfected::Quarantine}, {"strip", OnInfected::Strip}}};
+constexpr std::array<std::pair<std::string_view, OnEngineError>, 2> kOnEngineError{{
+    {"tempfail", OnEngineError::Tempfail}, {"accept", OnEngineError::Accept}}};
+
+// "127.0.0.1:3310", "[::1]:3310" or "unix:/run/clamav/clamd.ctl" (host = the path, port 0).
+std::optional<Endpoint> read_engine_address(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto v = read_string(n, ctx, path);
+    if (!v) return std::nullopt;
+    if (v->rfind("unix:/", 0) == 0) return Endpoint{v->substr(5), 0};
+    if (auto e = parse_endpoint(*v, false, 0)) return e;
+    ctx.error(line_of(n), path, "\"" + *v + "\" is neither address:port nor unix:PATH",
+              "\"127.0.0.1:3310\", \"[::1]:3310\" or \"unix:/run/clamav/clamd.ctl\"");
+    return std::nullopt;
+}
+
+const Field<AntivirusEngine> kAntivirusEngine[] = {
+    {"name", "string", "(required)", "Engine name, used in logs and in the reply to the client.",
+     SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
+    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol). icap and milter are not supported yet: a load error says so.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (*v == "clamd") t.type = *v;
+         else if (*v == "icap" || *v == "milter") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "only \"clamd\" for now");
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd (icap and milter are not supported yet)");
+     })},
+    {"address", "address:port or unix:path", "(required)", "Where the engine listens: \"127.0.0.1:3310\" or \"unix:/run/clamav/clamd.ctl\".",
+     SET(if (auto v = read_engine_address(n, ctx, path)) t.address = *v)},
+    {"timeout", "duration", "\"30s\"", "The whole scan of one message: connect, send, verdict. Past it the engine counts as failed (on_error).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+};
+
+const Field<AntivirusSettings> kAntivirus[] = {
+    {"on_infected", "string", "\"reject\"", "reject (554 5.7.1 naming the signature) | quarantine (250, held in the quarantine) | strip (each part scanned alone, the infected ones replaced by a notice; a message that cannot be cleaned that way is rejected).",
+     SET(if (auto v = read_enum(n, ctx, path, kOnInfected)) t.on_infected = *v)},
+    {"on_error", "string", "\"tempfail\"", "An engine down, past its timeout, or answering garbage (or clamd's StreamMaxLength exceeded): tempfail (451 4.7.1, fail closed) | accept (the engine is ignored; `rampart check` reports it as an exposure).",
+     SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
+    {"engines", "array of tables", "(required)", "The engines, [[antivirus.engines]]; every one must say clean. See [[antivirus.engines]].",
+     SET(apply_array(t.engines, kAntivirusEngine, n, ctx, path, {"name", "type", "address"}, [](const toml::node&) { return AntivirusEngine{}; }))},
+};
+
 const Field<QuarantineSettings> kQuarantine[] = {
     {"max_age", "duration", "\"30d\"", "Quarantined messages older than this are deleted; until then `rampart quarantine release|delete ID` decides.",
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
@@ -775,8 +818,14 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.attachment_filter.configured = true;
             c.attachment_filter.line = line_of(v);
             apply_table(c.attachment_filter, kAttachmentFilter, v, ctx, key);
+        } else if (key == "antivirus") {
+            c.antivirus.configured = true;
+            c.antivirus.line = line_of(v);
+            apply_table(c.antivirus, kAntivirus, v, ctx, key);
+            if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
+                ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, attachment_filter, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, attachment_filter, antivirus, quarantine");
     }
 }
 
@@ -800,6 +849,8 @@ std::string settings_reference() {
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
     reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
+    reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);
+    reference_section(out, "[[antivirus.engines]]", "One table per engine.", kAntivirusEngine);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;
 }

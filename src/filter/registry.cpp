@@ -5,6 +5,7 @@
 #include "filter/registry.hpp"
 
 #include "filter/attachment_filter.hpp"
+#include "filter/antivirus.hpp"
 #include "filter/connection_filter.hpp"
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
@@ -18,6 +19,7 @@ Chain build_chain(const config::Config& config) {
     if (config.recipient_filter.configured)
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
+    if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     return Chain(std::move(agents));
 }
 
