@@ -79,7 +79,7 @@ std::string notify_text(unsigned n) {
 
 void table_row(std::ostringstream& o, const queue::MessageInfo& m, std::int64_t now) {
     const queue::Envelope& e = m.envelope;
-    o << pad(e.id, 20) << pad(span(now - e.received_at), 6) << pad(size_text(e.size), 7) << pad(m.state, 9)
+    o << pad(e.id, 20) << pad(span(now - e.received_at), 6) << pad(size_text(e.size), 7) << pad(m.state, 12)
       << pad(next_text(m, now), 9) << pad(std::to_string(e.attempts), 6) << "<" << shown(e.sender) << ">\n";
     for (const queue::Recipient& r : e.recipients) {
         o << "    " << pad(rcpt_state(r), 10) << shown(r.address);
@@ -189,7 +189,7 @@ asio::awaitable<std::string> queue_command(queue::Scheduler& sched, const queue:
         }
         if (all.empty()) co_return quarantine ? "ok\nthe quarantine is empty\n" : "ok\nthe queue is empty\n";
         std::ostringstream o;
-        o << pad("ID", 20) << pad("AGE", 6) << pad("SIZE", 7) << pad("STATE", 9) << pad("NEXT", 9) << pad("TRIES", 6)
+        o << pad("ID", 20) << pad("AGE", 6) << pad("SIZE", 7) << pad("STATE", 12) << pad("NEXT", 9) << pad("TRIES", 6)
           << "SENDER / RECIPIENTS\n";
         for (const auto& m : all) table_row(o, m, now);
         o << all.size() << (all.size() == 1 ? " message\n" : " messages\n");
