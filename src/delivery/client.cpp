@@ -299,6 +299,18 @@ asio::awaitable<Result<Ok, OpenError>> ClientConnection::authenticate() {
     co_return Ok{};
 }
 
+asio::awaitable<bool> ClientConnection::send_data_after_354(TransactionResult& res, std::string_view message) {
+    std::string stuffed = smtp::dot_stuff(message);   // a named local: GCC 12 and temporaries in co_await
+    if (!co_await write_data(stuffed)) {
+        res.data = PeerReply{0, "connection lost while sending data", limit_};
+        res.limit = limit_;
+        co_return false;
+    }
+    res.data = co_await read_reply(opt_.data_timeout);
+    co_await read_lmtp_replies(res);
+    co_return true;
+}
+
 asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope& env, const std::vector<std::size_t>& indices,
                                                           std::string_view message) {
     TransactionResult res;
@@ -359,13 +371,7 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
         if (chunking) {
             res.data = d;
         } else if (d.code == 354) {
-            if (!co_await write_data(smtp::dot_stuff(message))) {
-                res.data = PeerReply{0, "connection lost while sending data", limit_};
-                res.limit = limit_;
-                co_return res;
-            }
-            res.data = co_await read_reply(opt_.data_timeout);
-            co_await read_lmtp_replies(res);
+            if (!co_await send_data_after_354(res, message)) co_return res;
         } else {
             res.data = d;
         }
@@ -397,17 +403,8 @@ asio::awaitable<TransactionResult> ClientConnection::send(const queue::Envelope&
             res.data = co_await read_reply(opt_.data_timeout);
         } else {
             PeerReply d = co_await command("DATA", opt_.data_init_timeout);
-            if (d.code != 354) {
-                res.data = d;
-            } else {
-                if (!co_await write_data(smtp::dot_stuff(message))) {
-                    res.data = PeerReply{0, "connection lost while sending data", limit_};
-                    res.limit = limit_;
-                    co_return res;
-                }
-                res.data = co_await read_reply(opt_.data_timeout);
-                co_await read_lmtp_replies(res);
-            }
+            if (d.code != 354) res.data = d;
+            else if (!co_await send_data_after_354(res, message)) co_return res;
         }
     }
     res.connection_usable = res.mail.code != 0 && res.data.code != 0 && res.data.code != 421;

@@ -140,6 +140,9 @@ private:
     asio::awaitable<Result<Ok>> connect_stream(asio::any_io_executor ex, const config::Endpoint& peer);
     // LMTP: after the data, the replies of the 2nd..nth accepted recipient (RFC 2033 §4.2).
     asio::awaitable<void> read_lmtp_replies(TransactionResult& res);
+    // After 354: the message dot-stuffed, then the reply (LMTP: one per recipient) into
+    // `res`; false when the connection was lost while sending (res says so).
+    asio::awaitable<bool> send_data_after_354(TransactionResult& res, std::string_view message);
     bool has(std::string_view ext) const;
     bool offers_auth(std::string_view mechanism) const;
     asio::awaitable<Result<Ok, OpenError>> authenticate();
