@@ -17,7 +17,6 @@ for the test to inspect. Every socket operation has a timeout; stop() closes eve
 """
 import socket
 import threading
-import time
 
 SOCKET_TIMEOUT = 60  # no read or write in this server waits longer
 
@@ -229,14 +228,3 @@ def socket_fds(pid):
         except OSError:
             pass
     return n
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
