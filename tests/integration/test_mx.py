@@ -5,15 +5,13 @@ NSD (Debian package `nsd`, installed by scripts/deps.sh test) serves the zone mx
 their loopback address: aiosmtpd sinks listen on 127.0.0.2, .3 and .6, all on the
 connector's mx_port; 127.0.0.4 has nothing listening (a dead MX host).
 """
-import shutil
 import smtplib
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import RELAY_IP, SOCK_TIMEOUT, free_port, port_accepts, queued_id, wait_for
+import nsd
+from conftest import RELAY_IP, SOCK_TIMEOUT, free_port, queued_id, wait_for
 
 ZONE = """$ORIGIN mx.test.
 $TTL 300
@@ -34,60 +32,11 @@ loop      IN MX  20 mx2.mx.test.
 """
 
 
-def nsd_binary():
-    return shutil.which("nsd") or next((p for p in ("/usr/sbin/nsd",) if Path(p).exists()), None)
-
-
 @pytest.fixture(scope="module")
 def nameserver(tmp_path_factory):
     """NSD authoritative for mx.test on 127.0.0.1; yields the port."""
-    nsd = nsd_binary()
-    if not nsd:
-        pytest.skip("nsd is not installed (scripts/deps.sh test installs it)")
-    d = tmp_path_factory.mktemp("nsd")
-    port = free_port()
-    (d / "mx.test.zone").write_text(ZONE)
-    (d / "nsd.conf").write_text(f"""server:
-    ip-address: 127.0.0.1@{port}
-    do-ip6: no
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    zonelistfile: "{d}/zone.list"
-    xfrdfile: "{d}/xfrd.state"
-    xfrdir: "{d}"
-    pidfile: "{d}/nsd.pid"
-    logfile: "{d}/nsd.log"
-    server-count: 1
-    verbosity: 1
-    hide-version: yes
-remote-control:
-    control-enable: no
-zone:
-    name: "mx.test"
-    zonefile: "mx.test.zone"
-""")
-    out = open(d / "nsd.out", "wb")
-    # -d: stay in the foreground, so proc.pid is the process to stop
-    proc = subprocess.Popen([nsd, "-d", "-c", str(d / "nsd.conf")], stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    out.close()
-    try:
-        deadline = time.monotonic() + 10
-        while not port_accepts("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() >= deadline:
-                logs = [(d / f).read_text(errors="replace") for f in ("nsd.out", "nsd.log") if (d / f).exists()]
-                raise AssertionError("nsd did not start within 10s:\n" + "\n".join(logs))
-            time.sleep(0.05)
+    with nsd.serve(tmp_path_factory.mktemp("nsd"), {"mx.test": ZONE}) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
