@@ -44,7 +44,14 @@ struct Edits {
     std::vector<std::string> add_headers;      // whole fields "X-Name: value" (no CRLF); prepended
     std::vector<std::string> remove_headers;   // field names; every top-level occurrence goes
     std::optional<std::string> replace_message;   // the whole message rewritten (e.g. a part stripped)
-    bool empty() const { return add_headers.empty() && remove_headers.empty() && !replace_message; }
+    // Envelope edits (redirect, a bcc copy, a milter's addrcpt/delrcpt): addresses as
+    // "local@domain" (already checked by the agent: smtp::parse_mailbox accepts them).
+    // Removal matches the recipient as the client named it, case-insensitively.
+    std::vector<std::string> add_recipients;
+    std::vector<std::string> remove_recipients;
+    bool message_edited() const { return !add_headers.empty() || !remove_headers.empty() || replace_message; }
+    bool recipients_edited() const { return !add_recipients.empty() || !remove_recipients.empty(); }
+    bool empty() const { return !message_edited() && !recipients_edited(); }
 };
 
 struct AgentVerdict {

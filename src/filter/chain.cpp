@@ -1,6 +1,7 @@
 // filter/chain.cpp — running the agents in order with deadlines (see chain.hpp).
 #include "filter/chain.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <variant>
 
@@ -76,6 +77,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
     std::string edited;   // owns the message once an agent edited it
     bool was_edited = false;
     std::optional<mime::Structure> parsed;   // end of data: parsed once per version of the message
+    std::optional<std::vector<std::string>> recipients;   // owns the recipients once an agent edited them
     const auto& agents = chain_.agents();
     for (std::size_t i = 0; i < agents.size(); ++i) {
         const Agent& agent = *agents[i];
@@ -109,7 +111,12 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         note.rule = v.rule;
         note.reason = v.reason;
         note.reply = v.reply;
-        if (stage == Stage::EndOfData && !v.edits.empty()) {
+        if (stage == Stage::EndOfData && v.edits.recipients_edited()) {
+            if (!recipients) recipients.emplace(view.recipients.begin(), view.recipients.end());
+            apply_recipient_edits(*recipients, v.edits);
+            view.recipients = *recipients;
+        }
+        if (stage == Stage::EndOfData && v.edits.message_edited()) {
             edited = apply_edits(was_edited ? std::string_view(edited) : view.message, v.edits);
             was_edited = true;
             view.message = edited;
@@ -141,6 +148,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         break;
     }
     if (was_edited) result.message = std::move(edited);
+    if (recipients) result.recipients = std::move(recipients);
     co_return result;
 }
 
@@ -150,6 +158,15 @@ void ChainRun::end_transaction() {
 }
 
 std::string ChainRun::summary() const { return summary_.empty() ? "-" : summary_; }
+
+void apply_recipient_edits(std::vector<std::string>& recipients, const Edits& edits) {
+    auto same = [](std::string_view a, std::string_view b) { return util::ascii_lower(a) == util::ascii_lower(b); };
+    for (const std::string& gone : edits.remove_recipients)
+        std::erase_if(recipients, [&](const std::string& r) { return same(r, gone); });
+    for (const std::string& added : edits.add_recipients)
+        if (std::none_of(recipients.begin(), recipients.end(), [&](const std::string& r) { return same(r, added); }))
+            recipients.push_back(added);
+}
 
 std::string apply_edits(std::string_view message, const Edits& edits) {
     std::string_view in = edits.replace_message ? std::string_view(*edits.replace_message) : message;

@@ -49,6 +49,9 @@ struct ChainResult {
     std::string rule;
     std::string reason;
     std::optional<std::string> message;   // EndOfData: the edited message, if any agent edited it
+    // EndOfData: the recipients after the agents' envelope edits, if any agent edited them
+    // (may be empty: every recipient removed, nothing is delivered).
+    std::optional<std::vector<std::string>> recipients;
 };
 
 class ChainRun {
@@ -78,5 +81,8 @@ private:
 
 // Applies one agent's edits to `message` (CRLF lines, header block first).
 std::string apply_edits(std::string_view message, const Edits& edits);
+// Applies one agent's envelope edits to `recipients`: removals first (case-insensitive),
+// then additions not already present; order is kept.
+void apply_recipient_edits(std::vector<std::string>& recipients, const Edits& edits);
 
 }  // namespace rampart::filter

@@ -15,6 +15,7 @@
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::session {
 namespace {
@@ -287,6 +288,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     }
     note_filter(cf);
     if (cf.message) message = *cf.message;   // edited by an agent; cf outlives the commit
+    if (cf.recipients) apply_envelope_edits(*cf.recipients);
     if (cf.kind == filter::AgentVerdict::Kind::Discard || discard_ || rcpts_.empty()) {
         // 250 to the client like any accepted message (nothing tells a spammer it was
         // dropped); logged; nothing stored, nothing delivered.
@@ -356,6 +358,28 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     reset("");
     if (s_.svc.queued) s_.svc.queued(env);
     s_.reply(ok);
+}
+
+void Transaction::apply_envelope_edits(const std::vector<std::string>& wanted) {
+    auto same = [](std::string_view a, std::string_view b) { return util::ascii_lower(a) == util::ascii_lower(b); };
+    std::vector<queue::Recipient> kept;
+    for (const std::string& w : wanted) {
+        auto it = std::find_if(rcpts_.begin(), rcpts_.end(), [&](const queue::Recipient& r) { return same(r.address, w); });
+        if (it != rcpts_.end()) {
+            kept.push_back(*it);   // as the client gave it, with its DSN parameters
+            continue;
+        }
+        queue::Recipient added;   // an agent's recipient: default DSN behaviour
+        added.address = w;
+        kept.push_back(std::move(added));
+    }
+    for (const queue::Recipient& r : rcpts_)
+        if (std::none_of(kept.begin(), kept.end(), [&](const queue::Recipient& k) { return same(k.address, r.address); }))
+            log::info("filter.recipient.removed", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"rcpt", r.address}});
+    for (const queue::Recipient& k : kept)
+        if (std::none_of(rcpts_.begin(), rcpts_.end(), [&](const queue::Recipient& r) { return same(k.address, r.address); }))
+            log::info("filter.recipient.added", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"rcpt", k.address}});
+    rcpts_ = std::move(kept);
 }
 
 std::optional<Reply> Transaction::over_size_limit(std::uint64_t size_with_header) const {

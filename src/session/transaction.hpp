@@ -53,6 +53,9 @@ private:
     // transaction, answers 452 4.3.1.
     void storage_failed(const Error& e, std::uint64_t size);
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
+    // The end-of-data agents changed the envelope: `wanted` is the recipient list they left
+    // (client recipients keep their DSN parameters; added ones get the defaults).
+    void apply_envelope_edits(const std::vector<std::string>& wanted);
     // limits.max_message_size against the message plus our Received header: the refusal, or nullopt.
     std::optional<smtp::Reply> over_size_limit(std::uint64_t size_with_header) const;
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more

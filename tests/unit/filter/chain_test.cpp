@@ -93,6 +93,33 @@ TEST(Chain, EditsApplyInOrderAndLaterAgentsSeeThem) {
     EXPECT_EQ(b.last_message, *r.message);
 }
 
+TEST(Chain, RecipientEditsApplyInOrderAndLaterAgentsSeeThem) {
+    test::Script a, b;
+    AgentVerdict redirect = AgentVerdict::proceed("transport_rules.redirect", "to the archive");
+    redirect.edits.remove_recipients = {"B@Example.test"};
+    redirect.edits.add_recipients = {"archive@example.test", "c@example.test"};
+    a.verdicts[Stage::EndOfData] = redirect;
+    auto chain = chain_of(agents(std::make_unique<test::ScriptedAgent>("a", a), std::make_unique<test::ScriptedAgent>("b", b)));
+    filter::MessageView v;
+    std::string msg = "Subject: hi\r\n\r\nbody\r\n";
+    std::vector<std::string> rcpts = {"b@example.test", "c@example.test"};
+    v.message = msg;
+    v.recipients = rcpts;
+    auto r = run(chain, Stage::EndOfData, v);
+    ASSERT_TRUE(r.recipients);
+    EXPECT_EQ(*r.recipients, (std::vector<std::string>{"c@example.test", "archive@example.test"}));
+    EXPECT_EQ(b.last_recipients, *r.recipients);
+    EXPECT_FALSE(r.message);   // the message itself was not edited
+}
+
+TEST(ApplyRecipientEdits, RemovingEveryoneLeavesNothing) {
+    filter::Edits e;
+    e.remove_recipients = {"a@x.test", "b@x.test"};
+    std::vector<std::string> r = {"A@x.test", "b@X.TEST"};
+    filter::apply_recipient_edits(r, e);
+    EXPECT_TRUE(r.empty());
+}
+
 TEST(Chain, AnExceptionFailsClosedWith451) {
     test::Script a;
     a.throws = true;

@@ -22,6 +22,7 @@ struct Script {
     int asked = 0;
     std::string last_message;                                // EndOfData: what the agent saw
     std::size_t mime_parts = 0;                              // EndOfData: parts in the parsed view
+    std::vector<std::string> last_recipients;                // EndOfData: the recipients the agent saw
 };
 
 class ScriptedAgent final : public filter::Agent {
@@ -51,6 +52,7 @@ private:
             if (stage == filter::Stage::EndOfData) {
                 s_.last_message = std::string(view.message);
                 s_.mime_parts = view.mime ? view.mime->parts.size() : 0;
+                s_.last_recipients.assign(view.recipients.begin(), view.recipients.end());
             }
             auto it = s_.verdicts.find(stage);
             co_return it == s_.verdicts.end() ? filter::AgentVerdict::proceed() : it->second;

@@ -98,6 +98,38 @@ TEST_F(TransactionFilterTest, EditsAreStored) {
     talk("QUIT\r\n", "221");
 }
 
+TEST_F(TransactionFilterTest, RecipientEditsChangeWhatIsStored) {
+    AgentVerdict v = AgentVerdict::proceed("transport_rules.bcc", "copy");
+    v.edits.add_recipients = {"archive@example.test"};
+    v.edits.remove_recipients = {"c@example.test"};
+    script_.verdicts[Stage::EndOfData] = v;
+    talk("EHLO client.test\r\n", "250");
+    talk("MAIL FROM:<a@outside.test>\r\n", "250");
+    talk("RCPT TO:<b@example.test> NOTIFY=SUCCESS\r\n", "250");
+    talk("RCPT TO:<c@example.test>\r\n", "250");
+    talk("DATA\r\n", "354");
+    talk("Subject: x\r\n\r\nhello\r\n.\r\n", "250 2.0.0 Ok: queued as ");
+    ASSERT_EQ(queued(), 1u);
+    auto env = spool_->read_envelope(queued_[0].id);
+    ASSERT_TRUE(env.ok());
+    ASSERT_EQ(env->recipients.size(), 2u);
+    EXPECT_EQ(env->recipients[0].address, "b@example.test");
+    EXPECT_NE(env->recipients[0].notify, 0u);   // the client's DSN request is kept
+    EXPECT_EQ(env->recipients[1].address, "archive@example.test");
+    talk("QUIT\r\n", "221");
+}
+
+TEST_F(TransactionFilterTest, RemovingEveryRecipientStoresNothing) {
+    AgentVerdict v = AgentVerdict::proceed("transport_rules.redirect", "nobody");
+    v.edits.remove_recipients = {"b@example.test"};
+    script_.verdicts[Stage::EndOfData] = v;
+    open_transaction("a@outside.test", {"b@example.test"});
+    talk("Subject: x\r\n\r\nhello\r\n.\r\n", "250 2.0.0 Ok: queued as ");
+    EXPECT_EQ(queued(), 0u);
+    EXPECT_EQ(spool_files(), 0u);
+    talk("QUIT\r\n", "221");
+}
+
 TEST_F(TransactionFilterTest, MailRefusalTempfail) {
     script_.verdicts[Stage::MailFrom] = AgentVerdict::refuse(smtp::Reply(451, "4.7.1", "try later"), "sender_filter", "greylist");
     talk("EHLO client.test\r\n", "250");
