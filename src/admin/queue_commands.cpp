@@ -81,6 +81,7 @@ void table_row(std::ostringstream& o, const queue::MessageInfo& m, std::int64_t 
     const queue::Envelope& e = m.envelope;
     o << pad(e.id, 20) << pad(span(now - e.received_at), 6) << pad(size_text(e.size), 7) << pad(m.state, 12)
       << pad(next_text(m, now), 9) << pad(std::to_string(e.attempts), 6) << "<" << shown(e.sender) << ">\n";
+    if (!e.quarantine.empty()) o << "    quarantine: " << shown(e.quarantine) << "\n";   // who held it and why
     for (const queue::Recipient& r : e.recipients) {
         o << "    " << pad(rcpt_state(r), 10) << shown(r.address);
         if (r.last.outcome != queue::Outcome::None && r.last.outcome != queue::Outcome::Delivered)

@@ -143,6 +143,8 @@ def test_quarantine_instead_of_reject(rampart_factory, clamd_factory):
                        timeout=20)
     assert r.returncode == 0 and "1 message" in r.stdout, r.stdout + r.stderr
     qid = r.stdout.splitlines()[1].split()[0]
+    [listed_why] = [line for line in r.stdout.splitlines() if line.strip().startswith("quarantine:")]
+    assert "antivirus" in listed_why, r.stdout   # the list says who held it and why
     r = subprocess.run([RAMPART_BIN, "quarantine", "show", qid, "-c", str(srv.config_path)], capture_output=True,
                        text=True, timeout=20)
     assert r.returncode == 0, r.stdout + r.stderr
