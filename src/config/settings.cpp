@@ -464,7 +464,7 @@ const Field<Listener> kListener[] = {
      SET(if (auto v = read_enum(n, ctx, path, kTlsModes)) t.tls = *v)},
     {"remote_ranges", "list of prefixes", "[\"0.0.0.0/0\", \"::/0\"]", "Client addresses allowed to connect; others get 554 5.7.1 at the greeting.",
      SET(if (auto v = read_cidrs(n, ctx, path)) t.remote_ranges = *v)},
-    {"internet_facing", "bool", "from remote_ranges", "Reachable from the Internet: an anonymous client may not use a sender in an authoritative domain unless it passes the relay list (550 5.7.1). Default: true if remote_ranges admit any public address.",
+    {"internet_facing", "bool", "from remote_ranges", "Reachable from the Internet: an anonymous client may not use a sender in an authoritative or internal-relay domain unless it passes the relay list (550 5.7.1). Default: true if remote_ranges admit any public address.",
      SET(if (auto v = read_bool(n, ctx, path)) t.internet_facing = *v)},
     {"auth", "table", "role preset", "Authentication methods: see [listeners.auth].",
      SET(apply_table(t.auth, kAuth, n, ctx, path))},

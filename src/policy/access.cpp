@@ -163,11 +163,15 @@ const Rule<MailQuestion> kMailRules[] = {
          if (!q.s.listener->internet_facing.value_or(true)) return pass("listener is not internet-facing");
          if (q.sender.null) return pass("null sender");
          const config::Domain* d = q.s.domains ? config::accepted_domain(*q.s.domains, q.sender.mailbox.domain_key()) : nullptr;
-         if (!d || d->type != config::DomainType::Authoritative) return pass("sender is not in an authoritative domain");
+         // Authoritative and internal-relay domains are the organisation's own; external-relay
+         // domains belong to partners and stay out.
+         if (!d || d->type == config::DomainType::ExternalRelay)
+             return pass(d ? "sender in external-relay " + d->name + ": a partner's domain" : "sender is not in our domains");
+         std::string type = d->type == config::DomainType::Authoritative ? "authoritative" : "internal-relay";
          if (in_relay_list(q.s))
-             return pass("sender in authoritative " + d->name + ", client " + q.s.client.text() + " passes the relay list");
+             return pass("sender in " + type + " " + d->name + ", client " + q.s.client.text() + " passes the relay list");
          return refuse("internet_facing",
-                       smtp::Reply(550, "5.7.1", "anonymous sender in an authoritative domain is not accepted on this listener;"
+                       smtp::Reply(550, "5.7.1", "anonymous sender in an " + type + " domain is not accepted on this listener;"
                                                  " authenticate first"));
      }},
     {"principal.server",

@@ -18,7 +18,8 @@ def gateway(rampart_factory, sink):
     configure(srv, "gateway", [
         ("internet", free_port(), f'relay = {{ list = ["{RELAY_IP}/32"] }}'),
         ("submission", free_port(), 'preset = "submission"\npermissions = { relay = ["group:remote-workers"] }'),
-    ], smarthost_port=sink.port)
+    ], smarthost_port=sink.port, extra='[[domains]]\nname = "branch.test"\ntype = "internal-relay"\n\n'
+                                       '[[domains]]\nname = "partner.test"\ntype = "external-relay"\n')
     add_user(srv, "carol", "carol-secret", "remote-workers")
     add_user(srv, "dave", "dave-secret")
     srv.start()
@@ -88,6 +89,16 @@ def test_anonymous_authoritative_sender_refused_on_internet_listener(gateway):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 1, r.stdout
     assert "[decided by internet_facing]" in r.stdout and "anonymous sender in an authoritative domain" in r.stdout, r.stdout
+
+
+def test_anonymous_internal_relay_sender_refused_but_partner_domain_welcome(gateway):
+    # Internal-relay domains are the organisation's own too; external-relay ones a partner's.
+    with smtplib.SMTP(gateway.host, gateway.port, timeout=SOCK_TIMEOUT, source_address=("127.0.0.1", 0)) as c:
+        c.ehlo("forger.test")
+        code, msg = c.mail("cfo@branch.test")
+        assert code == 550 and msg.startswith(b"5.7.1 anonymous sender in an internal-relay domain"), msg
+        code, msg = c.mail("buyer@partner.test")
+        assert code == 250, msg
 
 
 def test_anonymous_authoritative_sender_accepted_from_relay_list(gateway, sink):

@@ -1,4 +1,5 @@
-// The anonymous authoritative-sender rule (DESIGN.md §3.6) of policy/access.cpp.
+// The anonymous own-domain-sender rule (DESIGN.md §3.6) of policy/access.cpp: authoritative
+// and internal-relay domains are ours, external-relay domains a partner's.
 #include <gtest/gtest.h>
 
 #include "config/roles.hpp"
@@ -22,7 +23,9 @@ protected:
         listener.name = "internet";
         listener.internet_facing = true;
         listener.relay.list = {*net::Cidr::parse("192.0.2.10/32")};
-        domains = {{"example.test", config::DomainType::Authoritative}, {"partner.test", config::DomainType::InternalRelay}};
+        domains = {{"example.test", config::DomainType::Authoritative},
+                   {"branch.test", config::DomainType::InternalRelay},
+                   {"partner.test", config::DomainType::ExternalRelay}};
         facts.listener = &listener;
         facts.domains = &domains;
         facts.client = *net::IpAddress::parse("203.0.113.5");
@@ -47,6 +50,14 @@ TEST_F(SenderTest, AnonymousAuthoritativeSenderRefusedOnInternetFacingListener) 
     EXPECT_EQ(t.steps.back().rule, "internet_facing");
 }
 
+TEST_F(SenderTest, AnonymousInternalRelaySenderRefusedToo) {
+    Decision d = mail("<cfo@Branch.test>");
+    EXPECT_EQ(d.verdict, Verdict::Refuse);
+    EXPECT_EQ(d.rule, "internet_facing");
+    EXPECT_EQ(d.reply.summary(),
+              "550 5.7.1 anonymous sender in an internal-relay domain is not accepted on this listener; authenticate first");
+}
+
 TEST_F(SenderTest, AcceptedFromARelayListAddress) {
     facts.client = *net::IpAddress::parse("192.0.2.10");
     Trace t;
@@ -59,7 +70,7 @@ TEST_F(SenderTest, AcceptedFromARelayListAddress) {
 
 TEST_F(SenderTest, OtherSendersAndListenersPass) {
     EXPECT_NE(mail("<a@outside.test>").verdict, Verdict::Refuse);
-    EXPECT_NE(mail("<a@partner.test>").verdict, Verdict::Refuse);   // not authoritative
+    EXPECT_NE(mail("<a@partner.test>").verdict, Verdict::Refuse);   // external relay: a partner's
     EXPECT_NE(mail("<>").verdict, Verdict::Refuse);                 // bounces
     listener.internet_facing = false;
     EXPECT_NE(mail("<ceo@example.test>").verdict, Verdict::Refuse);
