@@ -118,7 +118,7 @@ Result<std::vector<Tag>> parse_tag_list(std::string_view text) {
             if (t.name == name) return perm("duplicate tag " + std::string(name) + "=");
         if (tags.size() >= kMaxTags) return perm("too many tags");
         std::size_t vb = spec_begin + eq + 1 + lead;
-        tags.push_back({name, value, vb, vb + value.size()});
+        tags.push_back({name, value, vb, vb + value.size(), spec_begin + eq + 1, semi});
     }
     return tags;
 }
@@ -266,8 +266,14 @@ std::string strip_b_value(std::string_view value) {
     auto tags = parse_tag_list(value);
     if (!tags) return std::string(value);
     for (const Tag& t : *tags)
-        if (t.name == "b")
-            return std::string(value.substr(0, t.value_begin)) + std::string(value.substr(t.value_end));
+        if (t.name == "b") {
+            std::string_view tail = value.substr(t.raw_end);
+            if (t.raw_end == value.size()) {   // the last tag: keep the field's line end
+                std::string_view after = value.substr(t.value_end);
+                tail = after.ends_with("\r\n") ? "\r\n" : after.ends_with("\n") ? "\n" : "";
+            }
+            return std::string(value.substr(0, t.raw_begin)) + std::string(tail);
+        }
     return std::string(value);
 }
 

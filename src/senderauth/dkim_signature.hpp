@@ -35,6 +35,8 @@ struct Tag {
     std::string_view value;        // whitespace around it removed; inner FWS kept
     std::size_t value_begin = 0;   // offsets of `value` in the input
     std::size_t value_end = 0;
+    std::size_t raw_begin = 0;     // just after the "=" (the value with its whitespace
+    std::size_t raw_end = 0;       // runs to raw_end: the ";" or the end of the input)
 };
 
 // RFC 6376 §3.2 tag-list: tag names ALPHA *(ALPHA / DIGIT / "_"), case-sensitive, each at
@@ -71,8 +73,9 @@ struct DkimSignature {
 // Error: the permerror reason ("missing tag bh=", "duplicate tag d=", "i= not within d=", ...).
 Result<DkimSignature> parse_dkim_signature(std::string_view value);
 
-// The field value with the b= tag's value removed and everything else kept byte for byte,
-// as the header hash needs it (RFC 6376 §3.7). `value` must have parsed.
+// The field value with the b= tag's value and the whitespace around it removed, everything
+// else kept byte for byte, as the header hash needs it (RFC 6376 §3.7); when b= is the last
+// tag, the field's final line end stays. `value` must have parsed.
 std::string strip_b_value(std::string_view value);
 
 struct DkimKey {

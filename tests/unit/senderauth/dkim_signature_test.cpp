@@ -65,6 +65,9 @@ TEST(DkimSignature, ParsesAndNormalises) {
 TEST(DkimSignature, StripBKeepsEverythingElse) {
     std::string v = "v=1; bh=abc=; b=AB\r\n CD; d=x";
     EXPECT_EQ(strip_b_value(v), "v=1; bh=abc=; b=; d=x");
+    EXPECT_EQ(strip_b_value("v=1; b = AB CD ;d=x"), "v=1; b =;d=x");   // §3.7: with its whitespace
+    EXPECT_EQ(strip_b_value("v=1; b=AB\r\n CD \r\n"), "v=1; b=\r\n");     // the field's line end stays
+    EXPECT_EQ(strip_b_value("v=1; bh=AB; b=CD"), "v=1; bh=AB; b=");
 }
 
 TEST(DkimSignature, MissingRequiredTagsArePermerrors) {
