@@ -178,6 +178,32 @@ TEST(Dkim, KeyProblems) {
               DkimResult::Pass);
 }
 
+TEST(Dkim, RepeatedFieldsAreTakenBottomUp) {
+    std::string m = message("rsa_repeated.eml");   // X-Trace: first / X-Trace: second, h=from:x-trace
+    EXPECT_EQ(check(m, key(data("rsa.txt"))).result, DkimResult::Pass);
+    std::string top = m;
+    replace(top, "X-Trace: first", "X-Trace: changed");
+    EXPECT_EQ(check(top, key(data("rsa.txt"))).result, DkimResult::Pass);
+    std::string bottom = m;
+    replace(bottom, "X-Trace: second", "X-Trace: changed");
+    EXPECT_EQ(check(bottom, key(data("rsa.txt"))).result, DkimResult::Fail);
+}
+
+TEST(Dkim, IdentityInASubdomainUnlessTheKeySaysStrict) {
+    std::string m = message("rsa_identity.eml");
+    DkimOutcome o = check(m, key(data("rsa.txt")));
+    EXPECT_EQ(o.result, DkimResult::Pass) << o.reason;
+    EXPECT_EQ(o.identity, "bob@mail.example.test");
+    std::string strict = data("rsa.txt");
+    replace(strict, "k=rsa;", "k=rsa; t=s;");
+    EXPECT_EQ(check(m, key(strict)).result, DkimResult::PermError);
+    std::string testing = data("rsa.txt");
+    replace(testing, "k=rsa;", "k=rsa; t=y;");
+    DkimOutcome t = check(m, key(testing));
+    EXPECT_EQ(t.result, DkimResult::Pass);
+    EXPECT_TRUE(t.testing);
+}
+
 TEST(Dkim, Rfc8301RefusesSha1AndShortKeys) {
     DkimOutcome sha1 = check(message("rsa_sha1.eml"), key(data("rsa.txt")));
     EXPECT_EQ(sha1.result, DkimResult::PermError);

@@ -113,6 +113,12 @@ def main():
          dict(canonicalize=(b"relaxed", b"relaxed"), signature_algorithm=b"rsa-sha1"), True),
         ("rsa_short.eml", message(b"short key"), "short", short_pem,
          dict(canonicalize=(b"relaxed", b"relaxed")), True),
+        # i= a subdomain of d=: fine, unless the key says t=s.
+        ("rsa_identity.eml", message(b"identity"), "rsa", rsa_pem,
+         dict(canonicalize=(b"relaxed", b"relaxed"), identity=b"bob@mail.example.test"), True),
+        # X-Trace twice, signed once: the signature covers the bottom one (RFC 6376 §5.4.2).
+        ("rsa_repeated.eml", b"X-Trace: first\r\nX-Trace: second\r\n" + message(b"repeated"), "rsa", rsa_pem,
+         dict(canonicalize=(b"relaxed", b"relaxed"), include_headers=[b"from", b"x-trace"]), True),
     ]
     for name, msg, sel, key, kw, expect in cases:
         out = signed(msg, sel.encode(), key, **kw)
