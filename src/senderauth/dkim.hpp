@@ -14,6 +14,11 @@
 //       outcomes.push_back(dkim::verify(view.message, p, key, now_unix_seconds));
 //   }
 //   // no DKIM-Signature at all: pending is empty → report dkim=none
+// Results: pass; fail = body hash or signature mismatch (or l= beyond the body); permerror =
+// the signature or key is unusable (syntax, rsa-sha1, RSA < 1024 or > 8192 bits, revoked key,
+// k= not matching a=, x= passed, key h=/s=/t=s forbidding it); temperror = the key lookup
+// failed; none = no signature (empty `signatures`). Neutral and Policy are never produced
+// here; they exist for the agent's own decisions (RFC 8601 §2.7.1).
 // Each outcome carries an RFC 8601 result name, the reason (for the A-R comment and the log),
 // d=, s=, the i= and the first bytes of b= (header.d / header.s / header.i / header.b).
 #pragma once

@@ -4,7 +4,8 @@
 // the Public Suffix List is trusted data. Pure: the caller does the DNS (with its deadline)
 // and rolls the pct= dice; every parse is one pass with capped sizes.
 //
-// How the filter agent calls it:
+// How the filter agent calls it (the list is loaded once when the agent is built:
+// `auto psl = PublicSuffixList::load(path)`, a failure is a startup error naming the file):
 //   dmarc::Request req = dmarc::request(view.message, psl);
 //   if (req.done) → report req.outcome (no From / several From domains → permerror)
 //   std::vector<dmarc::TxtAnswer> answers;
@@ -13,8 +14,11 @@
 //       if (!dmarc::keep_looking(answers.back())) break;  // a record, a temp failure: stop
 //   }
 //   dmarc::Outcome o = dmarc::evaluate(req, answers, spf, dkim_outcomes, psl, roll_0_to_99);
-//   o.result: "dmarc=<result_name> header.from=<req.from_domain>"; o.disposition: what to do
-//   (the agent maps None/Quarantine/Reject to its configured actions).
+//   A-R (RFC 7489 §11.2): "dmarc=<result_name(o.result)> (p=<policy_name(o.published)>
+//   dis=<policy_name(o.disposition)>) header.from=<o.from_domain>"; o.disposition is what to
+//   do (the agent maps None/Quarantine/Reject to its configured actions); o.reason is the log.
+//   SPF input: the SPF result for MAIL FROM (or HELO for a null sender); DKIM input: every
+//   dkim::verify outcome of the message (only Pass outcomes count).
 #pragma once
 
 #include <optional>
