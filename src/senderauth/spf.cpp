@@ -92,7 +92,8 @@ asio::awaitable<std::vector<std::string>> validated_names(State& s) {
     if (s.validated) co_return *s.validated;
     std::vector<std::string> out;
     dns::Records ptr;
-    if (auto stop = co_await ask(s, reverse_name(s.ctx.ip), RecordType::Ptr, ptr); !stop && ptr.status == RecordStatus::Found) {
+    std::string reverse = reverse_name(s.ctx.ip);   // a named local: GCC 12 mishandles temporaries in co_await
+    if (auto stop = co_await ask(s, reverse, RecordType::Ptr, ptr); !stop && ptr.status == RecordStatus::Found) {
         int n = 0;
         for (const std::string& name : ptr.values) {
             if (n++ >= s.limits.ptr_names) break;   // the rest are ignored (§4.6.4)
@@ -324,9 +325,10 @@ asio::awaitable<SpfOutcome> check_spf(SpfLookup& dns, SpfRequest request, SpfLim
     ctx.sender = ctx.local_part + "@" + domain;
     out.sender = ctx.sender;
     out.domain = domain;
-    if (out.identity == "helo" && (domain.empty() || domain.front() == '[')) {
+    if (domain.empty() || domain.front() == '[') {
         out.result = SpfResult::None;
-        out.reason = "null sender and the HELO name is no domain name";
+        out.reason = out.identity == "helo" ? "null sender and the HELO name is no domain name"
+                                            : "the sender's domain is an address literal";
         co_return out;
     }
     State s{dns, limits, ctx, Clock::now() + limits.budget, 0, 0, std::nullopt};
