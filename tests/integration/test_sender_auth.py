@@ -38,13 +38,26 @@ loop2 TXT "v=spf1 include:loop.spf.test -all"
 many  TXT "v=spf1 {MANY} -all"
 void  TXT "v=spf1 a:v1.spf.test a:v2.spf.test a:v3.spf.test ip4:{GOOD} -all"
 helo  TXT "v=spf1 ip4:{GOOD} -all"
+ptr   TXT "v=spf1 ptr:spf.test -all"
+ptrhost A {GOOD}
+exists TXT "v=spf1 exists:%{{ir}}.allow.spf.test -all"
+21.0.0.127.allow A 127.0.0.2
 {INCLUDES}
+"""
+
+
+REVERSE = f"""$ORIGIN 0.0.127.in-addr.arpa.
+$TTL 60
+@     SOA ns.spf.test. admin.spf.test. 1 3600 600 86400 60
+@     NS  ns.spf.test.
+21    PTR ptrhost.spf.test.
+22    PTR ptrhost.spf.test.
 """
 
 
 @pytest.fixture(scope="module")
 def nameserver(tmp_path_factory):
-    with nsd.serve(tmp_path_factory.mktemp("nsd"), {"spf.test": ZONE}) as port:
+    with nsd.serve(tmp_path_factory.mktemp("nsd"), {"spf.test": ZONE, "0.0.127.in-addr.arpa": REVERSE}) as port:
         yield port
 
 
@@ -101,17 +114,22 @@ def test_each_result_reaches_its_action_and_header(spf_server):
     assert send(srv, GOOD, "x@many.spf.test", "many")[0] == 250
     assert send(srv, GOOD, "x@void.spf.test", "void")[0] == 250
     assert send(srv, GOOD, "", "helo", helo="helo.spf.test")[0] == 250
-    msgs = delivered(srv, 9)
+    assert send(srv, GOOD, "x@ptr.spf.test", "ptr")[0] == 250             # PTR resolves back: pass
+    assert send(srv, BAD, "x@ptr.spf.test", "ptr")[0] == 550              # PTR does not resolve back
+    assert send(srv, GOOD, "x@exists.spf.test", "exists")[0] == 250
+    assert send(srv, BAD, "x@exists.spf.test", "exists")[0] == 550
+    msgs = delivered(srv, 11)
     assert "fail" not in msgs
     expect = {
         "pass": "spf=pass", "softfail": "spf=softfail", "none": "spf=none", "split": "spf=pass", "amx": "spf=pass",
         "loop": "spf=permerror", "many": "spf=permerror", "void": "spf=permerror", "helo": "spf=pass",
+        "ptr": "spf=pass", "exists": "spf=pass",
     }
     for subject, result in expect.items():
         ar = results_of(msgs[subject])
         assert len(ar) == 1, (subject, ar)
         assert ar[0].startswith(f"Authentication-Results: {srv.hostname}; {result} "), (subject, ar)
-    assert ar[0].endswith(" smtp.helo=helo.spf.test"), ar
+    assert results_of(msgs["helo"])[0].endswith(" smtp.helo=helo.spf.test")
     assert results_of(msgs["pass"])[0].endswith(" smtp.mailfrom=x@pass.spf.test")
     assert "more than 10 DNS-querying terms" in results_of(msgs["many"])[0]
     assert "void DNS look-ups" in results_of(msgs["void"])[0]
@@ -120,7 +138,7 @@ def test_each_result_reaches_its_action_and_header(spf_server):
     for clean in ("pass", "none", "split", "amx", "helo"):
         assert b"X-Rampart-Sender-Auth" not in msgs[clean], clean
     refused = [e for e in srv.log_events("smtp.rcpt.refused") if e.get("rule", "").startswith("sender_auth")]
-    assert [e.get("rule") for e in refused] == ["sender_auth.spf_fail"], refused
+    assert [e.get("rule") for e in refused] == ["sender_auth.spf_fail"] * 3, refused
 
 
 def test_fail_is_delivered_and_stamped_with_spf_fail_stamp(rampart_factory, nameserver):
