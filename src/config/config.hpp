@@ -234,6 +234,24 @@ struct RecipientFilterSettings {
     int line = 0;
 };
 
+// [sender_auth]: sender authentication (DESIGN.md §5, §11): SPF (RFC 7208) at MAIL FROM and
+// an Authentication-Results header (RFC 8601) at end of data; what each result gets.
+// Reject: 550 5.7.23 (fail, softfail) or 550 5.7.24 (permerror); Tempfail: 451 4.7.24
+// (temperror); Stamp: accepted with X-Rampart-Sender-Auth; Accept: accepted, the result only
+// in Authentication-Results.
+enum class SpfAction { Reject, Tempfail, Stamp, Accept };
+enum class DmarcAction { Reject, Quarantine, Stamp, Accept };
+struct SenderAuthSettings {
+    SpfAction spf_fail = SpfAction::Reject;
+    SpfAction spf_softfail = SpfAction::Stamp;
+    SpfAction spf_temperror = SpfAction::Tempfail;
+    SpfAction spf_permerror = SpfAction::Stamp;
+    DmarcAction dmarc_reject = DmarcAction::Reject;          // for the DMARC step (not wired yet)
+    DmarcAction dmarc_quarantine = DmarcAction::Quarantine;
+    bool configured = false;                  // the table was present: the agent is in the chain
+    int line = 0;
+};
+
 // [attachment_filter]: the end-of-data hygiene agent (DESIGN.md §11, issue 10). Parts and
 // zip members are matched by file name (globs), by declared and by sniffed type.
 enum class AttachmentAction { Strip, Reject, SilentDelete };
@@ -297,6 +315,7 @@ struct Config {
     ConnectionFilterSettings connection_filter;
     SenderFilterSettings sender_filter;
     RecipientFilterSettings recipient_filter;
+    SenderAuthSettings sender_auth;
     AttachmentFilterSettings attachment_filter;
     AntivirusSettings antivirus;
     QuarantineSettings quarantine;

@@ -615,6 +615,29 @@ const Field<RecipientFilterSettings> kRecipientFilter[] = {
      SET(if (auto v = read_duration(n, ctx, path, true)) t.tarpit = *v)},
 };
 
+constexpr std::array<std::pair<std::string_view, SpfAction>, 3> kSpfFailActions{{
+    {"reject", SpfAction::Reject}, {"stamp", SpfAction::Stamp}, {"accept", SpfAction::Accept}}};
+constexpr std::array<std::pair<std::string_view, SpfAction>, 3> kSpfTempActions{{
+    {"tempfail", SpfAction::Tempfail}, {"stamp", SpfAction::Stamp}, {"accept", SpfAction::Accept}}};
+constexpr std::array<std::pair<std::string_view, DmarcAction>, 4> kDmarcActions{{
+    {"reject", DmarcAction::Reject}, {"quarantine", DmarcAction::Quarantine}, {"stamp", DmarcAction::Stamp},
+    {"accept", DmarcAction::Accept}}};
+
+const Field<SenderAuthSettings> kSenderAuth[] = {
+    {"spf_fail", "string", "\"reject\"", "What an SPF fail (RFC 7208 §8.4) of the MAIL FROM identity (HELO for the null sender) gets: reject | stamp | accept. reject: 550 5.7.23 (RFC 7372) to MAIL FROM. stamp: accepted, with the header X-Rampart-Sender-Auth: spf=fail (an incoming header of that name is always removed). accept: accepted; the result is only in Authentication-Results.",
+     SET(if (auto v = read_enum(n, ctx, path, kSpfFailActions)) t.spf_fail = *v)},
+    {"spf_softfail", "string", "\"stamp\"", "What an SPF softfail gets: reject | stamp | accept, as spf_fail (reject: 550 5.7.23).",
+     SET(if (auto v = read_enum(n, ctx, path, kSpfFailActions)) t.spf_softfail = *v)},
+    {"spf_temperror", "string", "\"tempfail\"", "What an SPF temperror (the sender's DNS did not answer, or the 20 s evaluation budget ran out) gets: tempfail | stamp | accept. tempfail: 451 4.7.24, the client retries later.",
+     SET(if (auto v = read_enum(n, ctx, path, kSpfTempActions)) t.spf_temperror = *v)},
+    {"spf_permerror", "string", "\"stamp\"", "What an SPF permerror (a broken record: syntax, more than 10 DNS-querying terms, more than 2 void look-ups, include loops) gets: reject | stamp | accept. reject: 550 5.7.24.",
+     SET(if (auto v = read_enum(n, ctx, path, kSpfFailActions)) t.spf_permerror = *v)},
+    {"dmarc_reject", "string", "\"reject\"", "For DMARC (RFC 7489), not evaluated by this version yet: what a DMARC failure of a domain publishing p=reject will get: reject | quarantine | stamp | accept.",
+     SET(if (auto v = read_enum(n, ctx, path, kDmarcActions)) t.dmarc_reject = *v)},
+    {"dmarc_quarantine", "string", "\"quarantine\"", "For DMARC, not evaluated by this version yet: what a DMARC failure of a domain publishing p=quarantine will get: reject | quarantine | stamp | accept.",
+     SET(if (auto v = read_enum(n, ctx, path, kDmarcActions)) t.dmarc_quarantine = *v)},
+};
+
 constexpr std::array<std::pair<std::string_view, AttachmentAction>, 3> kAttachmentActions{{
     {"strip", AttachmentAction::Strip}, {"reject", AttachmentAction::Reject}, {"silent-delete", AttachmentAction::SilentDelete}}};
 constexpr std::array<std::pair<std::string_view, UnreadableArchives>, 2> kUnreadable{{
@@ -814,6 +837,10 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.recipient_filter.line = line_of(v);
             apply_table(c.recipient_filter, kRecipientFilter, v, ctx, key);
         
+        } else if (key == "sender_auth") {
+            c.sender_auth.configured = true;
+            c.sender_auth.line = line_of(v);
+            apply_table(c.sender_auth, kSenderAuth, v, ctx, key);
         } else if (key == "attachment_filter") {
             c.attachment_filter.configured = true;
             c.attachment_filter.line = line_of(v);
@@ -825,7 +852,7 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, attachment_filter, antivirus, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, attachment_filter, antivirus, quarantine");
     }
 }
 
@@ -848,6 +875,7 @@ std::string settings_reference() {
     reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
     reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
+    reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at MAIL FROM and an Authentication-Results header at end of data, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);
     reference_section(out, "[[antivirus.engines]]", "One table per engine.", kAntivirusEngine);

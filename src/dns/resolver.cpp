@@ -226,4 +226,96 @@ asio::awaitable<DnsResult<std::vector<std::string>>> Resolver::lookup_addresses(
     co_return co_await asio::co_spawn(pool_->get_executor(), run_addresses(this, std::move(host)), asio::use_awaitable);
 }
 
+// --- Record look-ups for sender authentication (see Records in resolver.hpp) ---
+namespace {
+
+int record_type_code(RecordType t) {
+    switch (t) {
+        case RecordType::A: return ns_t_a;
+        case RecordType::Aaaa: return ns_t_aaaa;
+        case RecordType::Mx: return ns_t_mx;
+        case RecordType::Txt: return ns_t_txt;
+        case RecordType::Ptr: return ns_t_ptr;
+    }
+    return ns_t_a;
+}
+
+std::string_view record_type_name(RecordType t) {
+    switch (t) {
+        case RecordType::A: return "A";
+        case RecordType::Aaaa: return "AAAA";
+        case RecordType::Mx: return "MX";
+        case RecordType::Txt: return "TXT";
+        case RecordType::Ptr: return "PTR";
+    }
+    return "?";
+}
+
+// TXT RDATA: one or more <length><bytes> character-strings, concatenated without
+// separators (RFC 7208 §3.3). A length running past the RDATA makes the record malformed.
+std::optional<std::string> txt_text(const ns_rr& rr) {
+    const unsigned char* p = ns_rr_rdata(rr);
+    const unsigned char* end = p + ns_rr_rdlen(rr);
+    std::string out;
+    while (p < end) {
+        std::size_t n = *p++;
+        if (static_cast<std::size_t>(end - p) < n) return std::nullopt;
+        out.append(reinterpret_cast<const char*>(p), n);
+        p += n;
+    }
+    return out;
+}
+
+asio::awaitable<Records> run_records(const Resolver* r, std::string name, RecordType type) {
+    co_return r->lookup_records_blocking(name, type);
+}
+
+}  // namespace
+
+Records Resolver::lookup_records_blocking(const std::string& name, RecordType type) const {
+    Records out;
+    int code = record_type_code(type);
+    Answer q = query(settings_, name, code);
+    switch (q.outcome) {
+        case Outcome::NxDomain: out.status = RecordStatus::NxDomain; return out;
+        case Outcome::NoData: out.status = RecordStatus::NoData; return out;
+        case Outcome::Temporary:
+            out.error = std::string(record_type_name(type)) + " " + strip_dot(name) + ": " +
+                        (q.h_errno_value == TRY_AGAIN ? "no answer (server failure or timeout)" : "query refused or failed");
+            return out;
+        case Outcome::Found: break;
+    }
+    switch (type) {
+        case RecordType::A:
+        case RecordType::Aaaa: out.values = parse_addresses(q.message, code); break;
+        case RecordType::Mx: {
+            std::vector<MxHost> hosts = parse_mx(q.message);   // answer order; preference order wanted
+            std::erase_if(hosts, [](const MxHost& h) { return h.name == "." || h.name.empty(); });
+            std::stable_sort(hosts.begin(), hosts.end(),
+                             [](const MxHost& a, const MxHost& b) { return a.preference < b.preference; });
+            for (MxHost& h : hosts) out.values.push_back(std::move(h.name));
+            break;
+        }
+        case RecordType::Txt:
+            for_each_answer(q.message, code, [&](const ns_msg&, const ns_rr& rr) {
+                if (auto t = txt_text(rr)) out.values.push_back(std::move(*t));
+            });
+            break;
+        case RecordType::Ptr:
+            for_each_answer(q.message, code, [&](const ns_msg& msg, const ns_rr& rr) {
+                char host[NS_MAXDNAME];
+                if (dn_expand(ns_msg_base(msg), ns_msg_end(msg), ns_rr_rdata(rr), host, sizeof host) < 0) return;
+                std::string h = strip_dot(util::ascii_lower(host));
+                if (!h.empty()) out.values.push_back(std::move(h));
+            });
+            break;
+    }
+    out.status = out.values.empty() ? RecordStatus::NoData : RecordStatus::Found;
+    return out;
+}
+
+asio::awaitable<Records> Resolver::lookup_records(std::string name, RecordType type) {
+    co_return co_await asio::co_spawn(pool_->get_executor(), run_records(this, std::move(name), type), asio::use_awaitable);
+}
+
 }  // namespace rampart::dns

@@ -53,6 +53,20 @@ DnsResult<std::vector<MxHost>> order_mx(const std::string& domain, std::vector<M
 // and nothing more preferred remains (the mail would come back here).
 std::vector<MxHost> more_preferred_than_self(std::vector<MxHost> hosts, std::string_view self, bool& loops);
 
+// --- Record look-ups for sender authentication (SPF, RFC 7208 §4.6.4, §5) ---
+// SPF counts "void" look-ups (NXDOMAIN, or an answer without records of the type) apart
+// from temporary failures (SERVFAIL, timeout, refused), so these keep the three apart.
+enum class RecordType { A, Aaaa, Mx, Txt, Ptr };
+enum class RecordStatus { Found, NoData, NxDomain, Temporary };
+struct Records {
+    RecordStatus status = RecordStatus::Temporary;
+    // Found: A/AAAA numeric text; MX exchange names (lower-case, no trailing dot) in
+    // preference order, a null MX "." left out; TXT each record's strings concatenated
+    // (RFC 7208 §3.3); PTR names (lower-case, no trailing dot). Never empty when Found.
+    std::vector<std::string> values;
+    std::string error;   // Temporary: operator-facing
+};
+
 class Resolver {
 public:
     explicit Resolver(const config::DnsSettings& settings);
@@ -69,6 +83,11 @@ public:
     // The blocking versions (run on any thread; used by the awaitable API).
     DnsResult<std::vector<MxHost>> lookup_mx_blocking(const std::string& domain) const;
     DnsResult<std::vector<std::string>> lookup_addresses_blocking(const std::string& host) const;
+
+    // The records of `type` at `name` (for PTR: the reverse name, e.g. from
+    // senderauth::reverse_name), on the resolver's threads.
+    asio::awaitable<Records> lookup_records(std::string name, RecordType type);
+    Records lookup_records_blocking(const std::string& name, RecordType type) const;
 
 private:
     config::DnsSettings settings_;

@@ -9,6 +9,8 @@
 #include "filter/connection_filter.hpp"
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
+#include "filter/sender_auth.hpp"
+#include "senderauth/spf.hpp"
 
 namespace rampart::filter {
 
@@ -18,6 +20,9 @@ Chain build_chain(const config::Config& config) {
     if (config.sender_filter.configured) agents.push_back(std::make_unique<SenderFilter>(config.sender_filter));
     if (config.recipient_filter.configured)
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
+    if (config.sender_auth.configured)
+        agents.push_back(std::make_unique<SenderAuth>(config.sender_auth, config.server.hostname,
+                                                      std::make_shared<senderauth::ResolverLookup>(config.dns)));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     return Chain(std::move(agents));
