@@ -38,7 +38,13 @@ int run(int argc, char** argv) {
     explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
     explain_cmd->add_flag("--online", ex.online, "Also run the filter agents that ask the network (DNS block lists, daemons); without it they are shown as not evaluated");
     explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
-    explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
+    explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable; limits.max_recipients counts them)")->required();
+    explain_cmd->add_option("--ehlo", ex.ehlo, "EHLO name the client sends (our Received header, and so the size limit, counts it)")
+        ->capture_default_str();
+    explain_cmd->add_option("--size", ex.size, "SIZE= declared on MAIL FROM (checked against limits.max_message_size)");
+    explain_cmd->add_flag("--smtputf8", ex.smtputf8, "MAIL FROM carries SMTPUTF8 (without it, non-ASCII addresses are refused as live)");
+    explain_cmd->add_option("--received-count", ex.received_count,
+                            "Received header fields in the message: checks limits.max_received_headers at the end of data");
     DirArgs da;
     std::string user_action, group_action;
     auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input); with backend = \"ldap\" only list");

@@ -70,6 +70,10 @@ struct ExplainArgs {
     bool online = false;
     std::string mail_from;
     std::vector<std::string> rcpts;
+    std::string ehlo = "client.example";       // counted in the Received header (size limit)
+    std::optional<std::uint64_t> size;         // MAIL ... SIZE=
+    bool smtputf8 = false;                     // MAIL ... SMTPUTF8
+    std::optional<std::size_t> received_count; // Received header fields in the message
 };
 int explain(const std::string& path, const ExplainArgs& args);
 

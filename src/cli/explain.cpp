@@ -10,6 +10,7 @@
 #include "filter/registry.hpp"
 #include "net/cidr.hpp"
 #include "policy/explain.hpp"
+#include "session/received.hpp"
 #include "util/log.hpp"
 
 namespace rampart::cli {
@@ -84,6 +85,14 @@ int explain(const std::string& path, const ExplainArgs& args) {
     }
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
+    q.hostname = cfg->server.hostname;
+    q.size = args.size;
+    q.smtputf8 = args.smtputf8;
+    q.received_headers = args.received_count;
+    // The limit a live session announces with SIZE and checks SIZE= against (same function).
+    session::SizeLimitFacts sf{args.ehlo, q.facts.client.text(), cfg->server.hostname, q.facts.tls, {}};
+    if (q.facts.principal.kind == policy::Principal::Kind::Server) sf.server_principal = q.facts.principal.text();
+    q.size_limit = session::message_size_limit(q.facts.listener->limits.max_message_size, sf);
     log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
     filter::Chain chain = filter::build_chain(*cfg);
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);

@@ -61,3 +61,97 @@ def test_explain_unknown_listener_is_an_error(rampart):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 2
     assert "no listener named" in r.stderr
+
+
+# ---- explain equals live for the limits that used to be decided outside the rule tables ----
+# (issue 13). Each test asks the real `rampart explain` and a real smtplib session the same
+# question and compares the replies; before the limits became rules, explain answered
+# "accepted" for all of them.
+
+def live_session(srv, mail_line, rcpts, data=None, source_ip="127.0.0.1"):
+    """Raw MAIL/RCPT lines (SIZE=, SMTPUTF8 as given); returns 'CODE TEXT' per reply."""
+    out = []
+    with smtplib.SMTP(srv.host, srv.port, timeout=10, source_address=(source_ip, 0)) as c:
+        c.command_encoding = "utf-8"   # the test sends exactly what it wants, SMTPUTF8 or not
+        c.ehlo("client.test")
+        code, text = c.docmd(mail_line)
+        out.append(f"{code} {text.decode()}")
+        if code != 250:
+            return out
+        accepted = 0
+        for r in rcpts:
+            code, text = c.docmd(f"RCPT TO:<{r}>")
+            out.append(f"{code} {text.decode()}")
+            accepted += code == 250
+        if accepted and data is not None:
+            code, text = c.data(data)
+            out.append(f"{code} {text.decode()}")
+    return out
+
+
+def test_explain_size_limit_equals_live(rampart):
+    # SIZE= over max_message_size (100 KiB less our Received header): 552 5.3.4 at MAIL
+    code, text, replies = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"],
+                                  "--size", "200000", "--ehlo", "client.test")
+    assert code == 1, text
+    assert replies[-1][1] == "limits.max_message_size", text
+    live = live_session(rampart, "MAIL FROM:<s@outside.test> SIZE=200000", [f"a@{DOMAIN}"])
+    assert live == [replies[-1][0]], text
+    assert live[0].startswith("552 5.3.4"), live
+    # just under the limit: the limit explain prints is the one live sessions apply
+    limit = int(re.search(r"limit of (\d+) bytes", replies[-1][0]).group(1))
+    code, text, replies = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"],
+                                  "--size", str(limit), "--ehlo", "client.test")
+    assert code == 0, text
+    live = live_session(rampart, f"MAIL FROM:<s@outside.test> SIZE={limit}", [f"a@{DOMAIN}"])
+    assert live == [r for r, _ in replies[1:]], text
+
+
+def test_explain_max_recipients_equals_live(rampart):
+    rcpts = [f"r{i}@{DOMAIN}" for i in range(7)]   # max_recipients = 5
+    code, text, replies = explain(rampart, "127.0.0.1", "s@outside.test", rcpts)
+    assert code == 1, text
+    assert [rule for _, rule in replies[-2:]] == ["limits.max_recipients"] * 2, text
+    live = live_session(rampart, "MAIL FROM:<s@outside.test>", rcpts)
+    assert live == [r for r, _ in replies[1:]], text
+    assert live[-1] == "452 4.5.3 too many recipients", live
+
+
+def test_explain_hop_count_equals_live(rampart):
+    hops = 50   # limits.max_received_headers default
+    data = b"".join(b"Received: from hop%d.test by x.test; Mon, 1 Jan 2024 00:00:00 +0000\r\n" % i for i in range(hops))
+    data += b"Subject: loop\r\n\r\nlooping\r\n"
+    code, text, replies = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"],
+                                  "--received-count", str(hops))
+    assert code == 1, text
+    assert replies[-1][1] == "limits.max_received_headers", text
+    live = live_session(rampart, "MAIL FROM:<s@outside.test>", [f"a@{DOMAIN}"], data=data)
+    assert live == [r for r, _ in replies[1:]], text
+    assert live[-1].startswith("554 5.4.6"), live
+    # one fewer is fine in both
+    code, text, replies = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"],
+                                  "--received-count", str(hops - 1))
+    assert code == 0, text
+
+
+@pytest.mark.parametrize("smtputf8", [False, True])
+def test_explain_smtputf8_equals_live(rampart, smtputf8):
+    # a UTF-8 sender is a syntax error without SMTPUTF8 on MAIL, live and in explain alike
+    extra = ["--smtputf8"] if smtputf8 else []
+    code, text, replies = explain(rampart, "127.0.0.1", "jörg@outside.test", [f"a@{DOMAIN}"], *extra)
+    assert code == (0 if smtputf8 else 1), text
+    mail = "MAIL FROM:<jörg@outside.test>" + (" SMTPUTF8" if smtputf8 else "")
+    live = live_session(rampart, mail, [f"a@{DOMAIN}"])
+    assert live == [r for r, _ in replies[1:]], text
+    if not smtputf8:
+        assert replies[-1][1] == "command syntax" and live[0].startswith("553 5.6.7"), (text, live)
+
+
+def test_explain_shows_live_only_checks(rampart):
+    # connection limits, AUTH lockout and hourly limits depend on live state: named in the
+    # trace with their limits, never silently skipped
+    code, text, _ = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])
+    assert code == 0, text
+    assert re.search(r"^  limits\.max_connections\s+pass\s+live-only: not evaluated offline \(limit \d+", text, re.M), text
+    assert re.search(r"^  limits\.max_connections_per_source\s+pass\s+live-only", text, re.M), text
+    assert re.search(r"^  limits\.max_messages_per_hour\s+pass\s+applies to authenticated users only", text, re.M), text
