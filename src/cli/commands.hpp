@@ -13,6 +13,13 @@
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 
+namespace rampart::server {
+class Server;
+}
+namespace rampart::policy {
+class Brakes;
+}
+
 namespace rampart::cli {
 
 constexpr int kConfigError = 2;
@@ -76,5 +83,10 @@ struct ExplainArgs {
     std::optional<std::size_t> received_count; // Received header fields in the message
 };
 int explain(const std::string& path, const ExplainArgs& args);
+// The control-socket request "live-state LISTENER CLIENT USER|-" (cli/explain.cpp): what
+// only a running server knows for `explain` — connections open on the listener and from
+// the client, the AUTH lockout left for the client or user, the user's hourly usage.
+bool is_live_state_request(const std::string& request);
+std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const std::string& request);
 
 }  // namespace rampart::cli

@@ -331,29 +331,34 @@ Decision check_message_size(const config::Listener& l, std::uint64_t size_with_h
                   smtp::Reply(552, "5.3.4", "message exceeds the size limit of " + limit + " bytes with the Received header added here"));
 }
 
-Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<bool> over, Trace* trace) {
+Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<Brakes::Limit> hit, Trace* trace) {
+    if (hit && *hit != Brakes::Limit::None) recipients = *hit == Brakes::Limit::Recipients;
     std::string_view rule = recipients ? "limits.max_recipients_per_hour" : "limits.max_messages_per_hour";
     std::uint32_t max = recipients ? s.listener->limits.max_recipients_per_hour : s.listener->limits.max_messages_per_hour;
     Decision d;
     if (s.principal.kind != Principal::Kind::User) d = pass("applies to authenticated users only");
     else if (max == 0) d = pass("off");
-    else if (!over) d = pass("live-only: " + s.principal.text() + "'s count this hour is not known offline (limit " + std::to_string(max) + ")");
-    else if (*over) d = refuse(rule, Brakes::rate_reply(recipients ? Brakes::Limit::Recipients : Brakes::Limit::Messages));
-    else d = pass("within " + std::to_string(max) + " per hour");
+    else if (!hit) d = pass("live-only: " + s.principal.text() + "'s count this hour is not known offline (limit " + std::to_string(max) + ")");
+    else if (*hit != Brakes::Limit::None) d = refuse(rule, Brakes::rate_reply(*hit));
+    else d = pass("within " + std::to_string(max) + " per hour (the running server's count)");
     d.rule = rule;
     if (trace) trace->add(rule, d);
     return d;
 }
 
-Decision auth_lockout_step(const SessionFacts& s, Trace* trace) {
+Decision auth_lockout_step(const SessionFacts& s, std::optional<std::chrono::milliseconds> left, Trace* trace) {
     const config::ListenerLimits& l = s.listener->limits;
+    std::string rule_text = "locked after " + std::to_string(l.auth_lockout_failures) + " failures within " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(l.auth_lockout_window).count()) + " s";
+    std::string who = "ip:" + s.client.text() + " and " + s.principal.text();
     Decision d;
     if (s.principal.kind != Principal::Kind::User) d = pass("applies to password logins only");
     else if (l.auth_lockout_failures == 0) d = pass("off");
-    else
-        d = pass("live-only: lockout of ip:" + s.client.text() + " and " + s.principal.text() +
-                 " not known offline (locked after " + std::to_string(l.auth_lockout_failures) + " failures within " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(l.auth_lockout_window).count()) + " s)");
+    else if (!left) d = pass("live-only: lockout of " + who + " not known offline (" + rule_text + ")");
+    else if (left->count() > 0) {
+        d = refuse("limits.auth_lockout_failures", Brakes::lockout_reply());
+        d.note = "locked out for " + std::to_string((left->count() + 999) / 1000) + " s more (the running server's state)";
+    } else d = pass(who + " not locked out (the running server's state; " + rule_text + ")");
     d.rule = "limits.auth_lockout_failures";
     if (trace) trace->add(d.rule, d);
     return d;

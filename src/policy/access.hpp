@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "net/cidr.hpp"
+#include "policy/brakes.hpp"
 #include "policy/decision.hpp"
 #include "policy/principal.hpp"
 #include "smtp/address.hpp"
@@ -70,13 +71,14 @@ Decision check_data(const SessionFacts& s, std::size_t received_headers, Trace* 
 // End of data: limits.max_message_size against the message with our Received header.
 Decision check_message_size(const config::Listener& l, std::uint64_t size_with_header);
 // The hourly limits of an authenticated user (limits.max_messages_per_hour at MAIL,
-// limits.max_recipients_per_hour at RCPT), counted by policy::Brakes. `over`: what the
-// live counter answered (true: the limit would be exceeded); nullopt: not known offline.
-// Pass for anyone but a user, or with the limit 0.
-Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<bool> over, Trace* trace = nullptr);
-// The AUTH lockout (limits.auth_lockout_failures): live state only, so explain shows it
-// as not evaluated; the AUTH exchange itself asks policy::Brakes.
-Decision auth_lockout_step(const SessionFacts& s, Trace* trace = nullptr);
+// limits.max_recipients_per_hour at RCPT), counted by policy::Brakes. `hit`: what
+// Brakes::exceeds answered on the live counts; nullopt: not known (explain without a
+// running server). `recipients` names the rule at RCPT. Pass for anyone but a user.
+Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<Brakes::Limit> hit, Trace* trace = nullptr);
+// The AUTH lockout of the client address and user (limits.auth_lockout_failures), for
+// explain: `left` is the lockout time left from a running server (0: not locked);
+// nullopt: not known. Refuses with Brakes::lockout_reply(), what a live AUTH answers.
+Decision auth_lockout_step(const SessionFacts& s, std::optional<std::chrono::milliseconds> left, Trace* trace = nullptr);
 // True for check_rcpt's refusal of an unknown recipient of an authoritative domain (rule
 // recipient.known, 550 5.1.1). The session and explain still ask the filter chain about
 // such a recipient: the recipient filter refuses it the same way, after its tarpit.

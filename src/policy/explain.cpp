@@ -59,7 +59,9 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
              ", tls " + (f.tls ? "yes" : "no") + "\n\nconnection\n";
     // The acceptor's limits come first, before the filter chain and the access rules.
     Trace lt;
-    Decision limits = check_connection_limits(*f.listener, q.hostname, q.connections, &lt);
+    std::optional<ConnectionCounts> counts;
+    if (q.live) counts = q.live->connections;
+    Decision limits = check_connection_limits(*f.listener, q.hostname, counts, &lt);
     render_steps(a.text, lt);
     if (limits.verdict == Verdict::Refuse) {
         render_final(a.text, limits.reply, limits.rule);
@@ -86,9 +88,25 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     if (f.principal.kind == Principal::Kind::User) {
         a.text += "\nAUTH as " + f.principal.text() + "\n";
         Trace at;
-        auth_lockout_step(f, &at);
+        std::optional<std::chrono::milliseconds> left;
+        if (q.live) left = q.live->locked;
+        Decision auth = auth_lockout_step(f, left, &at);
         render_steps(a.text, at);
+        if (auth.verdict == Verdict::Refuse) {
+            render_final(a.text, auth.reply, auth.rule);
+            reply("AUTH", auth.reply, auth.rule);
+            a.text += "\nresult: authentication refused; no recipient accepted\n";
+            return a;
+        }
     }
+    // The hourly limits on the running server's counts, this transaction's share added
+    // (what Brakes::Reservation holds live); nullopt offline.
+    auto hourly = [&](std::uint64_t held_messages, std::uint64_t held_recipients, std::uint32_t messages,
+                      std::uint32_t recipients) -> std::optional<Brakes::Limit> {
+        if (!q.live) return std::nullopt;
+        Brakes::Usage used{q.live->usage.messages + held_messages, q.live->usage.recipients + held_recipients};
+        return Brakes::exceeds(used, messages, recipients, f.listener->limits);
+    };
     // MAIL goes through the live parser: SIZE= and SMTPUTF8 as a client would send them.
     std::string mail_line = explain_mail_line(q);
     smtp::Command mail_cmd = smtp::parse_command(mail_line, false);
@@ -117,10 +135,15 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         }
     }
     Trace ht;
-    Decision hourly = check_hourly_limit(f, false, std::nullopt, &ht);
+    Decision hour = check_hourly_limit(f, false, hourly(0, 0, 1, 0), &ht);
     render_steps(a.text, ht);
+    if (hour.verdict == Verdict::Refuse) {
+        render_final(a.text, hour.reply, hour.rule);
+        reply("MAIL", hour.reply, hour.rule);
+        a.text += "\nresult: sender refused; no recipient accepted\n";
+        return a;
+    }
     reply("MAIL", mail.reply, mail.rule);
-    (void)hourly;   // offline it never refuses: its note says so
     std::size_t accepted = 0;
     for (const std::string& r : q.rcpts) {
         std::string rcpt_line = explain_rcpt_line(r);
@@ -147,8 +170,13 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         }
         if (d.verdict == Verdict::Accept) {
             Trace hr;
-            check_hourly_limit(f, true, std::nullopt, &hr);
+            Decision h = check_hourly_limit(f, true, hourly(1, accepted, 0, 1), &hr);
             render_steps(a.text, hr);
+            if (h.verdict == Verdict::Refuse) {
+                render_final(a.text, h.reply, h.rule);
+                reply(command, h.reply, h.rule);
+                continue;
+            }
             ++accepted;
         }
         reply(command, final, rule);

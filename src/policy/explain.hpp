@@ -4,6 +4,7 @@
 // Decision (DESIGN.md §3, STYLE.md §4).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,8 +25,14 @@ struct ExplainQuestion {
     std::vector<std::string> rcpts;
     // Received header fields in the message: checked at the end of data when given.
     std::optional<std::size_t> received_headers;
-    // Open connections (a running server's counts); nullopt: shown as live-only.
-    std::optional<ConnectionCounts> connections;
+    // What only a running server knows (asked over its control socket); nullopt: the
+    // connection limits, the AUTH lockout and the hourly limits are shown as live-only.
+    struct LiveState {
+        ConnectionCounts connections;          // open now on the listener / from the client
+        std::chrono::milliseconds locked{0};   // AUTH lockout left for the address or the user
+        Brakes::Usage usage;                   // the user's messages and recipients this hour
+    };
+    std::optional<LiveState> live;
 };
 
 // One reply a live client would read, and the rule that decided it (for the golden cases

@@ -48,6 +48,14 @@ public:
         ++per;
         return d;
     }
+    policy::ConnectionCounts counts(const std::string& listener, const std::string& client) {
+        std::lock_guard lock(mutex_);
+        policy::ConnectionCounts c;
+        if (auto t = totals_.find(listener); t != totals_.end()) c.listener = t->second;
+        if (auto m = per_source_.find(listener); m != per_source_.end())
+            if (auto it = m->second.find(client); it != m->second.end()) c.source = it->second;
+        return c;
+    }
     void leave(const config::Listener& l, const std::string& client) {
         std::lock_guard lock(mutex_);
         --totals_[l.name];
@@ -157,6 +165,10 @@ Server::Server(const config::Config& cfg, session::SessionServices& services, st
 Server::~Server() = default;
 
 asio::io_context& Server::main_context() { return *impl_->contexts.front(); }
+
+policy::ConnectionCounts Server::connection_counts(const std::string& listener, const std::string& client) {
+    return impl_->limits.counts(listener, client);
+}
 
 void Server::limit_sessions(std::uint32_t sessions) { impl_->gate->set_capacity(sessions); }
 

@@ -370,7 +370,7 @@ std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t r
     if (hit == policy::Brakes::Limit::None) return std::nullopt;
     bool msgs = hit == policy::Brakes::Limit::Messages;
     // The same decision explain shows as live-only (it cannot know the counts offline).
-    Reply r = policy::check_hourly_limit(s_.facts, !msgs, true).reply;
+    Reply r = policy::check_hourly_limit(s_.facts, !msgs, hit).reply;
     log::warn("smtp.rate.limited", {{"listener", l.name}, {"client", s_.client_text()}, {"principal", p.text()},
                                     {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
                                     {"max", msgs ? l.limits.max_messages_per_hour : l.limits.max_recipients_per_hour},

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import DOMAIN, RAMPART_BIN, RELAY_IP
+from conftest import DOMAIN, RAMPART_BIN, RELAY_IP, wait_for
 
 
 def explain(srv, client_ip, mail_from, rcpts, *extra):
@@ -14,7 +14,8 @@ def explain(srv, client_ip, mail_from, rcpts, *extra):
     for r in rcpts:
         args += ["--rcpt", r]
     r = subprocess.run(args + list(extra), capture_output=True, text=True, timeout=20)
-    replies = re.findall(r"^  => (\d{3} \S+ .*?)   \[decided by (\S+)\]$", r.stdout, re.M)
+    # every reply, connection first: ("CODE ENH TEXT", rule)
+    replies = re.findall(r"^  => (\d{3} .*?)   \[decided by ([^\]]+)\]$", r.stdout, re.M)
     return r.returncode, r.stdout, replies
 
 
@@ -147,11 +148,38 @@ def test_explain_smtputf8_equals_live(rampart, smtputf8):
         assert replies[-1][1] == "command syntax" and live[0].startswith("553 5.6.7"), (text, live)
 
 
-def test_explain_shows_live_only_checks(rampart):
-    # connection limits, AUTH lockout and hourly limits depend on live state: named in the
-    # trace with their limits, never silently skipped
-    code, text, _ = explain(rampart, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])
-    assert code == 0, text
+def test_explain_without_a_server_shows_live_only_checks(rampart, tmp_path):
+    # connection limits, AUTH lockout and hourly limits depend on live state: with no server
+    # answering on the control socket they are named in the trace with their limits
+    offline = tmp_path / "offline.toml"
+    offline.write_text(rampart.config_text().replace(str(rampart.data_dir), str(tmp_path / "nodata")))
+    r = subprocess.run([RAMPART_BIN, "explain", "-c", str(offline), "--listener", "default", "--client-ip", "127.0.0.1",
+                        "--mail-from", "s@outside.test", "--rcpt", f"a@{DOMAIN}"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = r.stdout
+    assert "live state" not in text, text
     assert re.search(r"^  limits\.max_connections\s+pass\s+live-only: not evaluated offline \(limit \d+", text, re.M), text
     assert re.search(r"^  limits\.max_connections_per_source\s+pass\s+live-only", text, re.M), text
     assert re.search(r"^  limits\.max_messages_per_hour\s+pass\s+applies to authenticated users only", text, re.M), text
+
+
+def test_explain_asks_the_running_server_for_connection_counts(rampart_factory, sink):
+    # with max_connections_per_source = 1 and one connection open, explain (asking the
+    # running server over its control socket) refuses the next connection as live does
+    srv = rampart_factory(smarthost_port=sink.port, limits={"max_connections_per_source": 1})
+    with srv.raw() as held:
+        assert held.read_reply()[0] == 220
+        code, text, replies = explain(srv, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])
+        assert code == 1, text
+        assert "live state: from the running server's control socket" in text, text
+        assert re.search(r"^  limits\.max_connections\s+pass\s+1 open on this listener", text, re.M), text
+        assert replies == [("421 4.7.0 mx.test too many connections from your address; try again later",
+                            "limits.max_connections_per_source")], text
+        with srv.raw() as second:
+            code, lines = second.read_reply()
+            assert f"{code} {lines[-1]}" == replies[0][0], lines
+    # once it is closed, explain and live admit the client again (the count is live)
+    code, text, replies = wait_for(
+        lambda: (lambda r: r if r[0] == 0 else None)(explain(srv, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])),
+        what="explain to see the closed connection")
+    assert re.search(r"^  limits\.max_connections_per_source\s+pass\s+0 open from this address", text, re.M), text

@@ -8,7 +8,11 @@
 //   config.toml     the configuration (one or more listeners, domains, ...)
 //   directory.toml  optional: the directory file (users get the password "pw-NAME")
 //   session.toml    listener, client, user (AUTH PLAIN), ehlo, mail_from, size (SIZE=),
-//                   smtputf8, rcpts, received_count (Received fields in the message)
+//                   smtputf8, rcpts, received_count (Received fields in the message);
+//                   live state, as if a running server had it (explain then gets it as it
+//                   would over the control socket): messages_this_hour,
+//                   recipients_this_hour (the user's sent count), auth_failures (failed
+//                   logins of the client address before this session)
 //   replies.txt     "COMMAND => CODE ENHANCED TEXT   [rule]", one per reply
 //   trace.txt       explain's whole trace
 // RAMPART_UPDATE_GOLDEN=1 rewrites replies.txt and trace.txt from explain (review the
@@ -81,6 +85,8 @@ struct Case {
     bool smtputf8 = false;
     std::vector<std::string> rcpts;
     std::optional<std::size_t> received_count;
+    bool live = false;   // any live state given
+    std::uint32_t messages_this_hour = 0, recipients_this_hour = 0, auth_failures = 0;
 };
 
 Case load_case(const fs::path& dir) {
@@ -115,11 +121,26 @@ Case load_case(const fs::path& dir) {
     if (auto* a = s["rcpts"].as_array())
         for (const auto& e : *a) c.rcpts.push_back(e.value_or(std::string()));
     if (auto v = s["received_count"].value<std::int64_t>()) c.received_count = static_cast<std::size_t>(*v);
+    for (auto [key, field] : {std::pair{"messages_this_hour", &c.messages_this_hour},
+                              std::pair{"recipients_this_hour", &c.recipients_this_hour},
+                              std::pair{"auth_failures", &c.auth_failures}})
+        if (auto v = s[key].value<std::int64_t>()) {
+            *field = static_cast<std::uint32_t>(*v);
+            c.live = true;
+        }
     return c;
 }
 
 // What `rampart explain` builds from its options (cli/explain.cpp), for this case.
-policy::ExplainAnswer run_explain(const Case& c) {
+// The brakes of the "running server" both sides share, primed with the case's live state.
+void prime(const Case& c, policy::Brakes& brakes) {
+    if (!c.user.empty() && (c.messages_this_hour || c.recipients_this_hour))
+        brakes.count("user:" + c.user, c.messages_this_hour, c.recipients_this_hour);
+    for (std::uint32_t i = 0; i < c.auth_failures; ++i)
+        brakes.auth_failed(policy::Brakes::ip_key(c.client), "", c.listener->limits);
+}
+
+policy::ExplainAnswer run_explain(const Case& c, policy::Brakes& brakes) {
     policy::ExplainQuestion q;
     q.facts.listener = c.listener;
     q.facts.domains = &c.cfg.domains;
@@ -138,6 +159,12 @@ policy::ExplainAnswer run_explain(const Case& c) {
     q.smtputf8 = c.smtputf8;
     q.rcpts = c.rcpts;
     q.received_headers = c.received_count;
+    if (c.live) {   // what cli::live_state_answer reports from a running server's Brakes
+        policy::ExplainQuestion::LiveState live;
+        if (auto left = brakes.locked(policy::Brakes::ip_key(c.client))) live.locked = *left;
+        if (!c.user.empty()) live.usage = brakes.usage("user:" + c.user);
+        q.live = live;
+    }
     q.size_limit = session::message_size_limit(c.listener->limits.max_message_size,
                                                {c.ehlo, q.facts.client.text(), c.cfg.server.hostname, q.facts.tls, {}});
     return policy::explain(q);
@@ -148,7 +175,7 @@ std::string reply_line(const std::string& command, const std::string& summary) {
 // The same session, live: the replies a client reads, as "COMMAND => CODE ENH TEXT".
 class LiveSession {
 public:
-    explicit LiveSession(const Case& c) : c_(c) {
+    LiveSession(const Case& c, policy::Brakes& brakes) : c_(c), brakes_(brakes) {
         char tmpl[] = "/tmp/rampart-cases-XXXXXX";
         dir_ = mkdtemp(tmpl);
         spool_ = std::make_unique<queue::Spool>(dir_ / "spool");
@@ -189,7 +216,10 @@ public:
         if (ehlo.substr(0, 3) != "250") throw std::runtime_error("EHLO: " + ehlo);
         if (!c_.user.empty()) {
             std::string auth = talk("AUTH PLAIN " + base64(std::string("\0", 1) + c_.user + std::string("\0", 1) + "pw-" + c_.user));
-            if (auth.substr(0, 3) != "235") throw std::runtime_error("AUTH: " + auth);
+            if (auth.substr(0, 3) != "235") {   // locked out: explain says so too
+                out.push_back(reply_line("AUTH", auth));
+                return out;
+            }
         }
         policy::ExplainQuestion q;
         q.mail_from = c_.mail_from;
@@ -249,7 +279,7 @@ private:
     fs::path dir_;
     std::unique_ptr<queue::Spool> spool_;
     std::unique_ptr<directory::Live> live_dir_;
-    policy::Brakes brakes_;
+    policy::Brakes& brakes_;
     session::SessionServices services_;
     asio::io_context io_;
     std::unique_ptr<net::SocketStream<asio::local::stream_protocol::socket>> stream_;
@@ -270,7 +300,11 @@ class PolicyCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PolicyCase, ExplainEqualsLive) {
     Case c = load_case(kCases / GetParam());
-    policy::ExplainAnswer a = run_explain(c);
+    // A clock that stands still: the lockout time left in the trace is the same every run.
+    const policy::Brakes::Clock::time_point t0 = policy::Brakes::Clock::now();
+    policy::Brakes brakes([t0] { return t0; });
+    prime(c, brakes);
+    policy::ExplainAnswer a = run_explain(c, brakes);
     std::string replies;
     std::vector<std::string> explained;   // without the rule: what a client reads
     for (const policy::ExplainReply& r : a.replies) {
@@ -285,7 +319,7 @@ TEST_P(PolicyCase, ExplainEqualsLive) {
     }
     EXPECT_EQ(replies, slurp(c.dir / "replies.txt")) << a.text;
     EXPECT_EQ(a.text, slurp(c.dir / "trace.txt"));
-    std::vector<std::string> live = LiveSession(c).run();
+    std::vector<std::string> live = LiveSession(c, brakes).run();
     EXPECT_EQ(explained, live) << a.text;
 }
 
