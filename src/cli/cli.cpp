@@ -26,7 +26,7 @@ int run(int argc, char** argv) {
     check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     ExplainArgs ex;
     auto* explain_cmd = app.add_subcommand(
-        "explain", "Show every access rule evaluated for a transaction, as a live session would decide it; exit 0 if all recipients are accepted, 1 if not");
+        "explain", "Show every access rule and limit evaluated for a transaction, as a live session would decide it (connection limits, AUTH lockout and hourly limits with the running server's state, asked over data_dir/control.sock; offline they are shown as live-only); exit 0 if all recipients are accepted, 1 if not");
     explain_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     explain_cmd->add_option("--listener", ex.listener, "Listener name")->required();
     explain_cmd->add_option("--client-ip", ex.client_ip, "Client address")->required();
