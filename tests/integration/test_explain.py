@@ -167,6 +167,8 @@ def test_explain_asks_the_running_server_for_connection_counts(rampart_factory, 
     # with max_connections_per_source = 1 and one connection open, explain (asking the
     # running server over its control socket) refuses the next connection as live does
     srv = rampart_factory(smarthost_port=sink.port, limits={"max_connections_per_source": 1})
+    admitted = lambda: (lambda r: r if r[0] == 0 else None)(explain(srv, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"]))
+    wait_for(admitted, what="the start-up probe connection to be closed")   # then the count is 0
     with srv.raw() as held:
         assert held.read_reply()[0] == 220
         code, text, replies = explain(srv, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])
@@ -179,7 +181,5 @@ def test_explain_asks_the_running_server_for_connection_counts(rampart_factory, 
             code, lines = second.read_reply()
             assert f"{code} {lines[-1]}" == replies[0][0], lines
     # once it is closed, explain and live admit the client again (the count is live)
-    code, text, replies = wait_for(
-        lambda: (lambda r: r if r[0] == 0 else None)(explain(srv, "127.0.0.1", "s@outside.test", [f"a@{DOMAIN}"])),
-        what="explain to see the closed connection")
+    code, text, replies = wait_for(admitted, what="explain to see the closed connection")
     assert re.search(r"^  limits\.max_connections_per_source\s+pass\s+0 open from this address", text, re.M), text
