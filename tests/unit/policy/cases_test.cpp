@@ -15,6 +15,10 @@
 //                   logins of the client address before this session)
 //   replies.txt     "COMMAND => CODE ENHANCED TEXT   [rule]", one per reply
 //   trace.txt       explain's whole trace
+// With explain as it was before the limits became rules (no SIZE=, max_recipients or hop
+// count check, addresses parsed as if SMTPUTF8 were always on), the live comparison fails
+// for size_declared_too_big, max_recipients_exceeded, hop_count_exceeded and
+// smtputf8_sender_without_extension.
 // RAMPART_UPDATE_GOLDEN=1 rewrites replies.txt and trace.txt from explain (review the
 // diff!); the comparison with the live session is made either way.
 #include "policy/explain.hpp"
