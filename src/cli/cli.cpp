@@ -26,7 +26,7 @@ int run(int argc, char** argv) {
     check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     ExplainArgs ex;
     auto* explain_cmd = app.add_subcommand(
-        "explain", "Show every access rule evaluated for a transaction, as a live session would decide it; exit 0 if all recipients are accepted, 1 if not");
+        "explain", "Show every access rule and limit evaluated for a transaction, as a live session would decide it (connection limits, AUTH lockout and hourly limits with the running server's state, asked over data_dir/control.sock; offline they are shown as live-only); exit 0 if all recipients are accepted, 1 if not");
     explain_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     explain_cmd->add_option("--listener", ex.listener, "Listener name")->required();
     explain_cmd->add_option("--client-ip", ex.client_ip, "Client address")->required();
@@ -38,7 +38,13 @@ int run(int argc, char** argv) {
     explain_cmd->add_flag("--tls", ex.tls, "The session uses TLS");
     explain_cmd->add_flag("--online", ex.online, "Also run the filter agents that ask the network (DNS block lists, daemons); without it they are shown as not evaluated");
     explain_cmd->add_option("--mail-from", ex.mail_from, "Sender address (\"\" for the null sender)")->required();
-    explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable)")->required();
+    explain_cmd->add_option("--rcpt", ex.rcpts, "Recipient address (repeatable; limits.max_recipients counts them)")->required();
+    explain_cmd->add_option("--ehlo", ex.ehlo, "EHLO name the client sends (our Received header, and so the size limit, counts it)")
+        ->capture_default_str();
+    explain_cmd->add_option("--size", ex.size, "SIZE= declared on MAIL FROM (checked against limits.max_message_size)");
+    explain_cmd->add_flag("--smtputf8", ex.smtputf8, "MAIL FROM carries SMTPUTF8 (without it, non-ASCII addresses are refused as live)");
+    explain_cmd->add_option("--received-count", ex.received_count,
+                            "Received header fields in the message: checks limits.max_received_headers at the end of data");
     DirArgs da;
     std::string user_action, group_action;
     auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input); with backend = \"ldap\" only list");

@@ -13,6 +13,13 @@
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 
+namespace rampart::server {
+class Server;
+}
+namespace rampart::policy {
+class Brakes;
+}
+
 namespace rampart::cli {
 
 constexpr int kConfigError = 2;
@@ -70,7 +77,16 @@ struct ExplainArgs {
     bool online = false;
     std::string mail_from;
     std::vector<std::string> rcpts;
+    std::string ehlo = "client.example";       // counted in the Received header (size limit)
+    std::optional<std::uint64_t> size;         // MAIL ... SIZE=
+    bool smtputf8 = false;                     // MAIL ... SMTPUTF8
+    std::optional<std::size_t> received_count; // Received header fields in the message
 };
 int explain(const std::string& path, const ExplainArgs& args);
+// The control-socket request "live-state LISTENER CLIENT USER|-" (cli/explain.cpp): what
+// only a running server knows for `explain` — connections open on the listener and from
+// the client, the AUTH lockout left for the client or user, the user's hourly usage.
+bool is_live_state_request(const std::string& request);
+std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const std::string& request);
 
 }  // namespace rampart::cli

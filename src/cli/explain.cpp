@@ -1,18 +1,74 @@
 // cli/explain.cpp — `rampart explain`: the live access rules and filter chain, traced, for one imagined session.
 #include "cli/commands.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
+#include "admin/control.hpp"
 #include "auth/gssapi.hpp"
 #include "auth/kerberos_map.hpp"
 #include "filter/explain.hpp"
 #include "filter/registry.hpp"
 #include "net/cidr.hpp"
+#include "policy/brakes.hpp"
 #include "policy/explain.hpp"
+#include "server/server.hpp"
+#include "session/received.hpp"
 #include "util/log.hpp"
 
 namespace rampart::cli {
+namespace {
+
+constexpr std::string_view kLiveState = "live-state ";
+
+// Asks a running server (control socket in data_dir) for the live state; nullopt when no
+// server answers (the trace then says "live-only: not evaluated offline").
+std::optional<policy::ExplainQuestion::LiveState> ask_live_state(const config::Config& cfg, const std::string& listener,
+                                                                 const std::string& client, const std::string& user) {
+    std::string request = std::string(kLiveState) + listener + " " + client + " " + (user.empty() ? "-" : user);
+    auto response = admin::control_request(admin::control_socket_path(cfg.resolve(cfg.server.data_dir)), request);
+    if (!response || response->rfind("ok\n", 0) != 0) return std::nullopt;
+    policy::ExplainQuestion::LiveState live;
+    std::istringstream in(response->substr(3));
+    std::string key;
+    std::uint64_t value = 0;
+    int seen = 0;
+    while (in >> key >> value) {
+        ++seen;
+        if (key == "connections_listener") live.connections.listener = static_cast<std::uint32_t>(value);
+        else if (key == "connections_source") live.connections.source = static_cast<std::uint32_t>(value);
+        else if (key == "auth_locked_ms") live.locked = std::chrono::milliseconds(value);
+        else if (key == "messages_this_hour") live.usage.messages = value;
+        else if (key == "recipients_this_hour") live.usage.recipients = value;
+        else --seen;
+    }
+    if (seen != 5) return std::nullopt;   // an older server: say nothing rather than guess
+    return live;
+}
+
+}  // namespace
+
+bool is_live_state_request(const std::string& request) { return request.rfind(kLiveState, 0) == 0; }
+
+std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const std::string& request) {
+    std::istringstream in(request.substr(kLiveState.size()));
+    std::string listener, client, user;
+    if (!(in >> listener >> client >> user)) return "error\nusage: live-state LISTENER CLIENT USER|-\n";
+    policy::ConnectionCounts c = server.connection_counts(listener, client);
+    std::chrono::milliseconds locked{0};
+    if (auto left = brakes.locked(policy::Brakes::ip_key(client))) locked = *left;
+    policy::Brakes::Usage usage;
+    if (user != "-") {
+        if (auto left = brakes.locked(policy::Brakes::user_key(user))) locked = std::max(locked, *left);
+        usage = brakes.usage("user:" + user);   // the key the session's Reservation uses (Principal::text)
+    }
+    return "ok\nconnections_listener " + std::to_string(c.listener) + "\nconnections_source " + std::to_string(c.source) +
+           "\nauth_locked_ms " + std::to_string(locked.count()) + "\nmessages_this_hour " + std::to_string(usage.messages) +
+           "\nrecipients_this_hour " + std::to_string(usage.recipients) + "\n";
+}
 
 int explain(const std::string& path, const ExplainArgs& args) {
     auto cfg = load(path);
@@ -84,6 +140,18 @@ int explain(const std::string& path, const ExplainArgs& args) {
     }
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
+    q.hostname = cfg->server.hostname;
+    q.size = args.size;
+    q.smtputf8 = args.smtputf8;
+    q.received_headers = args.received_count;
+    // The limit a live session announces with SIZE and checks SIZE= against (same function).
+    session::SizeLimitFacts sf{args.ehlo, q.facts.client.text(), cfg->server.hostname, q.facts.tls, {}};
+    if (q.facts.principal.kind == policy::Principal::Kind::Server) sf.server_principal = q.facts.principal.text();
+    q.size_limit = session::message_size_limit(q.facts.listener->limits.max_message_size, sf);
+    // Connections, AUTH lockout and hourly counts: from the running server, if one answers.
+    q.live = ask_live_state(*cfg, q.facts.listener->name, q.facts.client.text(),
+                            q.facts.principal.kind == policy::Principal::Kind::User ? q.facts.principal.name : std::string());
+    if (q.live) std::cout << "live state: from the running server's control socket\n";
     log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
     filter::Chain chain = filter::build_chain(*cfg);
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);

@@ -26,6 +26,9 @@
 
 namespace rampart::cli {
 namespace {
+asio::awaitable<std::string> answer_now(std::string response) { co_return response; }
+}  // namespace
+namespace {
 
 log::Level level_from(const std::string& s) {
     if (s == "debug") return log::Level::Debug;
@@ -115,7 +118,9 @@ int serve(const std::string& path) {
                                [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
     scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
-                                 [&scheduler, &spool](std::string request) {
+                                 [&scheduler, &spool, &server, &brakes](std::string request) {
+                                     if (is_live_state_request(request))   // rampart explain
+                                         return answer_now(live_state_answer(server, brakes, request));
                                      return admin::queue_command(scheduler, spool, std::move(request));
                                  });
     if (auto r = control.open(); !r) {

@@ -6,6 +6,7 @@
 
 #include "config/address_space.hpp"
 #include "directory/mailbox.hpp"
+#include "policy/brakes.hpp"
 #include "util/text.hpp"
 
 namespace rampart::policy {
@@ -35,6 +36,7 @@ struct RcptQuestion {
     const smtp::Path& sender;
     const smtp::Path& rcpt;
     const config::Domain* domain;   // accepted domain of the recipient, if any
+    std::size_t accepted;           // recipients accepted so far in this transaction
 };
 
 Decision pass(std::string note) { return Decision{Verdict::Pass, {}, {}, std::move(note)}; }
@@ -74,6 +76,12 @@ bool in_relay_list(const SessionFacts& s) {
 
 // ---- RCPT TO rules, in DESIGN.md §3 order ----
 const Rule<RcptQuestion> kRcptRules[] = {
+    {"limits.max_recipients",
+     [](const RcptQuestion& q) {
+         std::uint32_t max = q.s.listener->limits.max_recipients;
+         if (q.accepted >= max) return refuse("limits.max_recipients", smtp::Reply(452, "4.5.3", "too many recipients"));
+         return pass(std::to_string(q.accepted) + " recipient(s) accepted so far, limit " + std::to_string(max));
+     }},
     {"address.routing_characters",
      [](const RcptQuestion& q) {
          // "u%outside.test@example.test", "outside.test!u@example.test", "\"u@outside\"@example.test":
@@ -146,9 +154,21 @@ const Rule<RcptQuestion> kRcptRules[] = {
 struct MailQuestion {
     const SessionFacts& s;
     const smtp::Path& sender;
+    const MailFacts& m;
 };
 
 const Rule<MailQuestion> kMailRules[] = {
+    {"limits.max_message_size",
+     [](const MailQuestion& q) {
+         // The limit counts the Received header we add (MailFacts::size_limit); SIZE= is
+         // the client's promise (RFC 1870 §6), the end of data checks the real size.
+         std::string limit = std::to_string(q.m.size_limit);
+         if (!q.m.declared_size) return pass("no SIZE= declared (limit " + limit + " bytes)");
+         if (*q.m.declared_size > q.m.size_limit)
+             return refuse("limits.max_message_size",
+                           smtp::Reply(552, "5.3.4", "message size exceeds the limit of " + limit + " bytes"));
+         return pass("SIZE=" + std::to_string(*q.m.declared_size) + " within the limit of " + limit + " bytes");
+     }},
     {"auth.anonymous",
      [](const MailQuestion& q) {
          if (q.s.principal.anonymous() && !q.s.listener->auth.anonymous)
@@ -237,13 +257,49 @@ Decision check_connection(const SessionFacts& s, Trace* trace) {
     return decide<ConnQuestion>(kConnRules, q, accept("connection", "connection allowed", smtp::Reply(220, "", "ready")), trace);
 }
 
+Decision check_connection_limits(const config::Listener& l, const std::string& hostname,
+                                 std::optional<ConnectionCounts> counts, Trace* trace) {
+    auto step = [&](std::string_view rule, std::uint32_t n, std::uint32_t max, std::string_view what,
+                    std::string_view reason) -> std::optional<Decision> {
+        Decision d;
+        if (!counts) {
+            d = pass("live-only: not evaluated offline (limit " + std::to_string(max) + " " + std::string(what) + ")");
+        } else if (n >= max) {
+            d = refuse(rule, smtp::Reply(421, "4.7.0", hostname + " " + std::string(reason) + "; try again later"));
+        } else {
+            d = pass(std::to_string(n) + " open " + std::string(what) + ", limit " + std::to_string(max));
+        }
+        d.rule = rule;
+        if (trace) trace->add(rule, d);
+        if (d.verdict == Verdict::Refuse) return d;
+        return std::nullopt;
+    };
+    if (auto d = step("limits.max_connections", counts ? counts->listener : 0, l.limits.max_connections,
+                      "on this listener", "too many connections to this listener"))
+        return *d;
+    if (auto d = step("limits.max_connections_per_source", counts ? counts->source : 0, l.limits.max_connections_per_source,
+                      "from this address", "too many connections from your address"))
+        return *d;
+    return pass("within the connection limits");
+}
+
 Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace) {
-    MailQuestion q{s, sender};
+    return check_mail(s, sender, MailFacts{}, trace);
+}
+
+Decision check_mail(const SessionFacts& s, const smtp::Path& sender, const MailFacts& m, Trace* trace) {
+    MailQuestion q{s, sender, m};
     return decide<MailQuestion>(kMailRules, q, accept("sender", "no rule refused the sender", smtp::Reply(250, "2.1.0", "sender ok")), trace);
 }
 
 Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace) {
-    RcptQuestion q{s, sender, rcpt, s.domains ? config::accepted_domain(*s.domains, rcpt.mailbox.domain_key()) : nullptr};
+    return check_rcpt(s, sender, rcpt, 0, trace);
+}
+
+Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, std::size_t accepted,
+                    Trace* trace) {
+    RcptQuestion q{s, sender, rcpt, s.domains ? config::accepted_domain(*s.domains, rcpt.mailbox.domain_key()) : nullptr,
+                   accepted};
     Decision d = decide<RcptQuestion>(kRcptRules, q, refuse("relay", smtp::Reply(550, "5.7.1", "relaying denied")), trace);
     if (d.verdict != Verdict::Accept || d.rule == "domains") return d;
     // A permitted relay still needs somewhere to go: refuse now rather than queue mail
@@ -255,6 +311,60 @@ Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp:
         return r;
     }
     if (trace) trace->add("routing", pass("a send connector serves " + rcpt.mailbox.domain));
+    return d;
+}
+
+Decision check_data(const SessionFacts& s, std::size_t received_headers, Trace* trace) {
+    std::uint32_t max = s.listener->limits.max_received_headers;
+    Decision d = received_headers >= max
+                     ? refuse("limits.max_received_headers",
+                              smtp::Reply(554, "5.4.6", "too many hops (" + std::to_string(received_headers) +
+                                                            " Received headers): mail loop"))
+                     : accept("limits.max_received_headers",
+                              std::to_string(received_headers) + " Received header(s), limit " + std::to_string(max),
+                              smtp::Reply(250, "2.0.0", "message accepted"));
+    if (trace) trace->add(d.rule, d);
+    return d;
+}
+
+Decision check_message_size(const config::Listener& l, std::uint64_t size_with_header) {
+    std::string limit = std::to_string(l.limits.max_message_size);
+    if (size_with_header <= l.limits.max_message_size)
+        return pass(std::to_string(size_with_header) + " bytes with our Received header, limit " + limit);
+    return refuse("limits.max_message_size",
+                  smtp::Reply(552, "5.3.4", "message exceeds the size limit of " + limit + " bytes with the Received header added here"));
+}
+
+Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<Brakes::Limit> hit, Trace* trace) {
+    if (hit && *hit != Brakes::Limit::None) recipients = *hit == Brakes::Limit::Recipients;
+    std::string_view rule = recipients ? "limits.max_recipients_per_hour" : "limits.max_messages_per_hour";
+    std::uint32_t max = recipients ? s.listener->limits.max_recipients_per_hour : s.listener->limits.max_messages_per_hour;
+    Decision d;
+    if (s.principal.kind != Principal::Kind::User) d = pass("applies to authenticated users only");
+    else if (max == 0) d = pass("off");
+    else if (!hit) d = pass("live-only: " + s.principal.text() + "'s count this hour is not known offline (limit " + std::to_string(max) + ")");
+    else if (*hit != Brakes::Limit::None) d = refuse(rule, Brakes::rate_reply(*hit));
+    else d = pass("within " + std::to_string(max) + " per hour (the running server's count)");
+    d.rule = rule;
+    if (trace) trace->add(rule, d);
+    return d;
+}
+
+Decision auth_lockout_step(const SessionFacts& s, std::optional<std::chrono::milliseconds> left, Trace* trace) {
+    const config::ListenerLimits& l = s.listener->limits;
+    std::string rule_text = "locked after " + std::to_string(l.auth_lockout_failures) + " failures within " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(l.auth_lockout_window).count()) + " s";
+    std::string who = "ip:" + s.client.text() + " and " + s.principal.text();
+    Decision d;
+    if (s.principal.kind != Principal::Kind::User) d = pass("applies to password logins only");
+    else if (l.auth_lockout_failures == 0) d = pass("off");
+    else if (!left) d = pass("live-only: lockout of " + who + " not known offline (" + rule_text + ")");
+    else if (left->count() > 0) {
+        d = refuse("limits.auth_lockout_failures", Brakes::lockout_reply());
+        d.note = "locked out for " + std::to_string((left->count() + 999) / 1000) + " s more (the running server's state)";
+    } else d = pass(who + " not locked out (the running server's state; " + rule_text + ")");
+    d.rule = "limits.auth_lockout_failures";
+    if (trace) trace->add(d.rule, d);
     return d;
 }
 

@@ -3,13 +3,17 @@
 // sees a socket. Live sessions and `rampart explain` call these same functions.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "net/cidr.hpp"
+#include "policy/brakes.hpp"
 #include "policy/decision.hpp"
 #include "policy/principal.hpp"
 #include "smtp/address.hpp"
@@ -33,9 +37,48 @@ struct SessionFacts {
 // Recipient class (DESIGN.md §2): submit to an accepted domain, or relay.
 enum class RecipientClass { Submit, Relay };
 
+// The facts of one MAIL command besides the sender: the SIZE= the client declared, and the
+// largest message this session may send (limits.max_message_size less the Received header
+// we add; session/received.hpp message_size_limit()).
+struct MailFacts {
+    std::optional<std::uint64_t> declared_size;
+    std::uint64_t size_limit = std::numeric_limits<std::uint64_t>::max();
+};
+
+// Connections open when a new one arrives (the new one not counted). nullopt: not known
+// (`rampart explain` without a running server): the rules say so instead of deciding.
+struct ConnectionCounts {
+    std::uint32_t listener = 0;   // on this listener, from anywhere
+    std::uint32_t source = 0;     // on this listener, from this client address
+};
+
+// limits.max_connections and limits.max_connections_per_source (421 4.7.0). The server's
+// acceptor asks it with the live counts; explain without them ("live-only").
+Decision check_connection_limits(const config::Listener& l, const std::string& hostname,
+                                 std::optional<ConnectionCounts> counts, Trace* trace = nullptr);
 Decision check_connection(const SessionFacts& s, Trace* trace = nullptr);
-Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);
+// MAIL FROM: limits.max_message_size against SIZE=, then the sender rules.
+Decision check_mail(const SessionFacts& s, const smtp::Path& sender, const MailFacts& m, Trace* trace = nullptr);
+Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);   // no SIZE=
+// RCPT TO: `accepted` is the number of recipients this transaction accepted so far
+// (limits.max_recipients), then the recipient rules.
+Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, std::size_t accepted,
+                    Trace* trace = nullptr);
 Decision check_rcpt(const SessionFacts& s, const smtp::Path& sender, const smtp::Path& rcpt, Trace* trace = nullptr);
+// End of data: limits.max_received_headers against the Received header fields of the
+// message (a mail loop, 554 5.4.6).
+Decision check_data(const SessionFacts& s, std::size_t received_headers, Trace* trace = nullptr);
+// End of data: limits.max_message_size against the message with our Received header.
+Decision check_message_size(const config::Listener& l, std::uint64_t size_with_header);
+// The hourly limits of an authenticated user (limits.max_messages_per_hour at MAIL,
+// limits.max_recipients_per_hour at RCPT), counted by policy::Brakes. `hit`: what
+// Brakes::exceeds answered on the live counts; nullopt: not known (explain without a
+// running server). `recipients` names the rule at RCPT. Pass for anyone but a user.
+Decision check_hourly_limit(const SessionFacts& s, bool recipients, std::optional<Brakes::Limit> hit, Trace* trace = nullptr);
+// The AUTH lockout of the client address and user (limits.auth_lockout_failures), for
+// explain: `left` is the lockout time left from a running server (0: not locked);
+// nullopt: not known. Refuses with Brakes::lockout_reply(), what a live AUTH answers.
+Decision auth_lockout_step(const SessionFacts& s, std::optional<std::chrono::milliseconds> left, Trace* trace = nullptr);
 // True for check_rcpt's refusal of an unknown recipient of an authoritative domain (rule
 // recipient.known, 550 5.1.1). The session and explain still ask the filter chain about
 // such a recipient: the recipient filter refuses it the same way, after its tarpit.

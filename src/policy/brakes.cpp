@@ -195,8 +195,23 @@ Brakes::Limit Brakes::would_exceed(const std::string& principal, std::uint32_t m
         sent = (current ? it->second.messages : 0) + it->second.held_messages;
         reached = (current ? it->second.recipients : 0) + it->second.held_recipients;
     }
-    if (limits.max_messages_per_hour > 0 && sent + messages > limits.max_messages_per_hour) return Limit::Messages;
-    if (limits.max_recipients_per_hour > 0 && reached + recipients > limits.max_recipients_per_hour) return Limit::Recipients;
+    return exceeds(Usage{sent, reached}, messages, recipients, limits);
+}
+
+Brakes::Usage Brakes::usage(const std::string& principal) {
+    std::lock_guard lock(mutex_);
+    auto it = rate_.find(principal);
+    if (it == rate_.end()) return {};
+    bool current = now_() - it->second.window_start < kRateWindow;
+    return Usage{(current ? it->second.messages : 0) + it->second.held_messages,
+                 (current ? it->second.recipients : 0) + it->second.held_recipients};
+}
+
+Brakes::Limit Brakes::exceeds(const Usage& used, std::uint32_t messages, std::uint32_t recipients,
+                              const config::ListenerLimits& limits) {
+    if (limits.max_messages_per_hour > 0 && used.messages + messages > limits.max_messages_per_hour) return Limit::Messages;
+    if (limits.max_recipients_per_hour > 0 && used.recipients + recipients > limits.max_recipients_per_hour)
+        return Limit::Recipients;
     return Limit::None;
 }
 
@@ -216,10 +231,9 @@ Brakes::Limit Brakes::Reservation::reserve(Brakes& brakes, const std::string& pr
     if (brakes_ && (brakes_ != &brakes || principal_ != principal)) release();
     std::lock_guard lock(brakes.mutex_);
     RateEntry& e = brakes.rate_entry(principal, brakes.now_());
-    if (limits.max_messages_per_hour > 0 && e.messages + e.held_messages + messages > limits.max_messages_per_hour)
-        return Limit::Messages;
-    if (limits.max_recipients_per_hour > 0 && e.recipients + e.held_recipients + recipients > limits.max_recipients_per_hour)
-        return Limit::Recipients;
+    if (Limit hit = exceeds(Usage{e.messages + e.held_messages, e.recipients + e.held_recipients}, messages, recipients, limits);
+        hit != Limit::None)
+        return hit;
     e.held_messages += messages;
     e.held_recipients += recipients;
     brakes_ = &brakes;

@@ -91,6 +91,17 @@ public:
     // Hourly limits per principal ("user:alice"). would_exceed: true if `messages` more
     // messages or `recipients` more recipients go over the listener's limits.
     enum class Limit { None, Messages, Recipients };
+    // What a principal used this hour, with what open transactions hold.
+    struct Usage {
+        std::uint64_t messages = 0;
+        std::uint64_t recipients = 0;
+    };
+    Usage usage(const std::string& principal);
+    // The one comparison: would `messages` and `recipients` more on top of `used` go over
+    // the limits (0: no limit)? reserve() and would_exceed() decide with it, and so does
+    // `rampart explain` with the usage a running server reports.
+    static Limit exceeds(const Usage& used, std::uint32_t messages, std::uint32_t recipients,
+                         const config::ListenerLimits& limits);
     Limit would_exceed(const std::string& principal, std::uint32_t messages, std::uint32_t recipients,
                        const config::ListenerLimits& limits);
     void count(const std::string& principal, std::uint32_t messages, std::uint32_t recipients);

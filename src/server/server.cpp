@@ -22,6 +22,7 @@
 
 #include "server/fd_limits.hpp"
 #include "net/socket_stream.hpp"
+#include "policy/access.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
 
@@ -32,16 +33,28 @@ namespace {
 // Counts connections per listener and per client address (the anvil of Postfix).
 class ConnectionLimits {
 public:
-    // Returns an empty reason if admitted; the caller must call leave() later.
-    std::string enter(const config::Listener& l, const std::string& client) {
+    // The policy decision on the counts (the same one `rampart explain` shows); admitted
+    // (not Refuse): the caller must call leave() later.
+    policy::Decision enter(const config::Listener& l, const std::string& hostname, const std::string& client) {
         std::lock_guard lock(mutex_);
         auto& total = totals_[l.name];
         auto& per = per_source_[l.name][client];
-        if (total >= l.limits.max_connections) return "too many connections to this listener";
-        if (per >= l.limits.max_connections_per_source) return "too many connections from your address";
+        policy::Decision d = policy::check_connection_limits(l, hostname, policy::ConnectionCounts{total, per});
+        if (d.verdict == policy::Verdict::Refuse) {
+            if (per == 0) per_source_[l.name].erase(client);
+            return d;
+        }
         ++total;
         ++per;
-        return {};
+        return d;
+    }
+    policy::ConnectionCounts counts(const std::string& listener, const std::string& client) {
+        std::lock_guard lock(mutex_);
+        policy::ConnectionCounts c;
+        if (auto t = totals_.find(listener); t != totals_.end()) c.listener = t->second;
+        if (auto m = per_source_.find(listener); m != per_source_.end())
+            if (auto it = m->second.find(client); it != m->second.end()) c.source = it->second;
+        return c;
     }
     void leave(const config::Listener& l, const std::string& client) {
         std::lock_guard lock(mutex_);
@@ -98,10 +111,11 @@ struct Server::Impl {
         client.address = client.address.unmapped();
         client.port = remote.port();
         std::string who = client.address.text();
-        std::string refusal = limits.enter(l, who);
-        if (!refusal.empty()) {
-            log::warn("smtp.connection.limited", {{"listener", l.name}, {"client", who}, {"reason", refusal}});
-            std::string r = smtp::Reply(421, "4.7.0", cfg.server.hostname + " " + refusal + "; try again later").wire();
+        policy::Decision admitted = limits.enter(l, cfg.server.hostname, who);
+        if (admitted.verdict == policy::Verdict::Refuse) {
+            log::warn("smtp.connection.limited", {{"listener", l.name}, {"client", who}, {"rule", admitted.rule},
+                                                  {"reason", admitted.reply.text}});
+            std::string r = admitted.reply.wire();
             co_await asio::async_write(socket, asio::buffer(r), asio::redirect_error(asio::use_awaitable, ec));
             co_return;
         }
@@ -151,6 +165,10 @@ Server::Server(const config::Config& cfg, session::SessionServices& services, st
 Server::~Server() = default;
 
 asio::io_context& Server::main_context() { return *impl_->contexts.front(); }
+
+policy::ConnectionCounts Server::connection_counts(const std::string& listener, const std::string& client) {
+    return impl_->limits.counts(listener, client);
+}
 
 void Server::limit_sessions(std::uint32_t sessions) { impl_->gate->set_capacity(sessions); }
 

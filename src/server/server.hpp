@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "policy/access.hpp"
 #include "session/server_session.hpp"
 #include "util/result.hpp"
 
@@ -38,6 +39,9 @@ public:
     // run() returns and before destroying objects those coroutines refer to.
     void shutdown();
     asio::io_context& main_context();
+    // Connections open now on `listener` (by name), in all and from `client` (for
+    // `rampart explain` through the control socket).
+    policy::ConnectionCounts connection_counts(const std::string& listener, const std::string& client);
 
 private:
     struct Impl;

@@ -37,7 +37,21 @@ std::size_t received_header_max(ReceivedFacts f) {
     f.id.assign(32, 'X');                 // queue ids are 18 characters
     f.single_recipient.assign(256, 'x');
     f.smtputf8 = true;                    // the longest protocol name
+    if (f.tls && f.tls_description.size() < kTlsDescriptionMax) f.tls_description.resize(kTlsDescriptionMax, 'x');
     return received_header(f).size();
+}
+
+std::uint64_t message_size_limit(std::uint64_t max_message_size, const SizeLimitFacts& facts) {
+    ReceivedFacts f;
+    f.helo = facts.helo;
+    f.client_ip = facts.client_ip;
+    f.hostname = facts.hostname;
+    f.esmtp = true;
+    f.tls = facts.tls;
+    f.authenticated = true;   // ESMTPA/ESMTPSA: the longer name whoever the client is
+    f.server_principal = facts.server_principal;
+    std::uint64_t head = received_header_max(std::move(f));
+    return max_message_size > head ? max_message_size - head : 0;
 }
 
 }  // namespace rampart::session

@@ -54,17 +54,9 @@ struct SessionState {
     // MAIL's SIZE=; the end of data checks the real header.
     // XXX(races): headers that filter agents add later must be counted here too.
     std::uint64_t message_size_limit() const {
-        ReceivedFacts f;
-        f.helo = helo;
-        f.client_ip = client_text();
-        f.hostname = hostname();
-        f.esmtp = true;
-        f.tls = stream.tls_active();
-        f.tls_description = stream.tls_description();
-        f.authenticated = true;
+        SizeLimitFacts f{helo, client_text(), hostname(), stream.tls_active(), {}};
         if (facts.principal.kind == policy::Principal::Kind::Server) f.server_principal = facts.principal.text();
-        std::uint64_t head = received_header_max(std::move(f));
-        return listener.limits.max_message_size > head ? listener.limits.max_message_size - head : 0;
+        return session::message_size_limit(listener.limits.max_message_size, f);
     }
     std::string client_text() const { return client.address.text(); }
 

@@ -41,10 +41,9 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
-    if (cmd.mail.size && *cmd.mail.size > s_.message_size_limit())
-        co_return s_.reply(Reply(552, "5.3.4", "message size exceeds the limit of " + std::to_string(s_.message_size_limit()) + " bytes"));
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
-    policy::Decision d = policy::check_mail(s_.facts, cmd.path);
+    // SIZE= is the first of the MAIL rules (limits.max_message_size): explain asks the same.
+    policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
     if (d.verdict == policy::Verdict::Refuse) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
@@ -79,7 +78,6 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
     if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
     if (bdat_started_) co_return s_.reply(Reply(503, "5.5.1", "RCPT after BDAT is not allowed"));
-    if (rcpts_.size() >= l.limits.max_recipients) co_return s_.reply(Reply(452, "4.5.3", "too many recipients"));
     if (!s_.esmtp && (cmd.rcpt.notify != 0 || !cmd.rcpt.orcpt.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
     filter::MessageView view;
@@ -87,7 +85,8 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     view.sender = &sender_;
     view.rcpt = &cmd.path;
     view.directory = s_.facts.directory.get();
-    policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path);
+    // limits.max_recipients is the first of the RCPT rules: explain asks the same.
+    policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path, rcpts_.size());
     if (d.verdict != policy::Verdict::Accept) {
         Reply reply = d.reply;
         std::string rule(d.rule), reason = d.reply.text;
@@ -265,12 +264,11 @@ asio::awaitable<bool> Transaction::more_data(Clock::time_point deadline, std::st
 
 asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     const config::Listener& l = s_.listener;
-    std::size_t hops = smtp::count_received_headers(message);
-    if (hops >= l.limits.max_received_headers) {
-        Reply r(554, "5.4.6", "too many hops (" + std::to_string(hops) + " Received headers): mail loop");
-        log_transaction("refused", r, message.size());
+    policy::Decision hops = policy::check_data(s_.facts, smtp::count_received_headers(message));
+    if (hops.verdict == policy::Verdict::Refuse) {
+        log_transaction("refused", hops.reply, message.size());
         reset("");
-        co_return s_.reply(r);
+        co_return s_.reply(hops.reply);
     }
     std::vector<std::string> rcpt_texts;
     for (const queue::Recipient& r : rcpts_) rcpt_texts.push_back(r.address);
@@ -383,10 +381,9 @@ void Transaction::apply_envelope_edits(const std::vector<std::string>& wanted) {
 }
 
 std::optional<Reply> Transaction::over_size_limit(std::uint64_t size_with_header) const {
-    const config::Listener& l = s_.listener;
-    if (size_with_header <= l.limits.max_message_size) return std::nullopt;
-    return Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) +
-                                   " bytes with the Received header added here");
+    policy::Decision d = policy::check_message_size(s_.listener, size_with_header);
+    if (d.verdict != policy::Verdict::Refuse) return std::nullopt;
+    return d.reply;
 }
 
 std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients) {
@@ -395,8 +392,9 @@ std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t r
     if (!s_.svc.brakes || p.kind != policy::Principal::Kind::User) return std::nullopt;
     policy::Brakes::Limit hit = quota_.reserve(*s_.svc.brakes, p.text(), messages, recipients, l.limits);
     if (hit == policy::Brakes::Limit::None) return std::nullopt;
-    Reply r = policy::Brakes::rate_reply(hit);
     bool msgs = hit == policy::Brakes::Limit::Messages;
+    // The same decision explain shows as live-only (it cannot know the counts offline).
+    Reply r = policy::check_hourly_limit(s_.facts, !msgs, hit).reply;
     log::warn("smtp.rate.limited", {{"listener", l.name}, {"client", s_.client_text()}, {"principal", p.text()},
                                     {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
                                     {"max", msgs ? l.limits.max_messages_per_hour : l.limits.max_recipients_per_hour},

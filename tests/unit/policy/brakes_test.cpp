@@ -266,3 +266,23 @@ TEST_F(BrakesTest, ReservationsSurviveTheWindowAndDestructionGivesBack) {
     }   // disconnect
     EXPECT_EQ(brakes.would_exceed(u, 2, 0, limits), Brakes::Limit::None);
 }
+
+// What `rampart explain` gets from a running server (usage) decides like reserve() does.
+TEST_F(BrakesTest, UsageCountsSentAndHeldAndExceedsDecidesLikeReserve) {
+    brakes.count("user:alice", 1, 2);
+    Brakes::Reservation held;
+    EXPECT_EQ(held.reserve(brakes, "user:alice", 0, 1, limits), Brakes::Limit::None);
+    Brakes::Usage u = brakes.usage("user:alice");
+    EXPECT_EQ(u.messages, 1u);
+    EXPECT_EQ(u.recipients, 3u);
+    EXPECT_EQ(Brakes::exceeds(u, 1, 0, limits), Brakes::Limit::None);
+    EXPECT_EQ(Brakes::exceeds(u, 2, 0, limits), Brakes::Limit::Messages);
+    EXPECT_EQ(Brakes::exceeds(u, 0, 3, limits), Brakes::Limit::Recipients);
+    Brakes::Reservation more;
+    EXPECT_EQ(more.reserve(brakes, "user:alice", 0, 3, limits), Brakes::exceeds(u, 0, 3, limits));
+    EXPECT_EQ(more.reserve(brakes, "user:alice", 0, 2, limits), Brakes::exceeds(u, 0, 2, limits));
+    now += Brakes::kRateWindow;   // a new window forgets what was sent, not what is held
+    EXPECT_EQ(brakes.usage("user:alice").messages, 0u);
+    EXPECT_EQ(brakes.usage("user:alice").recipients, 3u);
+    EXPECT_EQ(brakes.usage("user:nobody").messages, 0u);
+}
