@@ -98,3 +98,20 @@ def test_sixty_thousand_byte_ehlo_then_a_second_client(wide):
     finally:
         first.close()
     assert wide.running()
+
+
+def test_long_bdat_argument_is_refused_and_the_server_serves_on(wide):
+    """A malformed BDAT ends the session (its chunk cannot be skipped): a bounded reply, then a close."""
+    c = wide.raw()
+    try:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<s@outside.test>")[0] == 250
+        assert c.cmd(f"RCPT TO:<r@{DOMAIN}>")[0] == 250
+        c.send("BDAT " + "9" * LONG + " LAST\r\n")
+        code, lines = lines_fit(c)
+        assert 400 <= code < 600, (code, lines)
+    finally:
+        c.close()
+    assert wide.running(), wide.diagnostics()
+    second_client_sends(wide)
