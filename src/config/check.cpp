@@ -226,6 +226,13 @@ const Row kRows[] = {
                              " (no connection filter, and later no antivirus or attachment filtering)");
          return info("the filter chain runs for this listener's sessions");
      }},
+    {"forbid_unauth_pipelining", [](const Listener& l) { return yes_no(l.forbid_unauth_pipelining); },
+     [](const Listener& l, const Listener&) {
+         if (!l.forbid_unauth_pipelining)
+             return exposure("an unauthenticated client may send message content before the 354 reply: the pattern of"
+                             " SMTP smuggling attacks is accepted");
+         return info(kStricter);
+     }},
 };
 
 }  // namespace

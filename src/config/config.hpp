@@ -134,6 +134,9 @@ struct Listener {
     // The edge filter chain (DESIGN.md §5) runs for this listener's sessions. Preset: on
     // for the gateway's and the edge's port-25 listeners.
     bool filters = false;
+    // Refuse message content an unauthenticated client sends before our 354 (the SMTP
+    // smuggling pattern; Postfix's smtpd_forbid_unauth_pipelining). On in every preset.
+    bool forbid_unauth_pipelining = true;
     int line = 0;                             // where it was declared (for messages)
 };
 

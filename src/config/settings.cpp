@@ -476,6 +476,8 @@ const Field<Listener> kListener[] = {
      SET(apply_table(t.limits, kLimits, n, ctx, path))},
     {"filters", "bool", "role preset", "Run the filter chain ([connection_filter] ...) for this listener's sessions. Preset: on for the gateway's and the edge's smtp listener, off elsewhere. Authenticated users and organisation servers skip the anti-spam agents.",
      SET(if (auto v = read_bool(n, ctx, path)) t.filters = *v)},
+    {"forbid_unauth_pipelining", "bool", "true", "Refuse a client that has not authenticated and sends bytes after DATA before the 354 reply (the SMTP smuggling pattern; RFC 2920 lets DATA end a pipelined group, nothing may follow it): 554 5.5.0 and the connection is closed. Authenticated sessions and BDAT are not affected.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.forbid_unauth_pipelining = *v)},
 };
 
 const Field<SendConnector> kSendConnector[] = {

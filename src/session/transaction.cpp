@@ -132,6 +132,16 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     s_.reply(d.reply);
 }
 
+// RFC 2920 §3.1 lets DATA end a pipelined group; a client that sends anything after it
+// before our 354 is not waiting for the reply: the SMTP smuggling pattern (Postfix's
+// smtpd_forbid_unauth_pipelining). Checked: bytes already read, and bytes waiting in the
+// socket. Bytes still in flight when we look cannot be told apart from a client that
+// waited; the check is a net for senders that do not, not a proof.
+bool Transaction::pipelined_past_data() const {
+    if (!s_.listener.forbid_unauth_pipelining || !s_.facts.principal.anonymous()) return false;
+    return !s_.io.pending().empty() || s_.stream.peer_gone();
+}
+
 void Transaction::note_filter(const filter::ChainResult& cf) {
     if (cf.kind == filter::AgentVerdict::Kind::Quarantine && quarantine_.empty()) quarantine_ = cf.agent + ": " + cf.reason;
 }
@@ -141,6 +151,15 @@ asio::awaitable<void> Transaction::on_data() {
     if (!in_mail_) co_return s_.reply(Reply(503, "5.5.1", "need MAIL command first"));
     if (bdat_started_) co_return s_.reply(Reply(503, "5.5.1", "DATA after BDAT is not allowed"));
     if (rcpts_.empty() && discarded_rcpts_ == 0) co_return s_.reply(Reply(554, "5.5.1", "no valid recipients"));
+    if (pipelined_past_data()) {
+        Reply r(554, "5.5.0", "SMTP protocol synchronization error: data sent before the 354 reply; closing");
+        log::warn("smtp.pipelining_refused", {{"listener", l.name}, {"client", s_.client_text()},
+                                              {"pending_bytes", s_.io.pending().size()}, {"setting", "forbid_unauth_pipelining"}});
+        log_transaction("refused", r, 0);
+        reset("");
+        co_await s_.close_after_fatal(r);
+        co_return;
+    }
     s_.reply(Reply(354, "", "end data with <CR><LF>.<CR><LF>"));
     smtp::DataReader reader(l.limits.max_message_size, l.limits.max_line_length);
     incoming_.start(s_.svc.spool->incoming_dir());

@@ -63,6 +63,8 @@ private:
     // by reset() unless the spool commit counted them).
     std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
     void note_filter(const filter::ChainResult& cf);
+    // An unauthenticated client sent bytes after DATA before our 354 (forbid_unauth_pipelining).
+    bool pipelined_past_data() const;
 
     SessionState& s_;
     bool in_mail_ = false;

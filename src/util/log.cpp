@@ -45,6 +45,16 @@ std::string timestamp() {
 }  // namespace
 
 std::string format_value(std::string_view v) {
+    // A peer chooses many values (an EHLO argument, an address, a next hop's reply): one
+    // value never makes a line longer than kMaxValue bytes before escaping.
+    std::string cut;
+    if (v.size() > kMaxValue) {
+        std::size_t keep = kMaxValue;
+        while (keep > 0 && (static_cast<unsigned char>(v[keep]) & 0xC0) == 0x80) --keep;   // whole UTF-8 sequences
+        cut.assign(v.substr(0, keep));
+        cut += "...[" + std::to_string(v.size() - keep) + " more bytes]";
+        v = cut;
+    }
     bool quote = v.empty();
     for (unsigned char c : v)
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) quote = true;

@@ -3,9 +3,10 @@
 // written atomically as one line to the log sink, and bumps a counter of that name.
 // Values are quoted when needed; control characters, C1 and bidi controls and ill-formed
 // UTF-8 are escaped (util::display_escape) so a peer can neither forge log lines nor
-// reach the terminal of whoever reads the log.
+// reach the terminal of whoever reads the log, and no value is longer than kMaxValue.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -48,7 +49,10 @@ bool set_file(const std::string& path);
 // Snapshot of the per-event counters.
 std::map<std::string, std::uint64_t> counters();
 
-// Quotes and escapes one logfmt value (exposed for tests).
+// The longest value written as is; a longer one is cut and says how many bytes it lost.
+inline constexpr std::size_t kMaxValue = 4096;
+
+// Quotes and escapes one logfmt value (exposed for tests); cut at kMaxValue bytes.
 std::string format_value(std::string_view value);
 
 }  // namespace rampart::log

@@ -1,10 +1,12 @@
 // util/result.hpp — the one error-or-value type for failures of the world (disk, network).
 // Contract: a Result holds either a value or an Error; reading the wrong side is a bug
-// (asserted). The Error's text is for logs only: it may name paths and errno, never reach
-// an SMTP client (STYLE.md §6).
+// (RAMPART_ASSERT: checked in every build type, release included, never <cassert>). The
+// Error's text is for logs only: it may name paths and errno, never reach an SMTP client
+// (STYLE.md §6).
 #pragma once
 
-#include <cassert>
+#include "util/assert.hpp"
+
 #include <string>
 #include <utility>
 #include <variant>
@@ -28,13 +30,13 @@ public:
 
     explicit operator bool() const { return v_.index() == 0; }
     bool ok() const { return v_.index() == 0; }
-    T& value() { assert(ok()); return std::get<0>(v_); }
-    const T& value() const { assert(ok()); return std::get<0>(v_); }
+    T& value() { RAMPART_ASSERT(ok()); return std::get<0>(v_); }
+    const T& value() const { RAMPART_ASSERT(ok()); return std::get<0>(v_); }
     T& operator*() { return value(); }
     const T& operator*() const { return value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
-    const E& error() const { assert(!ok()); return std::get<1>(v_); }
+    const E& error() const { RAMPART_ASSERT(!ok()); return std::get<1>(v_); }
 
 private:
     static E no_result() {

@@ -2,12 +2,13 @@
 DESIGN.md §3/§4 that need it: relay through a group grant, the SMTP AUTH attack (a valid
 login without a relay grant), empty submit list = servers only, sender ownership.
 Users are created with the real `rampart user/group` commands."""
+import base64
 import smtplib
 import subprocess
 
 import pytest
 
-from conftest import DOMAIN, RAMPART_BIN, no_verify_context
+from conftest import DOMAIN, RAMPART_BIN, no_verify_context, wait_for
 
 
 def rampart_cli(srv, *args, stdin=None):
@@ -133,3 +134,27 @@ def test_deep_directory_on_sighup_keeps_the_old_one(authsrv):
     assert any("nested more than 64 levels" in e.get("problem", "") for e in errors), authsrv.log_tail()
     with login(authsrv, "alice", "alice-secret") as c:     # the old users still log in
         assert c.noop()[0] == 250
+
+
+def test_authenticated_session_may_pipeline_past_data(authsrv):
+    """forbid_unauth_pipelining (on by default) spares authenticated sessions: the whole
+    transaction, content included, in one write is accepted."""
+    c = authsrv.raw()
+    try:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("STARTTLS")[0] == 220
+        c.starttls()
+        assert c.cmd("EHLO client.test")[0] == 250
+        token = base64.b64encode(b"\0alice\0alice-secret").decode()
+        assert c.cmd("AUTH PLAIN " + token)[0] == 235
+        c.send(f"MAIL FROM:<alice@{DOMAIN}>\r\nRCPT TO:<alice@{DOMAIN}>\r\nDATA\r\n"
+               "Subject: pipelined by alice\r\n\r\nbody\r\n.\r\nQUIT\r\n".encode())
+        replies = [c.read_reply() for _ in range(5)]
+        assert [r[0] for r in replies] == [250, 250, 354, 250, 221], replies
+        assert "queued as" in replies[3][1][0], replies
+    finally:
+        c.close()
+    msgs = wait_for(lambda: authsrv.maildir_messages("alice"), 10, what="delivery to alice")
+    assert b"Subject: pipelined by alice" in msgs[0]
+    assert authsrv.log_events("smtp.pipelining_refused") == []

@@ -50,6 +50,7 @@ TEST(Check, LooseningsAreExposures) {
         {"limits = { max_messages_per_hour = 0 }", "limits.max_messages_per_hour", "without bound"},
         {"limits = { max_recipients_per_hour = 100000 }", "limits.max_recipients_per_hour", "more recipients"},
         {"limits = { auth_failure_delay = \"0s\" }", "limits.auth_failure_delay", "guessing"},
+        {"forbid_unauth_pipelining = false", "forbid_unauth_pipelining", "smuggling"},
     };
     for (const Case& k : cases) {
         SCOPED_TRACE(k.keys);
@@ -63,6 +64,16 @@ TEST(Check, LooseningsAreExposures) {
     std::vector<Finding> f = analyse(config_of(listener("relay = { allow_authenticated = true }")));
     EXPECT_EQ(find(f, "relay.allow_authenticated")->value, "true");
     EXPECT_EQ(find(f, "relay.allow_authenticated")->preset, "false");
+}
+
+// On by default in every role's presets, for every listener kind.
+TEST(Check, ForbidUnauthPipeliningIsOnInEveryPreset) {
+    for (const auto& [name, role] : kRoles) {
+        Config c = config_of("[server]\nrole = \"" + std::string(name) + "\"\n");
+        for (const Listener& l : c.listeners) EXPECT_TRUE(l.forbid_unauth_pipelining) << name << " " << l.name;
+    }
+    Config off = config_of(listener("forbid_unauth_pipelining = false"));
+    EXPECT_FALSE(off.listeners.at(0).forbid_unauth_pipelining);
 }
 
 TEST(Check, NarrowGrantsAndTighteningsAreInformational) {

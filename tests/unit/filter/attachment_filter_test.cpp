@@ -222,6 +222,21 @@ TEST(AttachmentFilter, ReplyNamesAreClientSafe) {
     EXPECT_EQ(v.reason.find('\n'), std::string::npos);
 }
 
+// A 4,000-byte file name reaches the refusal: the reply stays one line within RFC 5321's
+// 512 octets (client_safe cuts it; smtp::Reply would cut it too), never an assertion.
+// (Longer names are cut by the MIME parser at Limits::max_param_bytes.)
+TEST(AttachmentFilter, HugeFileNameGivesABoundedReply) {
+    std::string message = "From: a@example.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                          "--b\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Disposition: attachment; filename=\"" + std::string(4000, 'n') + ".exe\"\r\n\r\nbody\r\n--b--\r\n";
+    filter::AttachmentFilter f(preset());
+    auto v = judge(f, message);
+    ASSERT_EQ(v.kind, Kind::Refuse) << v.reason.substr(0, 200);
+    std::string wire = v.reply.wire();
+    EXPECT_LE(wire.size(), 512u);
+    EXPECT_EQ(wire.find("\r\n"), wire.size() - 2);
+}
+
 TEST(AttachmentFilter, UninspectablePartsAreBlocked) {
     // A base64-encoded multipart hides its parts from every filter.
     std::string message = "From: a@example.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"

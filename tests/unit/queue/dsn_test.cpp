@@ -161,6 +161,17 @@ TEST(Dsn, LongDiagnosticsAreFolded) {
     EXPECT_NE(t.find("\r\n " + std::string(30, 'b')), std::string::npos);
 }
 
+// A next hop chooses its reply text (up to delivery's 64 KiB cap, one word without spaces
+// that cannot be folded, controls): the report stays within RFC 5322's 998 octets a line.
+TEST(Dsn, NextHopReplyTextIsBoundedInTheReport) {
+    DsnRequest r = request(DsnAction::Failed, {0});
+    r.recipients[0].result.diagnostic = std::string(64 * 1024, 'n') + "\r\nX-Evil: 1";
+    std::string t = build_dsn(r, original(), kMessage).text;
+    for (const std::string& line : split(t, "\r\n")) EXPECT_LE(line.size(), 998u);
+    EXPECT_EQ(t.find("\r\nX-Evil:"), std::string::npos);
+    EXPECT_LT(t.size(), 16u * 1024);
+}
+
 TEST(Dsn, NoRemoteMeansLocalDiagnostic) {
     DsnRequest r = request(DsnAction::Failed, {0});
     r.recipients[0].result = AttemptResult{Outcome::Failed, 0, "5.4.7", "delivery time expired", ""};

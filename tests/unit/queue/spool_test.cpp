@@ -1,9 +1,13 @@
 #include "queue/spool.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 
 #include <asio/co_spawn.hpp>
@@ -212,16 +216,46 @@ TEST(Spool, DoneRecordsSurviveAndFinishedFilesGo) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
 }
 
-TEST(Spool, WriteFailureIsReportedNotAcknowledged) {
+// Both failures are made by means root cannot bypass (CI runs as root, where a read-only
+// directory is no obstacle): a file size limit, and a spool path that is not a directory.
+TEST(SpoolDeathTest, WriteFailureIsReportedNotAcknowledged) {
+    GTEST_FLAG_SET(death_test_style, "fast");   // fork: the child sees this TempDir; the Spool (a thread) lives in the child only
+    TempDir dir;
+    // In a child: RLIMIT_FSIZE binds every user, root included; the write past it fails
+    // with EFBIG (SIGXFSZ ignored). Exit 0: the commit failed and left no file behind.
+    auto child = [&] {
+        Spool spool(dir.path() / "spool");
+        if (!spool.open().ok()) std::_Exit(5);
+        std::signal(SIGXFSZ, SIG_IGN);
+        rlimit lim{};
+        ::getrlimit(RLIMIT_FSIZE, &lim);
+        lim.rlim_cur = 64;
+        if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) std::_Exit(3);
+        asio::io_context io;
+        auto fut = asio::co_spawn(io, spool.commit(sample(), "", std::string(4096, 'x')), asio::use_future);
+        io.run();
+        auto r = fut.get();
+        if (r.ok()) std::_Exit(1);
+        if (r.error().code != EFBIG) std::_Exit(2);
+        for (const auto& f : std::filesystem::directory_iterator(dir.path() / "spool"))
+            if (f.is_regular_file()) std::_Exit(4);
+        std::_Exit(0);
+    };
+    EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(Spool, CreateFailureIsReportedNotAcknowledged) {
     TempDir dir;
     Spool spool(dir.path() / "spool");
     ASSERT_TRUE(spool.open().ok());
-    std::filesystem::permissions(dir.path() / "spool", std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
-    if (::access((dir.path() / "spool").c_str(), W_OK) == 0) GTEST_SKIP() << "running with CAP_DAC_OVERRIDE";
+    std::filesystem::remove_all(dir.path() / "spool");
+    std::ofstream(dir.path() / "spool") << "not a directory";   // ENOTDIR, for root too
     asio::io_context io;
     auto fut = asio::co_spawn(io, spool.commit(sample(), "", "x"), asio::use_future);
     io.run();
-    EXPECT_FALSE(fut.get().ok());
+    auto r = fut.get();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ENOTDIR);
 }
 
 TEST(SpoolFormat, StateRecordsRoundTrip) {

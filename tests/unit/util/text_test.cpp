@@ -64,3 +64,21 @@ TEST(LogValue, UsesTheDisplayEscape) {
     EXPECT_EQ(format_value("\xC2\x9B" "2J"), "\"\\u009b2J\"");
     EXPECT_EQ(format_value("\x9b"), "\"\\x9b\"");
 }
+
+// A peer's 60,000-byte EHLO argument or a next hop's 64 KiB reply in a log value: cut,
+// with the count of what was left out (issue 13).
+TEST(LogValue, LongPeerValueIsCut) {
+    using rampart::log::format_value;
+    using rampart::log::kMaxValue;
+    std::string peer(60000, 'a');
+    std::string v = format_value(peer);
+    EXPECT_TRUE(v == "\"" + std::string(kMaxValue, 'a') + "...[" + std::to_string(60000 - kMaxValue) + " more bytes]\"")
+        << v.substr(v.size() - 40);
+    EXPECT_TRUE(format_value(std::string(kMaxValue, 'b')) == std::string(kMaxValue, 'b'));   // exactly the limit: kept
+    std::string utf8;
+    while (utf8.size() < kMaxValue + 10) utf8 += "\xE2\x82\xAC";   // €, three bytes
+    std::string cut = format_value(utf8);
+    std::size_t end = cut.find("...[");
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_EQ((end - 1) % 3, 0u) << "a UTF-8 sequence was split";   // minus the opening quote
+}
