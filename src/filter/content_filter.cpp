@@ -90,7 +90,7 @@ public:
         }
         RspamdReply reply = co_await agent_.check(session_, view);
         v = agent_.decide(reply, safe > 0);
-        if (safe > 0) v.reason += "; safe sender of " + safe_for + ": no threshold applied";
+        if (safe > 0 && reply.kind == RspamdReply::Kind::Ok) v.reason += "; safe sender of " + safe_for + ": no threshold applied";
         Edits edits = std::move(strip);
         if (reply.kind == RspamdReply::Kind::Ok) edits.add_headers.push_back(stamp(scl_of(reply)));
         v.edits = std::move(edits);
