@@ -5,7 +5,9 @@ quarantine_at holds the message in `rampart quarantine`, delete_at answers 250 a
 nothing, rspamd stopped gives 451 4.7.1 (or the message passes with on_error = "accept" and
 `rampart check` says so), and a recipient's safe sender skips rspamd for that recipient."""
 import smtplib
+import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -167,3 +169,59 @@ def test_safe_sender_skips_rspamd_for_its_recipient(rampart_factory, live_rspamd
     for local in ("user", "other"):
         [msg] = delivered(srv, "mixed", local)
         assert stamps(msg) == [b"X-Rampart-SCL: 9"], msg
+
+
+class HostileRspamd:
+    """A hostile engine written for the test: reads the request and answers `answer` (then
+    closes), or, with answer None, never answers (the kernel's backlog accepts the connection)."""
+
+    def __init__(self, answer):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.answer = answer
+        self.thread = None
+        if answer is not None:
+            self.thread = threading.Thread(target=self.serve, daemon=True)
+            self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(20)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            conn.sendall(self.answer)
+
+    def close(self):
+        self.sock.close()
+        if self.thread:
+            self.thread.join(timeout=20)
+
+
+@pytest.mark.parametrize("answer,error", [
+    (None, "no reply from"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nnot json!!!", "reply is not JSON"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 47\r\n\r\n" + b'{"score":"high","required_score":15,"action":1}', "no number \"score\""),
+    (b"220 smtp.example ESMTP\r\n\r\n", "garbled reply"),
+])
+def test_hostile_engine_fails_closed(rampart_factory, answer, error):
+    engine = HostileRspamd(answer)
+    try:
+        srv = rampart_factory("cf", extra_config=config(engine).replace('timeout = "20s"', 'timeout = "1s"'),
+                              listener_keys={"filters": True})
+        code, text = send(srv, message("hostile"))
+        assert code == 451 and text == b"4.7.1 spam check unavailable; try again later", text
+        [err] = srv.log_events("content_filter.engine_error")
+        assert error in err["error"], err
+        assert srv.spool_count() == 0 and not srv.maildir_messages()
+    finally:
+        engine.close()
