@@ -225,3 +225,14 @@ def test_hostile_engine_fails_closed(rampart_factory, answer, error):
         assert srv.spool_count() == 0 and not srv.maildir_messages()
     finally:
         engine.close()
+
+
+def test_bad_settings_name_file_line_and_key(tmp_path):
+    cfg = tmp_path / "cf.toml"
+    cfg.write_text('[content_filter]\nengine = "spamassassin"\nreject_at = 12\naddress = "localhost"\n')
+    r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, r.stdout + r.stderr
+    out = r.stdout + r.stderr
+    assert 'cf.toml:2: content_filter.engine: unknown value "spamassassin" (rspamd | none)' in out, out
+    assert "cf.toml:3: content_filter.reject_at: expected a whole number (from 0 to 9)" in out, out
+    assert 'cf.toml:4: content_filter.address: "localhost" is not address:port' in out, out
