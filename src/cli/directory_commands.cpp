@@ -87,6 +87,7 @@ int user_command(const std::string& config_path, const std::string& action, cons
         if (action == "del") {
             d.users.erase(d.users.begin() + (u - d.users.data()));
             for (auto& g : d.groups) std::erase(g.members, "user:" + a.name);
+            d.safe_senders.erase(a.name);
             for (auto& al : d.aliases) std::erase(al.targets, "user:" + a.name);
             std::erase_if(d.aliases, [](const directory::Alias& al) { return al.targets.empty(); });
             changed = true;

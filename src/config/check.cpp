@@ -330,6 +330,12 @@ std::vector<Finding> analyse(const Config& c) {
                        "an antivirus engine that is down, slow or answering garbage lets mail through unscanned:"
                        " stopping the engine (or flooding it) lets viruses in",
                        "antivirus"});
+    if (c.content_filter.configured && c.content_filter.engine == ContentEngine::Rspamd &&
+        c.content_filter.on_error == OnEngineError::Accept)
+        out.push_back({"", "", "on_error", "\"accept\"", "\"tempfail\"", Severity::Exposure,
+                       "rspamd down, slow or answering garbage lets mail through without a spam check:"
+                       " stopping rspamd (or flooding it) lets spam in",
+                       "content_filter"});
     return out;
 }
 
@@ -371,6 +377,17 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
         if (f.section != "antivirus") continue;
         if (!antivirus_header) out += "\n[antivirus]\n";
         antivirus_header = true;
+        std::string sev(severity_name(f.severity));
+        sev.resize(8, ' ');
+        out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+        out += "      " + f.text + "\n";
+        (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
+    }
+    bool content_header = false;
+    for (const Finding& f : findings) {
+        if (f.section != "content_filter") continue;
+        if (!content_header) out += "\n[content_filter]\n";
+        content_header = true;
         std::string sev(severity_name(f.severity));
         sev.resize(8, ' ');
         out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";

@@ -296,6 +296,22 @@ struct AntivirusSettings {
     int line = 0;
 };
 
+// [content_filter]: the content filter agent (DESIGN.md §11, issue 9): rspamd's score mapped
+// to a spam confidence level (SCL 0..9, filter/scl.hpp) and the Exchange thresholds applied
+// in the order delete_at, reject_at, quarantine_at (0: off).
+enum class ContentEngine { Rspamd, None };
+struct ContentFilterSettings {
+    ContentEngine engine = ContentEngine::Rspamd;
+    Endpoint address{"127.0.0.1", 11333};     // rspamd's normal worker (HTTP /checkv2)
+    int reject_at = 7;                        // 550 5.7.1 at SCL >= reject_at
+    int quarantine_at = 0;                    // held in the quarantine
+    int delete_at = 0;                        // 250, nothing delivered, logged
+    OnEngineError on_error = OnEngineError::Tempfail;
+    milliseconds timeout{std::chrono::seconds(30)};   // the whole check: connect, send, reply
+    bool configured = false;                  // the table was present: the agent is in the chain
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -321,6 +337,7 @@ struct Config {
     SenderAuthSettings sender_auth;
     AttachmentFilterSettings attachment_filter;
     AntivirusSettings antivirus;
+    ContentFilterSettings content_filter;
     QuarantineSettings quarantine;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {

@@ -701,6 +701,34 @@ const Field<AntivirusSettings> kAntivirus[] = {
      SET(apply_array(t.engines, kAntivirusEngine, n, ctx, path, {"name", "type", "address"}, [](const toml::node&) { return AntivirusEngine{}; }))},
 };
 
+constexpr std::array<std::pair<std::string_view, ContentEngine>, 2> kContentEngines{{
+    {"rspamd", ContentEngine::Rspamd}, {"none", ContentEngine::None}}};
+
+std::optional<int> read_scl_threshold(const toml::node& n, Ctx& ctx, const std::string& path) {
+    if (auto v = read_count(n, ctx, path, 0, 9)) return static_cast<int>(*v);
+    return std::nullopt;
+}
+
+const Field<ContentFilterSettings> kContentFilter[] = {
+    {"engine", "string", "\"rspamd\"", "rspamd (its HTTP /checkv2 protocol) | none (nothing is scanned; incoming X-Rampart-SCL headers are still removed, and a stamp from an organisation server is still judged by the thresholds).",
+     SET(if (auto v = read_enum(n, ctx, path, kContentEngines)) t.engine = *v)},
+    {"address", "address:port", "\"127.0.0.1:11333\"", "rspamd's normal worker (HTTP, plain TCP).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (auto e = parse_endpoint(*v, false, 0); e && e->port != 0) t.address = *e;
+         else ctx.error(line_of(n), path, "\"" + *v + "\" is not address:port", "\"127.0.0.1:11333\" or \"[::1]:11333\"");
+     })},
+    {"reject_at", "SCL 0-9", "7", "550 5.7.1 (the SCL in the text) for a message whose SCL is at least this; 0: off.",
+     SET(if (auto v = read_scl_threshold(n, ctx, path)) t.reject_at = *v)},
+    {"quarantine_at", "SCL 0-9", "0", "The message is held in the quarantine (`rampart quarantine`) at this SCL or above; 0: off.",
+     SET(if (auto v = read_scl_threshold(n, ctx, path)) t.quarantine_at = *v)},
+    {"delete_at", "SCL 0-9", "0", "250 to the client and nothing delivered (logged) at this SCL or above; 0: off. Checked first, then reject_at, then quarantine_at (Exchange's order).",
+     SET(if (auto v = read_scl_threshold(n, ctx, path)) t.delete_at = *v)},
+    {"on_error", "string", "\"tempfail\"", "rspamd down, past its timeout, or answering garbage: tempfail (451 4.7.1, fail closed) | accept (the message passes unscanned, without a stamp; `rampart check` reports it as an exposure).",
+     SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
+    {"timeout", "duration", "\"30s\"", "The whole check of one message: connect, send, reply. Past it rspamd counts as failed (on_error).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+};
+
 const Field<QuarantineSettings> kQuarantine[] = {
     {"max_age", "duration", "\"30d\"", "Quarantined messages older than this are deleted; until then `rampart quarantine release|delete ID` decides.",
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
@@ -853,8 +881,12 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.antivirus, kAntivirus, v, ctx, key);
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
+        } else if (key == "content_filter") {
+            c.content_filter.configured = true;
+            c.content_filter.line = line_of(v);
+            apply_table(c.content_filter, kContentFilter, v, ctx, key);
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, attachment_filter, antivirus, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, quarantine");
     }
 }
 
@@ -877,7 +909,8 @@ std::string settings_reference() {
     reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
     reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
-    reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at MAIL FROM and an Authentication-Results header at end of data, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);
+    reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at the first accepted RCPT TO and an Authentication-Results header at end of data, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);
+    reference_section(out, "[content_filter]", "Filter chain, end of data: the message is checked by rspamd and its score mapped to a spam confidence level (SCL, see \"Content filter\" above), on listeners with `filters = true`; not for authenticated users, and organisation servers' stamps are trusted instead.", kContentFilter);
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);
     reference_section(out, "[[antivirus.engines]]", "One table per engine.", kAntivirusEngine);

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "config/toml_nesting.hpp"
+#include "directory/safe_senders.hpp"
 #include "net/certificate.hpp"
 #include "util/file_io.hpp"
 
@@ -144,10 +145,16 @@ std::variant<Directory, std::vector<std::string>> Directory::load(const std::fil
                 u.password = t->get("password") ? t->get("password")->value_or(std::string()) : std::string();
                 u.send_as_any = t->get("send_as_any") ? t->get("send_as_any")->value_or(false) : false;
                 u.kerberos = kerberos_principals(t->get("kerberos"), where(item, "user " + name + ": kerberos"), errors);
+                std::vector<std::string> safe = strings(t->get("safe_senders"), where(item, "safe_senders"), errors);
+                for (const std::string& e : safe)
+                    if (std::string why = safe_sender_problem(e); !why.empty())
+                        errors.push_back(where(item, "user " + name + ": safe_senders: " + why));
+                if (!safe.empty()) d.safe_senders[name] = std::move(safe);
                 if (!u.password.empty() && u.password.rfind("$argon2id$", 0) != 0 && u.password.rfind("$y$", 0) != 0)
                     errors.push_back(where(item, "user " + name + ": password must be an argon2id or yescrypt hash (set it with `rampart user passwd`)"));
                 for (const auto& [uk, uv] : *t)
-                    if (uk != "name" && uk != "addresses" && uk != "groups" && uk != "password" && uk != "send_as_any" && uk != "kerberos")
+                    if (uk != "name" && uk != "addresses" && uk != "groups" && uk != "password" && uk != "send_as_any" && uk != "kerberos" &&
+                        uk != "safe_senders")
                         errors.push_back(where(uv, "user " + name + ": unknown key " + std::string(uk.str())));
                 d.users.push_back(std::move(u));
             } else if (key == "groups") {
@@ -192,6 +199,8 @@ std::string Directory::to_toml() const {
         if (!u.password.empty()) out += "password = " + quote(u.password) + "\n";
         if (u.send_as_any) out += "send_as_any = true\n";
         if (!u.kerberos.empty()) out += "kerberos = " + list(u.kerberos) + "\n";
+        if (auto safe = safe_senders.find(u.name); safe != safe_senders.end() && !safe->second.empty())
+            out += "safe_senders = " + list(safe->second) + "\n";
     }
     for (const Group& g : groups) out += "\n[[groups]]\nname = " + quote(g.name) + "\nmembers = " + list(g.members) + "\n";
     for (const Server& s : servers) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,6 +68,9 @@ public:
     std::vector<Group> groups;
     std::vector<Server> servers;
     std::vector<Alias> aliases;
+    // User name → the addresses and domains whose mail skips the content filter for that
+    // user (`safe_senders` on [[users]]; asked through directory/safe_senders.hpp only).
+    std::map<std::string, std::vector<std::string>, std::less<>> safe_senders;
 };
 
 // The live directory, swappable while sessions run (reload on SIGHUP). A session takes a

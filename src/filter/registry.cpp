@@ -7,6 +7,7 @@
 #include "filter/attachment_filter.hpp"
 #include "filter/antivirus.hpp"
 #include "filter/connection_filter.hpp"
+#include "filter/content_filter.hpp"
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
 #include "filter/sender_auth.hpp"
@@ -23,6 +24,8 @@ Chain build_chain(const config::Config& config) {
     if (config.sender_auth.configured)
         agents.push_back(std::make_unique<SenderAuth>(config.sender_auth, config.server.hostname,
                                                       std::make_shared<senderauth::ResolverLookup>(config.dns)));
+    if (config.content_filter.configured)
+        agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     return Chain(std::move(agents));
