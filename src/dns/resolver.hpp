@@ -70,6 +70,17 @@ public:
     DnsResult<std::vector<MxHost>> lookup_mx_blocking(const std::string& domain) const;
     DnsResult<std::vector<std::string>> lookup_addresses_blocking(const std::string& host) const;
 
+    // ---- DNS lists (RFC 5782): A records of one name, with their TTL ----
+    // NXDOMAIN and NODATA are answers (not listed, `exists` false), not failures; a
+    // server failure, refusal or timeout is a temporary Failure.
+    struct AddressAnswer {
+        bool exists = false;                  // the name has A records
+        std::vector<std::string> addresses;   // IPv4 numeric text, answer order
+        std::chrono::seconds ttl{0};          // smallest TTL of those records (0 when !exists)
+    };
+    asio::awaitable<DnsResult<AddressAnswer>> lookup_a(std::string name);
+    DnsResult<AddressAnswer> lookup_a_blocking(const std::string& name) const;
+
 private:
     config::DnsSettings settings_;
     std::unique_ptr<asio::thread_pool> pool_;
