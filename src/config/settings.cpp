@@ -606,7 +606,7 @@ std::optional<std::string> read_zone(const toml::node& n, Ctx& ctx, const std::s
 }
 
 const Field<DnsListProvider> kBlockProvider[] = {
-    {"zone", "string", "(required)", "The DNS list zone; the client's address is looked up as <reversed IPv4 octets>.<zone> or <reversed IPv6 nibbles>.<zone> (RFC 5782), A records.",
+    {"zone", "string", "(required)", "The DNS list zone; the A records of the client's address reversed (IPv4 octets or IPv6 nibbles) under the zone are asked (RFC 5782): 192.0.2.99 → 99.2.0.192.ZONE.",
      SET(if (auto v = read_zone(n, ctx, path)) t.zone = *v)},
     {"match", "list of prefixes", "[\"127.0.0.0/8\"]", "The answers that count as listed (addresses or prefixes), e.g. [\"127.0.0.2\", \"127.0.0.4/30\"]; other answers are ignored (logged at debug). Default: any address in 127.0.0.0/8.",
      SET(if (auto v = read_cidrs(n, ctx, path)) t.match = *v)},
@@ -880,7 +880,7 @@ std::string settings_reference() {
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     reference_section(out, "[delivery]", "Local delivery for authoritative domains, and the timeouts of every outbound SMTP and LMTP connection (replies from a next hop are also capped at 256 lines, 64 KiB and 2048 bytes per line).", kDelivery);
-    reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
+    reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`: allow, block, the dynamic block list (`rampart block`), then the DNS lists. Allow wins over block. See \"Connection filter and DNS lists\" above.", kConnectionFilter);
     reference_section(out, "[[connection_filter.block_providers]]", "One table per DNS block list, asked in order.", kBlockProvider);
     reference_section(out, "[[connection_filter.allow_providers]]", "One table per DNS allow list.", kAllowProvider);
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);

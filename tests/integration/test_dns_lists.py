@@ -194,3 +194,37 @@ def test_explain_shows_block_list_offline_and_dns_lists_online(nameserver, rampa
     code, out = explain(srv, ALLOW_LISTED, "--online")
     assert "is allow-listed by wl.example.test" in out, out
     assert "skipped: the client is allow-listed" in out, out
+
+
+@pytest.mark.parametrize("text,where", [
+    ('[connection_filter]\nrefuse_at = "helo"\n', "bad.toml:2: connection_filter.refuse_at"),
+    ('[connection_filter]\n[[connection_filter.block_providers]]\nzone = "bad zone!"\n',
+     "bad.toml:3: connection_filter.block_providers[0].zone"),
+    ('[connection_filter]\n[[connection_filter.block_providers]]\nmatch = ["127.0.0.2"]\n',
+     "connection_filter.block_providers[0].zone: required key is missing"),
+    ('[connection_filter]\n[[connection_filter.block_providers]]\nzone = "bl.test"\nmatch = ["127.0.0.300"]\n',
+     "bad.toml:4: connection_filter.block_providers[0].match"),
+    ('[connection_filter]\n[[connection_filter.allow_providers]]\nzone = "wl.test"\nmatch = ["127.0.0.2"]\n',
+     "bad.toml:4: connection_filter.allow_providers[0].match: unknown key"),
+])
+def test_bad_dns_list_settings_are_config_errors(tmp_path, text, where):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, r.stdout
+    assert where in r.stderr + r.stdout, r.stderr + r.stdout
+
+
+def test_block_tool_refuses_bad_input_and_works_without_a_server(rampart_factory):
+    srv = rampart_factory("offline", start=False, extra_config="[connection_filter]\n", listener_keys={"filters": True})
+    srv.write_config()
+    r = block_cli(srv, "add", "not-an-address")
+    assert r.returncode == 2 and "not an address or prefix" in r.stderr, r.stderr
+    r = block_cli(srv, "add", "127.0.0.9", "--expires", "soon")
+    assert r.returncode == 2 and "--expires" in r.stderr, r.stderr
+    # No server running: the file in data_dir is changed, and read at start.
+    srv.data_dir.mkdir(parents=True, exist_ok=True)
+    r = block_cli(srv, "add", "127.0.0.9", "--reason", "offline add")
+    assert r.returncode == 0 and "no rampart server is running" in r.stderr, r.stderr
+    srv.start()
+    assert greeting_from(srv, "127.0.0.9") == "550 5.7.1 client 127.0.0.9 is blocked until removed: offline add\r\n"
