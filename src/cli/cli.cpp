@@ -1,5 +1,5 @@
 // cli/cli.cpp — the command line: subcommands serve, check, explain, user, group, alias, server, queue,
-// quarantine, default-config, settings, version, parsed with CLI11; each runs a function of cli/commands.hpp.
+// quarantine, block, default-config, settings, version, parsed with CLI11; each runs a function of cli/commands.hpp.
 // Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
@@ -97,6 +97,15 @@ int run(int argc, char** argv) {
     quarantine_cmd->add_option("id", quarantine_id, "Queue id");
     quarantine_cmd->add_flag("--json", queue_json, "Machine-readable output (JSON)");
     quarantine_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
+    BlockArgs block_args;
+    auto* block_cmd = app.add_subcommand(
+        "block", "The dynamic IP block list of the running server (applied at once, kept in data_dir): add PREFIX [--expires 24h] [--reason TEXT] | del PREFIX | list [--json]");
+    block_cmd->add_option("action", block_args.action, "add | del | list")->required()->check(CLI::IsMember({"add", "del", "list"}));
+    block_cmd->add_option("prefix", block_args.prefix, "Address or prefix: 198.51.100.7, 198.51.100.0/24, 2001:db8::/32");
+    block_cmd->add_option("--expires", block_args.expires, "add: remove the entry after this long (\"30m\", \"24h\", \"7d\"); default: until removed");
+    block_cmd->add_option("--reason", block_args.reason, "add: why (shown in the 550 reply, the log and the list)");
+    block_cmd->add_flag("--json", block_args.json, "list: machine-readable output (JSON)");
+    block_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -134,6 +143,13 @@ int run(int argc, char** argv) {
     }
     if (*queue_cmd) return queue_command(config_path, "", queue_action, queue_id, queue_all, queue_json);
     if (*quarantine_cmd) return queue_command(config_path, "quarantine ", quarantine_action, quarantine_id, false, queue_json);
+    if (*block_cmd) {
+        if (block_args.action != "list" && block_args.prefix.empty()) {
+            std::cerr << block_args.action << ": give an address or prefix\n";
+            return kConfigError;
+        }
+        return block_command(config_path, block_args);
+    }
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

@@ -66,6 +66,16 @@ int alias_command(const std::string& config_path, const std::string& action, con
 int queue_command(const std::string& path, const std::string& prefix, const std::string& action, const std::string& id, bool all,
                   bool json);
 
+// ---- block_client.cpp: rampart block add|del|list ----
+struct BlockArgs {
+    std::string action;    // add | del | list
+    std::string prefix;
+    std::string expires;   // add: a duration ("24h"); empty: until removed
+    std::string reason;
+    bool json = false;
+};
+int block_command(const std::string& path, const BlockArgs& a);
+
 // ---- explain.cpp ----
 struct ExplainArgs {
     std::string listener;

@@ -10,6 +10,8 @@
 #include "admin/control.hpp"
 #include "auth/gssapi.hpp"
 #include "auth/kerberos_map.hpp"
+#include "dns/resolver.hpp"
+#include "filter/block_list.hpp"
 #include "filter/explain.hpp"
 #include "filter/registry.hpp"
 #include "net/cidr.hpp"
@@ -153,7 +155,16 @@ int explain(const std::string& path, const ExplainArgs& args) {
                             q.facts.principal.kind == policy::Principal::Kind::User ? q.facts.principal.name : std::string());
     if (q.live) std::cout << "live state: from the running server's control socket\n";
     log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
-    filter::Chain chain = filter::build_chain(*cfg);
+    // The dynamic block list as the running server keeps it (data_dir), and with --online
+    // a resolver for the DNS lists.
+    filter::BlockList block_list(cfg->resolve(cfg->server.data_dir) / filter::kBlockListFile);
+    if (auto r = block_list.load(); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+    }
+    std::unique_ptr<dns::Resolver> resolver;
+    if (args.online) resolver = std::make_unique<dns::Resolver>(cfg->dns);
+    filter::Chain chain = filter::build_chain(*cfg, filter::ChainServices{resolver.get(), &block_list});
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
     policy::ExplainAnswer a = policy::explain(q, &filters);
     std::cout << a.text;

@@ -9,12 +9,15 @@
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "admin/block_commands.hpp"
 #include "admin/control.hpp"
 #include "admin/queue_commands.hpp"
 #include "auth/gssapi.hpp"
 #include "auth/ldap_verifier.hpp"
 #include "delivery/dispatcher.hpp"
 #include "directory/ldap_directory.hpp"
+#include "dns/resolver.hpp"
+#include "filter/block_list.hpp"
 #include "filter/registry.hpp"
 #include "net/tls.hpp"
 #include "policy/brakes.hpp"
@@ -35,6 +38,14 @@ log::Level level_from(const std::string& s) {
     if (s == "warning") return log::Level::Warning;
     if (s == "error") return log::Level::Error;
     return log::Level::Info;
+}
+
+// One control-socket request: `rampart block` or the queue tools. A plain coroutine
+// function (GCC 12 mishandles capturing lambda coroutines).
+asio::awaitable<std::string> control_command(queue::Scheduler& scheduler, const queue::Spool& spool, filter::BlockList& block_list,
+                                             std::string request) {
+    if (admin::is_block_request(request)) co_return admin::block_command(block_list, request);
+    co_return co_await admin::queue_command(scheduler, spool, std::move(request));
 }
 
 }  // namespace
@@ -97,7 +108,17 @@ int serve(const std::string& path) {
     services.verifier = ldap_verifier.get();
     policy::Brakes brakes;
     services.brakes = &brakes;
-    filter::Chain filters = filter::build_chain(*cfg);
+    // The dynamic block list (`rampart block`) and the resolver of the DNS lists: owned
+    // here, used by the connection filter and the control socket.
+    filter::BlockList block_list(data / filter::kBlockListFile);
+    if (auto r = block_list.load(); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+    }
+    std::unique_ptr<dns::Resolver> dns_lists;
+    if (!cfg->connection_filter.block_providers.empty() || !cfg->connection_filter.allow_providers.empty())
+        dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
+    filter::Chain filters = filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list});
     services.filters = &filters;
     server::Server server(*cfg, services, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
@@ -118,10 +139,10 @@ int serve(const std::string& path) {
                                [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
     scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
-                                 [&scheduler, &spool, &server, &brakes](std::string request) {
+                                 [&scheduler, &spool, &server, &brakes, &block_list](std::string request) {
                                      if (is_live_state_request(request))   // rampart explain
                                          return answer_now(live_state_answer(server, brakes, request));
-                                     return admin::queue_command(scheduler, spool, std::move(request));
+                                     return control_command(scheduler, spool, block_list, std::move(request));
                                  });
     if (auto r = control.open(); !r) {
         // Two servers on one spool would deliver twice: refuse. Any other problem (e.g. a
@@ -157,6 +178,7 @@ int serve(const std::string& path) {
     control.close();
     dispatcher.reset();
     server.shutdown();
+    dns_lists.reset();   // look-ups in progress finish while the I/O contexts still exist
     log::info("server.stopped", {});
     return 0;
 }

@@ -207,10 +207,24 @@ struct KerberosSettings {
     std::string realm;                        // non-empty: NAME@realm maps to directory user NAME
 };
 
+// [[connection_filter.block_providers]] / [[connection_filter.allow_providers]]: a DNS
+// list (RFC 5782) asked for the client's address.
+struct DnsListProvider {
+    std::string zone;                         // "bl.example.test", lower-case, no trailing dot
+    std::vector<net::Cidr> match;             // block lists: answers that count; empty: any 127.0.0.0/8
+    int line = 0;
+};
+// When a client listed by a block provider is refused: at its first RCPT (Exchange's
+// default, the sender learns who refused it) or at connect, before the greeting.
+enum class RefuseAt { Rcpt, Connect };
+
 // [connection_filter]: the connect-time agent (DESIGN.md §11). Allow wins over block.
 struct ConnectionFilterSettings {
     std::vector<net::Cidr> allow;             // never refused by this agent
     std::vector<net::Cidr> block;             // 550 5.7.1 instead of the greeting
+    std::vector<DnsListProvider> block_providers;   // asked in order; the first listing refuses
+    std::vector<DnsListProvider> allow_providers;   // a listing skips the anti-spam agents
+    RefuseAt refuse_at = RefuseAt::Rcpt;      // block_providers only (static and dynamic lists: connect)
     bool configured = false;                  // the table was present: the agent is in the chain
     int line = 0;
 };

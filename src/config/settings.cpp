@@ -4,6 +4,7 @@
 #include "config/settings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <span>
 
 #include "config/roles.hpp"
@@ -592,11 +593,45 @@ const Field<DeliverySettings> kDelivery[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.idle_connection_timeout = *v)},
 };
 
+// A DNS list zone: a host name (letters, digits, '-', '_', dots), lower-cased.
+std::optional<std::string> read_zone(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto v = read_string(n, ctx, path);
+    if (!v) return std::nullopt;
+    std::string z = util::ascii_lower(*v);
+    while (!z.empty() && z.back() == '.') z.pop_back();
+    bool ok = !z.empty() && z.size() <= 200 && z.front() != '.' && z.find("..") == std::string::npos;
+    for (char c : z)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) ok = false;
+    if (ok) return z;
+    ctx.error(line_of(n), path, "\"" + *v + "\" is not a DNS zone name", "e.g. \"zen.spamhaus.org\"");
+    return std::nullopt;
+}
+
+const Field<DnsListProvider> kBlockProvider[] = {
+    {"zone", "string", "(required)", "The DNS list zone; the A records of the client's address reversed (IPv4 octets or IPv6 nibbles) under the zone are asked (RFC 5782): 192.0.2.99 → 99.2.0.192.ZONE.",
+     SET(if (auto v = read_zone(n, ctx, path)) t.zone = *v)},
+    {"match", "list of prefixes", "[\"127.0.0.0/8\"]", "The answers that count as listed (addresses or prefixes), e.g. [\"127.0.0.2\", \"127.0.0.4/30\"]; other answers are ignored (logged at debug). Default: any address in 127.0.0.0/8.",
+     SET(if (auto v = read_cidrs(n, ctx, path)) t.match = *v)},
+};
+
+const Field<DnsListProvider> kAllowProvider[] = {
+    {"zone", "string", "(required)", "The DNS allow-list zone; any A answer in 127.0.0.0/8 for the client's address lists it (RFC 5782 query names).",
+     SET(if (auto v = read_zone(n, ctx, path)) t.zone = *v)},
+};
+
+constexpr std::array<std::pair<std::string_view, RefuseAt>, 2> kRefuseAt{{{"rcpt", RefuseAt::Rcpt}, {"connect", RefuseAt::Connect}}};
+
 const Field<ConnectionFilterSettings> kConnectionFilter[] = {
     {"allow", "list of prefixes", "[]", "Client addresses this agent never refuses (checked before block), e.g. [\"192.0.2.0/24\"].",
      SET(if (auto v = read_cidrs(n, ctx, path)) t.allow = *v)},
     {"block", "list of prefixes", "[]", "Client addresses refused at connect with 550 5.7.1 instead of the greeting (implicit TLS listeners: closed before the handshake).",
      SET(if (auto v = read_cidrs(n, ctx, path)) t.block = *v)},
+    {"block_providers", "array of tables", "[]", "DNS block lists (RFC 5782), [[connection_filter.block_providers]], asked in order at connect; the first that lists the client decides: 550 5.7.1 naming the zone, when `refuse_at` says. A list that does not answer within [dns] timeout is logged and skipped. See [[connection_filter.block_providers]] and \"Connection filter and DNS lists\" above.",
+     SET(apply_array(t.block_providers, kBlockProvider, n, ctx, path, {"zone"}, [](const toml::node&) { return DnsListProvider{}; }))},
+    {"allow_providers", "array of tables", "[]", "DNS allow lists, [[connection_filter.allow_providers]], asked at connect before the block lists: a listed client is not refused by this agent and skips the other anti-spam agents for the session (never the attachment filter or antivirus).",
+     SET(apply_array(t.allow_providers, kAllowProvider, n, ctx, path, {"zone"}, [](const toml::node&) { return DnsListProvider{}; }))},
+    {"refuse_at", "string", "\"rcpt\"", "rcpt | connect: when a client listed by a block provider is refused. rcpt (as Exchange does): the greeting, HELO and MAIL proceed and every RCPT gets 550 5.7.1 naming the zone; connect: 550 5.7.1 instead of the greeting. The static `block` list and `rampart block` entries always refuse at connect.",
+     SET(if (auto v = read_enum(n, ctx, path, kRefuseAt)) t.refuse_at = *v)},
 };
 
 const Field<SenderFilterSettings> kSenderFilter[] = {
@@ -906,7 +941,9 @@ std::string settings_reference() {
     reference_section(out, "[dns]", "Name resolution for send connectors with route = \"mx\".", kDns);
     reference_section(out, "[kerberos]", "SASL GSSAPI (RFC 4752) for listeners with auth.integrated; see README \"Kerberos\".", kKerberos);
     reference_section(out, "[delivery]", "Local delivery for authoritative domains, and the timeouts of every outbound SMTP and LMTP connection (replies from a next hop are also capped at 256 lines, 64 KiB and 2048 bytes per line).", kDelivery);
-    reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`. Allow wins over block.", kConnectionFilter);
+    reference_section(out, "[connection_filter]", "Filter chain, first agent: client addresses checked at connect, before the greeting and before a TLS handshake, on listeners with `filters = true`: allow, block, the dynamic block list (`rampart block`), then the DNS lists. Allow wins over block. See \"Connection filter and DNS lists\" above.", kConnectionFilter);
+    reference_section(out, "[[connection_filter.block_providers]]", "One table per DNS block list, asked in order.", kBlockProvider);
+    reference_section(out, "[[connection_filter.allow_providers]]", "One table per DNS allow list.", kAllowProvider);
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
     reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
     reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at the first accepted RCPT TO and an Authentication-Results header at end of data, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);

@@ -318,4 +318,34 @@ asio::awaitable<Records> Resolver::lookup_records(std::string name, RecordType t
     co_return co_await asio::co_spawn(pool_->get_executor(), run_records(this, std::move(name), type), asio::use_awaitable);
 }
 
+// ---- DNS lists (RFC 5782): A records with their TTL ----
+
+namespace {
+asio::awaitable<DnsResult<Resolver::AddressAnswer>> run_a(const Resolver* r, std::string name) {
+    co_return r->lookup_a_blocking(name);
+}
+}  // namespace
+
+DnsResult<Resolver::AddressAnswer> Resolver::lookup_a_blocking(const std::string& name) const {
+    Answer q = query(settings_, name, ns_t_a);
+    AddressAnswer out;
+    if (q.outcome == Outcome::NxDomain || q.outcome == Outcome::NoData) return out;
+    if (q.outcome == Outcome::Temporary) return Failure{q.h_errno_value, q.error, false, {}};
+    std::optional<std::uint32_t> ttl;
+    for_each_answer(q.message, ns_t_a, [&](const ns_msg&, const ns_rr& rr) {
+        char text[INET_ADDRSTRLEN];
+        if (ns_rr_rdlen(rr) != 4 || !inet_ntop(AF_INET, ns_rr_rdata(rr), text, sizeof text)) return;
+        out.addresses.emplace_back(text);
+        std::uint32_t t = ns_rr_ttl(rr);
+        if (!ttl || t < *ttl) ttl = t;
+    });
+    out.exists = !out.addresses.empty();
+    out.ttl = std::chrono::seconds(ttl.value_or(0));
+    return out;
+}
+
+asio::awaitable<DnsResult<Resolver::AddressAnswer>> Resolver::lookup_a(std::string name) {
+    co_return co_await asio::co_spawn(pool_->get_executor(), run_a(this, std::move(name)), asio::use_awaitable);
+}
+
 }  // namespace rampart::dns

@@ -89,6 +89,17 @@ public:
     asio::awaitable<Records> lookup_records(std::string name, RecordType type);
     Records lookup_records_blocking(const std::string& name, RecordType type) const;
 
+    // ---- DNS lists (RFC 5782): A records of one name, with their TTL ----
+    // NXDOMAIN and NODATA are answers (not listed, `exists` false), not failures; a
+    // server failure, refusal or timeout is a temporary Failure.
+    struct AddressAnswer {
+        bool exists = false;                  // the name has A records
+        std::vector<std::string> addresses;   // IPv4 numeric text, answer order
+        std::chrono::seconds ttl{0};          // smallest TTL of those records (0 when !exists)
+    };
+    asio::awaitable<DnsResult<AddressAnswer>> lookup_a(std::string name);
+    DnsResult<AddressAnswer> lookup_a_blocking(const std::string& name) const;
+
 private:
     config::DnsSettings settings_;
     std::unique_ptr<asio::thread_pool> pool_;

@@ -63,6 +63,10 @@ struct AgentVerdict {
     std::string reason;                   // log line and explain (no secrets)
     std::chrono::milliseconds delay{0};   // tarpit: wait this long before the verdict takes effect
     Edits edits;                          // end of data only
+    // The client is on an allow list (a DNS allow list of the connection filter): the
+    // chain skips the anti-spam agents for the rest of the session (never the hygiene
+    // agents); `reason` says which list.
+    bool allow_listed = false;
 
     static AgentVerdict proceed(std::string rule = {}, std::string reason = {});
     static AgentVerdict refuse(smtp::Reply reply, std::string rule, std::string reason);   // 4xx → Tempfail
@@ -73,10 +77,20 @@ std::string_view verdict_name(AgentVerdict::Kind k);
 
 // What an agent knows of the session.
 struct SessionInfo {
+    SessionInfo() = default;
+    SessionInfo(std::string listener_name, net::IpAddress client_address, bool tls_on, policy::Principal who = {})
+        : listener(std::move(listener_name)), client(client_address), tls(tls_on), principal(std::move(who)) {}
     std::string listener;
     net::IpAddress client;
     bool tls = false;
     policy::Principal principal;
+    // Non-empty: the client is allow-listed (set by the chain from a verdict with
+    // allow_listed; the text names the list); anti-spam agents are skipped as for an
+    // authenticated principal.
+    std::string allow_listed;
+    // `rampart explain` without --online: agents that are partly network (the connection
+    // filter's DNS lists) decide what they can offline and say what they did not ask.
+    bool offline = false;
 };
 
 // The event an agent is asked about. Pointers are null where the stage has no such value.

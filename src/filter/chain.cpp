@@ -20,8 +20,8 @@ namespace {
 
 using Kind = AgentVerdict::Kind;
 
-bool skipped_for(const Agent& a, const policy::Principal& p) {
-    return a.agent_class() == AgentClass::AntiSpam && !p.anonymous();
+bool skipped_for(const Agent& a, const SessionInfo& s) {
+    return a.agent_class() == AgentClass::AntiSpam && (!s.principal.anonymous() || !s.allow_listed.empty());
 }
 
 AgentVerdict internal_failure(std::string reason) {
@@ -69,6 +69,7 @@ asio::awaitable<AgentVerdict> ask(const Agent& agent, AgentRun& run, Stage stage
 
 ChainRun::ChainRun(const Chain& chain, SessionInfo session, bool offline)
     : chain_(chain), session_(std::move(session)), offline_(offline) {
+    session_.offline = offline;
     for (const auto& a : chain_.agents()) runs_.push_back(a->start(session_));
 }
 
@@ -83,9 +84,10 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         const Agent& agent = *agents[i];
         if (!agent.bound_to(stage)) continue;
         StepNote note{std::string(agent.name()), stage, Kind::Continue, "", "", {}, true, {}, true};
-        if (skipped_for(agent, session_.principal)) {
+        if (skipped_for(agent, session_)) {
             note.evaluated = false;
-            note.reason = "skipped: " + session_.principal.text() + " is authenticated";
+            note.reason = !session_.principal.anonymous() ? "skipped: " + session_.principal.text() + " is authenticated"
+                                                           : "skipped: the client is allow-listed (" + session_.allow_listed + ")";
             if (trace) trace->push_back(std::move(note));
             continue;
         }
@@ -107,6 +109,8 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             std::error_code ec;
             co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
+        if (v.allow_listed && session_.allow_listed.empty())
+            session_.allow_listed = v.reason.empty() ? std::string(agent.name()) : v.reason;
         note.kind = v.kind;
         note.rule = v.rule;
         note.reason = v.reason;

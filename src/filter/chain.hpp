@@ -5,7 +5,8 @@
 // Quarantine is remembered while later agents still run (a later refusal wins); edits
 // apply in chain order, each agent seeing the message as edited before it. An agent that
 // throws or exceeds its deadline gives 451 4.3.0 (fail closed). Anti-spam agents are
-// skipped for authenticated users and organisation servers.
+// skipped for authenticated users and organisation servers, and for the rest of the
+// session once an agent answered with AgentVerdict::allow_listed (a DNS allow list).
 #pragma once
 
 #include <memory>

@@ -15,9 +15,12 @@
 
 namespace rampart::filter {
 
-Chain build_chain(const config::Config& config) {
+Chain build_chain(const config::Config& config, const ChainServices& services) {
     std::vector<std::unique_ptr<Agent>> agents;
-    if (config.connection_filter.configured) agents.push_back(std::make_unique<ConnectionFilter>(config.connection_filter));
+    if (config.connection_filter.configured)
+        agents.push_back(std::make_unique<ConnectionFilter>(
+            config.connection_filter,
+            ConnectionFilterServices{services.resolver, services.block_list, config.dns.timeout, config.dns.servers.size()}));
     if (config.sender_filter.configured) agents.push_back(std::make_unique<SenderFilter>(config.sender_filter));
     if (config.recipient_filter.configured)
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));

@@ -5,8 +5,20 @@
 #include "config/config.hpp"
 #include "filter/chain.hpp"
 
+namespace rampart::dns {
+class Resolver;
+}
+
 namespace rampart::filter {
 
-Chain build_chain(const config::Config& config);
+class BlockList;
+
+// What agents ask besides the configuration (owned by the caller, outliving the chain).
+struct ChainServices {
+    dns::Resolver* resolver = nullptr;        // DNS lists of the connection filter
+    const BlockList* block_list = nullptr;    // `rampart block` entries
+};
+
+Chain build_chain(const config::Config& config, const ChainServices& services = {});
 
 }  // namespace rampart::filter

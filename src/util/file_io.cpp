@@ -51,4 +51,21 @@ Result<Ok> fsync_dir(const std::filesystem::path& dir) {
     return Ok{};
 }
 
+Result<Ok> write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode) {
+    std::filesystem::path tmp = path;
+    tmp += ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd < 0) return errno_error(errno, "open " + tmp.string());
+    auto w = write_all(fd, data);
+    if (w && ::fsync(fd) != 0) w = errno_error(errno, "fsync " + tmp.string());
+    ::close(fd);
+    if (w && ::rename(tmp.c_str(), path.c_str()) != 0) w = errno_error(errno, "rename " + tmp.string() + " to " + path.string());
+    if (!w) {
+        ::unlink(tmp.c_str());
+        return w;
+    }
+    std::filesystem::path dir = path.parent_path();
+    return fsync_dir(dir.empty() ? std::filesystem::path(".") : dir);
+}
+
 }  // namespace rampart::util

@@ -196,3 +196,35 @@ TEST(Chain, EndOfDataAgentsSeeTheMessageParsedAfterEdits) {
     EXPECT_EQ(a.mime_parts, 3u);   // the multipart and its two parts
     EXPECT_EQ(b.mime_parts, 1u);   // the edited message, parsed again
 }
+
+// A verdict with allow_listed (a DNS allow list) makes the rest of the session skip the
+// anti-spam agents, never the hygiene agents.
+TEST(Chain, AllowListedClientsSkipAntiSpamButNotHygiene) {
+    test::Script wl, spam, av;
+    AgentVerdict listed = AgentVerdict::proceed("connection_filter.allow_providers", "listed by wl.example.test");
+    listed.allow_listed = true;
+    wl.verdicts[Stage::Connect] = listed;
+    spam.verdicts[Stage::MailFrom] = AgentVerdict::refuse(smtp::Reply(554, "5.7.1", "blocked"), "sender_filter", "blocked");
+    av.verdicts[Stage::MailFrom] = AgentVerdict::refuse(smtp::Reply(554, "5.7.1", "virus"), "antivirus", "Eicar");
+    auto chain = chain_of(agents(std::make_unique<test::ScriptedAgent>("wl", wl, filter::AgentClass::AntiSpam),
+                                 std::make_unique<test::ScriptedAgent>("spam", spam, filter::AgentClass::AntiSpam),
+                                 std::make_unique<test::ScriptedAgent>("av", av, filter::AgentClass::Hygiene)));
+    filter::ChainRun r(chain, filter::SessionInfo{"internet", *net::IpAddress::parse("192.0.2.9"), false, {}});
+    std::vector<filter::StepNote> trace;
+    filter::ChainResult out;
+    asio::io_context io;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await r.run(Stage::Connect, {});
+            out = co_await r.run(Stage::MailFrom, {}, &trace);
+        },
+        asio::detached);
+    io.run();
+    EXPECT_EQ(out.agent, "av");
+    ASSERT_EQ(trace.size(), 3u);
+    EXPECT_FALSE(trace[1].evaluated);
+    EXPECT_NE(trace[1].reason.find("allow-listed (listed by wl.example.test)"), std::string::npos) << trace[1].reason;
+    EXPECT_EQ(wl.asked, 1);   // the allow-listing agent is anti-spam too: not asked again
+    EXPECT_EQ(spam.asked, 0);   // skipped from the allow-listing on, later agents at connect too
+}
