@@ -13,7 +13,7 @@ ctest --test-dir build --output-on-failure -j2
 echo "== unit tests under ASan+UBSan"
 scripts/build.sh asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j2
-echo "== fuzz (${FUZZ_SECONDS:-30}s per target)"
+echo "== fuzz (${FUZZ_SECONDS:-20}s per target, every parser of network or file input)"
 scripts/fuzz.sh >build/fuzz.log 2>&1 || { tail -50 build/fuzz.log; exit 1; }
 tail -1 build/fuzz.log
 echo "== integration tests"

@@ -135,7 +135,8 @@ void check_whole(Config& c, Ctx& ctx) {
         ctx.error(no_line, "directory.backend", "unknown backend \"" + c.directory.backend + "\"", "file | ldap");
     if (c.directory.backend == "ldap") check_ldap(c.directory, ctx);
     for (const auto& [d, m] : c.delivery.per_domain) {
-        auto it = std::find_if(c.domains.begin(), c.domains.end(), [&](const Domain& x) { return x.name == d; });
+        const std::string& name = d;   // clang 14 (the fuzz build) cannot capture a structured binding
+        auto it = std::find_if(c.domains.begin(), c.domains.end(), [&](const Domain& x) { return x.name == name; });
         if (it == c.domains.end() || it->type != DomainType::Authoritative)
             ctx.error(no_line, "delivery.per_domain." + d, "not an authoritative domain", "list it in [[domains]] with type = \"authoritative\", or remove it");
     }

@@ -16,6 +16,7 @@
 
 #include "net/socket_stream.hpp"
 #include "smtp/data_reader.hpp"
+#include "smtp/reply_parser.hpp"
 
 namespace rampart::delivery {
 
@@ -61,51 +62,34 @@ asio::awaitable<PeerReply> ClientConnection::read_reply(std::chrono::millisecond
         }
         return PeerReply{0, std::move(text), std::move(limit)};
     };
-    std::string text;
-    std::size_t count = 0, bytes = 0;
-    int code = -1;
+    smtp::ReplyParser parser({kMaxReplyLines, kMaxReplyBytes, kMaxReplyLineLength});
     while (true) {
-        std::size_t nl = in_.find('\n');
-        if (nl == std::string::npos) {
-            if (in_.size() > kMaxReplyLineLength)
+        switch (parser.feed(in_, lines)) {
+            case smtp::ReplyParser::Status::NeedMore: break;
+            case smtp::ReplyParser::Status::Done: co_return PeerReply{parser.code(), parser.text()};
+            case smtp::ReplyParser::Status::Malformed: co_return PeerReply{0, parser.text()};
+            case smtp::ReplyParser::Status::LineTooLong:
                 co_return fail("reply_line_length", "reply line longer than " + std::to_string(kMaxReplyLineLength) + " bytes");
-            auto now = SteadyClock::now();
-            bool attempt_first = opt_.deadline < reply_deadline;
-            Deadline until = attempt_first ? opt_.deadline : reply_deadline;
-            if (now >= until)
-                co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
-                                        : fail("reply_timeout", "timeout waiting for the reply");
-            char buf[4096];
-            std::size_t n = co_await stream_->read_some(asio::buffer(buf),
-                                                        std::chrono::ceil<std::chrono::milliseconds>(until - now));
-            if (n == 0) {
-                if (stream_->end() != net::StreamEnd::Timeout) co_return PeerReply{0, "connection closed"};
-                co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
-                                        : fail("reply_timeout", "timeout waiting for the reply");
-            }
-            in_.append(buf, n);
-            continue;
+            case smtp::ReplyParser::Status::TooManyLines:
+                co_return fail("reply_lines", "reply of more than " + std::to_string(kMaxReplyLines) + " lines");
+            case smtp::ReplyParser::Status::TooManyBytes:
+                co_return fail("reply_bytes", "reply of more than " + std::to_string(kMaxReplyBytes) + " bytes");
         }
-        if (nl > kMaxReplyLineLength)
-            co_return fail("reply_line_length", "reply line longer than " + std::to_string(kMaxReplyLineLength) + " bytes");
-        std::string line = in_.substr(0, nl);
-        in_.erase(0, nl + 1);
-        if (++count > kMaxReplyLines)
-            co_return fail("reply_lines", "reply of more than " + std::to_string(kMaxReplyLines) + " lines");
-        if ((bytes += nl + 1) > kMaxReplyBytes)
-            co_return fail("reply_bytes", "reply of more than " + std::to_string(kMaxReplyBytes) + " bytes");
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        bool ok = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
-                  std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])) &&
-                  (line.size() == 3 || line[3] == ' ' || line[3] == '-');
-        int this_code = ok ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
-        if (!ok || (code >= 0 && this_code != code)) co_return PeerReply{0, "malformed reply: " + line.substr(0, 200)};
-        code = this_code;
-        if (!text.empty()) text += ' ';
-        if (line.size() > 4) text.append(line, 4);
-        bool last = line.size() == 3 || line[3] == ' ';
-        if (lines) lines->push_back(std::move(line));
-        if (last) co_return PeerReply{code, std::move(text)};
+        auto now = SteadyClock::now();
+        bool attempt_first = opt_.deadline < reply_deadline;
+        Deadline until = attempt_first ? opt_.deadline : reply_deadline;
+        if (now >= until)
+            co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
+                                    : fail("reply_timeout", "timeout waiting for the reply");
+        char buf[4096];
+        std::size_t n = co_await stream_->read_some(asio::buffer(buf),
+                                                    std::chrono::ceil<std::chrono::milliseconds>(until - now));
+        if (n == 0) {
+            if (stream_->end() != net::StreamEnd::Timeout) co_return PeerReply{0, "connection closed"};
+            co_return attempt_first ? fail("attempt_timeout", "attempt deadline reached while waiting for a reply")
+                                    : fail("reply_timeout", "timeout waiting for the reply");
+        }
+        in_.append(buf, n);
     }
 }
 

@@ -35,11 +35,23 @@ std::vector<std::string> strings(const toml::node* n, const std::string& where, 
     return out;
 }
 
+// A TOML basic string. Control characters (a name given on the command line may hold a
+// TAB or a newline) are escaped too: TOML refuses them raw, and the saved file must load.
 std::string quote(const std::string& s) {
+    static const char kHex[] = "0123456789ABCDEF";
     std::string out = "\"";
     for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+        auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20 || u == 0x7F) {
+            out += "\\u00";
+            out += kHex[u >> 4];
+            out += kHex[u & 15];
+        } else {
+            out += c;
+        }
     }
     return out + "\"";
 }
@@ -98,19 +110,23 @@ void check_alias_targets(const Directory& d, const std::string& file, std::vecto
 }  // namespace
 
 std::variant<Directory, std::vector<std::string>> Directory::load(const std::filesystem::path& path) {
-    Directory d;
-    if (!std::filesystem::exists(path)) return d;
-    std::vector<std::string> errors;
+    if (!std::filesystem::exists(path)) return Directory{};
     auto text = util::read_file(path);
     if (!text) return std::vector<std::string>{path.string() + ": cannot read: " + text.error().message};
+    return parse(*text, path);
+}
+
+std::variant<Directory, std::vector<std::string>> Directory::parse(std::string_view text, const std::filesystem::path& path) {
+    Directory d;
+    std::vector<std::string> errors;
     // Bounded before toml++ sees it: a deep file would crash the parser, and with it a
     // server reloading on SIGHUP.
-    if (auto deep = config::find_excessive_nesting(*text))
+    if (auto deep = config::find_excessive_nesting(text))
         return std::vector<std::string>{path.string() + ":" + std::to_string(deep->line) + ": " + config::too_deep_problem(*deep) +
                                         " (" + std::string(config::too_deep_fix()) + ")"};
     toml::table root;
     try {
-        root = toml::parse(*text, path.string());
+        root = toml::parse(text, path.string());
     } catch (const toml::parse_error& e) {
         return std::vector<std::string>{path.string() + ":" + std::to_string(e.source().begin.line) + ": " +
                                         std::string(e.description())};

@@ -51,6 +51,9 @@ public:
     // A missing file is an empty directory; anything malformed is an error per problem,
     // each "file:line: problem".
     static std::variant<Directory, std::vector<std::string>> load(const std::filesystem::path& path);
+    // The same from the file's text; `path` names it in the errors (fuzzed:
+    // tests/fuzz/directory_loader).
+    static std::variant<Directory, std::vector<std::string>> parse(std::string_view text, const std::filesystem::path& path);
     // Atomic replace: temporary file, fsync, rename, fsync of the directory.
     Result<Ok> save(const std::filesystem::path& path) const;
     std::string to_toml() const;

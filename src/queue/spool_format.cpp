@@ -290,7 +290,8 @@ std::optional<ParsedSpoolFile> parse_spool_file(std::string_view c) {
     }
     if (!have_size || e.id.empty() || e.recipients.empty()) return std::nullopt;
     out.message_offset = pos;
-    if (c.size() - pos < e.size + kEndRecord.size()) return std::nullopt;
+    // (Written so that a size near 2^64 cannot wrap the sum around.)
+    if (e.size > c.size() - pos || c.size() - pos - e.size < kEndRecord.size()) return std::nullopt;
     if (c.substr(pos + e.size, kEndRecord.size()) != kEndRecord) return std::nullopt;
     std::size_t p = pos + e.size + kEndRecord.size();
     std::vector<bool> failed(e.recipients.size()), notified(e.recipients.size());

@@ -16,6 +16,7 @@
 #include "auth/gssapi.hpp"
 #include "auth/kerberos_map.hpp"
 #include "auth/password.hpp"
+#include "auth/sasl_codec.hpp"
 #include "auth/verifier.hpp"
 #include "directory/directory.hpp"
 #include "net/stream.hpp"
@@ -32,24 +33,8 @@ using smtp::Reply;
 
 constexpr std::size_t kSaslLineMax = 12288;   // RFC 4954 §4: AUTH command and SASL responses
 
-// RFC 4648 base64 as SASL uses it (RFC 4954 §4); nullopt if malformed.
-std::optional<std::string> decode_base64(std::string_view in) {
-    std::string out(in.size(), '\0');
-    std::size_t len = 0;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), in.data(), in.size(), nullptr, &len,
-                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
-        return std::nullopt;
-    out.resize(len);
-    return out;
-}
-
-std::string encode_base64(std::string_view in) {
-    std::string out(sodium_base64_ENCODED_LEN(in.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(in.data()), in.size(),
-                      sodium_base64_VARIANT_ORIGINAL);
-    out.resize(std::strlen(out.c_str()));
-    return out;
-}
+using auth::decode_base64;
+using auth::encode_base64;
 
 }  // namespace
 
@@ -80,23 +65,28 @@ asio::awaitable<std::optional<std::string>> Authenticator::sasl_read(const std::
         s_.reply(Reply(500, "5.5.6", "bad SASL response line"));
         co_return std::nullopt;
     }
-    if (line == "*") {
+    auth::SaslLine resp = auth::decode_response_line(line);
+    if (resp.kind == auth::SaslLine::Kind::Cancel) {
         s_.reply(Reply(501, "5.0.0", "authentication cancelled"));
         co_return std::nullopt;
     }
-    auto out = decode_base64(line);
-    if (!out) s_.reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-    co_return out;
+    if (resp.kind == auth::SaslLine::Kind::BadBase64) {
+        s_.reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+        co_return std::nullopt;
+    }
+    co_return std::move(resp.data);
 }
 
 // The first SASL response (RFC 4954 §4): the initial response on the AUTH line ("=" is an
 // empty one), or, without one, the answer to an empty 334. nullopt: already answered.
 asio::awaitable<std::optional<std::string>> Authenticator::first_response(const std::string& initial) {
     if (initial.empty()) co_return co_await sasl_read("");
-    if (initial == "=") co_return std::string();
-    std::optional<std::string> out = decode_base64(initial);
-    if (!out) s_.reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
-    co_return out;
+    auth::SaslLine resp = auth::decode_initial_response(initial);
+    if (resp.kind != auth::SaslLine::Kind::Data) {
+        s_.reply(Reply(501, "5.5.2", "SASL response is not valid base64"));
+        co_return std::nullopt;
+    }
+    co_return std::move(resp.data);
 }
 
 asio::awaitable<void> Authenticator::on_auth(const smtp::Command& cmd) {
@@ -123,13 +113,12 @@ asio::awaitable<void> Authenticator::on_basic(std::string mech, const std::strin
         std::optional<std::string> resp = co_await first_response(initial);
         if (!resp) co_return;
         // RFC 4616: authzid NUL authcid NUL passwd
-        std::size_t a = resp->find('\0');
-        std::size_t b = a == std::string::npos ? a : resp->find('\0', a + 1);
-        if (b == std::string::npos) co_return s_.reply(Reply(501, "5.5.2", "malformed PLAIN response"));
-        std::string authzid = resp->substr(0, a);
-        user = resp->substr(a + 1, b - a - 1);
-        password = resp->substr(b + 1);
+        std::optional<auth::PlainResponse> plain = auth::parse_plain(*resp);
         sodium_memzero(resp->data(), resp->size());
+        if (!plain) co_return s_.reply(Reply(501, "5.5.2", "malformed PLAIN response"));
+        std::string authzid = std::move(plain->authzid);
+        user = std::move(plain->user);
+        password = std::move(plain->password);
         if (!authzid.empty() && authzid != user) {
             sodium_memzero(password.data(), password.size());
             AuthNote note{user, "", "authorization identity differs from the user", ""};   // named: GCC 12 mishandles temporaries in co_await

@@ -71,6 +71,7 @@ DataReader::Status DataReader::feed(std::string_view in, std::size_t& used, std:
                 } else {  // NUL
                     nul_ = true;
                     ++line_len_;
+                    if (max_line_ != 0 && line_len_ > max_line_) long_line_ = true;
                     emit(out, std::string_view("\0", 1));
                     ++i;
                 }

@@ -109,3 +109,22 @@ TEST(Directory, DeepNestingIsRefusedBeforeParsing) {
     EXPECT_EQ(errors[0].rfind(path.string() + ":4: ", 0), 0u) << errors[0];
     EXPECT_NE(errors[0].find("nested more than 64 levels"), std::string::npos) << errors[0];
 }
+
+// Found by tests/fuzz/directory_loader (corpus: escapes): to_toml() wrote control
+// characters raw, which TOML refuses, so a saved directory did not load again.
+TEST(Directory, ControlCharactersInNamesSurviveSaveAndLoad) {
+    directory::Directory d;
+    std::string odd = std::string("a\tb\nc\x01") + '\0' + "d\x7f\"\\";
+    d.users.push_back({odd, {"x@example.test"}, {odd}, "", false, {}, {}});
+    d.groups.push_back({odd, {"user:" + odd}});
+    d.aliases.push_back({"alias@example.test", {"user:" + odd}});
+    auto loaded = directory::Directory::parse(d.to_toml(), "saved.toml");
+    ASSERT_TRUE(std::holds_alternative<directory::Directory>(loaded))
+        << std::get<std::vector<std::string>>(loaded).front();
+    const auto& l = std::get<directory::Directory>(loaded);
+    ASSERT_EQ(l.users.size(), 1u);
+    EXPECT_EQ(l.users[0].name, odd);
+    EXPECT_EQ(l.users[0].groups, (std::vector<std::string>{odd}));
+    ASSERT_EQ(l.groups.size(), 1u);
+    EXPECT_EQ(l.groups[0].members, (std::vector<std::string>{"user:" + odd}));
+}

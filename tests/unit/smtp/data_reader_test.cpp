@@ -88,6 +88,17 @@ TEST(DataReader, LongLinesAndNul) {
     EXPECT_TRUE(r.has_nul());
 }
 
+// Found by tests/fuzz/data_reader_chunks (corpus: nul-run-past-max-line): NUL bytes
+// counted toward the line length but never checked it, so a line whose length passed
+// max_line in a run of NULs was not flagged (BDAT's check_lines flags it).
+TEST(DataReader, NulBytesCountTowardLongLines) {
+    DataReader r(0, 0);
+    std::string line = "abc" + std::string(20, '\0');
+    feed_all(line + "\r\n.\r\n", 7, 1 << 20, 10, &r);
+    EXPECT_TRUE(r.line_too_long());
+    EXPECT_TRUE(check_lines(line + "\r\n", 10).long_line);
+}
+
 TEST(DotStuff, RoundTripsThroughReader) {
     std::string msg = ".\r\n..x\r\nplain\r\n.leading\r\n";
     std::string wire = dot_stuff(msg);
