@@ -3,9 +3,10 @@
 #
 # Both servers listen on loopback, accept mail for a non-local domain from
 # 127.0.0.0/8 and relay it to the same smtp-sink. smtp-source drives each
-# server in turn (alternating, order flipped every repeat) and the script
-# prints Markdown tables with medians and ratios. Results also go to
-# bench/results/latest.md.
+# server in turn, and the sink itself (the protocol ceiling: the fastest
+# smtp-source can go on this machine), order rotated every repeat; the
+# script prints Markdown tables with medians, ratios and fractions of the
+# ceiling. Results also go to bench/results/latest.md.
 #
 # Usage (as root; installs postfix via apt-get if smtp-source is missing):
 #   bench/run.sh                 # full run, REPEAT=3
@@ -372,6 +373,24 @@ rate_table() {  # title, name of the associative array of "server size sessions"
     done
     echo
 }
+ceiling_table() {  # acceptance rates as a fraction of the protocol ceiling (smtp-source -> smtp-sink)
+    echo "### Acceptance as a fraction of the protocol ceiling (smtp-source straight into smtp-sink)"
+    echo
+    echo "| size | sessions | ceiling msg/s | rampart msg/s | rampart/ceiling | postfix msg/s | postfix/ceiling | rampart/postfix |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    local size sess c a b
+    for size in $SIZES; do
+        for sess in $SESSIONS; do
+            c="$(echo "${ACC["ceiling $size $sess"]:-}" | median)"
+            a="$(echo "${ACC["rampart $size $sess"]:-}" | median)"
+            b="$(echo "${ACC["postfix $size $sess"]:-}" | median)"
+            echo "| $(human_size "$size") | $sess | $c | $a | $(ratio "$a" "$c") | $b | $(ratio "$b" "$c") | $(ratio "$a" "$b") |"
+        done
+    done
+    echo
+    echo "Targets (issue 13): rampart/ceiling >= 0.50 and rampart/postfix >= 5 at 1 KiB with 10 and 50 sessions."
+    echo
+}
 
 # warm-up: one small run each (page cache, process pools), not counted
 log "warm-up"
@@ -384,13 +403,19 @@ for size in $SIZES; do
     if ((size <= 10240)); then n=$MSGS_SMALL; else n=$MSGS_LARGE; fi
     for sess in $SESSIONS; do
         for ((r = 1; r <= REPEAT; r++)); do
-            if ((r % 2)); then
+            # the protocol ceiling: the same client straight into the sink, in the same
+            # run, so that every ratio compares like with like on a (possibly busy) machine
+            case $((r % 3)) in
+            1)  run_one ceiling "$SINK_PORT" "$size" "$sess" "$n"
                 run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
+                run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n" ;;
+            2)  run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
+                run_one ceiling "$SINK_PORT" "$size" "$sess" "$n"
+                run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n" ;;
+            0)  run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
                 run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
-            else
-                run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
-                run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
-            fi
+                run_one ceiling "$SINK_PORT" "$size" "$sess" "$n" ;;
+            esac
         done
     done
 done
@@ -415,8 +440,10 @@ PV="$(postconf -d -h mail_version)"
     echo
     echo "- Machine: $(nproc) CPUs, ${CPU:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
     echo "- Versions: $RV; Postfix $PV; smtp-source/smtp-sink from Postfix $PV"
-    echo "- Runs: REPEAT=$REPEAT (median shown), ${MSGS_SMALL} msgs per run at 1 KiB, ${MSGS_LARGE} at 100 KiB; one message per connection; rampart and Postfix alternate, order flipped each repeat; both relay to one smtp-sink on loopback; spool/queue on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+    echo "- Runs: REPEAT=$REPEAT (median shown), ${MSGS_SMALL} msgs per run at 1 KiB, ${MSGS_LARGE} at 100 KiB; one message per connection; the ceiling (smtp-source straight into smtp-sink), rampart and Postfix take turns, order rotated each repeat; both servers relay to the same smtp-sink on loopback; spool/queue on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+    echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (figures taken while other work ran on the machine are noisy)"
     echo
+    ceiling_table
     rate_table "Acceptance rate (smtp-source start to last 250 reply)" ACC
     rate_table "End-to-end relay rate (smtp-source start until the sink has every message)" E2E
     rate_table "Time until the last message reaches the sink (from smtp-source start)" LAST s lower
@@ -431,7 +458,7 @@ PV="$(postconf -d -h mail_version)"
     echo "- failures (smtp-source errors or undelivered within ${DRAIN_TIMEOUT}s): $FAILURES; idle connections without 220: $IDLE_BAD"
     echo "- rampart log: $R_ACCEPTED accepted, $R_REFUSED refused, $R_DELIVERED delivery attempts delivered, $R_OTHER other attempts"
     echo "- postfix log: $P_SENT status=sent, $P_NOTSENT deferred/bounced, $P_REJECT rejected"
-    echo "- smtp-sink received $SINK_TOTAL messages in total ($((SINK_TOTAL - SINK_START)) during the measured runs)"
+    echo "- smtp-sink received $SINK_TOTAL messages in total ($((SINK_TOTAL - SINK_START)) during the measured runs, the ceiling runs included)"
 } | tee "$WORK/report.md"
 mkdir -p "$RESULTS_DIR"
 cp "$WORK/report.md" "$RESULTS_DIR/latest.md"
