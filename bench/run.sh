@@ -14,6 +14,7 @@
 #   QUICK=1 REPEAT=1 bench/run.sh   # smoke test, few messages
 # Knobs: REPEAT (3), QUICK (0), MSGS_SMALL (2000), MSGS_LARGE (500),
 #        SESSIONS ("1 10 50"), SIZES ("1024 102400"), IDLE_CONNS (1000),
+#        LAT_SESSIONS (50), LAT_MSGS (3000; 300 with QUICK=1) for the latency run,
 #        RAMPART (build/rampart), KEEP=1 (keep the temp dir for inspection),
 #        BENCH_TMP (parent of the temp dir, default /var/tmp: a real disk,
 #        so that both servers' fsyncs cost what they cost).
@@ -61,6 +62,8 @@ fi
 SESSIONS="${SESSIONS:-1 10 50}"
 SIZES="${SIZES:-1024 102400}"
 IDLE_CONNS="${IDLE_CONNS:-1000}"
+LAT_SESSIONS="${LAT_SESSIONS:-50}"
+if [[ "$QUICK" == 1 ]]; then LAT_MSGS="${LAT_MSGS:-300}"; else LAT_MSGS="${LAT_MSGS:-3000}"; fi
 DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-300}"   # seconds to wait for relayed mail to reach the sink
 RESULTS_DIR="$ROOT/bench/results"
 
@@ -419,6 +422,29 @@ for size in $SIZES; do
         done
     done
 done
+
+# ---------------------------------------------------------------- latency at 50 sessions
+# bench/loadgen.py times every message from the client's CRLF.CRLF to the 250 reply
+# (for a durable server: the time to make the message safe). The sink's figure is the
+# client's own floor (a Python client on the same cores).
+declare -A LAT
+lat_one() {   # server port
+    local srv=$1 port=$2 before out got deadline
+    before="$(sink_count)"
+    if ! out="$(python3 "$ROOT/bench/loadgen.py" --port "$port" --sessions "$LAT_SESSIONS" --messages "$LAT_MSGS" --size 1024 2>&1)"; then
+        log "FAIL: latency $srv: $(echo "$out" | tail -3)"
+        FAILURES=$((FAILURES + 1))
+    fi
+    LAT[$srv]="$(echo "$out" | grep '^messages=' | tail -1)"
+    log "latency $srv: ${LAT[$srv]}"
+    deadline=$(($(date +%s) + DRAIN_TIMEOUT))
+    while (($(sink_count) - before < LAT_MSGS)) && (($(date +%s) <= deadline)); do sleep 0.05; done
+    sleep 0.5
+}
+lat_field() { echo "${LAT[$1]:-}" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+lat_one ceiling "$SINK_PORT"
+lat_one rampart "$RAMPART_PORT"
+lat_one postfix "$POSTFIX_PORT"
 RSS_END="$(rss_kib "$RAMPART_PID")"
 
 # ---------------------------------------------------------------- verification
@@ -447,6 +473,16 @@ PV="$(postconf -d -h mail_version)"
     rate_table "Acceptance rate (smtp-source start to last 250 reply)" ACC
     rate_table "End-to-end relay rate (smtp-source start until the sink has every message)" E2E
     rate_table "Time until the last message reaches the sink (from smtp-source start)" LAST s lower
+    echo "### Latency: end of data (CRLF.CRLF sent) to 250, 1 KiB, $LAT_SESSIONS sessions, $LAT_MSGS messages (bench/loadgen.py)"
+    echo
+    echo "| target | accepted | msg/s | p50 ms | p90 ms | p99 ms | max ms |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for srv in ceiling rampart postfix; do
+        echo "| $srv | $(lat_field $srv accepted) | $(lat_field $srv rate) | $(lat_field $srv p50_ms) | $(lat_field $srv p90_ms) | $(lat_field $srv p99_ms) | $(lat_field $srv max_ms) |"
+    done
+    echo
+    echo "(ceiling: the client straight into smtp-sink, i.e. the Python client's own floor.)"
+    echo
     echo "### Memory"
     echo
     awk -v b="$RSS_BEFORE" -v a="$RSS_AFTER" -v n="$IDLE_CONNS" -v e="$RSS_END" 'BEGIN {
