@@ -60,6 +60,9 @@ asio::awaitable<bool> LineIo::fill(milliseconds timeout, std::size_t chunk) {
 }
 
 asio::awaitable<LineStatus> LineIo::read_line(std::string& line, std::size_t max, milliseconds timeout) {
+    // The timeout bounds the whole line, not each read: a peer that sends one byte now and
+    // then (slowloris) is cut off like a silent one (issue 13).
+    auto deadline = Clock::now() + timeout;
     std::size_t checked = 0;  // bytes after in_pos_ already known to hold no LF
     bool discarding = false;
     while (true) {
@@ -82,7 +85,8 @@ asio::awaitable<LineStatus> LineIo::read_line(std::string& line, std::size_t max
             in_pos_ = in_.size();
             checked = 0;
         }
-        if (!co_await fill(timeout)) co_return LineStatus::Closed;
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (!co_await fill(std::max(left, milliseconds(1)))) co_return LineStatus::Closed;
     }
 }
 

@@ -39,7 +39,8 @@ public:
     asio::awaitable<bool> flush();
     // Flushes, then reads at least one more byte into the buffer; false on EOF/error/timeout.
     asio::awaitable<bool> fill(std::chrono::milliseconds timeout, std::size_t chunk = kCommandChunk);
-    // One CRLF-terminated line of at most `max` bytes (CRLF included), without the CRLF.
+    // One CRLF-terminated line of at most `max` bytes (CRLF included), without the CRLF;
+    // `timeout` is for the whole line (Closed, with the stream's end Timeout, when it passes).
     asio::awaitable<LineStatus> read_line(std::string& line, std::size_t max, std::chrono::milliseconds timeout);
     // Sends `r`, half-closes and drains the peer's input (bounded) so it reads the reply
     // instead of a reset.
