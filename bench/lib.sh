@@ -2,8 +2,9 @@
 # directory, an smtp-sink, and a rampart relaying to it on loopback; cleanup stops exactly
 # the processes started here (by PID) and removes the work directory unless KEEP=1 or the
 # run failed. bench/run.sh predates this file and keeps its own copy (it also runs Postfix).
-# The caller sets RAMPART_LISTENER_EXTRA (more TOML keys for the [[listeners]] table) and
-# RAMPART_EXTRA (more TOML appended to the file) before start_rampart.
+# The caller may set RAMPART_SERVER_EXTRA (more [server] keys), RAMPART_LISTENER_EXTRA
+# (the listener's keys after relay, default: limits of 2000 connections) and RAMPART_EXTRA
+# (more TOML appended to the file) before start_rampart.
 set -euo pipefail
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 export LC_ALL=C
@@ -94,6 +95,7 @@ role = "all-in-one"
 hostname = "bench.test"
 data_dir = "$RPDIR/data"
 log_file = "$WORK/rampart.log"
+${RAMPART_SERVER_EXTRA:-}
 
 [[domains]]
 name = "example.test"

@@ -74,12 +74,12 @@ machine_line
 awk -v n="$MSGS" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {printf "- accepted in %.2f s (%.0f msg/s), at the sink after %.2f s (rates are noisy on a busy machine; the counts below are not)\n", b-a, n/(b-a), c-a}'
 echo
 if [[ "${CALLGRIND:-0}" == 1 ]]; then
-    f="$(ls -t "$WORK"/callgrind.out* | head -1)"
+    f="$(ls "$WORK"/callgrind.out.[0-9]* 2>/dev/null | sort -V | tail -1)"; [[ -n "$f" ]] || f="$WORK/callgrind.out"
     total="$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')"
     echo "- instructions (callgrind, from the counter reset to the dump): $total, $(awk -v t="$total" -v n="$MSGS" 'BEGIN {printf "%.0f", t/n}') per message"
     echo
     echo '```'
-    callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '1,60p' | grep -v '^--' | tail -40
+    callgrind_annotate --threshold=100 "$f" 2>/dev/null | grep -v "^--" | sed -n "/file:function/,\$p" | head -45 | cut -c1-160
     echo '```'
 else
     echo "| event | total | per message |"

@@ -27,7 +27,7 @@ enum class LineStatus { Ok, TooLong, BareLineEnd, Closed };
 class LineIo {
 public:
     // Reads are small while waiting for commands (an idle session holds little memory)
-    // and large while message data streams in.
+    // and large while message data streams in (once a small read came back full).
     static constexpr std::size_t kCommandChunk = 4 * 1024;
     static constexpr std::size_t kDataChunk = 64 * 1024;
 
@@ -47,7 +47,7 @@ public:
     asio::awaitable<void> close_after_fatal(const smtp::Reply& r);
 
     // Input read but not consumed yet (message data is parsed from here in place).
-    std::string_view pending() const { return std::string_view(in_).substr(in_pos_); }
+    std::string_view pending() const { return std::string_view(in_.data() + in_pos_, in_end_ - in_pos_); }
     void consume(std::size_t n) { in_pos_ += n; }
     // Drops unread input (STARTTLS injection, RFC 3207 §4.2); returns how many bytes.
     std::size_t discard_pending();
@@ -56,8 +56,10 @@ private:
     void compact();
 
     net::Stream& s_;
-    std::string in_;
+    std::string in_;           // [0, in_end_) read; the rest is room for the next read
     std::size_t in_pos_ = 0;
+    std::size_t in_end_ = 0;
+    std::size_t last_read_ = 0;   // bytes the last read returned
     std::string out_;
 };
 
