@@ -44,7 +44,7 @@ public:
     // are made durable with the syncfs group commit (a second copy would cost more than
     // the sync it saves).
     static constexpr std::size_t kJournalMax = 1 << 20;
-    static constexpr std::chrono::milliseconds kCheckpointEvery{1000};
+    static constexpr std::chrono::milliseconds kCheckpointEvery{10000};
     static constexpr std::uint64_t kCheckpointBytes = 64ull << 20;
 
     explicit Spool(std::filesystem::path dir);

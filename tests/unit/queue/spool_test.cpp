@@ -322,7 +322,7 @@ TEST(SpoolJournal, CommitWritesTheMessageToTheJournal) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    // A checkpoint (once a second) may empty the journal between the commit and the read:
+    // A checkpoint (every 10 s) may empty the journal between the commit and the read:
     // try a few times; one commit is a few milliseconds.
     bool seen = false;
     for (int i = 0; i < 5 && !seen; ++i) {
