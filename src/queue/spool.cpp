@@ -325,6 +325,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     std::size_t total = 0;
     for (const iovec& v : parts) total += v.iov_len;
     Result<Ok> w = writev_all(fd, parts);   // one system call, whatever the parts
+    if (w) cache_put(env.id, head, body);   // before copied(): `body` may go away then
     int err = 0;
     if (w && total <= kJournalMax) {
         // The copy in the journal, written after the file, is what makes the 250 safe.
@@ -347,6 +348,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     }
     ::close(fd);
     if (!w || err != 0) {
+        cache_drop(env.id);
         ::unlink(path.c_str());
         co_return !w ? w.error() : errno_error(err, "sync " + path.string());
     }
@@ -400,7 +402,37 @@ std::vector<Envelope> Spool::recover() {
     return out;
 }
 
+void Spool::cache_put(const std::string& id, std::string_view head, std::string_view body) {
+    if (head.size() + body.size() > kCacheEach) return;
+    std::string m;
+    m.reserve(head.size() + body.size());
+    m.append(head).append(body);
+    std::lock_guard lock(cache_mutex_);
+    cache_bytes_ += m.size();
+    cache_.emplace_back(id, std::move(m));
+    while (cache_bytes_ > kCacheTotal && !cache_.empty()) {
+        cache_bytes_ -= cache_.front().second.size();
+        cache_.pop_front();
+    }
+}
+
+void Spool::cache_drop(const std::string& id) {
+    std::lock_guard lock(cache_mutex_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+        if (it->first == id) {
+            cache_bytes_ -= it->second.size();
+            cache_.erase(it);
+            return;
+        }
+    }
+}
+
 Result<std::string> Spool::read_message(const std::string& id) const {
+    {
+        std::lock_guard lock(cache_mutex_);
+        for (auto it = cache_.rbegin(); it != cache_.rend(); ++it)
+            if (it->first == id) return it->second;
+    }
     auto content = read_file(dir_ / id);
     if (!content) return content.error();
     auto parsed = parse_spool_file(*content);
@@ -425,6 +457,7 @@ void Spool::remove(const std::string& id) {
     iovec v = iov_of(record);
     journal_append(&v, 1, record.size());
     ::unlink((dir_ / id).c_str());
+    cache_drop(id);
 }
 
 }  // namespace rampart::queue

@@ -78,7 +78,8 @@ public:
     // thread does this every kCheckpointEvery; the destructor does it a last time).
     void checkpoint();
 
-    // The stored message (Received header included), without envelope.
+    // The stored message (Received header included), without envelope. Recently committed
+    // small messages come from memory (delivery right after the commit reads no file).
     Result<std::string> read_message(const std::string& id) const;
     Result<Envelope> read_envelope(const std::string& id) const;
 
@@ -118,6 +119,17 @@ private:
     int active_ = 0;
     std::uint64_t journal_bytes_[2] = {0, 0};
     std::mutex checkpoint_mutex_;        // one checkpoint at a time
+
+    // Messages (head + body) of recent commits up to kCacheEach bytes, at most kCacheTotal
+    // in all, oldest dropped first; remove() drops its entry. The stored message never
+    // changes after the commit (later records are appended after the end record).
+    static constexpr std::size_t kCacheEach = 64 * 1024;
+    static constexpr std::size_t kCacheTotal = 4 * 1024 * 1024;
+    void cache_put(const std::string& id, std::string_view head, std::string_view body);
+    void cache_drop(const std::string& id);
+    mutable std::mutex cache_mutex_;
+    std::deque<std::pair<std::string, std::string>> cache_;   // oldest first
+    std::size_t cache_bytes_ = 0;
     std::condition_variable checkpoint_cv_;
     bool checkpoint_stop_ = false;
     std::thread checkpointer_;

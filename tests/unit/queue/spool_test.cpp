@@ -431,3 +431,29 @@ TEST(SpoolJournal, ATornTailIsIgnoredAndGarbageNeverCrashes) {
         spool.recover();
     }
 }
+
+TEST(SpoolCache, RecentMessagesAreReadFromMemoryAndRemovalForgetsThem) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = sample();
+    e.id.clear();
+    std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
+    // The file is gone (say, an operator removed it): the message still comes from memory,
+    // byte for byte what the file held.
+    std::string file = slurp(dir.path() / id);
+    std::filesystem::remove(dir.path() / id);
+    auto msg = spool.read_message(id);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(*msg, "Received: x\r\nbody\r\n");
+    spit(dir.path() / id, file);
+    spool.remove(id);
+    EXPECT_FALSE(spool.read_message(id).ok());
+    // Messages over the per-entry bound are read from their file.
+    Envelope big = sample();
+    big.id.clear();
+    std::string large(100 * 1024, 'b');
+    std::string bid = commit(spool, big, "", large);
+    std::filesystem::remove(dir.path() / bid);
+    EXPECT_FALSE(spool.read_message(bid).ok());
+}
