@@ -79,7 +79,7 @@ if [[ "${CALLGRIND:-0}" == 1 ]]; then
     echo "- instructions (callgrind, from the counter reset to the dump): $total, $(awk -v t="$total" -v n="$MSGS" 'BEGIN {printf "%.0f", t/n}') per message"
     echo
     echo '```'
-    callgrind_annotate --threshold=100 "$f" 2>/dev/null | grep -v "^--" | sed -n "/file:function/,\$p" | head -45 | cut -c1-160
+    callgrind_annotate --threshold=100 "$f" 2>/dev/null | grep -v "^--" | sed -n "/file:function/,\$p" | head -45 | cut -c1-160 || true
     echo '```'
 else
     echo "| event | total | per message |"
