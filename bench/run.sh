@@ -3,9 +3,10 @@
 #
 # Both servers listen on loopback, accept mail for a non-local domain from
 # 127.0.0.0/8 and relay it to the same smtp-sink. smtp-source drives each
-# server in turn (alternating, order flipped every repeat) and the script
-# prints Markdown tables with medians and ratios. Results also go to
-# bench/results/latest.md.
+# server in turn, and the sink itself (the protocol ceiling: the fastest
+# smtp-source can go on this machine), order rotated every repeat; the
+# script prints Markdown tables with medians, ratios and fractions of the
+# ceiling. Results also go to bench/results/latest.md.
 #
 # Usage (as root; installs postfix via apt-get if smtp-source is missing):
 #   bench/run.sh                 # full run, REPEAT=3
@@ -13,6 +14,7 @@
 #   QUICK=1 REPEAT=1 bench/run.sh   # smoke test, few messages
 # Knobs: REPEAT (3), QUICK (0), MSGS_SMALL (2000), MSGS_LARGE (500),
 #        SESSIONS ("1 10 50"), SIZES ("1024 102400"), IDLE_CONNS (1000),
+#        LAT_SESSIONS (50), LAT_MSGS (3000; 300 with QUICK=1) for the latency run,
 #        RAMPART (build/rampart), KEEP=1 (keep the temp dir for inspection),
 #        BENCH_TMP (parent of the temp dir, default /var/tmp: a real disk,
 #        so that both servers' fsyncs cost what they cost).
@@ -60,6 +62,8 @@ fi
 SESSIONS="${SESSIONS:-1 10 50}"
 SIZES="${SIZES:-1024 102400}"
 IDLE_CONNS="${IDLE_CONNS:-1000}"
+LAT_SESSIONS="${LAT_SESSIONS:-50}"
+if [[ "$QUICK" == 1 ]]; then LAT_MSGS="${LAT_MSGS:-300}"; else LAT_MSGS="${LAT_MSGS:-3000}"; fi
 DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-300}"   # seconds to wait for relayed mail to reach the sink
 RESULTS_DIR="$ROOT/bench/results"
 
@@ -372,6 +376,24 @@ rate_table() {  # title, name of the associative array of "server size sessions"
     done
     echo
 }
+ceiling_table() {  # acceptance rates as a fraction of the protocol ceiling (smtp-source -> smtp-sink)
+    echo "### Acceptance as a fraction of the protocol ceiling (smtp-source straight into smtp-sink)"
+    echo
+    echo "| size | sessions | ceiling msg/s | rampart msg/s | rampart/ceiling | postfix msg/s | postfix/ceiling | rampart/postfix |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    local size sess c a b
+    for size in $SIZES; do
+        for sess in $SESSIONS; do
+            c="$(echo "${ACC["ceiling $size $sess"]:-}" | median)"
+            a="$(echo "${ACC["rampart $size $sess"]:-}" | median)"
+            b="$(echo "${ACC["postfix $size $sess"]:-}" | median)"
+            echo "| $(human_size "$size") | $sess | $c | $a | $(ratio "$a" "$c") | $b | $(ratio "$b" "$c") | $(ratio "$a" "$b") |"
+        done
+    done
+    echo
+    echo "Targets (issue 13): rampart/ceiling >= 0.50 and rampart/postfix >= 5 at 1 KiB with 10 and 50 sessions."
+    echo
+}
 
 # warm-up: one small run each (page cache, process pools), not counted
 log "warm-up"
@@ -384,16 +406,45 @@ for size in $SIZES; do
     if ((size <= 10240)); then n=$MSGS_SMALL; else n=$MSGS_LARGE; fi
     for sess in $SESSIONS; do
         for ((r = 1; r <= REPEAT; r++)); do
-            if ((r % 2)); then
+            # the protocol ceiling: the same client straight into the sink, in the same
+            # run, so that every ratio compares like with like on a (possibly busy) machine
+            case $((r % 3)) in
+            1)  run_one ceiling "$SINK_PORT" "$size" "$sess" "$n"
                 run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
+                run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n" ;;
+            2)  run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
+                run_one ceiling "$SINK_PORT" "$size" "$sess" "$n"
+                run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n" ;;
+            0)  run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
                 run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
-            else
-                run_one postfix "$POSTFIX_PORT" "$size" "$sess" "$n"
-                run_one rampart "$RAMPART_PORT" "$size" "$sess" "$n"
-            fi
+                run_one ceiling "$SINK_PORT" "$size" "$sess" "$n" ;;
+            esac
         done
     done
 done
+
+# ---------------------------------------------------------------- latency at 50 sessions
+# bench/loadgen.py times every message from the client's CRLF.CRLF to the 250 reply
+# (for a durable server: the time to make the message safe). The sink's figure is the
+# client's own floor (a Python client on the same cores).
+declare -A LAT
+lat_one() {   # server port
+    local srv=$1 port=$2 before out got deadline
+    before="$(sink_count)"
+    if ! out="$(python3 "$ROOT/bench/loadgen.py" --port "$port" --sessions "$LAT_SESSIONS" --messages "$LAT_MSGS" --size 1024 2>&1)"; then
+        log "FAIL: latency $srv: $(echo "$out" | tail -3)"
+        FAILURES=$((FAILURES + 1))
+    fi
+    LAT[$srv]="$(echo "$out" | grep '^messages=' | tail -1)"
+    log "latency $srv: ${LAT[$srv]}"
+    deadline=$(($(date +%s) + DRAIN_TIMEOUT))
+    while (($(sink_count) - before < LAT_MSGS)) && (($(date +%s) <= deadline)); do sleep 0.05; done
+    sleep 0.5
+}
+lat_field() { echo "${LAT[$1]:-}" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+lat_one ceiling "$SINK_PORT"
+lat_one rampart "$RAMPART_PORT"
+lat_one postfix "$POSTFIX_PORT"
 RSS_END="$(rss_kib "$RAMPART_PID")"
 
 # ---------------------------------------------------------------- verification
@@ -415,11 +466,23 @@ PV="$(postconf -d -h mail_version)"
     echo
     echo "- Machine: $(nproc) CPUs, ${CPU:-unknown CPU}, kernel $(uname -r), $(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo)"
     echo "- Versions: $RV; Postfix $PV; smtp-source/smtp-sink from Postfix $PV"
-    echo "- Runs: REPEAT=$REPEAT (median shown), ${MSGS_SMALL} msgs per run at 1 KiB, ${MSGS_LARGE} at 100 KiB; one message per connection; rampart and Postfix alternate, order flipped each repeat; both relay to one smtp-sink on loopback; spool/queue on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+    echo "- Runs: REPEAT=$REPEAT (median shown), ${MSGS_SMALL} msgs per run at 1 KiB, ${MSGS_LARGE} at 100 KiB; one message per connection; the ceiling (smtp-source straight into smtp-sink), rampart and Postfix take turns, order rotated each repeat; both servers relay to the same smtp-sink on loopback; spool/queue on $(df -T "$WORK" | awk 'NR==2 {print $2}')"
+    echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (figures taken while other work ran on the machine are noisy)"
     echo
+    ceiling_table
     rate_table "Acceptance rate (smtp-source start to last 250 reply)" ACC
     rate_table "End-to-end relay rate (smtp-source start until the sink has every message)" E2E
     rate_table "Time until the last message reaches the sink (from smtp-source start)" LAST s lower
+    echo "### Latency: end of data (CRLF.CRLF sent) to 250, 1 KiB, $LAT_SESSIONS sessions, $LAT_MSGS messages (bench/loadgen.py)"
+    echo
+    echo "| target | accepted | msg/s | p50 ms | p90 ms | p99 ms | max ms |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for srv in ceiling rampart postfix; do
+        echo "| $srv | $(lat_field $srv accepted) | $(lat_field $srv rate) | $(lat_field $srv p50_ms) | $(lat_field $srv p90_ms) | $(lat_field $srv p99_ms) | $(lat_field $srv max_ms) |"
+    done
+    echo
+    echo "(ceiling: the client straight into smtp-sink, i.e. the Python client's own floor.)"
+    echo
     echo "### Memory"
     echo
     awk -v b="$RSS_BEFORE" -v a="$RSS_AFTER" -v n="$IDLE_CONNS" -v e="$RSS_END" 'BEGIN {
@@ -431,7 +494,7 @@ PV="$(postconf -d -h mail_version)"
     echo "- failures (smtp-source errors or undelivered within ${DRAIN_TIMEOUT}s): $FAILURES; idle connections without 220: $IDLE_BAD"
     echo "- rampart log: $R_ACCEPTED accepted, $R_REFUSED refused, $R_DELIVERED delivery attempts delivered, $R_OTHER other attempts"
     echo "- postfix log: $P_SENT status=sent, $P_NOTSENT deferred/bounced, $P_REJECT rejected"
-    echo "- smtp-sink received $SINK_TOTAL messages in total ($((SINK_TOTAL - SINK_START)) during the measured runs)"
+    echo "- smtp-sink received $SINK_TOTAL messages in total ($((SINK_TOTAL - SINK_START)) during the measured runs, the ceiling runs included)"
 } | tee "$WORK/report.md"
 mkdir -p "$RESULTS_DIR"
 cp "$WORK/report.md" "$RESULTS_DIR/latest.md"

@@ -55,6 +55,7 @@ int serve(const std::string& path) {
     auto cfg = load(path);
     if (!cfg) return kConfigError;
     log::set_min_level(level_from(cfg->server.log_level));
+    server::apply_max_open_files(cfg->server.max_open_files, fds);
     if (!cfg->server.log_file.empty() && !log::set_file(cfg->resolve(cfg->server.log_file).string())) {
         std::cerr << cfg->source << ": server.log_file: cannot open " << cfg->resolve(cfg->server.log_file) << "\n";
         return 1;

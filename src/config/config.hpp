@@ -43,6 +43,7 @@ struct ServerSettings {
     std::uint32_t threads = 0;          // 0: one per CPU
     std::string log_file;               // empty: standard error
     std::string log_level = "info";
+    std::uint64_t max_open_files = 0;   // 0: keep the hard limit rampart was started with
 };
 
 struct Domain {

@@ -321,6 +321,8 @@ const Field<ServerSettings> kServer[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.log_file = *v)},
     {"log_level", "string", "\"info\"", "Least severe level written: debug | info | warning | error.",
      SET(if (auto v = read_enum(n, ctx, path, kLogLevels)) t.log_level = std::string(*v))},
+    {"max_open_files", "count", "0", "Open-file limit (soft and hard) set by `rampart serve` at start; 0 keeps the hard limit it was started with (the soft limit is raised to it). Above that hard limit it needs root or CAP_SYS_RESOURCE and is capped at fs.nr_open; each connection can use 2 descriptors (10,000 connections: about 20,100).",
+     SET(if (auto v = read_count(n, ctx, path, 0, 1ull << 30)) t.max_open_files = *v)},
 };
 
 const Field<Domain> kDomain[] = {
@@ -430,7 +432,7 @@ const Field<ListenerLimits> kLimits[] = {
      SET(if (auto v = read_count(n, ctx, path, 0, 1u << 24)) t.max_line_length = static_cast<std::uint32_t>(*v))},
     {"max_command_length", "count", "2048", "Longest command line including ESMTP parameters (RFC 5321 §4.5.3.1.4 plus extensions).",
      SET(if (auto v = read_count(n, ctx, path, 512, 65536)) t.max_command_length = static_cast<std::uint32_t>(*v))},
-    {"command_timeout", "duration", "\"5m\"", "Wait for the next command before 421 4.4.2 (RFC 5321 §4.5.3.2.7).",
+    {"command_timeout", "duration", "\"5m\"", "Longest wait for the next whole command line before 421 4.4.2 (RFC 5321 §4.5.3.2.7); it bounds the line, not each read, so a client sending a byte now and then is cut off too.",
      SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
     {"data_timeout", "duration", "\"10m\"", "Longest time for receiving one message's data (DATA, or all BDAT chunks from the first).",
      SET(if (auto v = read_duration(n, ctx, path)) t.data_timeout = *v)},

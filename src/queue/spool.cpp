@@ -1,15 +1,24 @@
 // queue/spool.cpp — the durable spool; the only writer of data_dir/spool.
-// Contract: commit() completes only after syncfs (or fsync of the file and directory)
-// returned success for a batch that includes this file.
+// Contract: commit() completes only after fdatasync of the journal holding the message's
+// copy, or syncfs (or fsync of the file and directory) returned success for a batch that
+// includes its file. Journal records: "J <id> <length>\n" + the spool file's bytes + "\n",
+// and "RM <id>\n"; a record cut short (crash mid-append) ends the replay of that journal.
 #include "queue/spool.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
+#include <cstring>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -25,6 +34,73 @@ namespace rampart::queue {
 using util::read_file;
 using util::write_all;
 
+namespace {
+
+// writev(2) until everything is written; retries EINTR. `iov` is consumed.
+Result<Ok> writev_all(int fd, std::vector<iovec> iov) {
+    std::size_t i = 0;
+    while (i < iov.size()) {
+        int n = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
+        ssize_t w = ::writev(fd, iov.data() + i, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno_error(errno, "write");
+        }
+        auto left = static_cast<std::size_t>(w);
+        while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+        if (i < iov.size()) {
+            iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+            iov[i].iov_len -= left;
+        }
+    }
+    return Ok{};
+}
+
+iovec iov_of(std::string_view s) { return iovec{const_cast<char*>(s.data()), s.size()}; }
+
+std::uint64_t file_size(int fd) {
+    struct stat st{};
+    return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+struct JournalContent {
+    std::unordered_map<std::string, std::string> copies;   // id -> spool file bytes
+    std::unordered_set<std::string> removed;
+    std::size_t records = 0;
+    bool torn = false;
+};
+
+// Parses one journal's bytes into `out`; stops at the first record that is cut short.
+void parse_journal(std::string_view j, JournalContent& out) {
+    std::size_t pos = 0;
+    while (pos < j.size()) {
+        std::size_t nl = j.find('\n', pos);
+        if (nl == std::string_view::npos) { out.torn = true; return; }
+        std::string_view line = j.substr(pos, nl - pos);
+        if (line.starts_with("RM ") && line.size() > 3) {
+            out.removed.insert(std::string(line.substr(3)));
+            ++out.records;
+            pos = nl + 1;
+            continue;
+        }
+        std::size_t sp = line.rfind(' ');
+        std::uint64_t len = 0;
+        if (!line.starts_with("J ") || sp <= 2 ||
+            std::from_chars(line.data() + sp + 1, line.data() + line.size(), len).ec != std::errc{}) {
+            out.torn = true;
+            return;
+        }
+        std::string id(line.substr(2, sp - 2));
+        std::size_t start = nl + 1;
+        if (len > j.size() - start || j.size() - start - len < 1 || j[start + len] != '\n') { out.torn = true; return; }
+        out.copies[id] = std::string(j.substr(start, len));
+        ++out.records;
+        pos = start + len + 1;
+    }
+}
+
+}  // namespace
+
 std::string new_queue_id() {
     static std::atomic<std::uint32_t> counter{0};
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -39,11 +115,19 @@ Spool::Spool(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
 Spool::~Spool() {
     {
+        std::lock_guard lock(journal_mutex_);
+        checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();   // its last checkpoint included
+    {
         std::lock_guard lock(mutex_);
         stop_ = true;
     }
     cv_.notify_all();
     if (flusher_.joinable()) flusher_.join();
+    for (int fd : journal_fd_)
+        if (fd >= 0) ::close(fd);
     if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
@@ -51,16 +135,126 @@ Result<Ok> Spool::open() {
     std::error_code ec;
     std::filesystem::create_directories(incoming_dir(), ec);
     if (ec) return Error{ec.value(), "create " + incoming_dir().string() + ": " + ec.message()};
+    std::filesystem::create_directories(dir_ / "journal", ec);
+    if (ec) return Error{ec.value(), "create " + (dir_ / "journal").string() + ": " + ec.message()};
     dir_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) return errno_error(errno, "open " + dir_.string());
+    for (int i = 0; i < 2; ++i) {
+        std::filesystem::path p = dir_ / "journal" / std::to_string(i);
+        journal_fd_[i] = ::open(p.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (journal_fd_[i] < 0) return errno_error(errno, "open " + p.string());
+        journal_bytes_[i] = file_size(journal_fd_[i]);
+    }
+    replay_journals();
     flusher_ = std::thread([this] { flush_loop(); });
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
     return Ok{};
 }
 
-void Spool::enqueue(int fd, std::function<void(int)> done) {
+void Spool::replay_journals() {
+    JournalContent jc;
+    for (int i = 0; i < 2; ++i) {
+        if (journal_bytes_[i] == 0) continue;
+        auto content = read_file(dir_ / "journal" / std::to_string(i));
+        if (!content) {
+            log::error("spool.journal.unreadable", {{"file", (dir_ / "journal" / std::to_string(i)).string()}, {"error", content.error().message}});
+            continue;
+        }
+        parse_journal(*content, jc);
+    }
+    if (jc.records == 0 && !jc.torn) return;
+    std::size_t restored = 0, removed = 0;
+    for (const std::string& id : jc.removed) {
+        jc.copies.erase(id);
+        if (id.find('/') == std::string::npos && ::unlink((dir_ / id).c_str()) == 0) ++removed;
+    }
+    for (const auto& [id, bytes] : jc.copies) {
+        if (id.empty() || id.find('/') != std::string::npos || id.starts_with(".")) continue;
+        std::filesystem::path path = dir_ / id;
+        auto now = read_file(path);
+        if (now) {
+            auto parsed = parse_spool_file(*now);
+            if (parsed && parsed->envelope.id == id) continue;   // the file made it
+        }
+        // Lost or torn in the crash: the journal's copy is what was acknowledged.
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        Result<Ok> w = fd >= 0 ? write_all(fd, bytes) : errno_error(errno, "create " + path.string());
+        if (w && ::fsync(fd) != 0) w = errno_error(errno, "fsync " + path.string());
+        if (fd >= 0) ::close(fd);
+        if (!w) {
+            log::error("spool.journal.restore_failed", {{"id", id}, {"error", w.error().message}});
+            continue;
+        }
+        log::warn("spool.journal.restored", {{"id", id}, {"bytes", bytes.size()}});
+        ++restored;
+    }
+    log::info("spool.journal.replayed", {{"records", jc.records}, {"restored", restored}, {"removed", removed}, {"torn_tail", jc.torn ? "yes" : "no"}});
+    // Everything the journals vouched for is in its file now: make that durable, then
+    // empty them (each truncation made durable, so no old record comes back).
+    if (::syncfs(dir_fd_) != 0) {
+        log::error("spool.journal.sync_failed", {{"error", std::strerror(errno)}, {"action", "journal kept"}});
+        return;
+    }
+    for (int i = 0; i < 2; ++i) {
+        if (::ftruncate(journal_fd_[i], 0) == 0) journal_bytes_[i] = 0;
+        ::fdatasync(journal_fd_[i]);
+    }
+}
+
+int Spool::journal_append(const iovec* iov, int n, std::size_t bytes) {
+    std::lock_guard lock(journal_mutex_);
+    int fd = journal_fd_[active_];
+    if (fd < 0) return -1;
+    Result<Ok> w = writev_all(fd, std::vector<iovec>(iov, iov + n));
+    if (!w) {
+        // A record cut short would end every later replay here: take it back.
+        if (::ftruncate(fd, static_cast<off_t>(journal_bytes_[active_])) != 0) journal_bytes_[active_] = file_size(fd);
+        return -1;
+    }
+    journal_bytes_[active_] += bytes;
+    if (journal_bytes_[active_] >= kCheckpointBytes) checkpoint_cv_.notify_one();
+    return fd;
+}
+
+void Spool::checkpoint_loop() {
+    while (true) {
+        bool stop;
+        {
+            std::unique_lock lock(journal_mutex_);
+            checkpoint_cv_.wait_for(lock, kCheckpointEvery,
+                                    [this] { return checkpoint_stop_ || journal_bytes_[active_] >= kCheckpointBytes; });
+            stop = checkpoint_stop_;
+        }
+        checkpoint();
+        if (stop) return;
+    }
+}
+
+void Spool::checkpoint() {
+    std::lock_guard one(checkpoint_mutex_);
+    int old;
+    {
+        std::lock_guard lock(journal_mutex_);
+        if (journal_bytes_[active_] == 0) return;
+        old = active_;
+        active_ = 1 - active_;   // new records go to the other journal from now on
+    }
+    int jfd = journal_fd_[old];
+    // Every file whose copy is in `old` was written before its record: one syncfs makes
+    // them durable, and the journal's copies are no longer needed.
+    if (::syncfs(dir_fd_) != 0) {
+        log::error("spool.checkpoint.failed", {{"error", std::strerror(errno)}, {"action", "journal kept; retried"}});
+        return;
+    }
+    std::lock_guard lock(journal_mutex_);
+    if (::ftruncate(jfd, 0) == 0) journal_bytes_[old] = 0;
+    ::fdatasync(jfd);
+}
+
+void Spool::enqueue(int fd, bool journal, std::function<void(int)> done) {
     {
         std::lock_guard lock(mutex_);
-        pending_.push_back({fd, std::move(done)});
+        pending_.push_back({fd, journal, std::move(done)});
     }
     cv_.notify_one();
 }
@@ -75,28 +269,40 @@ void Spool::flush_loop() {
             batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
             pending_.clear();
         }
-        // One syncfs covers every file of the batch, their directory entries included.
-        int err = ::syncfs(dir_fd_) == 0 ? 0 : errno;
-        if (err != 0) {
-            // Fall back to per-file fsync plus one directory fsync; report per file.
-            for (Pending& p : batch) {
+        // Journalled messages: one fdatasync per journal in the batch (at most two).
+        int jfd[2] = {-1, -1}, jerr[2] = {0, 0};
+        bool files = false;
+        for (const Pending& p : batch) {
+            if (!p.journal) files = true;
+            else if (jfd[0] < 0 || jfd[0] == p.fd) jfd[0] = p.fd;
+            else jfd[1] = p.fd;
+        }
+        for (int i = 0; i < 2; ++i)
+            if (jfd[i] >= 0 && ::fdatasync(jfd[i]) != 0) jerr[i] = errno;
+        // Files: one syncfs covers every file of the batch, their directory entries included.
+        int err = files ? (::syncfs(dir_fd_) == 0 ? 0 : errno) : 0;
+        for (Pending& p : batch) {
+            if (p.journal) {
+                p.done(p.fd == jfd[0] ? jerr[0] : jerr[1]);
+            } else if (err != 0) {
+                // Fall back to per-file fsync plus one directory fsync; report per file.
                 int e = ::fsync(p.fd) == 0 ? 0 : errno;
                 if (e == 0 && ::fsync(dir_fd_) != 0) e = errno;
                 p.done(e);
+            } else {
+                p.done(0);
             }
-        } else {
-            for (Pending& p : batch) p.done(0);
         }
         batch.clear();
     }
 }
 
-asio::awaitable<int> Spool::wait_durable(int fd) {
+asio::awaitable<int> Spool::wait_durable(int fd, bool journal) {
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(int)>(
-        [this, fd](auto handler) {
+        [this, fd, journal](auto handler) {
             auto ex = asio::get_associated_executor(handler);
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            enqueue(fd, [h, ex](int err) { asio::post(ex, [h, err]() mutable { (*h)(err); }); });
+            enqueue(fd, journal, [h, ex](int err) { asio::post(ex, [h, err]() mutable { (*h)(err); }); });
         },
         asio::use_awaitable);
 }
@@ -114,17 +320,35 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     if (fd < 0) co_return Error{EEXIST, "no free queue id in " + dir_.string()};
     env.size = head.size() + body.size();
     std::string header = encode_header(env);
-    Result<Ok> w = write_all(fd, header);
-    if (w) w = write_all(fd, head);
-    if (w) w = write_all(fd, body);
-    if (w) w = write_all(fd, kEndRecord);
-    if (w && !env.principal.empty()) w = write_all(fd, encode_principal(env));
-    if (w && !records.empty()) w = write_all(fd, records);
-    if (copied) copied();   // even if a write failed: the caller answers 452 and drops it
+    std::string principal = env.principal.empty() ? std::string() : encode_principal(env);
+    std::vector<iovec> parts{iov_of(header), iov_of(head), iov_of(body), iov_of(kEndRecord), iov_of(principal), iov_of(records)};
+    std::size_t total = 0;
+    for (const iovec& v : parts) total += v.iov_len;
+    Result<Ok> w = writev_all(fd, parts);   // one system call, whatever the parts
+    if (w) cache_put(env.id, head, body);   // before copied(): `body` may go away then
     int err = 0;
-    if (w) err = co_await wait_durable(fd);
+    if (w && total <= kJournalMax) {
+        // The copy in the journal, written after the file, is what makes the 250 safe.
+        std::string open_record = "J " + env.id + " " + std::to_string(total) + "\n";
+        std::vector<iovec> rec{iov_of(open_record)};
+        rec.insert(rec.end(), parts.begin(), parts.end());
+        rec.push_back(iov_of("\n"));
+        int jfd = journal_append(rec.data(), static_cast<int>(rec.size()), open_record.size() + total + 1);
+        if (copied) copied();
+        err = jfd >= 0 ? co_await wait_durable(jfd, true) : co_await wait_durable(fd);
+        if (err != 0 && jfd >= 0) {
+            // Answered 452: a replay must not bring it back (the client sends it again).
+            std::string rm = "RM " + env.id + "\n";
+            iovec v = iov_of(rm);
+            journal_append(&v, 1, rm.size());
+        }
+    } else {
+        if (copied) copied();   // even if a write failed: the caller answers 452 and drops it
+        if (w) err = co_await wait_durable(fd);
+    }
     ::close(fd);
     if (!w || err != 0) {
+        cache_drop(env.id);
         ::unlink(path.c_str());
         co_return !w ? w.error() : errno_error(err, "sync " + path.string());
     }
@@ -178,7 +402,37 @@ std::vector<Envelope> Spool::recover() {
     return out;
 }
 
+void Spool::cache_put(const std::string& id, std::string_view head, std::string_view body) {
+    if (head.size() + body.size() > kCacheEach) return;
+    std::string m;
+    m.reserve(head.size() + body.size());
+    m.append(head).append(body);
+    std::lock_guard lock(cache_mutex_);
+    cache_bytes_ += m.size();
+    cache_.emplace_back(id, std::move(m));
+    while (cache_bytes_ > kCacheTotal && !cache_.empty()) {
+        cache_bytes_ -= cache_.front().second.size();
+        cache_.pop_front();
+    }
+}
+
+void Spool::cache_drop(const std::string& id) {
+    std::lock_guard lock(cache_mutex_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+        if (it->first == id) {
+            cache_bytes_ -= it->second.size();
+            cache_.erase(it);
+            return;
+        }
+    }
+}
+
 Result<std::string> Spool::read_message(const std::string& id) const {
+    {
+        std::lock_guard lock(cache_mutex_);
+        for (auto it = cache_.rbegin(); it != cache_.rend(); ++it)
+            if (it->first == id) return it->second;
+    }
     auto content = read_file(dir_ / id);
     if (!content) return content.error();
     auto parsed = parse_spool_file(*content);
@@ -194,6 +448,16 @@ Result<Envelope> Spool::read_envelope(const std::string& id) const {
     return std::move(parsed->envelope);
 }
 
-void Spool::remove(const std::string& id) { ::unlink((dir_ / id).c_str()); }
+void Spool::remove(const std::string& id) {
+    // The record first: a replay after kill -9 sees it and does not bring the message
+    // back. After a power failure the record may be lost while the unlink is not: the
+    // message is then delivered again (at least once, as before the journal, when the
+    // unlink itself could be lost).
+    std::string record = "RM " + id + "\n";
+    iovec v = iov_of(record);
+    journal_append(&v, 1, record.size());
+    ::unlink((dir_ / id).c_str());
+    cache_drop(id);
+}
 
 }  // namespace rampart::queue

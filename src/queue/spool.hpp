@@ -1,12 +1,22 @@
 // queue/spool.hpp — the durable spool; the only writer of data_dir/spool.
 // Trust: sees only messages a session accepted; never talks to the network.
-// Contract: commit() returns only after the file and its directory entry are on stable
-// storage (DESIGN.md §8). Concurrent commits share one flush (group commit: syncfs(2) of
-// the spool's file system, falling back to fsync per file). A file without its end record
-// is crash debris: recover() removes it, as it removes every file in incoming_dir() (messages
-// that were still arriving: queue/incoming.hpp).
+// Contract: commit() returns only after the message is on stable storage (DESIGN.md §8):
+// either its file and directory entry are (group commit: syncfs(2) of the spool's file
+// system, falling back to fsync per file), or — for messages up to kJournalMax — a copy
+// of the whole file is in the write-ahead journal (data_dir/spool/journal/0 and 1) and
+// that journal was fdatasync'ed: one fdatasync of one file per batch instead of a syncfs,
+// no other writer's data flushed on the acknowledgement path. The message file is written
+// too (not synced); a checkpoint every kCheckpointEvery makes the files durable with one
+// syncfs and empties the journal. recover() first replays the journals: a journalled
+// message whose file is missing or torn is written again from its copy (and synced), and
+// a message removed after delivery ("RM" record, appended by remove() before the unlink)
+// stays removed. The message file format is unchanged.
+// A file without its end record and no journal copy is crash debris: recover() removes
+// it, as it removes every file in incoming_dir() (messages that were still arriving:
+// queue/incoming.hpp).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,6 +40,13 @@ struct RecoveredMessage {
 
 class Spool {
 public:
+    // Messages (spool file bytes) up to this size go through the journal; larger ones
+    // are made durable with the syncfs group commit (a second copy would cost more than
+    // the sync it saves).
+    static constexpr std::size_t kJournalMax = 1 << 20;
+    static constexpr std::chrono::milliseconds kCheckpointEvery{10000};
+    static constexpr std::uint64_t kCheckpointBytes = 64ull << 20;
+
     explicit Spool(std::filesystem::path dir);
     ~Spool();
     Spool(const Spool&) = delete;
@@ -55,13 +72,18 @@ public:
     asio::awaitable<Result<Ok>> append(const std::string& id, std::string records);
 
     // Every complete message in the spool; incomplete files are removed (and logged).
+    // Replays the journal first (see the header comment).
     std::vector<Envelope> recover();
+    // Makes every message file durable and empties the journal now (the checkpoint
+    // thread does this every kCheckpointEvery; the destructor does it a last time).
+    void checkpoint();
 
-    // The stored message (Received header included), without envelope.
+    // The stored message (Received header included), without envelope. Recently committed
+    // small messages come from memory (delivery right after the commit reads no file).
     Result<std::string> read_message(const std::string& id) const;
     Result<Envelope> read_envelope(const std::string& id) const;
 
-    // Forget a finished message.
+    // Forget a finished message: an "RM" record in the journal, and the file unlinked.
     void remove(const std::string& id);
 
     const std::filesystem::path& dir() const { return dir_; }
@@ -72,11 +94,16 @@ public:
 private:
     struct Pending {
         int fd;
+        bool journal;                     // fdatasync(fd) suffices (fd is a journal)
         std::function<void(int)> done;   // errno, 0 on success; called on the flush thread
     };
-    void enqueue(int fd, std::function<void(int)> done);
+    void enqueue(int fd, bool journal, std::function<void(int)> done);
     void flush_loop();
-    asio::awaitable<int> wait_durable(int fd);
+    void checkpoint_loop();
+    asio::awaitable<int> wait_durable(int fd, bool journal = false);
+    // Appends one record to the active journal; returns its descriptor (-1 on error).
+    int journal_append(const struct iovec* iov, int n, std::size_t bytes);
+    void replay_journals();
 
     std::filesystem::path dir_;
     int dir_fd_ = -1;
@@ -85,6 +112,27 @@ private:
     std::deque<Pending> pending_;
     bool stop_ = false;
     std::thread flusher_;
+
+    // The journal: two files, one active; the checkpoint switches, syncs, truncates.
+    std::mutex journal_mutex_;           // active_, journal_bytes_ and appends
+    int journal_fd_[2] = {-1, -1};
+    int active_ = 0;
+    std::uint64_t journal_bytes_[2] = {0, 0};
+    std::mutex checkpoint_mutex_;        // one checkpoint at a time
+
+    // Messages (head + body) of recent commits up to kCacheEach bytes, at most kCacheTotal
+    // in all, oldest dropped first; remove() drops its entry. The stored message never
+    // changes after the commit (later records are appended after the end record).
+    static constexpr std::size_t kCacheEach = 64 * 1024;
+    static constexpr std::size_t kCacheTotal = 4 * 1024 * 1024;
+    void cache_put(const std::string& id, std::string_view head, std::string_view body);
+    void cache_drop(const std::string& id);
+    mutable std::mutex cache_mutex_;
+    std::deque<std::pair<std::string, std::string>> cache_;   // oldest first
+    std::size_t cache_bytes_ = 0;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_stop_ = false;
+    std::thread checkpointer_;
 };
 
 std::string new_queue_id();

@@ -5,7 +5,9 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -50,6 +52,25 @@ DescriptorLimit prepare_process() {
         }
     }
     return out;
+}
+
+void apply_max_open_files(std::uint64_t wanted, DescriptorLimit& limit) {
+    if (wanted == 0) return;
+    std::uint64_t target = wanted;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+        unsigned long long nr_open = 0;
+        if (std::fscanf(f, "%llu", &nr_open) == 1 && nr_open > 0) target = std::min<std::uint64_t>(target, nr_open);
+        std::fclose(f);
+    }
+    rlimit rl{static_cast<rlim_t>(target), static_cast<rlim_t>(target)};
+    if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        limit.limit = limit.hard = target;
+        limit.error.clear();
+        return;
+    }
+    int e = errno;
+    limit.error = "setrlimit to server.max_open_files = " + std::to_string(target) + ": " + std::strerror(e) +
+                  (e == EPERM ? " (raising the hard limit needs root or CAP_SYS_RESOURCE)" : "");
 }
 
 DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, std::uint64_t in_use, std::size_t threads) {

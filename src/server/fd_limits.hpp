@@ -33,6 +33,12 @@ struct DescriptorLimit {
 // raises the soft open-file limit to the hard one.
 DescriptorLimit prepare_process();
 
+// server.max_open_files: when `wanted` is not 0, sets the soft and hard open-file limits
+// to it (capped at /proc/sys/fs/nr_open). Raising the hard limit needs root or
+// CAP_SYS_RESOURCE; on failure `limit` keeps what it was and `error` says why (logged as
+// server.descriptors.unraised). Call after prepare_process(), before plan_and_log().
+void apply_max_open_files(std::uint64_t wanted, DescriptorLimit& limit);
+
 // How the limit is shared out (docs/architecture.md "Descriptors").
 struct DescriptorPlan {
     std::uint64_t limit = 0;

@@ -2,6 +2,7 @@
 #include "session/line_io.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include <asio/buffer.hpp>
 
@@ -33,38 +34,44 @@ asio::awaitable<bool> LineIo::flush() {
 
 void LineIo::compact() {
     if (in_pos_ == 0) return;
-    if (in_pos_ >= in_.size()) {
-        in_.clear();
-    } else {
-        in_.erase(0, in_pos_);
-    }
+    if (in_pos_ < in_end_) std::memmove(in_.data(), in_.data() + in_pos_, in_end_ - in_pos_);
+    in_end_ -= in_pos_;
     in_pos_ = 0;
 }
 
 std::size_t LineIo::discard_pending() {
-    std::size_t n = in_.size() - in_pos_;
-    in_.clear();
-    in_pos_ = 0;
+    std::size_t n = in_end_ - in_pos_;
+    in_end_ = in_pos_ = 0;
     return n;
 }
 
 asio::awaitable<bool> LineIo::fill(milliseconds timeout, std::size_t chunk) {
     if (!co_await flush()) co_return false;
     compact();
-    if (chunk == kCommandChunk && in_.empty() && in_.capacity() > kDataChunk) in_.shrink_to_fit();
-    std::size_t old = in_.size();
-    in_.resize(old + chunk);
-    std::size_t n = co_await s_.read_some(asio::buffer(in_.data() + old, chunk), timeout);
-    in_.resize(old + n);
+    // Waiting for a command with nothing buffered: give back the big buffer message data
+    // needed (an idle session keeps only a command-sized one).
+    if (chunk == kCommandChunk && in_end_ == 0 && in_.size() > kCommandChunk) std::string().swap(in_);
+    // The buffer only grows (zero-filled once, not on every read: that memset was a
+    // quarter of the instructions per message).
+    // Large reads only while data arrives in bulk: a peer that trickles (a slow client in
+    // DATA) gets a command-sized buffer, not 64 KiB (issue 13: 2,000 slow clients).
+    if (chunk > kCommandChunk && last_read_ < kCommandChunk) chunk = kCommandChunk;
+    if (in_.size() < in_end_ + chunk) in_.resize(in_end_ + chunk);
+    std::size_t n = co_await s_.read_some(asio::buffer(in_.data() + in_end_, chunk), timeout);
+    in_end_ += n;
+    last_read_ = n;
     co_return n > 0;
 }
 
 asio::awaitable<LineStatus> LineIo::read_line(std::string& line, std::size_t max, milliseconds timeout) {
+    // The timeout bounds the whole line, not each read: a peer that sends one byte now and
+    // then (slowloris) is cut off like a silent one (issue 13).
+    auto deadline = Clock::now() + timeout;
     std::size_t checked = 0;  // bytes after in_pos_ already known to hold no LF
     bool discarding = false;
     while (true) {
-        std::size_t nl = in_.find('\n', in_pos_ + checked);
-        if (nl != std::string::npos) {
+        std::size_t nl = std::string_view(in_.data(), in_end_).find('\n', in_pos_ + checked);
+        if (nl != std::string_view::npos) {
             std::string_view raw(in_.data() + in_pos_, nl - in_pos_);
             in_pos_ = nl + 1;
             if (discarding) co_return LineStatus::TooLong;
@@ -75,14 +82,15 @@ asio::awaitable<LineStatus> LineIo::read_line(std::string& line, std::size_t max
             line.assign(raw);
             co_return LineStatus::Ok;
         }
-        checked = in_.size() - in_pos_;
+        checked = in_end_ - in_pos_;
         if (checked > max) {
             // Over-long line: drop what we have and keep dropping until its LF.
             discarding = true;
-            in_pos_ = in_.size();
+            in_pos_ = in_end_;
             checked = 0;
         }
-        if (!co_await fill(timeout)) co_return LineStatus::Closed;
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (!co_await fill(std::max(left, milliseconds(1)))) co_return LineStatus::Closed;
     }
 }
 

@@ -27,7 +27,7 @@ enum class LineStatus { Ok, TooLong, BareLineEnd, Closed };
 class LineIo {
 public:
     // Reads are small while waiting for commands (an idle session holds little memory)
-    // and large while message data streams in.
+    // and large while message data streams in (once a small read came back full).
     static constexpr std::size_t kCommandChunk = 4 * 1024;
     static constexpr std::size_t kDataChunk = 64 * 1024;
 
@@ -39,14 +39,15 @@ public:
     asio::awaitable<bool> flush();
     // Flushes, then reads at least one more byte into the buffer; false on EOF/error/timeout.
     asio::awaitable<bool> fill(std::chrono::milliseconds timeout, std::size_t chunk = kCommandChunk);
-    // One CRLF-terminated line of at most `max` bytes (CRLF included), without the CRLF.
+    // One CRLF-terminated line of at most `max` bytes (CRLF included), without the CRLF;
+    // `timeout` is for the whole line (Closed, with the stream's end Timeout, when it passes).
     asio::awaitable<LineStatus> read_line(std::string& line, std::size_t max, std::chrono::milliseconds timeout);
     // Sends `r`, half-closes and drains the peer's input (bounded) so it reads the reply
     // instead of a reset.
     asio::awaitable<void> close_after_fatal(const smtp::Reply& r);
 
     // Input read but not consumed yet (message data is parsed from here in place).
-    std::string_view pending() const { return std::string_view(in_).substr(in_pos_); }
+    std::string_view pending() const { return std::string_view(in_.data() + in_pos_, in_end_ - in_pos_); }
     void consume(std::size_t n) { in_pos_ += n; }
     // Drops unread input (STARTTLS injection, RFC 3207 §4.2); returns how many bytes.
     std::size_t discard_pending();
@@ -55,8 +56,10 @@ private:
     void compact();
 
     net::Stream& s_;
-    std::string in_;
+    std::string in_;           // [0, in_end_) read; the rest is room for the next read
     std::size_t in_pos_ = 0;
+    std::size_t in_end_ = 0;
+    std::size_t last_read_ = 0;   // bytes the last read returned
     std::string out_;
 };
 

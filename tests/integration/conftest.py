@@ -296,7 +296,7 @@ class Sink:
 class Rampart:
     def __init__(self, workdir, port=None, tls="starttls", relay_list=(RELAY_IP + "/32",), smarthost_port=None,
                  limits=None, retry_interval="2s", hostname="mx.test", data_dir=None, extra_listeners=(),
-                 threads=2, extra_config="", queue=None, listener_keys=None):
+                 threads=2, extra_config="", queue=None, listener_keys=None, server_keys=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
@@ -317,6 +317,7 @@ class Rampart:
         self.extra_config = extra_config  # TOML appended verbatim (e.g. [dns], more [[send_connectors]])
         self.queue = dict(queue or {})  # more [queue] keys, e.g. {"max_lifetime": "5s"}
         self.listener_keys = dict(listener_keys or {})  # more keys for every listener, e.g. {"filters": True}
+        self.server_keys = dict(server_keys or {})  # more [server] keys, e.g. {"max_open_files": 30000}
         self.proc = None
         self.preexec_fn = None  # run in the child before exec (e.g. resource limits)
         self.write_config()
@@ -330,6 +331,7 @@ class Rampart:
             f"data_dir = {toml_str(self.data_dir)}",
             f"log_file = {toml_str(self.log_path)}",
             f"threads = {self.threads}",
+            *[f"{k} = {toml_value(v)}" for k, v in self.server_keys.items()],
             "",
             "[[domains]]",
             f"name = {toml_str(DOMAIN)}",

@@ -34,6 +34,52 @@ def test_soft_limit_is_raised_to_the_hard_limit(rampart_factory):
     assert int(ev["sessions"]) >= 1000, ev
 
 
+def may_raise_hard_limit():
+    """Root with CAP_SYS_RESOURCE (bit 24 of the effective capabilities)."""
+    with open("/proc/self/status") as f:
+        caps = next(int(l.split()[1], 16) for l in f if l.startswith("CapEff:"))
+    return os.geteuid() == 0 and bool(caps & (1 << 24))
+
+
+def test_max_open_files_raises_the_hard_limit(rampart_factory):
+    # 10,000 connections need about 20,100 descriptors; a hard limit below that (here 1024)
+    # is raised by rampart itself when it may (root with CAP_SYS_RESOURCE).
+    if not may_raise_hard_limit():
+        import pytest
+        pytest.skip("raising the hard open-file limit needs CAP_SYS_RESOURCE")
+    srv = rampart_factory(start=False, limits={"max_connections": 10000, "max_connections_per_source": 50},
+                          server_keys={"max_open_files": 30000})
+    srv.preexec_fn = limit_nofile(1024, 1024)
+    srv.start()
+    ev = wait_for(lambda: srv.log_events("server.descriptors"), what="server.descriptors")[0]
+    assert (ev["limit"], ev["raised_from"]) == ("30000", "1024"), ev
+    assert int(ev["sessions"]) == 10000, ev
+    assert not srv.log_events("server.descriptors.short"), srv.log_tail()
+    with open(f"/proc/{srv.proc.pid}/limits") as f:
+        line = next(l for l in f if l.startswith("Max open files"))
+    assert line.split()[3:5] == ["30000", "30000"], line
+
+
+def test_max_open_files_it_may_not_set_is_reported(rampart_factory):
+    # Without the privilege (or above fs.nr_open's reach) the server still starts, with the
+    # limit it has, and says why it could not raise it.
+    srv = rampart_factory(start=False, limits={"max_connections": 10000, "max_connections_per_source": 50},
+                          server_keys={"max_open_files": 30000})
+    srv.preexec_fn = limit_nofile(1024, 1024)
+    if may_raise_hard_limit():
+        import pytest
+        pytest.skip("this process may raise the hard limit (CAP_SYS_RESOURCE): the other test covers it")
+    srv.start()
+    ev = wait_for(lambda: srv.log_events("server.descriptors"), what="server.descriptors")[0]
+    assert ev["limit"] == "1024", ev
+    unraised = srv.log_events("server.descriptors.unraised")
+    assert len(unraised) == 1 and "server.max_open_files = 30000" in unraised[0]["error"], srv.log_tail()
+    assert "CAP_SYS_RESOURCE" in unraised[0]["error"], unraised
+    assert len(srv.log_events("server.descriptors.short")) == 1, srv.log_tail()
+    with srv.raw() as c:
+        assert c.read_reply()[0] == 220
+
+
 def readable(sock):
     r, _, _ = select.select([sock], [], [], 0)
     return bool(r)

@@ -450,3 +450,48 @@ def test_data_timeout(rampart_factory):
         code, lines = c.read_reply(timeout=8)
         assert code == 421 and lines[0].startswith("4.4.2"), lines
     assert r.maildir_messages("slow") == []
+
+
+def dribble_until_reply(c, data, every=0.25):
+    """Sends `data` one byte at a time, `every` seconds apart, until the server replies or
+    closes; returns the reply (code, lines), or None if every byte went out unanswered."""
+    for i in range(len(data)):
+        try:
+            c.send(data[i:i + 1])
+        except OSError:
+            break   # closed by the server: its reply is waiting in our receive buffer
+        if not c.expect_nothing(every):
+            break
+    else:
+        return None
+    return c.read_reply(timeout=5)
+
+
+def test_command_timeout_bounds_a_dribbled_line(rampart_factory):
+    # Slowloris (issue 13): one byte now and then, never a whole line. The command timeout
+    # bounds the whole line, not each read, or such a client holds its slot for ever.
+    r = rampart_factory("dribble", limits={"command_timeout": "1s"})
+    with r.raw() as c:
+        assert c.read_reply()[0] == 220
+        # 200 bytes at 4 a second: 50 s, fifty times the timeout, and every byte comes
+        # well within it (before the fix the server waited for all of them and more).
+        reply = dribble_until_reply(c, b"NOOP " + b"x" * 195)
+        assert reply is not None, "the server kept waiting for the dribbled line"
+        code, lines = reply
+        assert code == 421 and lines[0].startswith("4.4.2"), lines
+        assert c.read_until_closed(timeout=5) == b""
+
+
+def test_data_timeout_bounds_dribbled_data(rampart_factory):
+    r = rampart_factory("ddribble", limits={"data_timeout": "1s", "command_timeout": "1s"})
+    with r.raw() as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<a@outside.test>")[0] == 250
+        assert c.cmd("RCPT TO:<slow@example.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        reply = dribble_until_reply(c, b"Subject: slow\r\n\r\n" + b"y" * 200)
+        assert reply is not None, "the server kept waiting for the dribbled message"
+        code, lines = reply
+        assert code == 421 and lines[0].startswith("4.4.2"), lines
+    assert r.maildir_messages("slow") == []

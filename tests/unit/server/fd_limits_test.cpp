@@ -1,5 +1,7 @@
 #include "server/fd_limits.hpp"
 
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include "config/load_helpers.hpp"
@@ -66,4 +68,42 @@ TEST(AcceptBackoff, GrowsToOneSecondAndCountsTheEpisode) {
     EXPECT_EQ(b.failures(), 6u);
     EXPECT_EQ(b.succeeded(), 6u);   // logged once at the end, with the count
     EXPECT_EQ(b.failed(), milliseconds(100));   // a new episode starts small again
+}
+
+using rampart::server::apply_max_open_files;
+using rampart::server::DescriptorLimit;
+
+// server.max_open_files (issue 13): 0 leaves the limits alone; a value the process may set
+// becomes both limits; one it may not set leaves them and says why.
+TEST(MaxOpenFiles, SetsWhatItMayAndExplainsWhatItMayNot) {
+    rlimit before{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+    DescriptorLimit l;
+    l.limit = before.rlim_cur;
+    l.hard = before.rlim_max;
+    apply_max_open_files(0, l);
+    EXPECT_EQ(l.limit, before.rlim_cur);
+    EXPECT_TRUE(l.error.empty());
+    if (before.rlim_max == RLIM_INFINITY) GTEST_SKIP() << "unlimited hard limit";
+    // Soft and hard both to the current hard limit: always permitted.
+    apply_max_open_files(before.rlim_max, l);
+    EXPECT_TRUE(l.error.empty()) << l.error;
+    EXPECT_EQ(l.limit, before.rlim_max);
+    rlimit now{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
+    EXPECT_EQ(now.rlim_cur, before.rlim_max);
+    EXPECT_EQ(now.rlim_max, before.rlim_max);
+    // Above the hard limit: only with CAP_SYS_RESOURCE; otherwise nothing changes.
+    DescriptorLimit up = l;
+    apply_max_open_files(before.rlim_max + 1000, up);
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
+    if (up.error.empty()) {
+        EXPECT_GE(now.rlim_max, before.rlim_max);   // raised (capped at fs.nr_open)
+        EXPECT_EQ(up.limit, now.rlim_max);
+    } else {
+        EXPECT_NE(up.error.find("server.max_open_files"), std::string::npos) << up.error;
+        EXPECT_EQ(up.limit, before.rlim_max);
+        EXPECT_EQ(now.rlim_max, before.rlim_max);
+    }
+    ::setrlimit(RLIMIT_NOFILE, &before);   // the soft limit back, for the other tests
 }
