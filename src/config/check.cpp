@@ -323,6 +323,12 @@ std::vector<Finding> analyse(const Config& c) {
                        "an antivirus engine that is down, slow or answering garbage lets mail through unscanned:"
                        " stopping the engine (or flooding it) lets viruses in",
                        "antivirus"});
+    for (const MilterSettings& m : c.milters)
+        if (m.on_error == OnEngineError::Accept)
+            out.push_back({"", "", "on_error", "\"accept\"", "\"tempfail\"", Severity::Exposure,
+                           "milter \"" + m.name + "\" down, slow or answering garbage lets mail through without it:"
+                           " stopping the milter (or flooding it) skips its checks",
+                           "milters"});
     return out;
 }
 
@@ -364,6 +370,17 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
         if (f.section != "antivirus") continue;
         if (!antivirus_header) out += "\n[antivirus]\n";
         antivirus_header = true;
+        std::string sev(severity_name(f.severity));
+        sev.resize(8, ' ');
+        out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+        out += "      " + f.text + "\n";
+        (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
+    }
+    bool milters_header = false;
+    for (const Finding& f : findings) {
+        if (f.section != "milters") continue;
+        if (!milters_header) out += "\n[[milters]]\n";
+        milters_header = true;
         std::string sev(severity_name(f.severity));
         sev.resize(8, ' ');
         out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";

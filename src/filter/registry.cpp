@@ -1,12 +1,13 @@
 // filter/registry.cpp — configuration → agents, in chain order (DESIGN.md §5):
 // connection filter → sender filter → recipient filter → sender authentication →
-// content filter → attachment filter → antivirus → transport rules. An agent is in the
+// content filter → attachment filter → antivirus → milters → transport rules. An agent is in the
 // chain when its table is in the configuration.
 #include "filter/registry.hpp"
 
 #include "filter/attachment_filter.hpp"
 #include "filter/antivirus.hpp"
 #include "filter/connection_filter.hpp"
+#include "filter/milter.hpp"
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
 
@@ -20,6 +21,7 @@ Chain build_chain(const config::Config& config) {
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
+    for (const config::MilterSettings& m : config.milters) agents.push_back(std::make_unique<MilterAgent>(m, config.server.hostname));
     return Chain(std::move(agents));
 }
 
