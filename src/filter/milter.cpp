@@ -191,13 +191,13 @@ asio::awaitable<MilterAnswer> MilterClient::do_open(MilterConnectInfo info) {
     socket_ = std::make_unique<asio::generic::stream_protocol::socket>(ex_);
     std::error_code ec;
     if (address_.port == 0) {
-        asio::local::stream_protocol::endpoint ep(address_.host);
-        co_await socket_->async_connect(asio::generic::stream_protocol::endpoint(ep), asio::redirect_error(asio::use_awaitable, ec));
+        asio::generic::stream_protocol::endpoint ep{asio::local::stream_protocol::endpoint(address_.host)};
+        co_await socket_->async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
     } else {
         asio::ip::address ip = asio::ip::make_address(address_.host, ec);
         if (ec) co_return failed("bad milter address " + address_.host);
-        asio::ip::tcp::endpoint ep(ip, address_.port);
-        co_await socket_->async_connect(asio::generic::stream_protocol::endpoint(ep), asio::redirect_error(asio::use_awaitable, ec));
+        asio::generic::stream_protocol::endpoint ep{asio::ip::tcp::endpoint(ip, address_.port)};
+        co_await socket_->async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) co_return failed("cannot connect to the milter at " + endpoint_text(address_) + ": " + ec.message());
     std::string neg = milter::optneg_packet();
@@ -212,15 +212,17 @@ asio::awaitable<MilterAnswer> MilterClient::do_open(MilterConnectInfo info) {
     actions_ = r->actions;
     protocol_ = r->protocol;
     std::string packets = milter::macro_packet(Command::Connect, info.macros);
-    if (protocol_ & milter::kNoConnect) co_return co_await step(packets, false, false);
-    packets += milter::connect_packet(info.hostname, info.family, 0, info.address);
-    co_return co_await step(std::move(packets), !(protocol_ & milter::kNrConnect), false);
+    bool send = !(protocol_ & milter::kNoConnect);
+    if (send) packets += milter::connect_packet(info.hostname, info.family, 0, info.address);
+    asio::awaitable<MilterAnswer> op = step(std::move(packets), send && !(protocol_ & milter::kNrConnect), false);
+    co_return co_await std::move(op);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::open(const MilterConnectInfo& info) {
     // Named locals: GCC 12 mishandles temporaries inside co_await expressions.
     asio::awaitable<MilterAnswer> op = do_open(info);
-    co_return co_await timed(std::move(op), timeouts_.connect, "connect");
+    asio::awaitable<MilterAnswer> bounded = timed(std::move(op), timeouts_.connect, "connect");
+    co_return co_await std::move(bounded);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::helo(std::string_view helo) {
@@ -230,7 +232,8 @@ asio::awaitable<MilterAnswer> MilterClient::helo(std::string_view helo) {
         co_return skip;
     }
     asio::awaitable<MilterAnswer> op = step(milter::helo_packet(helo), !(protocol_ & milter::kNrHelo), false);
-    co_return co_await timed(std::move(op), timeouts_.command, "HELO");
+    asio::awaitable<MilterAnswer> bounded = timed(std::move(op), timeouts_.command, "HELO");
+    co_return co_await std::move(bounded);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::mail(std::string_view sender, const Macros& macros) {
@@ -238,7 +241,8 @@ asio::awaitable<MilterAnswer> MilterClient::mail(std::string_view sender, const 
     bool send = !(protocol_ & milter::kNoMail);
     if (send) packets += milter::mail_packet({"<" + std::string(sender) + ">"});
     asio::awaitable<MilterAnswer> op = step(std::move(packets), send && !(protocol_ & milter::kNrMail), false);
-    co_return co_await timed(std::move(op), timeouts_.command, "MAIL");
+    asio::awaitable<MilterAnswer> bounded = timed(std::move(op), timeouts_.command, "MAIL");
+    co_return co_await std::move(bounded);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::rcpt(std::string_view recipient, const Macros& macros) {
@@ -246,7 +250,8 @@ asio::awaitable<MilterAnswer> MilterClient::rcpt(std::string_view recipient, con
     bool send = !(protocol_ & milter::kNoRcpt);
     if (send) packets += milter::rcpt_packet({"<" + std::string(recipient) + ">"});
     asio::awaitable<MilterAnswer> op = step(std::move(packets), send && !(protocol_ & milter::kNrRcpt), false);
-    co_return co_await timed(std::move(op), timeouts_.command, "RCPT");
+    asio::awaitable<MilterAnswer> bounded = timed(std::move(op), timeouts_.command, "RCPT");
+    co_return co_await std::move(bounded);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::do_message(std::string_view message, Macros macros) {
@@ -254,7 +259,10 @@ asio::awaitable<MilterAnswer> MilterClient::do_message(std::string_view message,
     std::string packets = milter::macro_packet(Command::Data, macros);
     bool send = !(protocol_ & milter::kNoData);
     if (send) packets += milter::packet(Command::Data);
-    a = co_await step(std::move(packets), send && !(protocol_ & milter::kNrData), false);
+    {
+        asio::awaitable<MilterAnswer> op = step(std::move(packets), send && !(protocol_ & milter::kNrData), false);
+        a = co_await std::move(op);
+    }
     if (a.kind != AK::Continue) co_return a;
     std::size_t body_offset = 0;
     std::vector<milter::HeaderField> fields = milter::header_fields(message, body_offset);
@@ -264,30 +272,35 @@ asio::awaitable<MilterAnswer> MilterClient::do_message(std::string_view message,
             std::string_view value = f.value;
             if (!leading_space)
                 while (!value.empty() && (value[0] == ' ' || value[0] == '\t')) value.remove_prefix(1);
-            a = co_await step(milter::header_packet(f.name, value), !(protocol_ & milter::kNrHeader), false);
+            asio::awaitable<MilterAnswer> op = step(milter::header_packet(f.name, value), !(protocol_ & milter::kNrHeader), false);
+            a = co_await std::move(op);
             if (a.kind != AK::Continue) co_return a;
         }
     }
     if (!(protocol_ & milter::kNoEoh)) {
-        a = co_await step(milter::packet(Command::EndOfHeaders), !(protocol_ & milter::kNrEoh), false);
+        asio::awaitable<MilterAnswer> op = step(milter::packet(Command::EndOfHeaders), !(protocol_ & milter::kNrEoh), false);
+        a = co_await std::move(op);
         if (a.kind != AK::Continue) co_return a;
     }
     if (!(protocol_ & milter::kNoBody)) {
         std::string body = milter::crlf_body(message.substr(body_offset));
         for (std::size_t pos = 0; pos < body.size(); pos += milter::kBodyChunk) {
-            a = co_await step(milter::body_packet(std::string_view(body).substr(pos, milter::kBodyChunk)),
-                              !(protocol_ & milter::kNrBody), false);
+            asio::awaitable<MilterAnswer> op =
+                step(milter::body_packet(std::string_view(body).substr(pos, milter::kBodyChunk)), !(protocol_ & milter::kNrBody), false);
+            a = co_await std::move(op);
             if (a.kind != AK::Continue) co_return a;
             if (skipped_) break;
         }
     }
     packets = milter::macro_packet(Command::EndOfBody, macros) + milter::packet(Command::EndOfBody);
-    co_return co_await step(std::move(packets), true, true);
+    asio::awaitable<MilterAnswer> op = step(std::move(packets), true, true);
+    co_return co_await std::move(op);
 }
 
 asio::awaitable<MilterAnswer> MilterClient::message(std::string_view message, const Macros& macros) {
     asio::awaitable<MilterAnswer> op = do_message(message, macros);
-    co_return co_await timed(std::move(op), timeouts_.content, "the message");
+    asio::awaitable<MilterAnswer> bounded = timed(std::move(op), timeouts_.content, "the message");
+    co_return co_await std::move(bounded);
 }
 
 // ---------------------------------------------------------------- the agent
@@ -301,8 +314,10 @@ public:
     asio::awaitable<AgentVerdict> on(Stage stage, const MessageView& view) override {
         if (session_done_) co_return AgentVerdict::proceed();
         if (!client_) {
-            client_ = std::make_unique<MilterClient>(co_await asio::this_coro::executor, agent_.settings().address, agent_.timeouts());
-            MilterAnswer a = co_await client_->open(connect_info());
+            asio::any_io_executor ex = co_await asio::this_coro::executor;
+            client_ = std::make_unique<MilterClient>(ex, agent_.settings().address, agent_.timeouts());
+            MilterConnectInfo info = connect_info();
+            MilterAnswer a = co_await client_->open(info);
             AgentVerdict v = verdict(Stage::Connect, a);
             if (stage == Stage::Connect || v.kind != AgentVerdict::Kind::Continue || session_done_) co_return v;
         }
@@ -320,7 +335,8 @@ public:
                 macros.push_back({"{auth_authen}", session_.principal.name});
                 macros.push_back({"{auth_type}", "PLAIN"});   // the mechanism is not known here; any value says "authenticated"
             }
-            MilterAnswer a = co_await client_->mail(view.sender ? view.sender->text() : "", macros);
+            std::string sender = view.sender ? view.sender->text() : "";
+            MilterAnswer a = co_await client_->mail(sender, macros);
             co_return verdict(stage, a);
         }
         if (stage == Stage::RcptTo) {
