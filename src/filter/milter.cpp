@@ -398,6 +398,7 @@ private:
                     discard_ = true;
                     return AgentVerdict::proceed(rule(), reason("discards the message (at rcpt)"));
                 }
+                message_done_ = true;   // nothing more of this message goes to the milter
                 return AgentVerdict::discard(rule(), reason("discarded at " + at));
             case AK::Error: break;
         }
