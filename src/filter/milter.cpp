@@ -320,6 +320,13 @@ public:
             MilterAnswer a = co_await client_->open(info);
             AgentVerdict v = verdict(Stage::Connect, a);
             if (stage == Stage::Connect || v.kind != AgentVerdict::Kind::Continue || session_done_) co_return v;
+            // A new connection later in the session (the last one failed): the milter hears
+            // the HELO the client gave before.
+            if (stage != Stage::Helo && !view.helo.empty()) {
+                MilterAnswer h = co_await client_->helo(view.helo);
+                AgentVerdict hv = verdict(Stage::Helo, h);
+                if (hv.kind != AgentVerdict::Kind::Continue || session_done_) co_return hv;
+            }
         }
         if (stage == Stage::Connect) co_return AgentVerdict::proceed();
         if (stage == Stage::Helo) {

@@ -255,3 +255,33 @@ def test_milter_as_an_antivirus_engine(rampart_factory, peers):
     assert (code, text) == (451, b"4.7.1 virus scan unavailable; try again later")
     [err] = srv.log_events("antivirus.engine_error")
     assert err["engine"] == "mv" and "cannot connect to the milter" in err["error"], err
+
+
+def test_a_lost_connection_is_reopened_for_the_next_transaction(rampart_factory, peers):
+    closed = []
+
+    def eom(_):
+        if not closed:
+            closed.append(1)
+            return mp.CLOSE
+        return mp.CONTINUE
+
+    peer = peers(script={"eom": eom})
+    srv = server(rampart_factory, peer)
+    with smtplib.SMTP(srv.host, srv.port, timeout=30) as s:
+        s.ehlo("client.test")
+        for subject, want in (("first", 451), ("second", 250)):
+            assert s.mail("sender@outside.test")[0] == 250
+            assert s.rcpt(f"user@{DOMAIN}")[0] == 250
+            code, text = s.data(message(subject))
+            assert code == want, text
+            if code != 250:
+                s.rset()
+    delivered(srv, "user", "second")
+    assert not [m for m in srv.maildir_messages() if b"Subject: first" in m]
+    # The new connection repeats connect and the client's HELO before MAIL FROM.
+    with peer.lock:
+        last = max(n for _, _, n in peer.events)
+        events = [(e, d) for e, d, n in peer.events if n == last]
+    assert [e for e, _ in events][:4] == ["connect", "helo", "mail", "rcpt"], events
+    assert events[1][1] == b"client.test\0"
