@@ -340,7 +340,8 @@ public:
             Macros macros{{"i", message_id_}, {"{mail_addr}", view.sender ? view.sender->text() : ""}};
             if (session_.principal.kind == policy::Principal::Kind::User) {
                 macros.push_back({"{auth_authen}", session_.principal.name});
-                macros.push_back({"{auth_type}", "PLAIN"});   // the mechanism is not known here; any value says "authenticated"
+                // OpenDKIM decides "sign" by {auth_type} being set.
+                macros.push_back({"{auth_type}", session_.principal.mechanism.empty() ? "unknown" : session_.principal.mechanism});
             }
             std::string sender = view.sender ? view.sender->text() : "";
             MilterAnswer a = co_await client_->mail(sender, macros);

@@ -11,7 +11,7 @@
 //
 // MilterAgent (the agent "milter:NAME"): hygiene class — it runs for authenticated users
 // and organisation servers too, as Postfix's smtpd_milters do, so a signing milter
-// (OpenDKIM) sees them and signs (it decides by {auth_authen} or the client address in its
+// (OpenDKIM) sees them and signs (it decides by {auth_type} or the client address in its
 // InternalHosts). The connection opens at the session's first event and closes with the
 // session. Events: connect, HELO, MAIL FROM, each RCPT TO, then at end of data the DATA
 // command, the headers, end of headers, the body in 64 KiB chunks and end of message (the

@@ -285,3 +285,27 @@ def test_a_lost_connection_is_reopened_for_the_next_transaction(rampart_factory,
         events = [(e, d) for e, d, n in peer.events if n == last]
     assert [e for e, _ in events][:4] == ["connect", "helo", "mail", "rcpt"], events
     assert events[1][1] == b"client.test\0"
+
+
+def test_an_authenticated_user_is_named_to_the_milter(rampart_factory, peers):
+    from conftest import no_verify_context
+    from policy_setup import add_user
+
+    peer = peers()
+    srv = rampart_factory("ml", start=False, extra_config=milter_config(peer), listener_keys={"filters": True})
+    text = srv.config_text().replace(
+        'tls = "starttls"', 'tls = "starttls"\nauth = { basic = true }\npermissions = { submit = ["group:staff"] }', 1)
+    srv.config_path.write_text(text)
+    add_user(srv, "alice", "alice-secret", "staff")
+    add_user(srv, "user", "user-secret")
+    srv.start()
+    with smtplib.SMTP(srv.host, srv.port, timeout=30) as s:
+        s.ehlo("client.test")
+        s.starttls(context=no_verify_context())
+        s.ehlo("client.test")
+        s.login("alice", "alice-secret")
+        assert s.mail(f"alice@{DOMAIN}")[0] == 250
+        assert s.rcpt(f"user@{DOMAIN}")[0] == 250
+        code, text = s.data(message("authenticated"))
+        assert code == 250, text
+    assert peer.macros["{auth_authen}"] == "alice" and peer.macros["{auth_type}"] in ("PLAIN", "LOGIN"), peer.macros
