@@ -68,7 +68,7 @@ class MilterPeer:
     script is answered with CONTINUE. eom: modifications sent before the final reply at
     end of message. actions/protocol: what the milter asks for in the negotiation."""
 
-    def __init__(self, script=None, eom=b"", actions=ALL_ACTIONS, protocol=0, optneg=None, port=0):
+    def __init__(self, script=None, eom=b"", actions=ALL_ACTIONS, protocol=0, optneg=None, port=0, unix_path=None):
         self.script = dict(script or {})
         self.eom = eom
         self.actions = actions
@@ -78,12 +78,19 @@ class MilterPeer:
         self.macros = {}        # macro name -> last value
         self.connections = 0
         self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # a restart on the same port
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.address = f"inet:127.0.0.1:{self.port}"
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(str(unix_path))
+            self.sock.listen(16)
+            self.port = None
+            self.address = f"unix:{unix_path}"
+        else:
+            self.sock = socket.socket()
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # a restart on the same port
+            self.sock.bind(("127.0.0.1", port))
+            self.sock.listen(16)
+            self.port = self.sock.getsockname()[1]
+            self.address = f"inet:127.0.0.1:{self.port}"
         self.conns = []
         self.stopped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()

@@ -309,3 +309,12 @@ def test_an_authenticated_user_is_named_to_the_milter(rampart_factory, peers):
         code, text = s.data(message("authenticated"))
         assert code == 250, text
     assert peer.macros["{auth_authen}"] == "alice" and peer.macros["{auth_type}"] in ("PLAIN", "LOGIN"), peer.macros
+
+
+def test_milter_on_a_unix_socket(rampart_factory, peers, tmp_path):
+    peer = peers(unix_path=tmp_path / "milter.sock", eom=mp.add_header("X-Unix", "yes"))
+    srv = server(rampart_factory, peer)
+    code, text = send(srv, message("unix"))
+    assert code == 250, text
+    [stored] = delivered(srv, "user", "unix")
+    assert b"\r\nX-Unix: yes\r\n" in stored, stored
