@@ -318,3 +318,14 @@ def test_milter_on_a_unix_socket(rampart_factory, peers, tmp_path):
     assert code == 250, text
     [stored] = delivered(srv, "user", "unix")
     assert b"\r\nX-Unix: yes\r\n" in stored, stored
+
+
+def test_bad_milter_entries_are_load_errors_with_file_and_line(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[[milters]]\nname = "dkim"\naddress = "127.0.0.1"\non_error = "reject"\n[[milters]]\naddress = "inet:127.0.0.1:8891"\n')
+    r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
+    out = r.stdout + r.stderr
+    assert r.returncode == 2, out
+    assert 'm.toml:3: milters[0].address: "127.0.0.1" is neither address:port nor unix:PATH' in out, out
+    assert 'm.toml:4: milters[0].on_error: unknown value "reject"' in out, out
+    assert "milters[1].name" in out and "required" in out, out
