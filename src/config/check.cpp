@@ -336,6 +336,12 @@ std::vector<Finding> analyse(const Config& c) {
                        "rspamd down, slow or answering garbage lets mail through without a spam check:"
                        " stopping rspamd (or flooding it) lets spam in",
                        "content_filter"});
+    for (const MilterSettings& m : c.milters)
+        if (m.on_error == OnEngineError::Accept)
+            out.push_back({"", "", "on_error", "\"accept\"", "\"tempfail\"", Severity::Exposure,
+                           "milter \"" + m.name + "\" down, slow or answering garbage lets mail through without it:"
+                           " stopping the milter (or flooding it) skips its checks",
+                           "milters"});
     return out;
 }
 
@@ -372,27 +378,20 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
             (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
         }
     }
-    bool antivirus_header = false;
-    for (const Finding& f : findings) {
-        if (f.section != "antivirus") continue;
-        if (!antivirus_header) out += "\n[antivirus]\n";
-        antivirus_header = true;
-        std::string sev(severity_name(f.severity));
-        sev.resize(8, ' ');
-        out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
-        out += "      " + f.text + "\n";
-        (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
-    }
-    bool content_header = false;
-    for (const Finding& f : findings) {
-        if (f.section != "content_filter") continue;
-        if (!content_header) out += "\n[content_filter]\n";
-        content_header = true;
-        std::string sev(severity_name(f.severity));
-        sev.resize(8, ' ');
-        out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
-        out += "      " + f.text + "\n";
-        (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
+    // Findings about a filter section rather than a listener or connector, one block each.
+    for (const auto& [section, title] : {std::pair{"antivirus", "[antivirus]"}, std::pair{"content_filter", "[content_filter]"},
+                                         std::pair{"milters", "[[milters]]"}}) {
+        bool header = false;
+        for (const Finding& f : findings) {
+            if (f.section != section) continue;
+            if (!header) out += std::string("\n") + title + "\n";
+            header = true;
+            std::string sev(severity_name(f.severity));
+            sev.resize(8, ' ');
+            out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+            out += "      " + f.text + "\n";
+            (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
+        }
     }
     out += "\n";
     if (dangers) out += "DANGER: " + std::to_string(dangers) + " forced open relay setting(s): this server relays for anyone\n";

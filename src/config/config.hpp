@@ -297,7 +297,7 @@ enum class OnEngineError { Tempfail, Accept };
 
 struct AntivirusEngine {
     std::string name;                         // logs and replies: "clamav"
-    std::string type = "clamd";               // only "clamd" so far (icap, milter: not supported yet)
+    std::string type = "clamd";               // "clamd" or "milter" (icap: not supported yet)
     Endpoint address;                         // TCP host:port, or host = socket path and port 0
     milliseconds timeout{std::chrono::seconds(30)};   // the whole scan: connect, send, reply
     int line = 0;
@@ -327,6 +327,18 @@ struct ContentFilterSettings {
     int line = 0;
 };
 
+// [[milters]]: an external milter (libmilter protocol version 6), an agent in the chain
+// after antivirus; one connection per SMTP session.
+struct MilterSettings {
+    std::string name;                         // logs and `explain`: "dkim"
+    Endpoint address;                         // TCP host:port, or host = socket path and port 0
+    OnEngineError on_error = OnEngineError::Tempfail;
+    milliseconds connect_timeout{std::chrono::seconds(10)};   // connect and option negotiation
+    milliseconds command_timeout{std::chrono::seconds(30)};   // each reply to connect, HELO, MAIL, RCPT
+    milliseconds content_timeout{std::chrono::seconds(300)};  // the message: headers, body, end of message
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -353,6 +365,7 @@ struct Config {
     AttachmentFilterSettings attachment_filter;
     AntivirusSettings antivirus;
     ContentFilterSettings content_filter;
+    std::vector<MilterSettings> milters;
     QuarantineSettings quarantine;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {

@@ -708,7 +708,7 @@ std::optional<Endpoint> read_engine_address(const toml::node& n, Ctx& ctx, const
     auto v = read_string(n, ctx, path);
     if (!v) return std::nullopt;
     if (v->rfind("unix:/", 0) == 0) return Endpoint{v->substr(5), 0};
-    if (auto e = parse_endpoint(*v, false, 0)) return e;
+    if (auto e = parse_endpoint(v->rfind("inet:", 0) == 0 ? std::string_view(*v).substr(5) : std::string_view(*v), false, 0)) return e;
     ctx.error(line_of(n), path, "\"" + *v + "\" is neither address:port nor unix:PATH",
               "\"127.0.0.1:3310\", \"[::1]:3310\" or \"unix:/run/clamav/clamd.ctl\"");
     return std::nullopt;
@@ -717,13 +717,13 @@ std::optional<Endpoint> read_engine_address(const toml::node& n, Ctx& ctx, const
 const Field<AntivirusEngine> kAntivirusEngine[] = {
     {"name", "string", "(required)", "Engine name, used in logs and in the reply to the client.",
      SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
-    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol). icap and milter are not supported yet: a load error says so.",
+    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol) | milter (any milter, e.g. clamav-milter: a reject, discard or quarantine of the message is \"infected\" with the milter's reply text, accept or continue is clean, a tempfail or any failure is the engine's failure). icap is not supported yet: a load error says so.",
      SET(if (auto v = read_string(n, ctx, path)) {
-         if (*v == "clamd") t.type = *v;
-         else if (*v == "icap" || *v == "milter") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "only \"clamd\" for now");
-         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd (icap and milter are not supported yet)");
+         if (*v == "clamd" || *v == "milter") t.type = *v;
+         else if (*v == "icap") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "clamd | milter");
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd | milter (icap is not supported yet)");
      })},
-    {"address", "address:port or unix:path", "(required)", "Where the engine listens: \"127.0.0.1:3310\" or \"unix:/run/clamav/clamd.ctl\".",
+    {"address", "address:port or unix:path", "(required)", "Where the engine listens: \"127.0.0.1:3310\" or \"unix:/run/clamav/clamd.ctl\" (a milter's \"inet:127.0.0.1:8891\" is accepted too).",
      SET(if (auto v = read_engine_address(n, ctx, path)) t.address = *v)},
     {"timeout", "duration", "\"30s\"", "The whole scan of one message: connect, send, verdict. Past it the engine counts as failed (on_error).",
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
@@ -764,6 +764,21 @@ const Field<ContentFilterSettings> kContentFilter[] = {
      SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
     {"timeout", "duration", "\"30s\"", "The whole check of one message: connect, send, reply. Past it rspamd counts as failed (on_error).",
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+};
+
+const Field<MilterSettings> kMilter[] = {
+    {"name", "string", "(required)", "Milter name, used in logs and `explain` (the agent is \"milter:NAME\").",
+     SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
+    {"address", "inet:address:port or unix:path", "(required)", "Where the milter listens: \"inet:127.0.0.1:8891\", \"inet:[::1]:8891\" or \"unix:/run/opendkim/opendkim.sock\".",
+     SET(if (auto v = read_engine_address(n, ctx, path)) t.address = *v)},
+    {"on_error", "string", "\"tempfail\"", "The milter down, past a timeout, or answering garbage: tempfail (451 4.7.1, fail closed) | accept (logged, the milter is skipped for the rest of the session; `rampart check` reports it as an exposure).",
+     SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
+    {"connect_timeout", "duration", "\"10s\"", "Connecting to the milter and negotiating options (at the session's first event).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.connect_timeout = *v)},
+    {"command_timeout", "duration", "\"30s\"", "The milter's reply to each of connect, HELO, MAIL FROM and RCPT TO.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
+    {"content_timeout", "duration", "\"5m\"", "The whole message at end of data: headers, body and the milter's end-of-message reply with its modifications.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.content_timeout = *v)},
 };
 
 const Field<QuarantineSettings> kQuarantine[] = {
@@ -922,8 +937,14 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.content_filter.configured = true;
             c.content_filter.line = line_of(v);
             apply_table(c.content_filter, kContentFilter, v, ctx, key);
+        } else if (key == "milters") {
+            apply_array(c.milters, kMilter, v, ctx, key, {"name", "address"}, [](const toml::node& item) {
+                MilterSettings m;
+                m.line = line_of(item);
+                return m;
+            });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, quarantine");
     }
 }
 
@@ -953,6 +974,7 @@ std::string settings_reference() {
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);
     reference_section(out, "[[antivirus.engines]]", "One table per engine.", kAntivirusEngine);
+    reference_section(out, "[[milters]]", "Filter chain, one agent per table after antivirus (on listeners with `filters = true`, also for authenticated users, as Postfix's smtpd_milters): any milter speaking the libmilter protocol (version 6) sees connect, HELO, MAIL FROM, each RCPT TO and the message. See \"Milters\" above.", kMilter);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;
 }

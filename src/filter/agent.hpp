@@ -125,6 +125,8 @@ public:
     virtual std::chrono::milliseconds timeout() const { return std::chrono::seconds(60); }
     // The events the agent is bound to (DESIGN.md §2 "agent"); it is asked about no other.
     virtual bool bound_to(Stage stage) const = 0;
+    // `session` is the ChainRun's own: it outlives the run and shows later changes
+    // (set_principal after AUTH, set_tls after STARTTLS).
     virtual std::unique_ptr<AgentRun> start(const SessionInfo& session) const = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "filter/clamd.hpp"
+#include "filter/milter.hpp"
 #include "mime/rewrite.hpp"
 #include "mime/structure.hpp"
 #include "mime/transfer_decoder.hpp"
@@ -18,19 +19,25 @@ namespace {
 
 using Engines = std::vector<config::AntivirusEngine>;
 
+// One engine's scan, by its type.
+asio::awaitable<ClamdReply> engine_scan(const config::AntivirusEngine& e, std::string_view message) {
+    if (e.type == "milter") co_return co_await milter_scan(e.address, message, e.timeout);
+    co_return co_await clamd_scan(e.address, message, e.timeout);
+}
+
 // Engines [i, end) at once: engine i and the rest joined with &&, so every scan runs
 // concurrently and all are done (or cancelled together) when this returns.
 asio::awaitable<std::vector<ClamdReply>> scan_from(const Engines& engines, std::size_t i, std::string_view message) {
     using namespace asio::experimental::awaitable_operators;
     if (i >= engines.size()) co_return std::vector<ClamdReply>();
     if (i + 1 == engines.size()) {
-        ClamdReply only = co_await clamd_scan(engines[i].address, message, engines[i].timeout);
+        ClamdReply only = co_await engine_scan(engines[i], message);
         std::vector<ClamdReply> out;
         out.push_back(std::move(only));
         co_return out;
     }
     // Named locals: GCC 12 mishandles temporaries inside co_await expressions.
-    asio::awaitable<ClamdReply> first = clamd_scan(engines[i].address, message, engines[i].timeout);
+    asio::awaitable<ClamdReply> first = engine_scan(engines[i], message);
     asio::awaitable<std::vector<ClamdReply>> rest = scan_from(engines, i + 1, message);
     auto both = std::move(first) && std::move(rest);
     std::tuple<ClamdReply, std::vector<ClamdReply>> r = co_await std::move(both);

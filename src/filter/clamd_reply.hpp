@@ -17,7 +17,8 @@ inline constexpr std::size_t kClamdMaxReply = 4096;
 struct ClamdReply {
     enum class Kind { Clean, Infected, Error };
     Kind kind = Kind::Error;
-    std::string signature;   // Infected: the signature name, e.g. "Eicar-Test-Signature"
+    std::string signature;   // Infected: the signature name, e.g. "Eicar-Test-Signature" (a milter
+                             // engine's: its reply text, printable, spaces allowed, 200 at most)
     std::string error;       // Error: what went wrong (clamd's text, or why the reply is garbage), printable
 };
 

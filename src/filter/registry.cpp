@@ -1,6 +1,6 @@
 // filter/registry.cpp — configuration → agents, in chain order (DESIGN.md §5):
 // connection filter → sender filter → recipient filter → sender authentication →
-// content filter → attachment filter → antivirus → transport rules. An agent is in the
+// content filter → attachment filter → antivirus → milters → transport rules. An agent is in the
 // chain when its table is in the configuration.
 #include "filter/registry.hpp"
 
@@ -8,6 +8,7 @@
 #include "filter/antivirus.hpp"
 #include "filter/connection_filter.hpp"
 #include "filter/content_filter.hpp"
+#include "filter/milter.hpp"
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
 #include "filter/sender_auth.hpp"
@@ -31,6 +32,7 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
         agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
+    for (const config::MilterSettings& m : config.milters) agents.push_back(std::make_unique<MilterAgent>(m, config.server.hostname));
     return Chain(std::move(agents));
 }
 

@@ -13,6 +13,7 @@ struct Principal {
     std::vector<std::string> groups;   // every group the user is in, nesting resolved
     std::vector<std::string> addresses;// addresses a user may send as
     bool send_as_any = false;
+    std::string mechanism = {};        // the SASL mechanism that authenticated it ("PLAIN", "GSSAPI", "EXTERNAL")
 
     bool anonymous() const { return kind == Kind::Anonymous; }
     std::string text() const;          // "anonymous", "user:alice", "server:hub1"

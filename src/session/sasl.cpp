@@ -353,6 +353,7 @@ void Authenticator::auth_succeeded(std::string_view mech, policy::Principal prin
                             {"user", note.user.empty() ? principal.name : note.user}, {"principal", principal.text()},
                             {"server", server ? principal.name : "-"}, {"fingerprint", note.fingerprint.empty() ? "-" : note.fingerprint},
                             {"result", "success"}, {"reason", note.reason.empty() ? "-" : note.reason}});
+    principal.mechanism = std::string(mech);
     s_.facts.principal = std::move(principal);
     s_.reply(Reply(235, "2.7.0", "authentication successful"));
 }
