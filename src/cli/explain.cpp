@@ -85,7 +85,13 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.mail_from = args.mail_from;
     q.rcpts = args.rcpts;
     log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
-    filter::Chain chain = filter::build_chain(*cfg);
+    filter::Chain chain;
+    try {
+        chain = filter::build_chain(*cfg);
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
     policy::ExplainAnswer a = policy::explain(q, &filters);
     std::cout << a.text;

@@ -94,7 +94,13 @@ int serve(const std::string& path) {
     services.verifier = ldap_verifier.get();
     policy::Brakes brakes;
     services.brakes = &brakes;
-    filter::Chain filters = filter::build_chain(*cfg);
+    filter::Chain filters;
+    try {  // start-up: an agent's data (the Public Suffix List) may not load
+        filters = filter::build_chain(*cfg);
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
     services.filters = &filters;
     server::Server server(*cfg, services, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);

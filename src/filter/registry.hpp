@@ -7,6 +7,8 @@
 
 namespace rampart::filter {
 
+// Throws std::runtime_error naming the setting and the file when an agent's data cannot be
+// loaded (sender_auth.public_suffix_list): a start error.
 Chain build_chain(const config::Config& config);
 
 }  // namespace rampart::filter

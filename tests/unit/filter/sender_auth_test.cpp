@@ -52,7 +52,8 @@ struct Fixture {
         dns->txt["loop2.example.com"] = "v=spf1 include:loop.example.com";
         dns->fixed["down.example.com"] = dns::Records{dns::RecordStatus::Temporary, {}, "TXT down.example.com: SERVFAIL"};
         std::vector<std::unique_ptr<filter::Agent>> agents;
-        agents.push_back(std::make_unique<filter::SenderAuth>(s, "mx1.example.test", dns));
+        agents.push_back(std::make_unique<filter::SenderAuth>(
+            s, "mx1.example.test", dns, std::make_shared<const senderauth::PublicSuffixList>(senderauth::PublicSuffixList::parse("com\ntest\n"))));
         chain = filter::Chain(std::move(agents));
     }
 
@@ -120,14 +121,18 @@ TEST(SenderAuth, SoftfailStampedByDefaultAndHeaderAdded) {
         "Authentication-Results: MX1.example.test; spf=pass\r\n"
         "Authentication-Results: upstream.example.net; spf=pass\r\n"
         "X-Rampart-Sender-Auth: spf=pass (forged)\r\n"
+        "From: bob@example.com\r\n"
         "Subject: hi\r\n\r\nbody\r\n";
     filter::ChainResult r = f.data("192.0.2.2", "bob@example.com", msg);
     ASSERT_TRUE(r.message);
     EXPECT_EQ(*r.message,
               "Authentication-Results: mx1.example.test;\r\n"
-              "\tspf=softfail (example.com matched \"~ip4:192.0.2.2\") smtp.mailfrom=bob@example.com\r\n"
+              "\tspf=softfail (example.com matched \"~ip4:192.0.2.2\") smtp.mailfrom=bob@example.com;\r\n"
+              "\tdkim=none (no signature);\r\n"
+              "\tdmarc=none (no DMARC record) header.from=example.com\r\n"
               "X-Rampart-Sender-Auth: spf=softfail (example.com)\r\n"
               "Authentication-Results: upstream.example.net; spf=pass\r\n"
+              "From: bob@example.com\r\n"
               "Subject: hi\r\n\r\nbody\r\n");
 }
 
