@@ -226,7 +226,20 @@ TEST(SenderAuthSettings, LoadAndReject) {
     EXPECT_EQ(c.sender_auth.spf_softfail, config::SpfAction::Stamp);
     EXPECT_EQ(c.sender_auth.spf_permerror, config::SpfAction::Reject);
     EXPECT_EQ(c.sender_auth.spf_temperror, config::SpfAction::Accept);
-    for (const char* bad : {"spf_fail = \"tempfail\"", "spf_temperror = \"reject\"", "spf_softfail = \"maybe\"", "dmarc_reject = \"drop\""}) {
+    EXPECT_EQ(c.sender_auth.dmarc_reject, config::DmarcAction::Reject);
+    EXPECT_EQ(c.sender_auth.dmarc_quarantine, config::DmarcAction::Quarantine);
+    EXPECT_EQ(c.sender_auth.dmarc_temperror, config::SpfAction::Tempfail);
+    EXPECT_EQ(c.sender_auth.public_suffix_list, "/usr/share/publicsuffix/public_suffix_list.dat");
+    auto d = config::load_text("[sender_auth]\ndmarc_reject = \"quarantine\"\ndmarc_quarantine = \"stamp\"\n"
+                               "dmarc_temperror = \"accept\"\npublic_suffix_list = \"psl.dat\"\n", "t.toml", "/tmp");
+    ASSERT_TRUE(std::holds_alternative<config::Config>(d));
+    const config::Config& dc = std::get<config::Config>(d);
+    EXPECT_EQ(dc.sender_auth.dmarc_reject, config::DmarcAction::Quarantine);
+    EXPECT_EQ(dc.sender_auth.dmarc_quarantine, config::DmarcAction::Stamp);
+    EXPECT_EQ(dc.sender_auth.dmarc_temperror, config::SpfAction::Accept);
+    EXPECT_EQ(dc.resolve(dc.sender_auth.public_suffix_list), std::filesystem::path("/tmp/psl.dat"));
+    for (const char* bad : {"spf_fail = \"tempfail\"", "spf_temperror = \"reject\"", "spf_softfail = \"maybe\"", "dmarc_reject = \"drop\"",
+                            "dmarc_temperror = \"reject\"", "public_suffix_list = 3"}) {
         auto e = config::load_text(std::string("[sender_auth]\n") + bad + "\n", "t.toml", "/tmp");
         EXPECT_TRUE(std::holds_alternative<std::vector<config::ConfigError>>(e)) << bad;
     }
