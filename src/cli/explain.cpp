@@ -164,7 +164,13 @@ int explain(const std::string& path, const ExplainArgs& args) {
     }
     std::unique_ptr<dns::Resolver> resolver;
     if (args.online) resolver = std::make_unique<dns::Resolver>(cfg->dns);
-    filter::Chain chain = filter::build_chain(*cfg, filter::ChainServices{resolver.get(), &block_list});
+    filter::Chain chain;
+    try {
+        chain = filter::build_chain(*cfg, filter::ChainServices{resolver.get(), &block_list});
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
     policy::ExplainAnswer a = policy::explain(q, &filters);
     std::cout << a.text;

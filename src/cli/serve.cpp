@@ -119,7 +119,13 @@ int serve(const std::string& path) {
     std::unique_ptr<dns::Resolver> dns_lists;
     if (!cfg->connection_filter.block_providers.empty() || !cfg->connection_filter.allow_providers.empty())
         dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
-    filter::Chain filters = filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list});
+    filter::Chain filters;
+    try {  // start-up: an agent's data (the Public Suffix List) may not load
+        filters = filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list});
+    } catch (const std::exception& e) {
+        std::cerr << cfg->source << ": " << e.what() << "\n";
+        return 1;
+    }
     services.filters = &filters;
     server::Server server(*cfg, services, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);

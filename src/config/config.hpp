@@ -258,14 +258,20 @@ struct RecipientFilterSettings {
 // (temperror); Stamp: accepted with X-Rampart-Sender-Auth; Accept: accepted, the result only
 // in Authentication-Results.
 enum class SpfAction { Reject, Tempfail, Stamp, Accept };
+// DMARC (RFC 7489) at end of data, after DKIM (RFC 6376) verification: dmarc_reject and
+// dmarc_quarantine say what a failure gets when the From domain publishes p=reject or
+// p=quarantine (Reject: 550 5.7.1; Quarantine: the chain's quarantine); dmarc_temperror what
+// a DMARC record lookup failure gets (Tempfail: 451 4.7.1).
 enum class DmarcAction { Reject, Quarantine, Stamp, Accept };
 struct SenderAuthSettings {
     SpfAction spf_fail = SpfAction::Reject;
     SpfAction spf_softfail = SpfAction::Stamp;
     SpfAction spf_temperror = SpfAction::Tempfail;
     SpfAction spf_permerror = SpfAction::Stamp;
-    DmarcAction dmarc_reject = DmarcAction::Reject;          // for the DMARC step (not wired yet)
+    DmarcAction dmarc_reject = DmarcAction::Reject;
     DmarcAction dmarc_quarantine = DmarcAction::Quarantine;
+    SpfAction dmarc_temperror = SpfAction::Tempfail;         // Tempfail, Stamp or Accept
+    std::string public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";   // relative: to the configuration file
     bool configured = false;                  // the table was present: the agent is in the chain
     int line = 0;
 };

@@ -671,10 +671,14 @@ const Field<SenderAuthSettings> kSenderAuth[] = {
      SET(if (auto v = read_enum(n, ctx, path, kSpfTempActions)) t.spf_temperror = *v)},
     {"spf_permerror", "string", "\"stamp\"", "What an SPF permerror (a broken record: syntax, more than 10 DNS-querying terms, more than 2 void look-ups, include loops) gets: reject | stamp | accept. reject: 550 5.7.24.",
      SET(if (auto v = read_enum(n, ctx, path, kSpfFailActions)) t.spf_permerror = *v)},
-    {"dmarc_reject", "string", "\"reject\"", "For DMARC (RFC 7489), not evaluated by this version yet: what a DMARC failure of a domain publishing p=reject will get: reject | quarantine | stamp | accept.",
+    {"dmarc_reject", "string", "\"reject\"", "What a DMARC (RFC 7489) failure of a From domain publishing p=reject (or sp=reject for its subdomains) gets: reject | quarantine | stamp | accept. reject: 550 5.7.1 naming the DMARC policy of the From domain, at end of data. quarantine: the message goes to the quarantine (`rampart quarantine`). stamp: delivered with X-Rampart-Sender-Auth: dmarc=fail. accept: delivered; the result is only in Authentication-Results. A failure is no SPF pass and no DKIM pass aligned with the From domain; a failing DKIM signature alone never refuses mail (RFC 6376 §6.3).",
      SET(if (auto v = read_enum(n, ctx, path, kDmarcActions)) t.dmarc_reject = *v)},
-    {"dmarc_quarantine", "string", "\"quarantine\"", "For DMARC, not evaluated by this version yet: what a DMARC failure of a domain publishing p=quarantine will get: reject | quarantine | stamp | accept.",
+    {"dmarc_quarantine", "string", "\"quarantine\"", "What a DMARC failure of a From domain publishing p=quarantine gets: reject | quarantine | stamp | accept, as dmarc_reject. p=none: nothing but the Authentication-Results header.",
      SET(if (auto v = read_enum(n, ctx, path, kDmarcActions)) t.dmarc_quarantine = *v)},
+    {"dmarc_temperror", "string", "\"tempfail\"", "What a DMARC temperror (the From domain's _dmarc record could not be looked up: a DNS failure or timeout) gets: tempfail | stamp | accept. tempfail: 451 4.7.1 at end of data, the client retries later (a DNS outage neither bounces nor lets through mail a domain asked to refuse).",
+     SET(if (auto v = read_enum(n, ctx, path, kSpfTempActions)) t.dmarc_temperror = *v)},
+    {"public_suffix_list", "path", "\"/usr/share/publicsuffix/public_suffix_list.dat\"", "The Public Suffix List (Debian package publicsuffix) DMARC uses for organisational domains (RFC 7489 §3.2); read once at start, relative to the configuration file. A missing or unreadable file stops the start with an error naming it.",
+     SET(if (auto v = read_string(n, ctx, path)) t.public_suffix_list = *v)},
 };
 
 constexpr std::array<std::pair<std::string_view, AttachmentAction>, 3> kAttachmentActions{{
@@ -969,7 +973,7 @@ std::string settings_reference() {
     reference_section(out, "[[connection_filter.allow_providers]]", "One table per DNS allow list.", kAllowProvider);
     reference_section(out, "[sender_filter]", "Filter chain, anti-spam agent at MAIL FROM on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kSenderFilter);
     reference_section(out, "[recipient_filter]", "Filter chain, anti-spam agent at RCPT TO on listeners with `filters = true` (skipped for authenticated users and organisation servers).", kRecipientFilter);
-    reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at the first accepted RCPT TO and an Authentication-Results header at end of data, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);
+    reference_section(out, "[sender_auth]", "Filter chain, anti-spam agent for sender authentication (after the recipient filter): SPF at RCPT TO, DKIM verification and DMARC at end of data, and an Authentication-Results header on every message, on listeners with `filters = true` (skipped for authenticated users and organisation servers). See \"Sender authentication\" above.", kSenderAuth);
     reference_section(out, "[content_filter]", "Filter chain, end of data: the message is checked by rspamd and its score mapped to a spam confidence level (SCL, see \"Content filter\" above), on listeners with `filters = true`; not for authenticated users, and organisation servers' stamps are trusted instead.", kContentFilter);
     reference_section(out, "[attachment_filter]", "Filter chain, end of data: attachments checked by file name, declared and sniffed type, inside message/rfc822 parts and zip archives, on listeners with `filters = true`, authenticated users included. See \"Attachment filter\" above for the preset lists.", kAttachmentFilter);
     reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);

@@ -1,7 +1,8 @@
 // filter/registry.cpp — configuration → agents, in chain order (DESIGN.md §5):
 // connection filter → sender filter → recipient filter → sender authentication →
 // content filter → attachment filter → antivirus → milters → transport rules. An agent is in the
-// chain when its table is in the configuration.
+// chain when its table is in the configuration. Throws std::runtime_error naming the
+// setting and file when an agent's data cannot be loaded (sender_auth.public_suffix_list).
 #include "filter/registry.hpp"
 
 #include "filter/attachment_filter.hpp"
@@ -26,8 +27,9 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
     if (config.recipient_filter.configured)
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
     if (config.sender_auth.configured)
-        agents.push_back(std::make_unique<SenderAuth>(config.sender_auth, config.server.hostname,
-                                                      std::make_shared<senderauth::ResolverLookup>(config.dns)));
+        agents.push_back(std::make_unique<SenderAuth>(
+            config.sender_auth, config.server.hostname, std::make_shared<senderauth::ResolverLookup>(config.dns),
+            SenderAuth::load_public_suffix_list(config.resolve(config.sender_auth.public_suffix_list).string())));
     if (config.content_filter.configured)
         agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));

@@ -19,6 +19,8 @@ struct ChainServices {
     const BlockList* block_list = nullptr;    // `rampart block` entries
 };
 
+// Throws std::runtime_error naming the setting and the file when an agent's data cannot be
+// loaded (sender_auth.public_suffix_list): a start error.
 Chain build_chain(const config::Config& config, const ChainServices& services = {});
 
 }  // namespace rampart::filter

@@ -78,32 +78,6 @@ void skip_cfws(std::string_view s, std::size_t& pos) {
 
 }  // namespace
 
-std::string_view dkim_result_name(DkimOutcome::Result r) {
-    using R = DkimOutcome::Result;
-    switch (r) {
-        case R::None: return "none";
-        case R::Pass: return "pass";
-        case R::Fail: return "fail";
-        case R::Policy: return "policy";
-        case R::Neutral: return "neutral";
-        case R::TempError: return "temperror";
-        case R::PermError: return "permerror";
-    }
-    return "?";
-}
-
-std::string_view dmarc_result_name(DmarcOutcome::Result r) {
-    using R = DmarcOutcome::Result;
-    switch (r) {
-        case R::None: return "none";
-        case R::Pass: return "pass";
-        case R::Fail: return "fail";
-        case R::TempError: return "temperror";
-        case R::PermError: return "permerror";
-    }
-    return "?";
-}
-
 std::string format_authentication_results(const AuthResults& r) {
     std::vector<std::string> results;
     if (r.spf && !r.spf->identity.empty()) {
@@ -114,18 +88,26 @@ std::string format_authentication_results(const AuthResults& r) {
         else line += " smtp.mailfrom=" + pvalue(s.sender);
         results.push_back(std::move(line));
     }
-    for (const DkimOutcome& d : r.dkim) {
-        std::string line = "dkim=" + std::string(dkim_result_name(d.result));
-        if (!d.reason.empty()) line += " " + comment(d.reason);
+    if (r.dkim_checked && r.dkim.empty()) results.emplace_back("dkim=none (no signature)");
+    for (const dkim::DkimOutcome& d : r.dkim) {
+        std::string line = "dkim=" + std::string(dkim::result_name(d.result));
+        std::string why = d.reason;
+        if (d.testing) why += std::string(why.empty() ? "" : "; ") + "key in testing mode (t=y)";
+        if (!why.empty()) line += " " + comment(why);
         if (!d.domain.empty()) line += " header.d=" + pvalue(d.domain);
         if (!d.selector.empty()) line += " header.s=" + pvalue(d.selector);
+        if (!d.header_b.empty()) line += " header.b=" + pvalue(d.header_b);
         results.push_back(std::move(line));
     }
     if (r.dmarc) {
-        std::string line = "dmarc=" + std::string(dmarc_result_name(r.dmarc->result));
-        std::string why = r.dmarc->policy.empty() ? r.dmarc->reason : "p=" + r.dmarc->policy + (r.dmarc->reason.empty() ? "" : "; " + r.dmarc->reason);
+        const dmarc::Outcome& o = *r.dmarc;
+        std::string line = "dmarc=" + std::string(dmarc::result_name(o.result));
+        std::string why;
+        if (o.result == dmarc::DmarcResult::Pass || o.result == dmarc::DmarcResult::Fail)
+            why = "p=" + std::string(dmarc::policy_name(o.published)) + " dis=" + std::string(dmarc::policy_name(o.disposition));
+        if (!o.reason.empty()) why += (why.empty() ? "" : "; ") + o.reason;
         if (!why.empty()) line += " " + comment(why);
-        if (!r.dmarc->domain.empty()) line += " header.from=" + pvalue(r.dmarc->domain);
+        if (!o.from_domain.empty()) line += " header.from=" + pvalue(o.from_domain);
         results.push_back(std::move(line));
     }
     std::string out = std::string(kField) + ": " + pvalue(r.authserv_id) + ";";

@@ -10,40 +10,26 @@
 #include <string_view>
 #include <vector>
 
+#include "senderauth/dkim.hpp"
+#include "senderauth/dmarc.hpp"
 #include "senderauth/spf.hpp"
 
 namespace rampart::senderauth {
 
-// Filled by the DKIM step (RFC 6376 §6, result names of RFC 8601 §2.7.1): one per
-// DKIM-Signature verified. Placeholder until that step is wired into the agent.
-struct DkimOutcome {
-    enum class Result { None, Pass, Fail, Policy, Neutral, TempError, PermError };
-    Result result = Result::None;
-    std::string domain;      // d= (header.d)
-    std::string selector;    // s= (header.s)
-    std::string reason;      // comment
-};
-std::string_view dkim_result_name(DkimOutcome::Result r);
-
-// Filled by the DMARC step (RFC 7489 §11.2). Placeholder until that step is wired in.
-struct DmarcOutcome {
-    enum class Result { None, Pass, Fail, TempError, PermError };
-    Result result = Result::None;
-    std::string domain;      // the RFC5322.From domain (header.from)
-    std::string policy;      // the published p= ("none", "quarantine", "reject"), for the comment
-    std::string reason;
-};
-std::string_view dmarc_result_name(DmarcOutcome::Result r);
-
 struct AuthResults {
     std::string authserv_id;          // this host's name ([server] hostname)
     std::optional<SpfOutcome> spf;    // empty: SPF was not evaluated (no method result)
-    std::vector<DkimOutcome> dkim;
-    std::optional<DmarcOutcome> dmarc;
+    std::vector<dkim::DkimOutcome> dkim;     // one per DKIM-Signature verified (RFC 6376 §6);
+                                             // empty: the message is unsigned (dkim=none)
+    bool dkim_checked = false;               // DKIM was evaluated: with no outcome, "dkim=none"
+    std::optional<dmarc::Outcome> dmarc;     // empty: DMARC was not evaluated
 };
 
 // The whole field, "Authentication-Results: host;\r\n\tspf=pass (...) smtp.mailfrom=..."
 // (folded lines joined by CRLF + TAB, no final CRLF), or "...; none" without results.
+// DKIM: "dkim=<result> (reason) header.d=<d> header.s=<s> header.b=<first 8 of b=>" per
+// signature (RFC 8601 §2.7.1, RFC 6008); DMARC: "dmarc=<result> (p=<published>
+// dis=<disposition>; reason) header.from=<domain>" (RFC 7489 §11.2).
 std::string format_authentication_results(const AuthResults& r);
 
 // The authserv-id an Authentication-Results field value claims (RFC 8601 §2.2: the

@@ -31,11 +31,42 @@ TEST(AuthResults, SpfHeloDkimDmarcAndNone) {
     s.sender = "postmaster@mail.example.org";
     s.domain = "mail.example.org";
     r.spf = s;
-    r.dkim.push_back(DkimOutcome{DkimOutcome::Result::Pass, "example.org", "sel1", ""});
-    r.dmarc = DmarcOutcome{DmarcOutcome::Result::Pass, "example.org", "reject", ""};
+    dkim::DkimOutcome pass;
+    pass.result = dkim::DkimResult::Pass;
+    pass.domain = "example.org";
+    pass.selector = "sel1";
+    pass.header_b = "abc+/def";
+    dkim::DkimOutcome fail = pass;
+    fail.result = dkim::DkimResult::Fail;
+    fail.reason = "body hash mismatch";
+    fail.header_b = "ABCDEFGH";
+    fail.testing = true;
+    r.dkim = {pass, fail};
+    dmarc::Outcome d;
+    d.result = dmarc::DmarcResult::Pass;
+    d.published = dmarc::Policy::Reject;
+    d.from_domain = "example.org";
+    d.reason = "DKIM pass aligned (d=example.org)";
+    r.dmarc = d;
     EXPECT_EQ(format_authentication_results(r),
               "Authentication-Results: mx1.example.test;\r\n\tspf=pass smtp.helo=mail.example.org;\r\n\t"
-              "dkim=pass header.d=example.org header.s=sel1;\r\n\tdmarc=pass (p=reject) header.from=example.org");
+              "dkim=pass header.d=example.org header.s=sel1 header.b=\"abc+/def\";\r\n\t"
+              "dkim=fail (body hash mismatch; key in testing mode \\(t=y\\)) header.d=example.org header.s=sel1 header.b=ABCDEFGH;\r\n\t"
+              "dmarc=pass (p=reject dis=none; DKIM pass aligned \\(d=example.org\\)) header.from=example.org");
+}
+
+TEST(AuthResults, DkimNoneAndDmarcWithoutRecord) {
+    AuthResults r;
+    r.authserv_id = "mx1.example.test";
+    r.dkim_checked = true;
+    dmarc::Outcome d;
+    d.result = dmarc::DmarcResult::None;
+    d.from_domain = "example.org";
+    d.reason = "no DMARC record";
+    r.dmarc = d;
+    EXPECT_EQ(format_authentication_results(r),
+              "Authentication-Results: mx1.example.test;\r\n\tdkim=none (no signature);\r\n\t"
+              "dmarc=none (no DMARC record) header.from=example.org");
 }
 
 TEST(AuthResults, OddSenderIsQuoted) {
