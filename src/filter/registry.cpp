@@ -11,6 +11,7 @@
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
 #include "filter/sender_auth.hpp"
+#include "filter/transport_rules.hpp"
 #include "senderauth/spf.hpp"
 
 namespace rampart::filter {
@@ -31,6 +32,8 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
         agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
+    if (!config.transport_rules.empty())
+        agents.push_back(std::make_unique<TransportRules>(config.transport_rules, config.domains));
     return Chain(std::move(agents));
 }
 
