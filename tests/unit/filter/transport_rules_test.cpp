@@ -6,6 +6,10 @@
 
 #include <variant>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+
 #include "config/load.hpp"
 #include "filter/chain.hpp"
 #include "mime/encoded_word.hpp"
@@ -272,4 +276,34 @@ TEST(TransportRules, PolicyClassRunsForAuthenticatedMail) {
     EXPECT_FALSE(agent.network());
     EXPECT_TRUE(agent.bound_to(filter::Stage::EndOfData));
     EXPECT_FALSE(agent.bound_to(filter::Stage::RcptTo));
+}
+
+// In the chain: never skipped for an authenticated user (anti-spam agents are), and the
+// principal it sees is the one after AUTH, not the anonymous one of the connect.
+TEST(TransportRules, ChainRunsItForAuthenticatedMailWithThePrincipalAfterAuth) {
+    config::Config c = load("[[transport_rules]]\nname = \"inside\"\nfrom_scope = \"inside\"\nadd_header = [\"X-Inside: yes\"]\n");
+    std::vector<std::unique_ptr<filter::Agent>> agents;
+    agents.push_back(std::make_unique<filter::TransportRules>(c.transport_rules, c.domains));
+    filter::Chain chain(std::move(agents));
+    filter::ChainRun run(chain, filter::SessionInfo{"submission", *net::IpAddress::parse("192.0.2.7"), false, {}});
+    run.set_principal({policy::Principal::Kind::User, "bob", {}, {}, false});   // AUTH after the connect
+    smtp::Path sender;
+    sender.mailbox = *smtp::parse_mailbox("bob@example.test");
+    std::vector<std::string> rcpts{"x@outside.test"};
+    std::string message = "Subject: s\r\n\r\nb\r\n";
+    filter::MessageView view;
+    view.sender = &sender;
+    view.recipients = rcpts;
+    view.message = message;
+    filter::ChainResult result;
+    std::vector<filter::StepNote> trace;
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { result = co_await run.run(filter::Stage::EndOfData, view, &trace); },
+                   asio::detached);
+    io.run();
+    ASSERT_EQ(trace.size(), 1u);
+    EXPECT_TRUE(trace[0].evaluated);
+    EXPECT_EQ(trace[0].rule, "transport_rules.inside");
+    ASSERT_TRUE(result.message);
+    EXPECT_NE(result.message->find("X-Inside: yes\r\n"), std::string::npos);
 }
