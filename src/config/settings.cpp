@@ -931,8 +931,8 @@ const Field<RuleHeaderCondition> kRuleHeaderMatches[] = {
      })},
     {"pattern", "glob", "(required)", "A glob (`*` any run, `?` one character, case-insensitive; no regular expressions: linear time on hostile input) matched against the whole decoded value, e.g. \"*PHPMailer*\".",
      SET(if (auto v = read_string(n, ctx, path)) {
-         if (!v->empty() && v->size() <= 1000) t.pattern = *v;
-         else ctx.error(line_of(n), path, "the pattern is empty or longer than 1000 characters", "e.g. \"*PHPMailer*\"");
+         if (!v->empty() && v->size() <= 200) t.pattern = *v;
+         else ctx.error(line_of(n), path, "the pattern is empty or longer than 200 characters", "e.g. \"*PHPMailer*\"");
      })},
 };
 

@@ -7,6 +7,9 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 
+#include "mime/header.hpp"
+#include "util/text.hpp"
+
 namespace rampart::filter {
 
 ChainRun& ChainExplainer::run_for(const policy::SessionFacts& f) {
@@ -72,6 +75,18 @@ policy::Decision ChainExplainer::rcpt(const policy::SessionFacts& f, const smtp:
 }  // namespace rampart::filter
 
 namespace rampart::filter {
+namespace {
+
+// The first top-level Subject, unfolded (as written: encoded words stay encoded).
+std::string subject_of(std::string_view message) {
+    std::size_t end = message.find("\r\n\r\n");
+    std::string_view block = message.substr(0, end == std::string_view::npos ? message.size() : end + 2);
+    for (const mime::HeaderField& f : mime::header_fields(block))
+        if (mime::iequals(f.name, "Subject")) return mime::unfold(f.raw_value, 4096);
+    return "(none)";
+}
+
+}  // namespace
 
 policy::Decision ChainExplainer::data(const policy::SessionFacts& f, const smtp::Path& sender,
                                       const std::vector<std::string>& rcpts, std::string& out) {
@@ -102,7 +117,11 @@ policy::Decision ChainExplainer::data(const policy::SessionFacts& f, const smtp:
             for (const std::string& r : *result.recipients) list += (list.empty() ? "" : ", ") + r;
             out += "  recipients after the filters: " + (list.empty() ? std::string("none (nothing is delivered)") : list) + "\n";
         }
-        if (result.message) out += "  message edited by the filters (" + std::to_string(result.message->size()) + " bytes)\n";
+        if (result.message) {
+            out += "  message edited by the filters (" + std::to_string(result.message->size()) + " bytes)\n";
+            std::string before = subject_of(*message_), after = subject_of(*result.message);
+            if (before != after) out += "  Subject after the filters: " + util::display_escape(after) + "\n";
+        }
     }
     return d;
 }

@@ -150,6 +150,7 @@ def test_explain_message_prints_the_matching_rule(srv):
     assert 'rule "tag outside mail" matched (from_scope outside' in lines[0], r.stdout
     assert ('rule "hold macro documents" matched (attachment_name: "invoice.docm" name matches *.docm): quarantine'
             in lines[0]), r.stdout
+    assert "  Subject after the filters: [EXTERNAL] Your invoice\n" in r.stdout, r.stdout
     assert "=> quarantined" in r.stdout and "[decided by filter transport_rules transport_rules.hold macro documents]" in r.stdout
     # Without --message, explain stops before the end of data and says so.
     r = explain(srv)
