@@ -26,7 +26,7 @@ int run(int argc, char** argv) {
     check_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     ExplainArgs ex;
     auto* explain_cmd = app.add_subcommand(
-        "explain", "Show every access rule and limit evaluated for a transaction, as a live session would decide it (connection limits, AUTH lockout and hourly limits with the running server's state, asked over data_dir/control.sock; offline they are shown as live-only); exit 0 if all recipients are accepted, 1 if not");
+        "explain", "Show every access rule, limit and filter agent evaluated for a transaction, as a live session would decide it (end of data only with --message FILE; connection limits, AUTH lockout and hourly limits with the running server's state, asked over data_dir/control.sock; offline they are shown as live-only); exit 0 if all recipients are accepted, 1 if not");
     explain_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     explain_cmd->add_option("--listener", ex.listener, "Listener name")->required();
     explain_cmd->add_option("--client-ip", ex.client_ip, "Client address")->required();
@@ -45,6 +45,8 @@ int run(int argc, char** argv) {
     explain_cmd->add_flag("--smtputf8", ex.smtputf8, "MAIL FROM carries SMTPUTF8 (without it, non-ASCII addresses are refused as live)");
     explain_cmd->add_option("--received-count", ex.received_count,
                             "Received header fields in the message: checks limits.max_received_headers at the end of data");
+    explain_cmd->add_option("--message", ex.message,
+                            "A message file (.eml): also run the end of data as live (hop count, and the end-of-data filter agents: attachment filter, transport rules, ...; network agents only with --online). Without it explain stops before the end of data");
     DirArgs da;
     std::string user_action, group_action;
     auto* user_cmd = app.add_subcommand("user", "Manage users in the directory file: add|del|passwd|list (passwords are read from standard input); with backend = \"ldap\" only list");

@@ -91,6 +91,7 @@ struct ExplainArgs {
     std::optional<std::uint64_t> size;         // MAIL ... SIZE=
     bool smtputf8 = false;                     // MAIL ... SMTPUTF8
     std::optional<std::size_t> received_count; // Received header fields in the message
+    std::string message;                       // --message FILE: run the end of data on it
 };
 int explain(const std::string& path, const ExplainArgs& args);
 // The control-socket request "live-state LISTENER CLIENT USER|-" (cli/explain.cpp): what

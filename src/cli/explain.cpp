@@ -1,8 +1,10 @@
-// cli/explain.cpp — `rampart explain`: the live access rules and filter chain, traced, for one imagined session.
+// cli/explain.cpp — `rampart explain`: the live access rules and filter chain, traced, for one imagined session
+// (with --message FILE through the end of data).
 #include "cli/commands.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -19,6 +21,7 @@
 #include "policy/explain.hpp"
 #include "server/server.hpp"
 #include "session/received.hpp"
+#include "smtp/data_reader.hpp"
 #include "util/log.hpp"
 
 namespace rampart::cli {
@@ -49,6 +52,29 @@ std::optional<policy::ExplainQuestion::LiveState> ask_live_state(const config::C
     }
     if (seen != 5) return std::nullopt;   // an older server: say nothing rather than guess
     return live;
+}
+
+// The message as a live session would store it: line ends CRLF (an .eml on disk often
+// has bare LF, which a live session never lets through).
+std::optional<std::string> read_message_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string raw = ss.str(), out;
+    out.reserve(raw.size() + raw.size() / 32);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n') {
+            out += "\r\n";
+            ++i;
+        } else if (c == '\r' || c == '\n') {
+            out += "\r\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -146,6 +172,15 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.size = args.size;
     q.smtputf8 = args.smtputf8;
     q.received_headers = args.received_count;
+    std::optional<std::string> message;
+    if (!args.message.empty()) {
+        message = read_message_file(args.message);
+        if (!message) {
+            std::cerr << "--message: cannot read \"" << args.message << "\"\n";
+            return kConfigError;
+        }
+        if (!q.received_headers) q.received_headers = smtp::count_received_headers(*message);   // as live
+    }
     // The limit a live session announces with SIZE and checks SIZE= against (same function).
     session::SizeLimitFacts sf{args.ehlo, q.facts.client.text(), cfg->server.hostname, q.facts.tls, {}};
     if (q.facts.principal.kind == policy::Principal::Kind::Server) sf.server_principal = q.facts.principal.text();
@@ -172,6 +207,7 @@ int explain(const std::string& path, const ExplainArgs& args) {
         return 1;
     }
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
+    if (message) filters.set_message(std::move(*message));
     policy::ExplainAnswer a = policy::explain(q, &filters);
     std::cout << a.text;
     return a.all_accepted ? 0 : 1;

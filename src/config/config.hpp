@@ -345,6 +345,53 @@ struct MilterSettings {
     int line = 0;
 };
 
+// [[transport_rules]]: ordered rules, conditions -> actions (DESIGN.md §5, §11, issue 10),
+// run by filter/transport_rules at end of data after antivirus. Every condition given must
+// hold (none given: every message); actions apply in the fixed order documented in
+// docs/configuration.md "Transport rules".
+enum class RuleScope { Inside, Outside };
+struct RuleHeaderCondition {
+    std::string name;                         // header field name, case-insensitive
+    std::vector<std::string> words;           // header_contains: any of these, case-insensitive
+    std::string pattern;                      // header_matches: a glob over the decoded value
+    int line = 0;
+};
+struct RuleReject {
+    int code = 550;
+    std::string status = "5.7.1";
+    std::string text = "message refused by policy";
+    int line = 0;
+};
+struct TransportRule {
+    std::string name;
+    // conditions (all must hold)
+    std::vector<std::string> from;            // sender: "a@x.test", "x.test", "*.x.test"
+    std::vector<std::string> to;              // any recipient, same forms
+    std::optional<RuleScope> from_scope;
+    std::optional<RuleScope> to_scope;        // any recipient inside / outside
+    std::optional<RuleHeaderCondition> header_contains;
+    std::optional<RuleHeaderCondition> header_matches;
+    std::vector<std::string> subject_contains;
+    std::vector<std::string> body_contains;
+    std::vector<std::string> attachment_name;   // globs, as [attachment_filter] names
+    std::vector<std::string> attachment_type;   // globs, declared and sniffed, as [attachment_filter] types
+    std::optional<std::uint64_t> size_over;
+    std::optional<int> scl_at_least;
+    // actions
+    std::string prepend_subject;
+    std::vector<std::string> add_header;      // "X-Name: value"
+    std::vector<std::string> set_header;
+    std::vector<std::string> remove_header;   // field names
+    std::optional<int> set_scl;
+    std::vector<std::string> redirect;        // "local@domain"
+    std::vector<std::string> bcc;
+    bool quarantine = false;
+    std::optional<RuleReject> reject;
+    bool drop = false;
+    bool stop = false;
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -373,6 +420,7 @@ struct Config {
     ContentFilterSettings content_filter;
     std::vector<MilterSettings> milters;
     QuarantineSettings quarantine;
+    std::vector<TransportRule> transport_rules;   // in order
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

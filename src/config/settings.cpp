@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <span>
 
 #include "config/roles.hpp"
@@ -846,6 +847,242 @@ void apply_array(std::vector<T>& out, const Field<T> (&fields)[N], const toml::n
     }
 }
 
+#define SET(expr) [](auto& t, const toml::node& n, Ctx& ctx, const std::string& path) { (void)t; (void)ctx; (void)path; expr; }
+
+// ---- [[transport_rules]] ----
+
+constexpr std::array<std::pair<std::string_view, RuleScope>, 2> kRuleScopes{{
+    {"inside", RuleScope::Inside}, {"outside", RuleScope::Outside}}};
+
+// Words and phrases for the *_contains conditions: non-empty, no control characters.
+std::optional<std::vector<std::string>> read_words(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto items = read_strings(n, ctx, path);
+    if (!items) return std::nullopt;
+    if (items->empty()) {
+        ctx.error(line_of(n), path, "empty list", "at least one word or phrase, or leave the key out");
+        return std::nullopt;
+    }
+    for (const std::string& w : *items)
+        if (w.empty() || std::any_of(w.begin(), w.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+            ctx.error(line_of(n), path, "\"" + util::display_escape(w) + "\" is empty or has control characters", "e.g. [\"invoice\", \"wire transfer\"]");
+            return std::nullopt;
+        }
+    return items;
+}
+
+bool valid_field_name(std::string_view name) {
+    if (name.empty() || name.size() > 76) return false;
+    for (char c : name)
+        if (c <= 0x20 || c >= 0x7f || c == ':') return false;
+    return true;
+}
+
+std::optional<std::vector<std::string>> read_field_names(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto items = read_strings(n, ctx, path);
+    if (!items) return std::nullopt;
+    for (const std::string& f : *items)
+        if (!valid_field_name(f)) {
+            ctx.error(line_of(n), path, "\"" + util::display_escape(f) + "\" is not a header field name", "printable ASCII without spaces or ':', e.g. \"X-Mailer\"");
+            return std::nullopt;
+        }
+    return items;
+}
+
+// "X-Name: value": a field name, a colon, a value of printable ASCII (spaces and tabs
+// allowed), one line of at most 998 octets.
+std::optional<std::vector<std::string>> read_header_fields(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto items = read_strings(n, ctx, path);
+    if (!items) return std::nullopt;
+    for (const std::string& f : *items) {
+        std::size_t colon = f.find(':');
+        bool ok = colon != std::string::npos && valid_field_name(f.substr(0, colon)) && f.size() <= 998;
+        for (char c : f)
+            if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || static_cast<unsigned char>(c) >= 0x7f) ok = false;
+        if (!ok) {
+            ctx.error(line_of(n), path, "\"" + util::display_escape(f) + "\" is not a header field",
+                      "\"X-Name: value\", printable ASCII on one line");
+            return std::nullopt;
+        }
+    }
+    return items;
+}
+
+// "local@domain" for redirect and bcc: a dot-atom local part and a domain name.
+bool valid_rule_mailbox(std::string_view a) {
+    std::size_t at = a.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at > 64) return false;
+    std::string_view local = a.substr(0, at);
+    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return false;
+    for (char c : local)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) == std::string_view::npos)
+            return false;
+    return valid_domain_name(util::ascii_lower(a.substr(at + 1)));
+}
+
+std::optional<std::vector<std::string>> read_rule_mailboxes(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto items = read_strings(n, ctx, path);
+    if (!items) return std::nullopt;
+    if (items->empty()) {
+        ctx.error(line_of(n), path, "empty list", "at least one address, or leave the key out");
+        return std::nullopt;
+    }
+    for (const std::string& a : *items)
+        if (!valid_rule_mailbox(a)) {
+            ctx.error(line_of(n), path, "\"" + util::display_escape(a) + "\" is not an address", "\"archive@example.test\"");
+            return std::nullopt;
+        }
+    return items;
+}
+
+const Field<RuleHeaderCondition> kRuleHeaderContains[] = {
+    {"name", "string", "(required)", "The header field, case-insensitive; every field of that name is looked at, its value unfolded and RFC 2047 words decoded.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (valid_field_name(*v)) t.name = *v;
+         else ctx.error(line_of(n), path, "\"" + util::display_escape(*v) + "\" is not a header field name", "e.g. \"Subject\"");
+     })},
+    {"words", "list of strings", "(required)", "Words or phrases; the condition holds if the value contains any of them (case-insensitive).",
+     SET(if (auto v = read_words(n, ctx, path)) t.words = *v)},
+};
+
+const Field<RuleHeaderCondition> kRuleHeaderMatches[] = {
+    {"name", "string", "(required)", "The header field, case-insensitive, as in header_contains.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (valid_field_name(*v)) t.name = *v;
+         else ctx.error(line_of(n), path, "\"" + util::display_escape(*v) + "\" is not a header field name", "e.g. \"X-Mailer\"");
+     })},
+    {"pattern", "glob", "(required)", "A glob (`*` any run, `?` one character, case-insensitive; no regular expressions: linear time on hostile input) matched against the whole decoded value, e.g. \"*PHPMailer*\".",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (!v->empty() && v->size() <= 200) t.pattern = *v;
+         else ctx.error(line_of(n), path, "the pattern is empty or longer than 200 characters", "e.g. \"*PHPMailer*\"");
+     })},
+};
+
+const Field<RuleReject> kRuleReject[] = {
+    {"code", "count", "550", "The reply code, 4xx (the client retries) or 5xx.",
+     SET(if (auto v = read_count(n, ctx, path, 400, 599)) t.code = static_cast<int>(*v))},
+    {"status", "string", "\"5.7.1\"", "The enhanced status code (RFC 3463), its class matching the code: \"5.7.1\", \"4.7.0\".",
+     SET(if (auto v = read_string(n, ctx, path)) t.status = *v)},
+    {"text", "string", "\"message refused by policy\"", "The reply text the client reads: printable ASCII, at most 200 characters.",
+     SET(if (auto v = read_string(n, ctx, path)) t.text = *v)},
+};
+
+template <class T, std::size_t N>
+void apply_subtable(std::optional<T>& out, const Field<T> (&fields)[N], const toml::node& n, Ctx& ctx, const std::string& path,
+                    std::initializer_list<std::string_view> required) {
+    T value;
+    value.line = line_of(n);
+    if (const toml::table* t = n.as_table())
+        for (std::string_view r : required) require(value, fields, *t, r, ctx, path);
+    apply_table(value, fields, n, ctx, path);
+    out = std::move(value);
+}
+
+const Field<TransportRule> kTransportRule[] = {
+    {"name", "string", "(required)", "The rule's name, unique: in logs, verdicts (rule transport_rules.NAME), quarantine records and `rampart explain`.",
+     SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
+    {"from", "list of addresses", "any", "Condition: the sender (MAIL FROM) is one of these: \"a@x.test\", \"x.test\" or \"*.x.test\" (as [sender_filter] block). The null sender matches none.",
+     SET(if (auto v = read_address_patterns(n, ctx, path)) t.from = *v)},
+    {"to", "list of addresses", "any", "Condition: any recipient is one of these (same forms).",
+     SET(if (auto v = read_address_patterns(n, ctx, path)) t.to = *v)},
+    {"from_scope", "string", "any", "Condition: inside | outside. inside: the session is authenticated (a user or an organisation server) and the sender's domain is an accepted domain ([[domains]]); everything else, an unauthenticated claim of our own domain and the null sender included, is outside.",
+     SET(if (auto v = read_enum(n, ctx, path, kRuleScopes)) t.from_scope = *v)},
+    {"to_scope", "string", "any", "Condition: inside | outside: any recipient's domain is (inside) or is not (outside) an accepted domain.",
+     SET(if (auto v = read_enum(n, ctx, path, kRuleScopes)) t.to_scope = *v)},
+    {"header_contains", "table", "none", "Condition: { name = \"Subject\", words = [\"invoice\"] }: a field of that name contains any of the words (case-insensitive, decoded).",
+     SET(apply_subtable(t.header_contains, kRuleHeaderContains, n, ctx, path, {"name", "words"}))},
+    {"header_matches", "table", "none", "Condition: { name = \"X-Mailer\", pattern = \"*PHPMailer*\" }: a field of that name matches the glob.",
+     SET(apply_subtable(t.header_matches, kRuleHeaderMatches, n, ctx, path, {"name", "pattern"}))},
+    {"subject_contains", "list of strings", "any", "Condition: the Subject (decoded) contains any of these (case-insensitive).",
+     SET(if (auto v = read_words(n, ctx, path)) t.subject_contains = *v)},
+    {"body_contains", "list of strings", "any", "Condition: a text part that is not an attachment (text/plain, text/html; decoded, converted to UTF-8; the first 1 MiB of each, 4 MiB in all) contains any of these (case-insensitive).",
+     SET(if (auto v = read_words(n, ctx, path)) t.body_contains = *v)},
+    {"attachment_name", "list of globs", "any", "Condition: an attachment's file name matches (the attachment filter's matching: case-insensitive globs, decoded names, trailing dots ignored, zip members too).",
+     SET(if (auto v = read_words(n, ctx, path)) t.attachment_name = *v)},
+    {"attachment_type", "list of globs", "any", "Condition: a part's declared or sniffed type (zip members: sniffed) matches, as [attachment_filter] types.",
+     SET(if (auto v = read_words(n, ctx, path)) {
+         t.attachment_type.clear();
+         for (const std::string& ty : *v) t.attachment_type.push_back(util::ascii_lower(ty));
+     })},
+    {"size_over", "size", "any", "Condition: the message is larger than this, e.g. \"10MiB\".",
+     SET(if (auto v = read_size(n, ctx, path)) t.size_over = *v)},
+    {"scl_at_least", "SCL 0-9", "any", "Condition: the X-Rampart-SCL stamp the content filter set is at least this (needs [content_filter], which removes forged stamps; a message without a stamp does not match).",
+     SET(if (auto v = read_count(n, ctx, path, 0, 9)) t.scl_at_least = static_cast<int>(*v))},
+    {"prepend_subject", "string", "none", "Action 1: this text is put before the Subject (once: not if the subject starts with it already; non-ASCII text as an RFC 2047 word; no Subject: one is added).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         bool ok = !v->empty() && v->size() <= 200;
+         for (char c : *v)
+             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ok = false;
+         if (ok) t.prepend_subject = *v;
+         else ctx.error(line_of(n), path, "empty, longer than 200 characters, or with control characters", "e.g. \"[EXTERNAL] \"");
+     })},
+    {"add_header", "list of fields", "[]", "Action 2: header fields added, \"X-Name: value\" (printable ASCII).",
+     SET(if (auto v = read_header_fields(n, ctx, path)) t.add_header = *v)},
+    {"set_header", "list of fields", "[]", "Action 3: header fields set: every field of the name is removed, then this one added.",
+     SET(if (auto v = read_header_fields(n, ctx, path)) t.set_header = *v)},
+    {"remove_header", "list of names", "[]", "Action 4: every field of these names is removed.",
+     SET(if (auto v = read_field_names(n, ctx, path)) t.remove_header = *v)},
+    {"set_scl", "SCL 0-9", "none", "Action 5: the X-Rampart-SCL stamp is set to this (later rules' scl_at_least see it).",
+     SET(if (auto v = read_count(n, ctx, path, 0, 9)) t.set_scl = static_cast<int>(*v))},
+    {"redirect", "list of addresses", "none", "Action 6: the message goes to these addresses instead of its recipients (envelope; headers unchanged).",
+     SET(if (auto v = read_rule_mailboxes(n, ctx, path)) t.redirect = *v)},
+    {"bcc", "list of addresses", "none", "Action 7: these addresses get a copy too (envelope recipients added; headers unchanged).",
+     SET(if (auto v = read_rule_mailboxes(n, ctx, path)) t.bcc = *v)},
+    {"quarantine", "bool", "false", "Action 8: the message is held in the quarantine (250 to the client; the record names the rule); later rules still run and a later reject wins.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.quarantine = *v)},
+    {"reject", "table", "none", "Action 9: { code = 550, status = \"5.7.1\", text = \"...\" }: the message is refused with this reply; no later rule runs. Not with other actions.",
+     SET(apply_subtable(t.reject, kRuleReject, n, ctx, path, {}))},
+    {"drop", "bool", "false", "Action 10: 250 to the client, nothing delivered (logged); no later rule runs. Not with other actions.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.drop = *v)},
+    {"stop", "bool", "false", "Action 11: after this rule's actions, no later rule is checked.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.stop = *v)},
+};
+
+// Whole-rule checks: an action, no conflicting actions, a sound reject reply, unique names.
+void check_transport_rules(const Config& c, Ctx& ctx) {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < c.transport_rules.size(); ++i) {
+        const TransportRule& r = c.transport_rules[i];
+        std::string key = "transport_rules[" + std::to_string(i) + "]";
+        if (!r.name.empty() && !names.insert(r.name).second)
+            ctx.error(r.line, key + ".name", "duplicate rule name \"" + r.name + "\"", "give each rule its own name");
+        bool edits = !r.prepend_subject.empty() || !r.add_header.empty() || !r.set_header.empty() || !r.remove_header.empty() ||
+                     r.set_scl || !r.redirect.empty() || !r.bcc.empty() || r.quarantine;
+        if (!edits && !r.reject && !r.drop && !r.stop)
+            ctx.error(r.line, key, "rule \"" + r.name + "\" has no action",
+                      "add one of prepend_subject, add_header, set_header, remove_header, set_scl, redirect, bcc, quarantine, reject, drop, stop");
+        if (r.reject && r.drop) ctx.error(r.line, key + ".reject", "reject and drop conflict", "keep one of them");
+        else if ((r.reject || r.drop) && edits)
+            ctx.error(r.line, key + (r.reject ? ".reject" : ".drop"),
+                      std::string(r.reject ? "reject" : "drop") + " ends the message: it cannot be combined with other actions",
+                      "remove the other actions, or make them a separate rule before this one");
+        if (r.reject) {
+            const RuleReject& j = *r.reject;
+            const std::string& s = j.status;
+            bool status_ok = s.size() >= 5 && s.size() <= 9 && s[0] - '0' == j.code / 100 && s[1] == '.';
+            std::size_t second = s.find('.', 2);
+            if (status_ok && second != std::string::npos) {
+                auto digits = [](std::string_view d, std::size_t max) {
+                    return !d.empty() && d.size() <= max && std::all_of(d.begin(), d.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+                };
+                status_ok = digits(std::string_view(s).substr(2, second - 2), 3) && digits(std::string_view(s).substr(second + 1), 3);
+            } else {
+                status_ok = false;
+            }
+            if (!status_ok)
+                ctx.error(j.line, key + ".reject.status", "\"" + util::display_escape(s) + "\" is not an enhanced status code of class " + std::to_string(j.code / 100),
+                          "e.g. \"" + std::to_string(j.code / 100) + ".7.1\"");
+            bool text_ok = !j.text.empty() && j.text.size() <= 200 &&
+                           std::all_of(j.text.begin(), j.text.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; });
+            if (!text_ok) ctx.error(j.line, key + ".reject.text", "the text is empty, longer than 200 characters or not printable ASCII", "e.g. \"message refused by policy\"");
+        }
+        if (r.scl_at_least && !c.content_filter.configured)
+            ctx.error(r.line, key + ".scl_at_least", "needs [content_filter]: without it an X-Rampart-SCL header comes from the sender and cannot be trusted",
+                      "add [content_filter] (engine = \"none\" only removes forged stamps), or remove scl_at_least");
+    }
+}
+
+#undef SET
+
 template <class T, std::size_t N>
 void reference_section(std::string& out, std::string_view title, std::string_view intro, const Field<T> (&fields)[N]) {
     out += "### `" + std::string(title) + "`\n\n";
@@ -947,9 +1184,12 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
                 m.line = line_of(item);
                 return m;
             });
+        } else if (key == "transport_rules") {
+            apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, quarantine");
     }
+    check_transport_rules(c, ctx);
 }
 
 std::string settings_reference() {
@@ -979,6 +1219,10 @@ std::string settings_reference() {
     reference_section(out, "[antivirus]", "Filter chain, antivirus agent (end of data, on listeners with `filters = true`, also for authenticated users): every engine scans the message concurrently and all must say clean.", kAntivirus);
     reference_section(out, "[[antivirus.engines]]", "One table per engine.", kAntivirusEngine);
     reference_section(out, "[[milters]]", "Filter chain, one agent per table after antivirus (on listeners with `filters = true`, also for authenticated users, as Postfix's smtpd_milters): any milter speaking the libmilter protocol (version 6) sees connect, HELO, MAIL FROM, each RCPT TO and the message. See \"Milters\" above.", kMilter);
+    reference_section(out, "[[transport_rules]]", "Filter chain, end of data, after antivirus, on listeners with `filters = true`, for all mail (authenticated users and organisation servers too): ordered rules, each with conditions (every one given must hold; none given: every message) and actions. See \"Transport rules\" above.", kTransportRule);
+    reference_section(out, "[transport_rules.header_contains]", "", kRuleHeaderContains);
+    reference_section(out, "[transport_rules.header_matches]", "", kRuleHeaderMatches);
+    reference_section(out, "[transport_rules.reject]", "", kRuleReject);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     return out;
 }

@@ -36,8 +36,9 @@ enum class Stage { Connect, Helo, MailFrom, RcptTo, EndOfData };
 std::string_view stage_name(Stage s);
 
 // Anti-spam agents are skipped for authenticated users and organisation servers;
-// hygiene agents (antivirus, attachment filtering) never are (DESIGN.md §11).
-enum class AgentClass { AntiSpam, Hygiene };
+// hygiene agents (antivirus, attachment filtering) never are (DESIGN.md §11), and neither
+// are policy agents (transport rules: the organisation's rules apply to all mail).
+enum class AgentClass { AntiSpam, Hygiene, Policy };
 
 // Header and body edits an agent asks for at end of data, applied in chain order.
 struct Edits {
@@ -104,6 +105,9 @@ struct MessageView {
                                                  // version of the message; offsets point into `message`
     const directory::Directory* directory = nullptr;   // MailFrom and later: the transaction's directory
                                                        // snapshot (null: no directory to ask)
+    // The session as the chain sees it now (set by ChainRun::run): the principal after AUTH,
+    // which the SessionInfo given to Agent::start (at connect) does not know yet.
+    const SessionInfo* session = nullptr;
 };
 
 class AgentRun {

@@ -80,6 +80,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
     std::optional<mime::Structure> parsed;   // end of data: parsed once per version of the message
     std::optional<std::vector<std::string>> recipients;   // owns the recipients once an agent edited them
     const auto& agents = chain_.agents();
+    view.session = &session_;
     for (std::size_t i = 0; i < agents.size(); ++i) {
         const Agent& agent = *agents[i];
         if (!agent.bound_to(stage)) continue;

@@ -1,6 +1,8 @@
 // filter/explain.hpp — the filter chain in `rampart explain`: the live ChainRun, driven
 // to completion on a private io_context, with its trace rendered like the access rules.
-// Network agents are shown as "not evaluated offline" unless `online`.
+// Network agents are shown as "not evaluated offline" unless `online`. With a message
+// (`rampart explain --message FILE`) the end-of-data stage runs too (attachment filter,
+// transport rules, ...); without one, explain stops before the end of data and says so.
 #pragma once
 
 #include "filter/chain.hpp"
@@ -17,15 +19,21 @@ public:
     policy::Decision mail(const policy::SessionFacts& f, const smtp::Path& sender, std::string& out) override;
     policy::Decision rcpt(const policy::SessionFacts& f, const smtp::Path& sender, const smtp::Path& rcpt,
                           std::string& out) override;
+    policy::Decision data(const policy::SessionFacts& f, const smtp::Path& sender, const std::vector<std::string>& rcpts,
+                          std::string& out) override;
+    // The message the end-of-data stage runs on (CRLF line ends, as a live session stores it).
+    void set_message(std::string message) { message_ = std::move(message); }
 
 private:
-    policy::Decision ask(const policy::SessionFacts& f, Stage stage, const MessageView& view, std::string& out);
+    policy::Decision ask(const policy::SessionFacts& f, Stage stage, const MessageView& view, std::string& out,
+                         ChainResult* result_out = nullptr);
     ChainRun& run_for(const policy::SessionFacts& f);
 
     const Chain& chain_;
     bool on_;
     bool online_;
     std::unique_ptr<ChainRun> run_;
+    std::optional<std::string> message_;
 };
 
 }  // namespace rampart::filter

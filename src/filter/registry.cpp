@@ -13,6 +13,7 @@
 #include "filter/recipient_filter.hpp"
 #include "filter/sender_filter.hpp"
 #include "filter/sender_auth.hpp"
+#include "filter/transport_rules.hpp"
 #include "senderauth/spf.hpp"
 
 namespace rampart::filter {
@@ -35,6 +36,8 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     for (const config::MilterSettings& m : config.milters) agents.push_back(std::make_unique<MilterAgent>(m, config.server.hostname));
+    if (!config.transport_rules.empty())
+        agents.push_back(std::make_unique<TransportRules>(config.transport_rules, config.domains));
     return Chain(std::move(agents));
 }
 

@@ -145,6 +145,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     }
     reply("MAIL", mail.reply, mail.rule);
     std::size_t accepted = 0;
+    std::vector<std::string> accepted_rcpts;   // as the live transaction hands them to the chain
     for (const std::string& r : q.rcpts) {
         std::string rcpt_line = explain_rcpt_line(r);
         std::string command = "RCPT " + bracket(r);
@@ -178,6 +179,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
                 continue;
             }
             ++accepted;
+            accepted_rcpts.push_back(rcpt.mailbox.text());
         }
         reply(command, final, rule);
     }
@@ -189,6 +191,14 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         render_steps(a.text, dt);
         if (d.verdict == Verdict::Refuse) {
             render_final(a.text, d.reply, d.rule);
+            reply("DATA", d.reply, d.rule);
+            data_ok = false;
+        }
+    }
+    if (accepted > 0 && data_ok && stages) {
+        if (!q.received_headers) a.text += "\nend of data\n";
+        Decision d = stages->data(f, sender_path, accepted_rcpts, a.text);
+        if (d.verdict == Verdict::Refuse) {
             reply("DATA", d.reply, d.rule);
             data_ok = false;
         }

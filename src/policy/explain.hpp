@@ -63,6 +63,13 @@ public:
     virtual Decision connect(const SessionFacts& f, std::string& out) = 0;
     virtual Decision mail(const SessionFacts& f, const smtp::Path& sender, std::string& out) = 0;
     virtual Decision rcpt(const SessionFacts& f, const smtp::Path& sender, const smtp::Path& rcpt, std::string& out) = 0;
+    // End of data, after the hop count, with the accepted recipients ("local@domain"). A
+    // Refuse refuses the message. Default: nothing is asked.
+    virtual Decision data(const SessionFacts& f, const smtp::Path& sender, const std::vector<std::string>& rcpts,
+                          std::string& out) {
+        (void)f, (void)sender, (void)rcpts, (void)out;
+        return {};
+    }
 };
 
 ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages = nullptr);
