@@ -279,9 +279,11 @@ enum class OnEngineError { Tempfail, Accept };
 
 struct AntivirusEngine {
     std::string name;                         // logs and replies: "clamav"
-    std::string type = "clamd";               // only "clamd" so far (icap, milter: not supported yet)
+    std::string type = "clamd";               // "clamd" or "icap" (milter: not supported yet)
     Endpoint address;                         // TCP host:port, or host = socket path and port 0
     milliseconds timeout{std::chrono::seconds(30)};   // the whole scan: connect, send, reply
+    std::string service;                      // icap: the service path ("" until loaded; default "avscan")
+    bool reqmod = false;                      // icap: method = "reqmod" (default RESPMOD)
     int line = 0;
 };
 
@@ -289,6 +291,8 @@ struct AntivirusSettings {
     OnInfected on_infected = OnInfected::Reject;
     OnEngineError on_error = OnEngineError::Tempfail;
     std::vector<AntivirusEngine> engines;
+    milliseconds cache_ttl{std::chrono::minutes(5)};   // verdict cache per message hash; 0: off
+    std::size_t cache_entries = 10000;        // the cache's bound (oldest used evicted first)
     bool configured = false;                  // the table was present: the agent is in the chain
     int line = 0;
 };

@@ -678,16 +678,27 @@ std::optional<Endpoint> read_engine_address(const toml::node& n, Ctx& ctx, const
 const Field<AntivirusEngine> kAntivirusEngine[] = {
     {"name", "string", "(required)", "Engine name, used in logs and in the reply to the client.",
      SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
-    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol). icap and milter are not supported yet: a load error says so.",
+    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol) | icap (an ICAP server, RFC 3507: c-icap's virus_scan, commercial scanners). milter is not supported yet: a load error says so.",
      SET(if (auto v = read_string(n, ctx, path)) {
-         if (*v == "clamd") t.type = *v;
-         else if (*v == "icap" || *v == "milter") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "only \"clamd\" for now");
-         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd (icap and milter are not supported yet)");
+         if (*v == "clamd" || *v == "icap") t.type = *v;
+         else if (*v == "milter") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "clamd or icap for now");
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd | icap (milter is not supported yet)");
      })},
     {"address", "address:port or unix:path", "(required)", "Where the engine listens: \"127.0.0.1:3310\" or \"unix:/run/clamav/clamd.ctl\".",
      SET(if (auto v = read_engine_address(n, ctx, path)) t.address = *v)},
     {"timeout", "duration", "\"30s\"", "The whole scan of one message: connect, send, verdict. Past it the engine counts as failed (on_error).",
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+    {"service", "string", "\"avscan\"", "type = \"icap\" only: the ICAP service path asked for, icap://ADDRESS/SERVICE (c-icap's virus_scan: \"avscan\" or \"srv_clamav\"; a commercial scanner's manual names its own).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (v->empty() || v->find_first_of(" \t\r\n?#") != std::string::npos || (*v)[0] == '/')
+             ctx.error(line_of(n), path, "\"" + *v + "\" is not an ICAP service path", "a path without spaces, ? or #, not starting with /, e.g. \"avscan\"");
+         else t.service = *v;
+     })},
+    {"method", "string", "\"respmod\"", "type = \"icap\" only: respmod (the message as the body of an HTTP response: what virus scanners expect) | reqmod (as the body of an HTTP POST, for a scanner that only scans requests).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (*v == "respmod" || *v == "reqmod") t.reqmod = *v == "reqmod";
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "respmod | reqmod");
+     })},
 };
 
 const Field<AntivirusSettings> kAntivirus[] = {
@@ -695,6 +706,10 @@ const Field<AntivirusSettings> kAntivirus[] = {
      SET(if (auto v = read_enum(n, ctx, path, kOnInfected)) t.on_infected = *v)},
     {"on_error", "string", "\"tempfail\"", "An engine down, past its timeout, or answering garbage (or clamd's StreamMaxLength exceeded): tempfail (451 4.7.1, fail closed) | accept (the engine is ignored; `rampart check` reports it as an exposure).",
      SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
+    {"cache_ttl", "duration", "\"5m\"", "How long an engine's verdict (clean or infected, never a failure) is remembered for the same bytes (SHA-256 of what was scanned), so a run of the same payload costs one scan per engine; \"0s\" turns the cache off. A hit says \"cached\" in the filter.verdict reason.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.cache_ttl = *v)},
+    {"cache_entries", "count", "10000", "The most verdicts the cache holds (one per engine and message); past it the least recently used is dropped.",
+     SET(if (auto v = read_count(n, ctx, path, 1, 10000000)) t.cache_entries = static_cast<std::size_t>(*v))},
     {"engines", "array of tables", "(required)", "The engines, [[antivirus.engines]]; every one must say clean. See [[antivirus.engines]].",
      SET(apply_array(t.engines, kAntivirusEngine, n, ctx, path, {"name", "type", "address"}, [](const toml::node&) { return AntivirusEngine{}; }))},
 };
@@ -851,6 +866,11 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.antivirus, kAntivirus, v, ctx, key);
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
+            for (AntivirusEngine& e : c.antivirus.engines) {
+                if (e.type != "icap" && (!e.service.empty() || e.reqmod))
+                    ctx.error(e.line, "antivirus.engines", "service and method are for type = \"icap\" only", "remove them from engine \"" + e.name + "\"");
+                if (e.type == "icap" && e.service.empty()) e.service = "avscan";
+            }
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
         else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, attachment_filter, antivirus, quarantine");
     }
