@@ -26,8 +26,15 @@ asio::awaitable<ClamdReply> scan_one(const config::AntivirusEngine& engine, std:
         hit->cached = true;
         co_return *hit;
     }
-    ClamdReply r = engine.type == "icap" ? co_await icap_scan(engine, message)
-                                         : co_await clamd_scan(engine.address, message, engine.timeout);
+    ClamdReply r;
+    // No co_await inside a conditional expression or on a temporary: GCC 12 mishandles both.
+    if (engine.type == "icap") {
+        asio::awaitable<ClamdReply> call = icap_scan(engine, message);
+        r = co_await std::move(call);
+    } else {
+        asio::awaitable<ClamdReply> call = clamd_scan(engine.address, message, engine.timeout);
+        r = co_await std::move(call);
+    }
     cache.put(engine.name, digest, r);
     co_return r;
 }

@@ -77,14 +77,16 @@ asio::awaitable<ClamdReply> scan(const config::AntivirusEngine& engine, std::str
         co_await s.async_connect(asio::local::stream_protocol::endpoint(address.host),
                                  asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return failed("cannot connect to the ICAP server at unix:" + address.host + ": " + ec.message());
-        co_return co_await exchange(s, icap_request_head("localhost", engine.service, engine.reqmod, data.size()), data);
+        std::string head = icap_request_head("localhost", engine.service, engine.reqmod, data.size());
+        co_return co_await exchange(s, head, data);
     }
     asio::ip::address ip = asio::ip::make_address(address.host, ec);
     if (ec) co_return failed("bad ICAP server address " + address.host);
     asio::ip::tcp::socket s(ex);
     co_await s.async_connect(asio::ip::tcp::endpoint(ip, address.port), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return failed("cannot connect to the ICAP server at " + address.text() + ": " + ec.message());
-    co_return co_await exchange(s, icap_request_head(address.text(), engine.service, engine.reqmod, data.size()), data);
+    std::string head = icap_request_head(address.text(), engine.service, engine.reqmod, data.size());
+    co_return co_await exchange(s, head, data);
 }
 
 }  // namespace
