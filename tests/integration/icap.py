@@ -8,7 +8,9 @@ Every request is one line of its access log: scans() counts them.
 
 HostileIcap: a small ICAP server written for the tests that answers every request badly:
 "garbage" (bytes that are not ICAP), "hang" (reads the request, never answers), "error"
-(ICAP/1.0 500), or "cut" (a 200 whose body stops in the middle). It counts requests too.
+(ICAP/1.0 500), or "cut" (a 200 whose body stops in the middle) — or, mode "clean", with a
+plain 204 (c-icap listens on TCP only: this one can listen on a unix socket). It keeps the
+requests it read.
 """
 import os
 import shutil
@@ -155,14 +157,20 @@ virus_scan.DefaultEngine clamd
 
 
 class HostileIcap:
-    def __init__(self, mode):
-        assert mode in ("garbage", "hang", "error", "cut")
+    def __init__(self, mode, unix_path=None):
+        assert mode in ("garbage", "hang", "error", "cut", "clean")
         self.mode = mode
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.unix_path = unix_path
+        if unix_path:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(str(unix_path))
+        else:
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
         self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.requests = 0
+        self.received = []
         self.closing = False
         self.conns = []
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -170,7 +178,7 @@ class HostileIcap:
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        return f"unix:{self.unix_path}" if self.unix_path else f"127.0.0.1:{self.port}"
 
     def serve(self):
         while not self.closing:
@@ -193,9 +201,11 @@ class HostileIcap:
 
     def handle(self, conn):
         try:
-            self.read_request(conn)
+            self.received.append(self.read_request(conn))
             self.requests += 1
-            if self.mode == "garbage":
+            if self.mode == "clean":
+                conn.sendall(b"ICAP/1.0 204 No Content\r\nISTag: \"test\"\r\n\r\n")
+            elif self.mode == "garbage":
                 conn.sendall(b"\x00\xffHELLO I am not ICAP\r\n\r\n")
             elif self.mode == "error":
                 conn.sendall(b"ICAP/1.0 500 Server Error\r\n\r\n")

@@ -25,8 +25,8 @@ def engines():
             started.append(c)
             return c.start()
 
-        def hostile(self, mode):
-            h = HostileIcap(mode)
+        def hostile(self, mode, **kw):
+            h = HostileIcap(mode, **kw)
             started.append(h)
             return h
 
@@ -137,6 +137,23 @@ def test_hostile_icap_server_fails_closed(rampart_factory, engines, mode, error)
     assert len(errors) == 2 and errors[0]["engine"] == "bad" and error in errors[0]["error"], errors
     assert hostile.requests == 2 or mode == "hang" and hostile.requests >= 1
     assert srv.spool_count() == 0 and not srv.maildir_messages()
+
+
+def test_icap_server_on_a_unix_socket(rampart_factory, engines, tmp_path):
+    peer = engines.hostile("clean", unix_path=tmp_path / "icap.sock")
+    srv = server(rampart_factory, ("local", "icap", peer.address, 'service = "scan/av"'))
+    data = clean_message("over unix")
+    code, text = send(srv, data)
+    assert code == 250, text
+    delivered(srv, 1, "over unix")
+    [request] = peer.received
+    assert request.startswith(b"RESPMOD icap://localhost/scan/av ICAP/1.0\r\nHost: localhost\r\n"), request[:200]
+    # The message is the encapsulated response's body, in one chunk.
+    length = int(request.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    body = request[request.index(b"\r\n\r\n", request.index(b"Content-Length: ")) + 4:]
+    size, chunk = body.split(b"\r\n", 1)
+    assert int(size, 16) == length and chunk == body[len(size) + 2:]
+    assert chunk.endswith(data + b"\r\n0\r\n\r\n") and len(chunk) == length + 7, body
 
 
 def test_the_same_payload_five_times_is_scanned_once(rampart_factory, engines):
