@@ -284,6 +284,7 @@ struct AntivirusEngine {
     milliseconds timeout{std::chrono::seconds(30)};   // the whole scan: connect, send, reply
     std::string service;                      // icap: the service path ("" until loaded; default "avscan")
     bool reqmod = false;                      // icap: method = "reqmod" (default RESPMOD)
+    bool preview = false;                     // icap: ask OPTIONS, send the Preview size it names first
     int line = 0;
 };
 

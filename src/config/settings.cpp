@@ -699,6 +699,8 @@ const Field<AntivirusEngine> kAntivirusEngine[] = {
          if (*v == "respmod" || *v == "reqmod") t.reqmod = *v == "reqmod";
          else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "respmod | reqmod");
      })},
+    {"preview", "bool", "false", "type = \"icap\" only: ask the server's OPTIONS first (on the scan's connection) and send the preview it asks for, the rest after its 100 Continue. Off: the whole message at once, no OPTIONS.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.preview = *v)},
 };
 
 const Field<AntivirusSettings> kAntivirus[] = {
@@ -867,8 +869,8 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
             for (AntivirusEngine& e : c.antivirus.engines) {
-                if (e.type != "icap" && (!e.service.empty() || e.reqmod))
-                    ctx.error(e.line, "antivirus.engines", "service and method are for type = \"icap\" only", "remove them from engine \"" + e.name + "\"");
+                if (e.type != "icap" && (!e.service.empty() || e.reqmod || e.preview))
+                    ctx.error(e.line, "antivirus.engines", "service, method and preview are for type = \"icap\" only", "remove them from engine \"" + e.name + "\"");
                 if (e.type == "icap" && e.service.empty()) e.service = "avscan";
             }
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);

@@ -2,7 +2,9 @@
 // kIcapChunk bytes, "0" to end; then the reply, read until complete or the connection closes.
 #include "filter/icap.hpp"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <variant>
 
 #include <asio/experimental/awaitable_operators.hpp>
@@ -32,10 +34,10 @@ std::string hex(std::size_t n) {
     return out;
 }
 
+// The chunks of `data` ("SIZE\r\nDATA\r\n"), then `last` ("0\r\n\r\n" or "0; ieof\r\n\r\n").
 template <class Socket>
-asio::awaitable<ClamdReply> exchange(Socket& s, const std::string& head, std::string_view data) {
+asio::awaitable<std::error_code> send_chunks(Socket& s, std::string_view data, std::string_view last) {
     std::error_code ec;
-    co_await asio::async_write(s, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
     for (std::size_t pos = 0; !ec && pos < data.size(); pos += kIcapChunk) {
         std::string_view chunk = data.substr(pos, kIcapChunk);
         std::string size = hex(chunk.size()) + "\r\n";
@@ -43,23 +45,71 @@ asio::awaitable<ClamdReply> exchange(Socket& s, const std::string& head, std::st
         std::array<asio::const_buffer, 3> bufs{asio::buffer(size), asio::buffer(chunk.data(), chunk.size()), asio::buffer(kCrlf, 2)};
         co_await asio::async_write(s, bufs, asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!ec) {
-        static constexpr char kEnd[] = "0\r\n\r\n";
-        co_await asio::async_write(s, asio::buffer(kEnd, 5), asio::redirect_error(asio::use_awaitable, ec));
-    }
-    // After a failed write the server may still have said why before closing: read either way.
-    IcapReplyReader reader(data.size());
+    if (!ec) co_await asio::async_write(s, asio::buffer(last.data(), last.size()), asio::redirect_error(asio::use_awaitable, ec));
+    co_return ec;
+}
+
+// Reads one reply into `reader` (until it is complete, or the connection ends); true if any
+// byte came.
+template <class Socket>
+asio::awaitable<bool> read_reply(Socket& s, IcapReplyReader& reader) {
     std::array<char, 16 * 1024> buf;
     bool got_any = false;
     while (reader.state() == IcapReplyReader::State::NeedMore) {
-        std::error_code rec;
-        std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, rec));
+        std::error_code ec;
+        std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
         if (n) got_any = true;
         reader.feed(std::string_view(buf.data(), n));
-        if (rec) {
+        if (ec) {
             reader.finish();
             break;
         }
+    }
+    co_return got_any;
+}
+
+// The server's OPTIONS for the service, asked on the scan's own connection (kept alive):
+// the preview size it wants, or 0 for none.
+template <class Socket>
+asio::awaitable<std::variant<std::size_t, ClamdReply>> ask_options(Socket& s, const std::string& host, const std::string& service) {
+    std::string request = "OPTIONS icap://" + host + "/" + service + " ICAP/1.0\r\nHost: " + host + "\r\nEncapsulated: null-body=0\r\n\r\n";
+    std::error_code ec;
+    co_await asio::async_write(s, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return failed("sending OPTIONS to the ICAP server failed: " + ec.message());
+    IcapReplyReader reader(0);
+    co_await read_reply(s, reader);
+    if (reader.state() == IcapReplyReader::State::Error) co_return failed("OPTIONS: " + reader.error());
+    const IcapResponse& r = reader.response();
+    if (r.status != 200) co_return failed("OPTIONS: ICAP server answered " + std::to_string(r.status) + (r.reason.empty() ? "" : " " + r.reason));
+    const std::string* preview = r.header("preview");
+    if (!preview) co_return std::size_t{0};
+    if (preview->empty() || preview->size() > 7 || preview->find_first_not_of("0123456789") != std::string::npos)
+        co_return failed("OPTIONS: bad Preview header \"" + icap_printable(*preview) + "\"");
+    co_return static_cast<std::size_t>(std::stoul(*preview));
+}
+
+template <class Socket>
+asio::awaitable<ClamdReply> exchange(Socket& s, const config::AntivirusEngine& engine, const std::string& host, std::string_view data) {
+    std::optional<std::size_t> preview;
+    if (engine.preview) {
+        std::variant<std::size_t, ClamdReply> options = co_await ask_options(s, host, engine.service);
+        if (options.index() == 1) co_return std::get<1>(std::move(options));
+        if (std::size_t n = std::get<0>(options); n > 0) preview = std::min(n, data.size());
+    }
+    std::string head = icap_request_head(host, engine.service, engine.reqmod, data.size(), preview);
+    std::error_code ec;
+    co_await asio::async_write(s, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+    std::string_view first = preview ? data.substr(0, *preview) : data;
+    bool whole = first.size() == data.size();
+    if (!ec) ec = co_await send_chunks(s, first, preview && whole ? std::string_view("0; ieof\r\n\r\n") : std::string_view("0\r\n\r\n"));
+    // After a failed write the server may still have said why before closing: read either way.
+    IcapReplyReader reader(data.size());
+    bool got_any = co_await read_reply(s, reader);
+    if (reader.state() == IcapReplyReader::State::Done && reader.response().status == 100 && preview && !whole && !ec) {
+        // "100 Continue" after the preview: the rest of the message, then the real answer.
+        ec = co_await send_chunks(s, data.substr(first.size()), "0\r\n\r\n");
+        reader = IcapReplyReader(data.size());
+        got_any = co_await read_reply(s, reader);
     }
     if (reader.state() == IcapReplyReader::State::Error) {
         if (ec && !got_any) co_return failed("sending the message to the ICAP server failed: " + ec.message());
@@ -77,22 +127,24 @@ asio::awaitable<ClamdReply> scan(const config::AntivirusEngine& engine, std::str
         co_await s.async_connect(asio::local::stream_protocol::endpoint(address.host),
                                  asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return failed("cannot connect to the ICAP server at unix:" + address.host + ": " + ec.message());
-        std::string head = icap_request_head("localhost", engine.service, engine.reqmod, data.size());
-        co_return co_await exchange(s, head, data);
+        std::string host = "localhost";
+        co_return co_await exchange(s, engine, host, data);
     }
     asio::ip::address ip = asio::ip::make_address(address.host, ec);
     if (ec) co_return failed("bad ICAP server address " + address.host);
     asio::ip::tcp::socket s(ex);
     co_await s.async_connect(asio::ip::tcp::endpoint(ip, address.port), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return failed("cannot connect to the ICAP server at " + address.text() + ": " + ec.message());
-    std::string head = icap_request_head(address.text(), engine.service, engine.reqmod, data.size());
-    co_return co_await exchange(s, head, data);
+    std::string host = address.text();
+    co_return co_await exchange(s, engine, host, data);
 }
 
 }  // namespace
 
-std::string icap_request_head(const std::string& host, const std::string& service, bool reqmod, std::size_t body_size) {
+std::string icap_request_head(const std::string& host, const std::string& service, bool reqmod, std::size_t body_size,
+                              std::optional<std::size_t> preview) {
     std::string length = std::to_string(body_size);
+    std::string preview_header = preview ? "Preview: " + std::to_string(*preview) + "\r\n" : "";
     std::string encapsulated;
     if (reqmod) {
         encapsulated = "POST /message HTTP/1.1\r\nHost: rampart\r\nContent-Type: message/rfc822\r\nContent-Length: " + length + "\r\n\r\n";
@@ -101,11 +153,11 @@ std::string icap_request_head(const std::string& host, const std::string& servic
         std::string res = "HTTP/1.1 200 OK\r\nContent-Type: message/rfc822\r\nContent-Length: " + length + "\r\n\r\n";
         encapsulated = req + res;
         return "RESPMOD icap://" + host + "/" + service + " ICAP/1.0\r\nHost: " + host +
-               "\r\nAllow: 204\r\nConnection: close\r\nEncapsulated: req-hdr=0, res-hdr=" + std::to_string(req.size()) +
+               "\r\nAllow: 204\r\nConnection: close\r\n" + preview_header + "Encapsulated: req-hdr=0, res-hdr=" + std::to_string(req.size()) +
                ", res-body=" + std::to_string(req.size() + res.size()) + "\r\n\r\n" + encapsulated;
     }
     return "REQMOD icap://" + host + "/" + service + " ICAP/1.0\r\nHost: " + host +
-           "\r\nAllow: 204\r\nConnection: close\r\nEncapsulated: req-hdr=0, req-body=" + std::to_string(encapsulated.size()) +
+           "\r\nAllow: 204\r\nConnection: close\r\n" + preview_header + "Encapsulated: req-hdr=0, req-body=" + std::to_string(encapsulated.size()) +
            "\r\n\r\n" + encapsulated;
 }
 

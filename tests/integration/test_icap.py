@@ -6,7 +6,7 @@ import pytest
 
 from clamd import Clamd, EICAR_SIGNATURE
 from conftest import wait_for
-from icap import CIcap, HostileIcap
+from icap import CIcap, HostileIcap, icap_options
 from test_antivirus import clean_message, delivered, infected_message, send
 
 
@@ -79,6 +79,32 @@ def test_reqmod_through_cicap(rampart_factory, engines):
     delivered(srv, 1, "clean reqmod")
     wait_for(lambda: icap.scans() >= 2, 10, what="c-icap's access log")
     assert "REQMOD" in (icap.dir / "log" / "access.log").read_text()
+
+
+def test_preview_after_options_through_cicap(rampart_factory, engines):
+    # c-icap asks for a 1024-byte preview in its OPTIONS: a short message goes whole in the
+    # preview ("0; ieof"), a long one is finished after c-icap's 100 Continue. c-icap 0.5.10
+    # answers a long message after the preview with a 200 rather than a 204: the message
+    # handed back unchanged when clean, and — without the infection headers — an empty body
+    # when infected (its server.log names the virus): "replaced", so still refused, unnamed.
+    icap = engines.cicap()
+    srv = server(rampart_factory, ("cicap", "icap", icap.address, "preview = true"))
+    assert b"Preview: 1024" in icap_options(icap.port)
+    padding = b"padding line, nothing in it\r\n" * 200   # about 6 KiB before the attachment
+    long_infected = infected_message("long").replace(b"see the attachment\r\n", b"see the attachment\r\n" + padding)
+    assert len(long_infected) > 4096
+    for data, name in ((infected_message(), EICAR_SIGNATURE), (long_infected, "message replaced by the ICAP server")):
+        code, text = send(srv, data)
+        assert code == 554 and text.decode() == f"5.7.1 message refused: virus found: {name}", text
+    for subject in ("short clean", "long clean"):
+        code, text = send(srv, clean_message(subject, b"hello\r\n" if subject == "short clean" else padding))
+        assert code == 250, text
+        delivered(srv, 1, subject)
+    wait_for(lambda: icap.scans() >= 4, 10, what="c-icap's access log")
+    assert icap.scans() == 4, icap.diagnostics()
+    # Each scan asked OPTIONS first (the fixture's readiness probe is one more).
+    options = (icap.dir / "log" / "access.log").read_text().count(" OPTIONS avscan ")
+    assert options >= 5, icap.diagnostics()
 
 
 @pytest.mark.parametrize("finder", ["icap", "clamd"])
@@ -190,4 +216,4 @@ def test_icap_keys_on_a_clamd_engine_are_a_load_error(tmp_path):
                    'service = "avscan"\n')
     r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
     assert r.returncode == 2, r.stdout + r.stderr
-    assert 'service and method are for type = "icap" only' in r.stderr + r.stdout, r.stderr + r.stdout
+    assert 'service, method and preview are for type = "icap" only' in r.stderr + r.stdout, r.stderr + r.stdout

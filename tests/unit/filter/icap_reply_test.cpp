@@ -138,4 +138,6 @@ TEST(IcapRequest, EncapsulatedOffsetsMatch) {
     end = head.find("\r\n\r\n") + 4;
     EXPECT_EQ(head.rfind("REQMOD icap://localhost/scan ICAP/1.0\r\n", 0), 0u);
     EXPECT_NE(head.find("Encapsulated: req-hdr=0, req-body=" + std::to_string(head.size() - end)), std::string::npos) << head;
+    head = icap_request_head("h", "avscan", false, 5000, 1024);
+    EXPECT_NE(head.find("\r\nPreview: 1024\r\nEncapsulated: "), std::string::npos) << head;
 }
