@@ -303,9 +303,12 @@ enum class OnEngineError { Tempfail, Accept };
 
 struct AntivirusEngine {
     std::string name;                         // logs and replies: "clamav"
-    std::string type = "clamd";               // "clamd" or "milter" (icap: not supported yet)
+    std::string type = "clamd";               // "clamd", "icap" or "milter"
     Endpoint address;                         // TCP host:port, or host = socket path and port 0
     milliseconds timeout{std::chrono::seconds(30)};   // the whole scan: connect, send, reply
+    std::string service;                      // icap: the service path ("" until loaded; default "avscan")
+    bool reqmod = false;                      // icap: method = "reqmod" (default RESPMOD)
+    bool preview = false;                     // icap: ask OPTIONS, send the Preview size it names first
     int line = 0;
 };
 
@@ -313,6 +316,8 @@ struct AntivirusSettings {
     OnInfected on_infected = OnInfected::Reject;
     OnEngineError on_error = OnEngineError::Tempfail;
     std::vector<AntivirusEngine> engines;
+    milliseconds cache_ttl{std::chrono::minutes(5)};   // verdict cache per message hash; 0: off
+    std::size_t cache_entries = 10000;        // the cache's bound (oldest used evicted first)
     bool configured = false;                  // the table was present: the agent is in the chain
     int line = 0;
 };

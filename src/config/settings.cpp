@@ -722,16 +722,28 @@ std::optional<Endpoint> read_engine_address(const toml::node& n, Ctx& ctx, const
 const Field<AntivirusEngine> kAntivirusEngine[] = {
     {"name", "string", "(required)", "Engine name, used in logs and in the reply to the client.",
      SET(if (auto v = read_string(n, ctx, path)) t.name = *v)},
-    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol) | milter (any milter, e.g. clamav-milter: a reject, discard or quarantine of the message is \"infected\" with the milter's reply text, accept or continue is clean, a tempfail or any failure is the engine's failure). icap is not supported yet: a load error says so.",
+    {"type", "string", "(required)", "clamd (ClamAV's daemon, INSTREAM protocol) | icap (an ICAP server, RFC 3507: c-icap's virus_scan, commercial scanners) | milter (any milter, e.g. clamav-milter: a reject, discard or quarantine of the message is \"infected\" with the milter's reply text, accept or continue is clean, a tempfail or any failure is the engine's failure).",
      SET(if (auto v = read_string(n, ctx, path)) {
-         if (*v == "clamd" || *v == "milter") t.type = *v;
-         else if (*v == "icap") ctx.error(line_of(n), path, "engine type \"" + *v + "\" is not supported yet", "clamd | milter");
-         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd | milter (icap is not supported yet)");
+         if (*v == "clamd" || *v == "icap" || *v == "milter") t.type = *v;
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "clamd | icap | milter");
      })},
     {"address", "address:port or unix:path", "(required)", "Where the engine listens: \"127.0.0.1:3310\" or \"unix:/run/clamav/clamd.ctl\" (a milter's \"inet:127.0.0.1:8891\" is accepted too).",
      SET(if (auto v = read_engine_address(n, ctx, path)) t.address = *v)},
     {"timeout", "duration", "\"30s\"", "The whole scan of one message: connect, send, verdict. Past it the engine counts as failed (on_error).",
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+    {"service", "string", "\"avscan\"", "type = \"icap\" only: the ICAP service path asked for, icap://ADDRESS/SERVICE (c-icap's virus_scan: \"avscan\" or \"srv_clamav\"; a commercial scanner's manual names its own).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (v->empty() || v->find_first_of(" \t\r\n?#") != std::string::npos || (*v)[0] == '/')
+             ctx.error(line_of(n), path, "\"" + *v + "\" is not an ICAP service path", "a path without spaces, ? or #, not starting with /, e.g. \"avscan\"");
+         else t.service = *v;
+     })},
+    {"method", "string", "\"respmod\"", "type = \"icap\" only: respmod (the message as the body of an HTTP response: what virus scanners expect) | reqmod (as the body of an HTTP POST, for a scanner that only scans requests).",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (*v == "respmod" || *v == "reqmod") t.reqmod = *v == "reqmod";
+         else ctx.error(line_of(n), path, "unknown value \"" + *v + "\"", "respmod | reqmod");
+     })},
+    {"preview", "bool", "false", "type = \"icap\" only: ask the server's OPTIONS first (on the scan's connection) and send the preview it asks for, the rest after its 100 Continue. Off: the whole message at once, no OPTIONS.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.preview = *v)},
 };
 
 const Field<AntivirusSettings> kAntivirus[] = {
@@ -739,6 +751,10 @@ const Field<AntivirusSettings> kAntivirus[] = {
      SET(if (auto v = read_enum(n, ctx, path, kOnInfected)) t.on_infected = *v)},
     {"on_error", "string", "\"tempfail\"", "An engine down, past its timeout, or answering garbage (or clamd's StreamMaxLength exceeded): tempfail (451 4.7.1, fail closed) | accept (the engine is ignored; `rampart check` reports it as an exposure).",
      SET(if (auto v = read_enum(n, ctx, path, kOnEngineError)) t.on_error = *v)},
+    {"cache_ttl", "duration", "\"5m\"", "How long an engine's verdict (clean or infected, never a failure) is remembered for the same bytes (SHA-256 of what was scanned), so a run of the same payload costs one scan per engine; \"0s\" turns the cache off. A hit says \"cached\" in the filter.verdict reason.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.cache_ttl = *v)},
+    {"cache_entries", "count", "10000", "The most verdicts the cache holds (one per engine and message); past it the least recently used is dropped.",
+     SET(if (auto v = read_count(n, ctx, path, 1, 10000000)) t.cache_entries = static_cast<std::size_t>(*v))},
     {"engines", "array of tables", "(required)", "The engines, [[antivirus.engines]]; every one must say clean. See [[antivirus.engines]].",
      SET(apply_array(t.engines, kAntivirusEngine, n, ctx, path, {"name", "type", "address"}, [](const toml::node&) { return AntivirusEngine{}; }))},
 };
@@ -1174,6 +1190,11 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.antivirus, kAntivirus, v, ctx, key);
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
+            for (AntivirusEngine& e : c.antivirus.engines) {
+                if (e.type != "icap" && (!e.service.empty() || e.reqmod || e.preview))
+                    ctx.error(e.line, "antivirus.engines", "service, method and preview are for type = \"icap\" only", "remove them from engine \"" + e.name + "\"");
+                if (e.type == "icap" && e.service.empty()) e.service = "avscan";
+            }
         } else if (key == "content_filter") {
             c.content_filter.configured = true;
             c.content_filter.line = line_of(v);

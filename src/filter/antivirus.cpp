@@ -9,6 +9,7 @@
 
 #include "filter/clamd.hpp"
 #include "filter/milter.hpp"
+#include "filter/icap.hpp"
 #include "mime/rewrite.hpp"
 #include "mime/structure.hpp"
 #include "mime/transfer_decoder.hpp"
@@ -19,26 +20,44 @@ namespace {
 
 using Engines = std::vector<config::AntivirusEngine>;
 
-// One engine's scan, by its type.
-asio::awaitable<ClamdReply> engine_scan(const config::AntivirusEngine& e, std::string_view message) {
-    if (e.type == "milter") co_return co_await milter_scan(e.address, message, e.timeout);
-    co_return co_await clamd_scan(e.address, message, e.timeout);
+// One engine's verdict: from the cache, or from the engine (then remembered unless it failed).
+asio::awaitable<ClamdReply> scan_one(const config::AntivirusEngine& engine, std::string_view message,
+                                     VerdictCache& cache, const Sha256& digest) {
+    if (std::optional<ClamdReply> hit = cache.get(engine.name, digest)) {
+        hit->cached = true;
+        co_return *hit;
+    }
+    ClamdReply r;
+    // No co_await inside a conditional expression or on a temporary: GCC 12 mishandles both.
+    if (engine.type == "icap") {
+        asio::awaitable<ClamdReply> call = icap_scan(engine, message);
+        r = co_await std::move(call);
+    } else if (engine.type == "milter") {
+        asio::awaitable<ClamdReply> call = milter_scan(engine.address, message, engine.timeout);
+        r = co_await std::move(call);
+    } else {
+        asio::awaitable<ClamdReply> call = clamd_scan(engine.address, message, engine.timeout);
+        r = co_await std::move(call);
+    }
+    cache.put(engine.name, digest, r);
+    co_return r;
 }
 
 // Engines [i, end) at once: engine i and the rest joined with &&, so every scan runs
 // concurrently and all are done (or cancelled together) when this returns.
-asio::awaitable<std::vector<ClamdReply>> scan_from(const Engines& engines, std::size_t i, std::string_view message) {
+asio::awaitable<std::vector<ClamdReply>> scan_from(const Engines& engines, std::size_t i, std::string_view message,
+                                                   VerdictCache& cache, const Sha256& digest) {
     using namespace asio::experimental::awaitable_operators;
     if (i >= engines.size()) co_return std::vector<ClamdReply>();
     if (i + 1 == engines.size()) {
-        ClamdReply only = co_await engine_scan(engines[i], message);
+        ClamdReply only = co_await scan_one(engines[i], message, cache, digest);
         std::vector<ClamdReply> out;
         out.push_back(std::move(only));
         co_return out;
     }
     // Named locals: GCC 12 mishandles temporaries inside co_await expressions.
-    asio::awaitable<ClamdReply> first = engine_scan(engines[i], message);
-    asio::awaitable<std::vector<ClamdReply>> rest = scan_from(engines, i + 1, message);
+    asio::awaitable<ClamdReply> first = scan_one(engines[i], message, cache, digest);
+    asio::awaitable<std::vector<ClamdReply>> rest = scan_from(engines, i + 1, message, cache, digest);
     auto both = std::move(first) && std::move(rest);
     std::tuple<ClamdReply, std::vector<ClamdReply>> r = co_await std::move(both);
     std::vector<ClamdReply> out;
@@ -82,7 +101,9 @@ std::chrono::milliseconds Antivirus::timeout() const {
 }
 
 asio::awaitable<std::vector<ClamdReply>> Antivirus::scan(std::string_view message) const {
-    co_return co_await scan_from(settings_.engines, 0, message);
+    Sha256 digest{};
+    if (cache_->enabled()) digest = sha256(message);
+    co_return co_await scan_from(settings_.engines, 0, message, *cache_, digest);
 }
 
 AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results) const {
@@ -95,7 +116,7 @@ AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results, config::O
         const config::AntivirusEngine& e = settings_.engines[i];
         const ClamdReply& r = results[i];
         if (r.kind == ClamdReply::Kind::Infected) {
-            std::string reason = "engine " + e.name + " found " + r.signature;
+            std::string reason = "engine " + e.name + " found " + r.signature + (r.cached ? " (cached)" : "");
             if (on_infected == config::OnInfected::Quarantine)
                 return AgentVerdict::quarantine("antivirus.on_infected", reason);
             return AgentVerdict::refuse(smtp::Reply(554, "5.7.1", "message refused: virus found: " + r.signature),
@@ -108,7 +129,10 @@ AgentVerdict Antivirus::decide(const std::vector<ClamdReply>& results, config::O
             failures += (failures.empty() ? "" : "; ") + ("engine " + e.name + " failed: " + r.error);
         }
     }
-    if (failures.empty()) return AgentVerdict::proceed("", "every engine says clean");
+    std::string cached;
+    for (std::size_t i = 0; i < results.size() && i < settings_.engines.size(); ++i)
+        if (results[i].cached) cached += (cached.empty() ? "" : ", ") + settings_.engines[i].name;
+    if (failures.empty()) return AgentVerdict::proceed("", "every engine says clean" + (cached.empty() ? "" : " (cached: " + cached + ")"));
     if (settings_.on_error == config::OnEngineError::Accept)
         return AgentVerdict::proceed("antivirus.on_error", failures + " (on_error = accept: not scanned by it)");
     return AgentVerdict::refuse(smtp::Reply(451, "4.7.1", "virus scan unavailable; try again later"),

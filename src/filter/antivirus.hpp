@@ -6,19 +6,24 @@
 // Infected: 554 5.7.1 naming the signature (on_infected = "reject"), quarantine, or strip:
 // each leaf part is then scanned alone, the infected ones are replaced by a notice and the
 // rewritten message is scanned again; anything short of a clean result rejects instead.
+// Engines: clamd (clamd.hpp) and ICAP (icap.hpp). Verdicts are cached per engine and SHA-256
+// of the bytes scanned for cache_ttl (verdict_cache.hpp); a cached verdict says so in the reason.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "config/config.hpp"
 #include "filter/agent.hpp"
 #include "filter/clamd_reply.hpp"
+#include "filter/verdict_cache.hpp"
 
 namespace rampart::filter {
 
 class Antivirus final : public Agent {
 public:
-    explicit Antivirus(config::AntivirusSettings settings) : settings_(std::move(settings)) {}
+    explicit Antivirus(config::AntivirusSettings settings)
+        : settings_(std::move(settings)), cache_(std::make_shared<VerdictCache>(settings_.cache_ttl, settings_.cache_entries)) {}
     std::string_view name() const override { return "antivirus"; }
     AgentClass agent_class() const override { return AgentClass::Hygiene; }
     bool network() const override { return true; }
@@ -39,6 +44,7 @@ public:
 
 private:
     config::AntivirusSettings settings_;
+    std::shared_ptr<VerdictCache> cache_;   // shared by every session; thread-safe
 };
 
 }  // namespace rampart::filter

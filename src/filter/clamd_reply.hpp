@@ -14,12 +14,14 @@ namespace rampart::filter {
 // The most a reply may take (clamd's are well below); more is garbage.
 inline constexpr std::size_t kClamdMaxReply = 4096;
 
+// Also the engine-neutral result of every antivirus engine (icap.hpp answers with it too).
 struct ClamdReply {
     enum class Kind { Clean, Infected, Error };
     Kind kind = Kind::Error;
     std::string signature;   // Infected: the signature name, e.g. "Eicar-Test-Signature" (a milter
                              // engine's: its reply text, printable, spaces allowed, 200 at most)
     std::string error;       // Error: what went wrong (clamd's text, or why the reply is garbage), printable
+    bool cached = false;     // the antivirus agent's verdict cache answered, not the engine
 };
 
 // `reply` is everything read from clamd up to and including the first NUL (or all that was

@@ -170,16 +170,6 @@ def test_on_error_accept_lets_mail_through_and_check_reports_it(rampart_factory,
     assert r.returncode == 0 and "[antivirus]" not in r.stdout and "EXPOSURE" not in r.stdout, r.stdout
 
 
-@pytest.mark.parametrize("engine_type", ["icap"])
-def test_other_engine_types_are_not_supported_yet(tmp_path, engine_type):
-    cfg = tmp_path / "av.toml"
-    cfg.write_text(f'[antivirus]\n[[antivirus.engines]]\nname = "x"\ntype = "{engine_type}"\naddress = "127.0.0.1:1344"\n')
-    r = subprocess.run([RAMPART_BIN, "check", "-c", str(cfg)], capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert f'av.toml:4: antivirus.engines[0].type: engine type "{engine_type}" is not supported yet' in r.stderr + r.stdout, \
-        r.stderr + r.stdout
-
-
 def test_message_over_stream_max_length_fails_closed(rampart_factory, clamd_factory):
     clam = clamd_factory(stream_max_length="1M")
     srv = server(rampart_factory, clam)

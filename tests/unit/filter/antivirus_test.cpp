@@ -159,3 +159,15 @@ TEST(ClamdClient, GarbageSilenceAndRefusalAreErrors) {
     EXPECT_EQ(out.kind, RKind::Error);
     EXPECT_NE(out.error.find("cannot connect to clamd"), std::string::npos) << out.error;
 }
+
+TEST(Antivirus, CachedVerdictsSayCached) {
+    auto a = agent({engine("one", 1), engine("two", 2)});
+    filter::ClamdReply hit = infected("Test.EICAR");
+    hit.cached = true;
+    auto v = a.decide({clean(), hit});
+    EXPECT_EQ(v.kind, Kind::Refuse);
+    EXPECT_EQ(v.reason, "engine two found Test.EICAR (cached)");
+    filter::ClamdReply cached_clean = clean();
+    cached_clean.cached = true;
+    EXPECT_EQ(a.decide({cached_clean, clean()}).reason, "every engine says clean (cached: one)");
+}
