@@ -46,7 +46,8 @@ std::string stamp(int scl) { return std::string(ContentFilter::kHeader) + ": " +
 
 class Run final : public AgentRun {
 public:
-    Run(const ContentFilter& agent, SessionInfo session) : agent_(agent), session_(std::move(session)) {}
+    // `session` is the ChainRun's own (agent.hpp): it shows the principal after AUTH.
+    Run(const ContentFilter& agent, const SessionInfo& session) : agent_(agent), session_(session) {}
 
     asio::awaitable<AgentVerdict> on(Stage stage, const MessageView& view) override {
         if (stage != Stage::EndOfData) co_return AgentVerdict::proceed();
@@ -99,7 +100,7 @@ public:
 
 private:
     const ContentFilter& agent_;
-    SessionInfo session_;
+    const SessionInfo& session_;
 };
 
 }  // namespace
