@@ -159,8 +159,8 @@ asio::awaitable<std::optional<Reply>> Transaction::back_pressure(const smtp::Pat
     policy::PressureVerdict v = s_.svc.back_pressure->decide(s_.facts.principal);
     s_.svc.back_pressure->count(v);
     if (v.kind == policy::PressureVerdict::Kind::Tarpit) {
-        log::event(log::Level::Debug, "back_pressure.tarpit", {{"listener", s_.listener.name}, {"client", s_.client_text()},
-                                                                {"rule", v.rule}, {"delay_ms", v.delay.count()}});
+        log::info("back_pressure.tarpit", {{"listener", s_.listener.name}, {"client", s_.client_text()},
+                                           {"rule", v.rule}, {"delay_ms", v.delay.count()}});
         co_await s_.io.flush();   // earlier pipelined replies are not held back by the wait
         asio::steady_timer t(co_await asio::this_coro::executor, v.delay);
         std::error_code ec;
