@@ -50,9 +50,9 @@ double reputation_score(const ReputationCounts& c) {
 }
 
 int reputation_level(const ReputationCounts& c) {
-    double s = reputation_score(c);
-    // A hair of slack so that 3 × 3 points decayed by a few milliseconds is still level 9.
-    return std::clamp(static_cast<int>(std::floor(s + 1e-6)), 0, 9);
+    // Rounded to a tenth first: points decayed by a few seconds (2.9992 of 3) still count whole.
+    double s = std::round(reputation_score(c) * 10) / 10;
+    return std::clamp(static_cast<int>(std::floor(s)), 0, 9);
 }
 
 ReputationCounts decay(ReputationCounts c, std::chrono::milliseconds elapsed, std::chrono::milliseconds half_life) {

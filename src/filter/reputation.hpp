@@ -49,7 +49,7 @@ inline constexpr double kPipeliningPoints = 3;
 inline constexpr double kRefusedRecipientPoints = 0.5;
 
 // score = 3·helo_forgery + 4·pregreet + 3·pipelining + 0.5·refused_recipients + scl_points;
-// level = min(9, floor(score)).
+// level = min(9, floor(score rounded to one decimal)).
 double reputation_score(const ReputationCounts& c);
 int reputation_level(const ReputationCounts& c);
 // Every count multiplied by 2^(-elapsed / half_life).

@@ -95,7 +95,7 @@ asio::awaitable<void> Session::run() {
     // RFC 5321 §3.1 says. [reputation] greeting_delay waits a little to catch it; bytes
     // (or a close) already waiting are noticed without it, and the first read tells which.
     bool spoke_first = false;
-    if (s_.chain && s_.svc.reputation && l.tls != config::TlsMode::Implicit) {
+    if (s_.chain && s_.svc.reputation && s_.svc.config->reputation.enabled && l.tls != config::TlsMode::Implicit) {
         if (auto wait = s_.svc.config->reputation.greeting_delay; wait.count() > 0) {
             asio::steady_timer t(co_await asio::this_coro::executor, wait);
             std::error_code ec;

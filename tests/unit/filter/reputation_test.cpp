@@ -166,3 +166,12 @@ TEST(Reputation, BoundedLeastRecentlySeenGoesFirst) {
     EXPECT_FALSE(f.rep->counts(ip("192.0.2.1")));   // the least recently seen
     EXPECT_TRUE(f.rep->counts(ip("192.0.2.100")));
 }
+
+TEST(ReputationFormula, SecondsOfDecayDoNotCostALevel) {
+    ReputationCounts c;
+    add_signal(c, Signal::HeloForgery);
+    c = decay(c, 1s, 1h);   // 2.9994 points
+    add_signal(c, Signal::Pregreet);
+    EXPECT_EQ(reputation_level(c), 7);
+    EXPECT_EQ(reputation_level(decay(c, 1h, 1h)), 3);   // 3.5
+}
