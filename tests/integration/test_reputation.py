@@ -1,11 +1,16 @@
 """Sender reputation (issue 9, protocol analysis): a client that forges its HELO, talks
 before the banner and pipelines without PIPELINING climbs to level 9 and is then blocked at
 connect through the dynamic block list (`rampart block list`: source "reputation");
-addresses in [connection_filter] allow never are."""
+addresses in [connection_filter] allow never are. Spam the content filter (a real rspamd)
+scores counts too: two GTUBE messages block the sender."""
 import json
+import smtplib
 import subprocess
 
-from conftest import RAMPART_BIN, RawSMTP, wait_for
+import pytest
+
+from conftest import DOMAIN, RAMPART_BIN, RawSMTP, wait_for
+from rspamd import GTUBE, Rspamd
 
 REPUTATION = """[connection_filter]
 allow = ["127.0.0.10/32"]
@@ -96,3 +101,33 @@ def test_allowed_addresses_are_never_blocked(rampart_factory):
     assert levels(srv, friend) == []
     assert srv.log_events("smtp.helo.forged")             # seen and logged, just not counted
     assert "the block list is empty" in block_cli(srv, "list").stdout
+
+
+@pytest.fixture(scope="module")
+def rspamd(tmp_path_factory):
+    r = Rspamd(tmp_path_factory.mktemp("rspamd")).start()
+    yield r
+    r.stop()
+
+
+def test_spam_history_blocks_the_sender(rampart_factory, rspamd):
+    srv = rampart_factory(extra_config=f"""[connection_filter]
+
+[content_filter]
+address = "{rspamd.address}"
+timeout = "20s"
+""", listener_keys={"filters": True})
+    spammer = "127.0.0.12"
+    gtube = (b"From: <x@spam.test>\r\nTo: <user@" + DOMAIN.encode() + b">\r\nSubject: offer\r\n\r\nbuy now\r\n" +
+             GTUBE + b"\r\n")
+    for expected_level in (5, 9):   # SCL 9 is 5 points each (SCL - 4)
+        with smtplib.SMTP(srv.host, srv.port, timeout=60, source_address=(spammer, 0)) as c:
+            c.ehlo("mail.spam.test")
+            c.mail("x@spam.test")
+            c.rcpt(f"user@{DOMAIN}")
+            code, text = c.data(gtube)
+            assert code == 550 and b"SCL 9" in text, text
+        wait_for(lambda: expected_level in levels(srv, spammer), what=f"level {expected_level}")
+    assert greeting(srv, spammer).startswith(f"550 5.7.1 client {spammer} is blocked until ")
+    [entry] = json.loads(block_cli(srv, "list", "--json").stdout)
+    assert entry["source"] == "reputation" and "scl_points 10" in entry["reason"], entry
