@@ -148,6 +148,8 @@ std::optional<int> Reputation::note(const net::IpAddress& in, const policy::Prin
     log::event(log::Level::Debug, "reputation.signal", {{"client", key}, {"signal", signal_name(s)}, {"scl", scl}, {"level", after}});
     if (after != before)
         log::info("reputation.level", {{"client", key}, {"level", after}, {"previous", before}, {"counts", counts_text}});
+    // XXX(reputation): BlockList::add writes its file durably on this session's I/O thread;
+    // it happens once per blocked address, so the few milliseconds are accepted.
     if (settings_.block_at > 0 && after >= settings_.block_at && block_list_ && !block_list_->find(client)) {
         net::Cidr host{client, client.v6 ? 128u : 32u};
         auto until = std::chrono::system_clock::now() + settings_.block_for;

@@ -147,11 +147,10 @@ asio::awaitable<void> Session::run() {
                 // each reply, and EHLO ends a group even with it. More input already here is
                 // a pipelining violation (counted once per session for the reputation).
                 if ((!s_.esmtp || cmd.verb == Verb::Helo || cmd.verb == Verb::Ehlo) && !s_.io.pending().empty() &&
-                    s_.chain && s_.svc.reputation) {
+                    s_.note_reputation(filter::Signal::Pipelining))
                     log::info("smtp.pipelining.improper", {{"listener", l.name}, {"client", s_.client_text()},
+                                                           {"command", smtp::verb_name(cmd.verb)},
                                                            {"pending_bytes", s_.io.pending().size()}});
-                    s_.note_reputation(filter::Signal::Pipelining);
-                }
                 co_await dispatch(cmd);
             }
         }

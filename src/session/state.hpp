@@ -40,14 +40,15 @@ struct SessionState {
     // Reports what this session saw of the client to the reputation table (filtered
     // listeners only; filter::Reputation exempts authenticated clients and allowed
     // addresses). Each kind of protocol offence counts once per session.
-    void note_reputation(filter::Signal signal, int scl = 0) {
-        if (!chain || !svc.reputation || !chain->allow_listed().empty()) return;
+    // True if reported now (false: not applicable, or already reported this session).
+    bool note_reputation(filter::Signal signal, int scl = 0) {
+        if (!chain || !svc.reputation || !chain->allow_listed().empty()) return false;
         if (signal != filter::Signal::RefusedRecipient && signal != filter::Signal::Scl) {
             unsigned bit = 1u << static_cast<unsigned>(signal);
-            if (reputation_noted & bit) return;
+            if (reputation_noted & bit) return false;
             reputation_noted |= bit;
         }
-        svc.reputation->note(client.address, facts.principal, signal, scl);
+        return svc.reputation->note(client.address, facts.principal, signal, scl).has_value();
     }
 
     // Queues a reply; permanent errors count towards limits.max_errors (except the fatal
