@@ -53,7 +53,7 @@ def pipeline_after_helo(srv, source):
     with RawSMTP(srv.host, srv.port, source_address=(source, 0)) as c:
         assert c.read_reply()[0] == 220
         assert c.cmd("HELO client.test")[0] == 250
-        c.send("MAIL FROM:<a@outside.test>\r\nRCPT TO:<postmaster@example.test>\r\n")
+        c.send(f"MAIL FROM:<a@outside.test>\r\nRCPT TO:<postmaster@{DOMAIN}>\r\n")
         c.read_reply()
         c.read_reply()
         c.cmd("QUIT")
