@@ -19,6 +19,9 @@ class Server;
 namespace rampart::policy {
 class Brakes;
 }
+namespace rampart::session {
+class BackPressure;
+}
 
 namespace rampart::cli {
 
@@ -98,6 +101,8 @@ int explain(const std::string& path, const ExplainArgs& args);
 // only a running server knows for `explain` — connections open on the listener and from
 // the client, the AUTH lockout left for the client or user, the user's hourly usage.
 bool is_live_state_request(const std::string& request);
-std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const std::string& request);
+// Also the back-pressure state (levels and the numbers behind them).
+std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const session::BackPressure& back_pressure,
+                              const std::string& request);
 
 }  // namespace rampart::cli

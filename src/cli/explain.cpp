@@ -20,6 +20,7 @@
 #include "policy/brakes.hpp"
 #include "policy/explain.hpp"
 #include "server/server.hpp"
+#include "session/back_pressure.hpp"
 #include "session/received.hpp"
 #include "smtp/data_reader.hpp"
 #include "util/log.hpp"
@@ -48,7 +49,22 @@ std::optional<policy::ExplainQuestion::LiveState> ask_live_state(const config::C
         else if (key == "auth_locked_ms") live.locked = std::chrono::milliseconds(value);
         else if (key == "messages_this_hour") live.usage.messages = value;
         else if (key == "recipients_this_hour") live.usage.recipients = value;
-        else --seen;
+        else {
+            --seen;
+            // Back pressure (optional: an older server does not send it). Percentages in
+            // thousandths of a percent.
+            if (key == "back_pressure_disk" || key == "back_pressure_queue") {
+                if (!live.pressure) live.pressure.emplace();
+                auto level = static_cast<policy::PressureLevel>(std::min<std::uint64_t>(value, 3));
+                (key == "back_pressure_disk" ? live.pressure->disk : live.pressure->queue) = level;
+            } else if (live.pressure && key == "disk_free_millipercent") {
+                live.pressure->measure.disk_free_percent = static_cast<double>(value) / 1000.0;
+            } else if (live.pressure && key == "inodes_free_millipercent") {
+                live.pressure->measure.inodes_free_percent = static_cast<double>(value) / 1000.0;
+            } else if (live.pressure && key == "queue_messages") {
+                live.pressure->measure.queue_messages = value;
+            }
+        }
     }
     if (seen != 5) return std::nullopt;   // an older server: say nothing rather than guess
     return live;
@@ -77,11 +93,21 @@ std::optional<std::string> read_message_file(const std::string& path) {
     return out;
 }
 
+std::string pressure_answer(const policy::PressureState& p) {
+    auto milli = [](double v) { return std::to_string(static_cast<std::uint64_t>(v * 1000.0 + 0.5)); };
+    std::string out = "back_pressure_disk " + std::to_string(static_cast<int>(p.disk)) + "\nback_pressure_queue " +
+                      std::to_string(static_cast<int>(p.queue)) + "\nqueue_messages " + std::to_string(p.measure.queue_messages) + "\n";
+    if (p.measure.disk_free_percent) out += "disk_free_millipercent " + milli(*p.measure.disk_free_percent) + "\n";
+    if (p.measure.inodes_free_percent) out += "inodes_free_millipercent " + milli(*p.measure.inodes_free_percent) + "\n";
+    return out;
+}
+
 }  // namespace
 
 bool is_live_state_request(const std::string& request) { return request.rfind(kLiveState, 0) == 0; }
 
-std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const std::string& request) {
+std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const session::BackPressure& back_pressure,
+                              const std::string& request) {
     std::istringstream in(request.substr(kLiveState.size()));
     std::string listener, client, user;
     if (!(in >> listener >> client >> user)) return "error\nusage: live-state LISTENER CLIENT USER|-\n";
@@ -95,7 +121,7 @@ std::string live_state_answer(server::Server& server, policy::Brakes& brakes, co
     }
     return "ok\nconnections_listener " + std::to_string(c.listener) + "\nconnections_source " + std::to_string(c.source) +
            "\nauth_locked_ms " + std::to_string(locked.count()) + "\nmessages_this_hour " + std::to_string(usage.messages) +
-           "\nrecipients_this_hour " + std::to_string(usage.recipients) + "\n";
+           "\nrecipients_this_hour " + std::to_string(usage.recipients) + "\n" + pressure_answer(back_pressure.state());
 }
 
 int explain(const std::string& path, const ExplainArgs& args) {
@@ -181,6 +207,7 @@ int explain(const std::string& path, const ExplainArgs& args) {
         }
         if (!q.received_headers) q.received_headers = smtp::count_received_headers(*message);   // as live
     }
+    q.back_pressure = cfg->back_pressure;
     // The limit a live session announces with SIZE and checks SIZE= against (same function).
     session::SizeLimitFacts sf{args.ehlo, q.facts.client.text(), cfg->server.hostname, q.facts.tls, {}};
     if (q.facts.principal.kind == policy::Principal::Kind::Server) sf.server_principal = q.facts.principal.text();

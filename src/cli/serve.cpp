@@ -6,7 +6,12 @@
 #include <iostream>
 #include <thread>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/ssl/context.hpp>
 
 #include "admin/block_commands.hpp"
@@ -19,12 +24,14 @@
 #include "dns/resolver.hpp"
 #include "filter/block_list.hpp"
 #include "filter/registry.hpp"
+#include "filter/reputation.hpp"
 #include "net/tls.hpp"
 #include "policy/brakes.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
 #include "server/server.hpp"
+#include "session/back_pressure.hpp"
 #include "util/log.hpp"
 
 namespace rampart::cli {
@@ -46,6 +53,19 @@ asio::awaitable<std::string> control_command(queue::Scheduler& scheduler, const 
                                              std::string request) {
     if (admin::is_block_request(request)) co_return admin::block_command(block_list, request);
     co_return co_await admin::queue_command(scheduler, spool, std::move(request));
+}
+
+// Back pressure's periodic sample: the queue's length (read on the scheduler's own thread)
+// and the disk, every second. Ends when the I/O context stops.
+asio::awaitable<void> sample_back_pressure(session::BackPressure& bp, const queue::Scheduler& scheduler) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (true) {
+        bp.sample(scheduler.size());
+        timer.expires_after(std::chrono::seconds(1));
+        std::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+    }
 }
 
 }  // namespace
@@ -127,6 +147,9 @@ int serve(const std::string& path) {
         return 1;
     }
     services.filters = &filters;
+    // Sender reputation: fed by filtered sessions, blocks through the dynamic block list.
+    filter::Reputation reputation(cfg->reputation, cfg->connection_filter.allow, &block_list);
+    services.reputation = &reputation;
     server::Server server(*cfg, services, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
     server.limit_sessions(fd_plan.sessions);
@@ -145,10 +168,13 @@ int serve(const std::string& path) {
                                [d = dispatcher.get()](queue::Envelope& env) { return d->deliver(env); },
                                [d = dispatcher.get()](const queue::Envelope& env) { return d->local_only(env); });
     scheduler.set_quarantine_max_age(cfg->quarantine.max_age);
+    session::BackPressure back_pressure(cfg->back_pressure, data);
+    services.back_pressure = &back_pressure;
+    asio::co_spawn(server.main_context(), sample_back_pressure(back_pressure, scheduler), asio::detached);
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
-                                 [&scheduler, &spool, &server, &brakes, &block_list](std::string request) {
+                                 [&scheduler, &spool, &server, &brakes, &block_list, &back_pressure](std::string request) {
                                      if (is_live_state_request(request))   // rampart explain
-                                         return answer_now(live_state_answer(server, brakes, request));
+                                         return answer_now(live_state_answer(server, brakes, back_pressure, request));
                                      return control_command(scheduler, spool, block_list, std::move(request));
                                  });
     if (auto r = control.open(); !r) {
@@ -160,7 +186,10 @@ int serve(const std::string& path) {
         }
         log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
-    services.queued = [&scheduler](const queue::Envelope& env) { scheduler.submit(env); };
+    services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {
+        scheduler.submit(env);
+        back_pressure.committed();
+    };
     std::vector<queue::Envelope> recovered = spool.recover();
     log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
     for (queue::Envelope& env : recovered) scheduler.submit(std::move(env));

@@ -397,6 +397,37 @@ struct TransportRule {
     int line = 0;
 };
 
+// [back_pressure]: the spool's disk and the queue's length watched (session/back_pressure.hpp,
+// policy/back_pressure.hpp). Levels: tarpit (anonymous MAIL delayed), refuse (anonymous
+// MAIL 452 4.3.1, authenticated and organisation servers delayed), refuse_all (every MAIL
+// 452 4.3.1). Disk watermarks are percentages of free space and free inodes of data_dir's
+// file system (the lower counts); 0 turns a watermark off.
+struct BackPressureSettings {
+    bool enabled = true;
+    double disk_free_tarpit = 8.0;
+    double disk_free_refuse = 4.0;
+    double disk_free_refuse_all = 2.0;
+    std::uint64_t queue_tarpit = 50000;       // messages in the queue (held and deferred included)
+    std::uint64_t queue_refuse = 100000;
+    std::uint64_t queue_refuse_all = 200000;
+    milliseconds tarpit{std::chrono::seconds(2)};
+    int line = 0;
+};
+
+// [reputation]: per client address, what the session and the agents saw (HELO forgery,
+// pregreet, pipelining violations, unknown recipients, spam confidence levels) condensed
+// into a level 0..9 (filter/reputation.hpp); at block_at the address goes on the dynamic
+// block list for block_for, source "reputation".
+struct ReputationSettings {
+    bool enabled = true;
+    int block_at = 7;                         // 0: never block (levels are still kept and logged)
+    milliseconds block_for{std::chrono::hours(24)};
+    milliseconds half_life{std::chrono::hours(1)};   // the counts decay by half in this time
+    std::uint64_t max_clients = 100000;       // addresses remembered (least recently seen go first)
+    milliseconds greeting_delay{0};           // wait before the banner to catch a pregreet (0: only what is already there)
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -426,6 +457,8 @@ struct Config {
     std::vector<MilterSettings> milters;
     QuarantineSettings quarantine;
     std::vector<TransportRule> transport_rules;   // in order
+    BackPressureSettings back_pressure;
+    ReputationSettings reputation;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

@@ -807,6 +807,49 @@ const Field<QuarantineSettings> kQuarantine[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
 };
 
+std::optional<double> read_percent(const toml::node& n, Ctx& ctx, const std::string& path) {
+    std::optional<double> v;
+    if (n.is_floating_point()) v = *n.value<double>();
+    else if (n.is_integer()) v = static_cast<double>(*n.value<std::int64_t>());
+    if (v && *v >= 0.0 && *v <= 100.0) return v;
+    ctx.error(line_of(n), path, "expected a percentage from 0 to 100", "e.g. 5 or 2.5 (0: off)");
+    return std::nullopt;
+}
+
+const Field<BackPressureSettings> kBackPressure[] = {
+    {"enabled", "bool", "true", "Watch the spool's disk and the queue's length and slow down, then refuse, MAIL FROM when they pass the watermarks below. See \"Back pressure\" above.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.enabled = *v)},
+    {"disk_free_tarpit", "percentage", "8", "Free space or free inodes of data_dir's file system (the lower of the two, in percent) below which anonymous clients' MAIL FROM waits `tarpit` before its answer. 0: off.",
+     SET(if (auto v = read_percent(n, ctx, path)) t.disk_free_tarpit = *v)},
+    {"disk_free_refuse", "percentage", "4", "Below this, anonymous clients' MAIL FROM is refused with 452 4.3.1 and authenticated users' and organisation servers' MAIL FROM waits `tarpit`. 0: off.",
+     SET(if (auto v = read_percent(n, ctx, path)) t.disk_free_refuse = *v)},
+    {"disk_free_refuse_all", "percentage", "2", "Below this (the critical level), every MAIL FROM is refused with 452 4.3.1, authenticated and organisation servers included. 0: off.",
+     SET(if (auto v = read_percent(n, ctx, path)) t.disk_free_refuse_all = *v)},
+    {"queue_tarpit", "count", "50000", "Messages in the queue (deferred, held and quarantined included) at or above which anonymous clients' MAIL FROM waits `tarpit`. 0: off.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000000)) t.queue_tarpit = *v)},
+    {"queue_refuse", "count", "100000", "Messages in the queue at or above which anonymous clients' MAIL FROM is refused with 452 4.3.1 and authenticated users and organisation servers wait `tarpit`. 0: off.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000000)) t.queue_refuse = *v)},
+    {"queue_refuse_all", "count", "200000", "Messages in the queue at or above which every MAIL FROM is refused with 452 4.3.1. 0: off.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 100000000)) t.queue_refuse_all = *v)},
+    {"tarpit", "duration", "\"2s\"", "How long a throttled MAIL FROM waits before its answer (on a timer: other sessions are served meanwhile).",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.tarpit = *v)},
+};
+
+const Field<ReputationSettings> kReputation[] = {
+    {"enabled", "bool", "true", "Keep a reputation level 0..9 per client address from what sessions on listeners with `filters = true` saw (HELO forgery, pregreet, pipelining violations, unknown recipients, spam confidence levels). See \"Reputation\" above.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.enabled = *v)},
+    {"block_at", "number", "7", "At this level (1..9) the address goes on the dynamic block list (`rampart block list`: source \"reputation\") for `block_for`, and the connection filter refuses it at connect. 0: never block (the levels are still logged). Never for authenticated users, organisation servers or addresses in [connection_filter] allow.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 9)) t.block_at = static_cast<int>(*v))},
+    {"block_for", "duration", "\"24h\"", "How long a reputation block lasts.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.block_for = *v)},
+    {"half_life", "duration", "\"1h\"", "The counts behind the level decay by half in this time, so an address that stops misbehaving recovers.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.half_life = *v)},
+    {"max_clients", "count", "100000", "Addresses remembered at once; when full, the one seen least recently is forgotten.",
+     SET(if (auto v = read_count(n, ctx, path, 16, 10000000)) t.max_clients = *v)},
+    {"greeting_delay", "duration", "\"0s\"", "Wait this long before sending the banner, on listeners with `filters = true`, so a client that talks first (a pregreet) is caught. \"0s\": no wait; bytes that already arrived before the banner still count.",
+     SET(if (auto v = read_duration(n, ctx, path, true)) t.greeting_delay = *v)},
+};
+
 #undef SET
 
 template <class T, std::size_t N>
@@ -1208,7 +1251,25 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
         } else if (key == "transport_rules") {
             apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, quarantine");
+        else if (key == "back_pressure") {
+            c.back_pressure.line = line_of(v);
+            apply_table(c.back_pressure, kBackPressure, v, ctx, key);
+            const BackPressureSettings& b = c.back_pressure;
+            auto ordered = [](double a, double b2) { return a == 0 || b2 == 0 || a <= b2; };
+            if (!ordered(b.disk_free_refuse_all, b.disk_free_refuse) || !ordered(b.disk_free_refuse, b.disk_free_tarpit) ||
+                !ordered(b.disk_free_refuse_all, b.disk_free_tarpit))
+                ctx.error(line_of(v), "back_pressure.disk_free_refuse", "disk watermarks out of order",
+                          "disk_free_refuse_all <= disk_free_refuse <= disk_free_tarpit (0: off)");
+            auto ordered_q = [](std::uint64_t a, std::uint64_t b2) { return a == 0 || b2 == 0 || a <= b2; };
+            if (!ordered_q(b.queue_tarpit, b.queue_refuse) || !ordered_q(b.queue_refuse, b.queue_refuse_all) ||
+                !ordered_q(b.queue_tarpit, b.queue_refuse_all))
+                ctx.error(line_of(v), "back_pressure.queue_refuse", "queue watermarks out of order",
+                          "queue_tarpit <= queue_refuse <= queue_refuse_all (0: off)");
+        } else if (key == "reputation") {
+            c.reputation.line = line_of(v);
+            apply_table(c.reputation, kReputation, v, ctx, key);
+        }
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine");
     }
     check_transport_rules(c, ctx);
 }
@@ -1245,6 +1306,8 @@ std::string settings_reference() {
     reference_section(out, "[transport_rules.header_matches]", "", kRuleHeaderMatches);
     reference_section(out, "[transport_rules.reject]", "", kRuleReject);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
+    reference_section(out, "[back_pressure]", "Spool disk and queue watermarks: MAIL FROM slowed, then refused with 452 4.3.1, anonymous clients first; accepting resumes by itself. On in every role. See \"Back pressure\" above.", kBackPressure);
+    reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
     return out;
 }
 

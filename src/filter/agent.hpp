@@ -68,6 +68,9 @@ struct AgentVerdict {
     // chain skips the anti-spam agents for the rest of the session (never the hygiene
     // agents); `reason` says which list.
     bool allow_listed = false;
+    // The spam confidence level the agent judged (the content filter), for the sender's
+    // reputation (filter/reputation.hpp); nullopt: none.
+    std::optional<int> scl;
 
     static AgentVerdict proceed(std::string rule = {}, std::string reason = {});
     static AgentVerdict refuse(smtp::Reply reply, std::string rule, std::string reason);   // 4xx → Tempfail

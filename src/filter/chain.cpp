@@ -112,6 +112,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         }
         if (v.allow_listed && session_.allow_listed.empty())
             session_.allow_listed = v.reason.empty() ? std::string(agent.name()) : v.reason;
+        if (v.scl) result.scl = v.scl;
         note.kind = v.kind;
         note.rule = v.rule;
         note.reason = v.reason;

@@ -53,6 +53,7 @@ struct ChainResult {
     // EndOfData: the recipients after the agents' envelope edits, if any agent edited them
     // (may be empty: every recipient removed, nothing is delivered).
     std::optional<std::vector<std::string>> recipients;
+    std::optional<int> scl;               // EndOfData: the SCL an agent judged (AgentVerdict::scl)
 };
 
 class ChainRun {
@@ -61,6 +62,8 @@ public:
     ChainRun(const Chain& chain, SessionInfo session, bool offline = false);
     void set_principal(const policy::Principal& p) { session_.principal = p; }
     void set_tls(bool tls) { session_.tls = tls; }
+    // Non-empty once an agent allow-listed the client (the list's name).
+    const std::string& allow_listed() const { return session_.allow_listed; }
     // Tarpits (AgentVerdict::delay) are noted, not waited: `rampart explain` answers at once.
     void skip_delays() { wait_delays_ = false; }
     // Asks every agent in order about `stage`; `trace` receives one note per agent.

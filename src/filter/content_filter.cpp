@@ -148,6 +148,7 @@ AgentVerdict ContentFilter::decide(const RspamdReply& reply, bool some_recipient
                       (reply.gtube ? ", GTUBE" : "");
     AgentVerdict v = some_recipients_safe ? AgentVerdict::proceed("", "SCL " + std::to_string(scl)) : judge(scl, false);
     v.reason = why + "; " + v.reason;
+    v.scl = scl;
     return v;
 }
 

@@ -126,6 +126,16 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         a.text += "\nresult: sender refused; no recipient accepted\n";
         return a;
     }
+    // Back pressure: after the MAIL rules, before the filter chain, as live (live-only).
+    Trace bt;
+    Decision pressure = check_back_pressure(f, q.back_pressure, q.live ? q.live->pressure : std::nullopt, &bt);
+    render_steps(a.text, bt);
+    if (pressure.verdict == Verdict::Refuse) {
+        render_final(a.text, pressure.reply, pressure.rule);
+        reply("MAIL", pressure.reply, pressure.rule);
+        a.text += "\nresult: sender refused; no recipient accepted\n";
+        return a;
+    }
     if (stages) {
         Decision sd = stages->mail(f, sender_path, a.text);
         if (sd.verdict == Verdict::Refuse) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/access.hpp"
+#include "policy/back_pressure.hpp"
 
 namespace rampart::policy {
 
@@ -31,7 +32,9 @@ struct ExplainQuestion {
         ConnectionCounts connections;          // open now on the listener / from the client
         std::chrono::milliseconds locked{0};   // AUTH lockout left for the address or the user
         Brakes::Usage usage;                   // the user's messages and recipients this hour
+        std::optional<PressureState> pressure; // back pressure (nullopt: an older server did not say)
     };
+    config::BackPressureSettings back_pressure;   // [back_pressure]
     std::optional<LiveState> live;
 };
 

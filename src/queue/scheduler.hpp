@@ -60,6 +60,8 @@ public:
     void submit(Envelope env);
 
     std::size_t active() const { return lanes_[0].active + lanes_[1].active; }
+    // Messages in the queue: ready, active, deferred, held and quarantined (back pressure).
+    std::size_t size() const { return entries_.size(); }
 
     // ---- queue tools (rampart queue ...); Error texts are shown to the operator ----
     std::vector<MessageInfo> list() const;

@@ -12,6 +12,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "filter/reputation.hpp"
 #include "net/stream.hpp"
 #include "session/sasl.hpp"
 #include "session/state.hpp"
@@ -85,6 +91,18 @@ asio::awaitable<void> Session::run() {
         co_return;
     }
     log::event(log::Level::Debug, "smtp.connect", {{"listener", l.name}, {"client", s_.client_text()}});
+    // Pregreet (reputation): a client that talks before the banner does not speak SMTP as
+    // RFC 5321 §3.1 says. [reputation] greeting_delay waits a little to catch it; bytes
+    // (or a close) already waiting are noticed without it, and the first read tells which.
+    bool spoke_first = false;
+    if (s_.chain && s_.svc.reputation && s_.svc.config->reputation.enabled && l.tls != config::TlsMode::Implicit) {
+        if (auto wait = s_.svc.config->reputation.greeting_delay; wait.count() > 0) {
+            asio::steady_timer t(co_await asio::this_coro::executor, wait);
+            std::error_code ec;
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        spoke_first = !s_.io.pending().empty() || s_.stream.peer_gone();
+    }
     s_.reply(Reply(220, "", host + " ESMTP rampart"));
     std::string line;
     while (!s_.quit) {
@@ -93,6 +111,13 @@ asio::awaitable<void> Session::run() {
         std::size_t limit = l.limits.max_command_length;
         if (auth_.gssapi_usable()) limit = std::max(limit, kSaslLineMax);
         LineStatus st = co_await s_.io.read_line(line, limit, l.limits.command_timeout);
+        if (spoke_first) {   // readable before the banner: bytes (a pregreet) or only a close
+            spoke_first = false;
+            if (st != LineStatus::Closed || !line.empty()) {
+                log::info("smtp.pregreet", {{"listener", l.name}, {"client", s_.client_text()}});
+                s_.note_reputation(filter::Signal::Pregreet);
+            }
+        }
         if (st == LineStatus::Ok && line.size() + 2 > l.limits.max_command_length &&
             !(line.size() > 5 && strncasecmp(line.c_str(), "AUTH ", 5) == 0))
             st = LineStatus::TooLong;
@@ -118,6 +143,14 @@ asio::awaitable<void> Session::run() {
                     break;
                 }
             } else {
+                // RFC 2920: without PIPELINING (before EHLO, or after HELO) a client waits for
+                // each reply, and EHLO ends a group even with it. More input already here is
+                // a pipelining violation (counted once per session for the reputation).
+                if ((!s_.esmtp || cmd.verb == Verb::Helo || cmd.verb == Verb::Ehlo) && !s_.io.pending().empty() &&
+                    s_.note_reputation(filter::Signal::Pipelining))
+                    log::info("smtp.pipelining.improper", {{"listener", l.name}, {"client", s_.client_text()},
+                                                           {"command", smtp::verb_name(cmd.verb)},
+                                                           {"pending_bytes", s_.io.pending().size()}});
                 co_await dispatch(cmd);
             }
         }
@@ -173,6 +206,12 @@ asio::awaitable<void> Session::on_ehlo(const Command& cmd) {
         co_return s_.reply(cf.reply);
     s_.helo = cmd.argument;
     s_.esmtp = cmd.verb == Verb::Ehlo;
+    s_.helo_forged.clear();
+    if (s_.chain && s_.svc.reputation)
+        if (auto why = filter::helo_forgery(s_.helo, s_.client.address, s_.hostname(), s_.svc.config->domains)) {
+            log::info("smtp.helo.forged", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"reason", *why}});
+            s_.helo_forged = *why;   // reported at MAIL, once the client's identity is known
+        }
     const std::string& host = s_.hostname();
     if (!s_.esmtp) co_return s_.reply(Reply(250, "", host));
     std::string text = host + " greets " + s_.helo;

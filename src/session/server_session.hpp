@@ -35,9 +35,12 @@ class Brakes;
 }
 namespace rampart::filter {
 class Chain;
+class Reputation;
 }
 
 namespace rampart::session {
+
+class BackPressure;
 
 struct SessionServices {
     const config::Config* config = nullptr;
@@ -48,6 +51,8 @@ struct SessionServices {
     const auth::PasswordVerifier* verifier = nullptr;         // null: the directory's stored hashes
     policy::Brakes* brakes = nullptr;                         // null: no tarpit, lockout or rate limits
     const filter::Chain* filters = nullptr;                   // null or empty: no filter chain
+    BackPressure* back_pressure = nullptr;                    // null: MAIL FROM never throttled
+    filter::Reputation* reputation = nullptr;                 // null: no reputation kept
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "filter/chain.hpp"
+#include "filter/reputation.hpp"
 #include "policy/access.hpp"
 #include "session/line_io.hpp"
 #include "session/received.hpp"
@@ -34,6 +35,20 @@ struct SessionState {
         chain->set_principal(facts.principal);
         chain->set_tls(facts.tls);
         co_return co_await chain->run(stage, view);
+    }
+
+    // Reports what this session saw of the client to the reputation table (filtered
+    // listeners only; filter::Reputation exempts authenticated clients and allowed
+    // addresses). Each kind of protocol offence counts once per session.
+    // True if reported now (false: not applicable, or already reported this session).
+    bool note_reputation(filter::Signal signal, int scl = 0) {
+        if (!chain || !svc.reputation || !chain->allow_listed().empty()) return false;
+        if (signal != filter::Signal::RefusedRecipient && signal != filter::Signal::Scl) {
+            unsigned bit = 1u << static_cast<unsigned>(signal);
+            if (reputation_noted & bit) return false;
+            reputation_noted |= bit;
+        }
+        return svc.reputation->note(client.address, facts.principal, signal, scl).has_value();
     }
 
     // Queues a reply; permanent errors count towards limits.max_errors (except the fatal
@@ -70,6 +85,8 @@ struct SessionState {
     std::string helo;
     bool esmtp = false;
     bool quit = false;
+    std::string helo_forged;          // why the last HELO/EHLO is forged (reported at MAIL)
+    unsigned reputation_noted = 0;    // signals already reported this session (bits)
     unsigned errors = 0;
 };
 

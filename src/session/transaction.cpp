@@ -5,6 +5,12 @@
 #include <algorithm>
 #include <ctime>
 
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "session/back_pressure.hpp"
 #include "session/expansion.hpp"
 #include "net/stream.hpp"
 #include "policy/brakes.hpp"
@@ -41,6 +47,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
+    if (!s_.helo_forged.empty()) s_.note_reputation(filter::Signal::HeloForgery);
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
     // SIZE= is the first of the MAIL rules (limits.max_message_size): explain asks the same.
     policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
@@ -49,6 +56,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         co_return s_.reply(d.reply);
     }
+    if (std::optional<Reply> r = co_await back_pressure(cmd.path)) co_return s_.reply(*r);
     filter::MessageView view;
     view.helo = s_.helo;
     view.sender = &cmd.path;
@@ -102,6 +110,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         }
         ++refused_rcpts_;
         last_refusal_ = reply.summary();
+        if (reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason}});
         co_return s_.reply(reply);
@@ -110,6 +119,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         ++refused_rcpts_;
         last_refusal_ = cf.reply.summary();
+        if (cf.reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", cf.rule}, {"agent", cf.agent},
                                         {"code", cf.reply.code}, {"reason", cf.reason}});
@@ -142,6 +152,27 @@ bool Transaction::pipelined_past_data() const {
     return !s_.io.pending().empty() || s_.stream.peer_gone();
 }
 
+// Back pressure (session/back_pressure.hpp): the spool's disk or the queue past a
+// watermark delays MAIL FROM on a timer (other sessions go on) or refuses it with 452 4.3.1.
+asio::awaitable<std::optional<Reply>> Transaction::back_pressure(const smtp::Path& sender) {
+    if (!s_.svc.back_pressure) co_return std::nullopt;
+    policy::PressureVerdict v = s_.svc.back_pressure->decide(s_.facts.principal);
+    s_.svc.back_pressure->count(v);
+    if (v.kind == policy::PressureVerdict::Kind::Tarpit) {
+        log::info("back_pressure.tarpit", {{"listener", s_.listener.name}, {"client", s_.client_text()},
+                                           {"rule", v.rule}, {"delay_ms", v.delay.count()}});
+        co_await s_.io.flush();   // earlier pipelined replies are not held back by the wait
+        asio::steady_timer t(co_await asio::this_coro::executor, v.delay);
+        std::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return std::nullopt;
+    }
+    if (v.kind != policy::PressureVerdict::Kind::Refuse) co_return std::nullopt;
+    log::info("smtp.mail.refused", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"from", sender.text()},
+                                    {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason}});
+    co_return v.reply;
+}
+
 void Transaction::note_filter(const filter::ChainResult& cf) {
     if (cf.kind == filter::AgentVerdict::Kind::Quarantine && quarantine_.empty()) quarantine_ = cf.agent + ": " + cf.reason;
 }
@@ -156,6 +187,7 @@ asio::awaitable<void> Transaction::on_data() {
         log::warn("smtp.pipelining_refused", {{"listener", l.name}, {"client", s_.client_text()},
                                               {"pending_bytes", s_.io.pending().size()}, {"setting", "forbid_unauth_pipelining"}});
         log_transaction("refused", r, 0);
+        s_.note_reputation(filter::Signal::Pipelining);
         reset("");
         co_await s_.close_after_fatal(r);
         co_return;
@@ -298,6 +330,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     view.message = message;
     view.directory = s_.facts.directory.get();
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
+    if (cf.scl) s_.note_reputation(filter::Signal::Scl, *cf.scl);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log_transaction("refused", cf.reply, message.size());
         reset("");

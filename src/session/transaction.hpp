@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,7 @@ private:
     // by reset() unless the spool commit counted them).
     std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
     void note_filter(const filter::ChainResult& cf);
+    asio::awaitable<std::optional<smtp::Reply>> back_pressure(const smtp::Path& sender);
     // An unauthenticated client sent bytes after DATA before our 354 (forbid_unauth_pipelining).
     bool pipelined_past_data() const;
 
