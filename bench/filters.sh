@@ -24,8 +24,8 @@
 #
 # Usage (as root, like bench/run.sh; needs smtp-source/smtp-sink, nsd, rspamd, clamd):
 #   bench/filters.sh            # MSGS=1000 small, MSGS_LARGE=300 at 100 KiB
-#   QUICK=1 bench/filters.sh    # 300 / 150
-# Knobs: QUICK, MSGS, MSGS_LARGE, SESSIONS (50), KEEP=1, RSPAMD_HS_CACHE (as the tests),
+#   QUICK=1 REPEAT=1 bench/filters.sh    # 300 / 150 messages, one pass
+# Knobs: QUICK, REPEAT (3; median shown), MSGS, MSGS_LARGE, SESSIONS (50), KEEP=1, RSPAMD_HS_CACHE (as the tests),
 #        SKIP_RSPAMD=1, SKIP_AV=1, LOG_LEVEL=debug (to see every agent's verdict and reason;
 #        slows rampart down, so not for figures).
 # Pitfalls: rspamd's first start compiles hyperscan databases (minutes on a busy machine;
@@ -37,6 +37,7 @@ QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then MSGS="${MSGS:-300}"; MSGS_LARGE="${MSGS_LARGE:-150}"
 else MSGS="${MSGS:-1000}"; MSGS_LARGE="${MSGS_LARGE:-300}"; fi
 SESSIONS="${SESSIONS:-50}"
+REPEAT="${REPEAT:-3}"
 WARMUP="${WARMUP:-50}"
 DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-300}"
 for b in nsd clamd rspamd; do command -v "$b" >/dev/null || die "$b is missing (scripts/deps.sh test installs it)"; done
@@ -201,7 +202,7 @@ FAILURES=0
 run_scenario() {   # name listener_filters extra_toml smtp-source-message-args... 
     local name=$1 filters=$2 extra=$3; shift 3
     local dir="$WORK/$name" n
-    mkdir -p "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"
     free_port RAMPART_PORT
     cat >"$dir/directory.toml" <<'EOF'
 [[users]]
@@ -251,22 +252,25 @@ EOF
     n="$MSGS"; [[ "$name" == *100k* ]] && n="$MSGS_LARGE"
     # warm-up (not measured): caches, rspamd's first scans, the LMTP connections
     send_batch "$name warm-up" "$WARMUP" "$@" || true
-    : >"$dir/rampart.log.mark"; local skip; skip="$(wc -l <"$dir/rampart.log")"
+    local skip; skip="$(wc -l <"$dir/rampart.log")"
     local t0 t2
     t0="$(date +%s.%N)"
     send_batch "$name" "$n" "$@"
     t2="$(date +%s.%N)"
-    RATE[$name]="$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN {printf "%.1f", n / (b - a)}')"
+    local rate
+    rate="$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN {printf "%.1f", n / (b - a)}')"
+    RATE[$name]+="$rate "
     NMSG[$name]=$n
-    # mean microseconds per accepted message per agent, from filter_us
-    SPLIT[$name]="$(tail -n +"$((skip + 1))" "$dir/rampart.log" | grep 'smtp.transaction' | grep 'result=accepted' \
-        | grep -o 'filter_us=[^ ]*' | cut -d= -f2 | awk '
+    tail -n +"$((skip + 1))" "$dir/rampart.log" | grep 'smtp.transaction' | grep 'result=accepted' \
+        | grep -o 'filter_us=[^ ]*' | cut -d= -f2 >>"$WORK/$name.filter_us"
+    # mean microseconds per accepted message per agent, from filter_us (every repeat so far)
+    SPLIT[$name]="$(awk '
             { msgs++; if ($0 == "-") next; k = split($0, parts, ",");
               for (i = 1; i <= k; i++) { split(parts[i], kv, ":"); if (!(kv[1] in sum)) order[++o] = kv[1]; sum[kv[1]] += kv[2] } }
             END { out = ""; for (i = 1; i <= o; i++) out = out (i > 1 ? ", " : "") sprintf("%s %.0f", order[i], sum[order[i]] / msgs);
-                  print (out == "" ? "-" : out) }')"
-    ORDER+=("$name")
-    log "$name: ${RATE[$name]} msg/s end to end ($n msgs, $SESSIONS sessions); per agent µs/msg: ${SPLIT[$name]}"
+                  print (out == "" ? "-" : out) }' "$WORK/$name.filter_us")"
+    [[ " ${ORDER[*]} " == *" $name "* ]] || ORDER+=("$name")
+    log "$name: $rate msg/s end to end ($n msgs, $SESSIONS sessions); per agent µs/msg: ${SPLIT[$name]}"
     stop_pid "$RAMPART_PID"; RAMPART_PID=""
 }
 send_batch() {   # label count smtp-source-message-args...
@@ -302,22 +306,17 @@ tarpit = \"0s\"
 SMALL=(-l 1024)
 LARGE=(-F "$WORK/msg-100k.eml")
 
-run_scenario plain false "" "${SMALL[@]}"
-run_scenario edge true "$EDGE" "${SMALL[@]}"
 if [[ "${SKIP_RSPAMD:-0}" != 1 ]]; then
     log "starting rspamd (the first start compiles hyperscan: minutes on a busy machine)"
     start_rspamd
-    run_scenario edge+rspamd true "$EDGE
+fi
+[[ "${SKIP_AV:-0}" != 1 ]] && start_clamd
+RSPAMD_TOML="
 [content_filter]
 engine = \"rspamd\"
-address = \"127.0.0.1:$RSPAMD_PORT\"
-" "${SMALL[@]}"
-    stop_pid "$RSPAMD_PID"
-fi
-run_scenario plain-100k false "" "${LARGE[@]}"
-if [[ "${SKIP_AV:-0}" != 1 ]]; then
-    start_clamd
-    run_scenario av-100k true "
+address = \"127.0.0.1:${RSPAMD_PORT:-0}\"
+"
+AV_TOML="
 [attachment_filter]
 
 [antivirus]
@@ -325,20 +324,31 @@ cache_ttl = \"0s\"
 [[antivirus.engines]]
 name = \"clamd\"
 type = \"clamd\"
-address = \"127.0.0.1:$CLAMD_PORT\"
-" "${LARGE[@]}"
-    stop_pid "$CLAMD_PID"
-fi
+address = \"127.0.0.1:${CLAMD_PORT:-0}\"
+"
+# Each repeat runs every scenario once, the unfiltered reference right before its filtered
+# rows, so slow drifts of the machine's load hit both; the table shows medians.
+for ((rep = 1; rep <= REPEAT; rep++)); do
+    run_scenario plain false "" "${SMALL[@]}"
+    run_scenario edge true "$EDGE" "${SMALL[@]}"
+    [[ "${SKIP_RSPAMD:-0}" != 1 ]] && run_scenario edge+rspamd true "$EDGE$RSPAMD_TOML" "${SMALL[@]}"
+    run_scenario plain-100k false "" "${LARGE[@]}"
+    [[ "${SKIP_AV:-0}" != 1 ]] && run_scenario av-100k true "$AV_TOML" "${LARGE[@]}"
+done
+[[ -n "$RSPAMD_PID" ]] && stop_pid "$RSPAMD_PID"
+[[ -n "$CLAMD_PID" ]] && stop_pid "$CLAMD_PID"
 
 # ---------------------------------------------------------------- report
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'; }
 {
-    echo "| scenario | message | msgs | rate (msg/s, end to end) | ratio to unfiltered | per agent (mean µs per message) |"
-    echo "| --- | --- | ---: | ---: | ---: | --- |"
+    echo "| scenario | message | msgs per run | rate (msg/s, end to end, median) | runs | ratio to unfiltered | per agent (mean µs per message) |"
+    echo "| --- | --- | ---: | ---: | --- | ---: | --- |"
     for s in "${ORDER[@]}"; do
         ref=plain; size="1 KiB"
         [[ "$s" == *100k* ]] && { ref=plain-100k; size="100 KiB MIME, zip attachment"; }
-        echo "| $s | $size | ${NMSG[$s]} | ${RATE[$s]} | $(ratio "${RATE[$s]}" "${RATE[$ref]:-0}") | ${SPLIT[$s]} |"
+        m="$(echo "${RATE[$s]}" | median)"; mr="$(echo "${RATE[$ref]:-}" | median)"
+        echo "| $s | $size | ${NMSG[$s]} | $m | ${RATE[$s]% } | $(ratio "$m" "$mr") | ${SPLIT[$s]} |"
     done
     echo
     echo "- $SESSIONS sessions, one message per connection; rampart delivers over LMTP to smtp-sink -L on loopback"
