@@ -23,7 +23,7 @@
 # log line (docs/logging.md): mean microseconds per accepted message per agent.
 #
 # Usage (as root, like bench/run.sh; needs smtp-source/smtp-sink, nsd, rspamd, clamd):
-#   bench/filters.sh            # MSGS=1000 small, MSGS_LARGE=300 at 100 KiB
+#   bench/filters.sh            # MSGS=5000 at 1 KiB, MSGS_LARGE=1000 at 100 KiB, REPEAT=3
 #   QUICK=1 REPEAT=1 bench/filters.sh    # 300 / 150 messages, one pass
 # Knobs: QUICK, REPEAT (3; median shown), MSGS, MSGS_LARGE, SESSIONS (50), KEEP=1, RSPAMD_HS_CACHE (as the tests),
 #        SKIP_RSPAMD=1, SKIP_AV=1, LOG_LEVEL=debug (to see every agent's verdict and reason;
@@ -38,7 +38,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 QUICK="${QUICK:-0}"
 if [[ "$QUICK" == 1 ]]; then MSGS="${MSGS:-300}"; MSGS_LARGE="${MSGS_LARGE:-150}"
-else MSGS="${MSGS:-1000}"; MSGS_LARGE="${MSGS_LARGE:-300}"; fi
+else MSGS="${MSGS:-5000}"; MSGS_LARGE="${MSGS_LARGE:-1000}"; fi
 SESSIONS="${SESSIONS:-50}"
 REPEAT="${REPEAT:-3}"
 WARMUP="${WARMUP:-50}"
