@@ -19,7 +19,8 @@
 #                (smtp-source sends the same bytes every time: with the cache on, clamd
 #                would scan once)
 #
-# The per-agent split comes from the filter_us=agent:us,... field of each smtp.transaction
+# Also shown: rampart's own CPU time (user + system, /proc/PID/stat) per message, which the
+# machine's load disturbs less than the rate. The per-agent split comes from the filter_us=agent:us,... field of each smtp.transaction
 # log line (docs/logging.md): mean microseconds per accepted message per agent.
 #
 # Usage (as root, like bench/run.sh; needs smtp-source/smtp-sink, nsd, rspamd, clamd):
@@ -201,7 +202,8 @@ open(sys.argv[1], "w", newline="").write(msg.replace("\r\n", "\n"))   # smtp-sou
 PY
 
 # ---------------------------------------------------------------- one scenario
-declare -A RATE SPLIT NMSG
+declare -A RATE SPLIT NMSG CPU
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime of rampart, in clock ticks
 ORDER=()
 FAILURES=0
 run_scenario() {   # name listener_filters extra_toml smtp-source-message-args... 
@@ -258,10 +260,13 @@ EOF
     # warm-up (not measured): caches, rspamd's first scans, the LMTP connections
     send_batch "$name warm-up" "$WARMUP" "$@" || true
     local skip; skip="$(wc -l <"$dir/rampart.log")"
-    local t0 t2
+    local t0 t2 cpu0 cpu1
+    cpu0="$(cpu_ticks "$RAMPART_PID")"
     t0="$(date +%s.%N)"
     send_batch "$name" "$n" "$@"
     t2="$(date +%s.%N)"
+    cpu1="$(cpu_ticks "$RAMPART_PID")"
+    CPU[$name]+="$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}') "
     local rate
     rate="$(awk -v n="$n" -v a="$t0" -v b="$t2" 'BEGIN {printf "%.1f", n / (b - a)}')"
     RATE[$name]+="$rate "
@@ -347,13 +352,13 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'; }
 {
-    echo "| scenario | message | msgs per run | rate (msg/s, end to end, median) | runs | ratio to unfiltered | per agent (mean µs per message) |"
-    echo "| --- | --- | ---: | ---: | --- | ---: | --- |"
+    echo "| scenario | message | msgs per run | rate (msg/s, end to end, median) | runs | ratio to unfiltered | rampart CPU (µs per message, median) | per agent (mean µs per message) |"
+    echo "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |"
     for s in "${ORDER[@]}"; do
         ref=plain; size="1 KiB"
         [[ "$s" == *100k* ]] && { ref=plain-100k; size="100 KiB MIME, zip attachment"; }
         m="$(echo "${RATE[$s]}" | median)"; mr="$(echo "${RATE[$ref]:-}" | median)"
-        echo "| $s | $size | ${NMSG[$s]} | $m | ${RATE[$s]% } | $(ratio "$m" "$mr") | ${SPLIT[$s]} |"
+        echo "| $s | $size | ${NMSG[$s]} | $m | ${RATE[$s]% } | $(ratio "$m" "$mr") | $(echo "${CPU[$s]}" | median) | ${SPLIT[$s]} |"
     done
     echo
     echo "- $SESSIONS sessions, one message per connection; rampart delivers over LMTP to smtp-sink -L on loopback"
