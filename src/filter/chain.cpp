@@ -2,6 +2,7 @@
 #include "filter/chain.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <variant>
 
@@ -71,6 +72,7 @@ ChainRun::ChainRun(const Chain& chain, SessionInfo session, bool offline)
     : chain_(chain), session_(std::move(session)), offline_(offline) {
     session_.offline = offline;
     for (const auto& a : chain_.agents()) runs_.push_back(a->start(session_));
+    elapsed_us_.assign(runs_.size(), -1);
 }
 
 asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::vector<StepNote>* trace) {
@@ -102,7 +104,10 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             parsed = mime::parse(view.message);
             view.mime = &*parsed;
         }
+        auto asked = std::chrono::steady_clock::now();
         AgentVerdict v = co_await ask(agent, *runs_[i], stage, view);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - asked).count();
+        elapsed_us_[i] = std::max<std::int64_t>(elapsed_us_[i], 0) + us;
         note.delay = v.delay;
         note.waited = wait_delays_;
         if (v.delay.count() > 0 && wait_delays_) {
@@ -133,7 +138,8 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         log::event(level, "filter.verdict", {{"listener", session_.listener}, {"client", session_.client.text()},
                                              {"agent", agent.name()}, {"stage", stage_name(stage)},
                                              {"verdict", verdict_name(v.kind)}, {"rule", v.rule.empty() ? "-" : v.rule},
-                                             {"code", v.reply.code}, {"reason", v.reason.empty() ? "-" : v.reason}});
+                                             {"code", v.reply.code}, {"reason", v.reason.empty() ? "-" : v.reason},
+                                             {"us", us}});
         if (trace) trace->push_back(note);
         if (v.kind == Kind::Continue) continue;
         summary_ += (summary_.empty() ? "" : ",") + std::string(agent.name()) + ":" + std::string(verdict_name(v.kind));
@@ -161,9 +167,20 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
 void ChainRun::end_transaction() {
     for (auto& r : runs_) r->end_transaction();
     summary_.clear();
+    std::fill(elapsed_us_.begin(), elapsed_us_.end(), -1);
 }
 
 std::string ChainRun::summary() const { return summary_.empty() ? "-" : summary_; }
+
+std::string ChainRun::time_summary() const {
+    std::string out;
+    const auto& agents = chain_.agents();
+    for (std::size_t i = 0; i < agents.size(); ++i) {
+        if (elapsed_us_[i] < 0) continue;
+        out += (out.empty() ? "" : ",") + std::string(agents[i]->name()) + ":" + std::to_string(elapsed_us_[i]);
+    }
+    return out.empty() ? "-" : out;
+}
 
 void apply_recipient_edits(std::vector<std::string>& recipients, const Edits& edits) {
     auto same = [](std::string_view a, std::string_view b) { return util::ascii_lower(a) == util::ascii_lower(b); };

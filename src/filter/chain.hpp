@@ -9,6 +9,7 @@
 // session once an agent answered with AgentVerdict::allow_listed (a DNS allow list).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,11 @@ public:
     // Non-continue verdicts of this transaction, "agent:verdict,...", or "-" (for the
     // smtp.transaction log line).
     std::string summary() const;
+    // Time spent waiting for each agent asked since the transaction started (the connect
+    // and helo stages count towards the session's first transaction), "agent:us,..." in
+    // chain order, or "-" (the smtp.transaction log line's filter_us). A tarpit the agent
+    // asked for is not counted: that is deliberate delay, not the agent's work.
+    std::string time_summary() const;
 
 private:
     const Chain& chain_;
@@ -81,6 +87,7 @@ private:
     bool wait_delays_ = true;
     std::vector<std::unique_ptr<AgentRun>> runs_;
     std::string summary_;
+    std::vector<std::int64_t> elapsed_us_;   // per agent, this transaction; -1: not asked
 };
 
 // Applies one agent's edits to `message` (CRLF lines, header block first).

@@ -487,6 +487,7 @@ void Transaction::log_transaction(std::string_view result, const Reply& r, std::
                                    {"rcpts", join(rcpts_)}, {"nrcpt", rcpts_.size()}, {"refused_rcpts", refused_rcpts_},
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
                                    {"filters", s_.chain ? s_.chain->summary() : std::string("-")},
+                                   {"filter_us", s_.chain ? s_.chain->time_summary() : std::string("-")},
                                    {"duration_ms", ms}});
 }
 

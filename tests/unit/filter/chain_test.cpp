@@ -228,3 +228,28 @@ TEST(Chain, AllowListedClientsSkipAntiSpamButNotHygiene) {
     EXPECT_EQ(wl.asked, 1);   // the allow-listing agent is anti-spam too: not asked again
     EXPECT_EQ(spam.asked, 0);   // skipped from the allow-listing on, later agents at connect too
 }
+
+// The smtp.transaction line's filter_us: each agent asked during the transaction, in chain
+// order, with its time; an agent the chain never reached is absent; end_transaction()
+// starts over.
+TEST(Chain, TimeSummaryNamesEachAgentAskedAndStartsOverPerTransaction) {
+    test::Script a, b, c;
+    b.verdicts[Stage::MailFrom] = AgentVerdict::refuse(smtp::Reply(550, "5.7.1", "no"), "b.block", "listed");
+    auto chain = chain_of(agents(std::make_unique<test::ScriptedAgent>("a", a), std::make_unique<test::ScriptedAgent>("b", b),
+                                 std::make_unique<test::ScriptedAgent>("c", c)));
+    filter::SessionInfo info{"internet", *net::IpAddress::parse("192.0.2.9"), false, {}};
+    filter::ChainRun r(chain, info);
+    EXPECT_EQ(r.time_summary(), "-");
+    asio::io_context io;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { co_await r.run(Stage::MailFrom, {}); }, asio::detached);
+    io.run();
+    std::string s = r.time_summary();
+    ASSERT_EQ(s.rfind("a:", 0), 0u) << s;
+    auto comma = s.find(",b:");
+    ASSERT_NE(comma, std::string::npos) << s;
+    EXPECT_EQ(s.find("c:"), std::string::npos) << s;   // never asked: b refused first
+    EXPECT_EQ(s.find_first_not_of("0123456789", comma + 3), std::string::npos) << s;
+    EXPECT_EQ(s.find_first_not_of("0123456789", 2), comma) << s;
+    r.end_transaction();
+    EXPECT_EQ(r.time_summary(), "-");
+}
