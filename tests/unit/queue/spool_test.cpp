@@ -446,7 +446,8 @@ TEST(SpoolJournal, ATornTailIsIgnoredAndGarbageNeverCrashes) {
     std::string torn = journal_record("BBBB", bytes).substr(0, 20);   // cut short mid-append
     spit(dir.path() / "journal" / "0", good + torn);
     // ... and the other journal is garbage (a different crash, a bad disk): no crash.
-    spit(dir.path() / "journal" / "1", std::string("J ../../etc/passwd 99999999999999999999\n\0\xff", 45));
+    static constexpr char kGarbage[] = "J ../../etc/passwd 99999999999999999999\n\0\xff";   // NUL and 0xff inside
+    spit(dir.path() / "journal" / "1", std::string(kGarbage, sizeof kGarbage - 1));
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
