@@ -4,19 +4,20 @@ foreground, OnInfected Reject with RejectMsg "Virus found: %v" (Debian's default
 names no virus), OnClean Accept; started here,
 stopped by PID, ready when the port accepts."""
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from conftest import free_port
+from conftest import free_port, port_accepts
+from daemon import Daemon
 
 CLAMAV_MILTER = shutil.which("clamav-milter") or "/usr/sbin/clamav-milter"
 START_TIMEOUT = 30
 
 
-class ClamavMilter:
+class ClamavMilter(Daemon):
+    name = "clamav-milter"
+    start_timeout = START_TIMEOUT
+
     def __init__(self, clamd):
         self.clamd = clamd
         self.dir = Path(tempfile.mkdtemp(prefix="rampart-clamav-milter-"))
@@ -44,35 +45,12 @@ ReadTimeout 30
 """)
 
     def accepts(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        return port_accepts("127.0.0.1", self.port)
 
     def start(self):
         self.write_config()
-        self.out = open(self.dir / "clamav-milter.out", "ab")
-        self.proc = subprocess.Popen([CLAMAV_MILTER, f"--config-file={self.dir / 'clamav-milter.conf'}"],
-                                     stdout=self.out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.accepts():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"clamav-milter did not start:\n{self.diagnostics()}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc:
-            self.out.close()
-        self.proc = None
+        return self.launch([CLAMAV_MILTER, f"--config-file={self.dir / 'clamav-milter.conf'}"], "clamav-milter.out",
+                           self.accepts)
 
     def diagnostics(self):
         parts = []

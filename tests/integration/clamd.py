@@ -10,12 +10,11 @@ working engine that finds nothing in the test viruses.
 import hashlib
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from conftest import free_port, wait_for
+from daemon import Daemon
 
 # The EICAR test string, assembled at run time so this file is not itself "infected".
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-" + b"STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -26,7 +25,10 @@ CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 START_TIMEOUT = 60
 
 
-class Clamd:
+class Clamd(Daemon):
+    name = "clamd"
+    start_timeout = START_TIMEOUT
+
     def __init__(self, signatures=True, stream_max_length="25M", unix=False):
         self.dir = Path(tempfile.mkdtemp(prefix="rampart-clamd-"))
         self.unix = unix
@@ -90,34 +92,11 @@ Bytecode no
 
     def start(self):
         self.write_config()
-        self.out = open(self.dir / "clamd.out", "ab")
-        self.proc = subprocess.Popen([CLAMD, f"--config-file={self.dir / 'clamd.conf'}"], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.ping():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"clamd did not start:\n{self.diagnostics()}")
-            time.sleep(0.05)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc:
-            self.out.close()
-        self.proc = None
+        return self.launch([CLAMD, f"--config-file={self.dir / 'clamd.conf'}"], "clamd.out", self.ping)
 
     def kill(self):
         """Kills clamd by PID, abruptly (SIGKILL), and waits until the port is closed."""
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-        self.out.close()
-        self.proc = None
+        super().kill()
         wait_for(lambda: not self.ping(), 10, what="clamd's port closed")
 
     def diagnostics(self):

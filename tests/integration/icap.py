@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from conftest import free_port, wait_for
+from daemon import Daemon
 
 CICAP = shutil.which("c-icap") or "/usr/bin/c-icap"
 MODULES = "/usr/lib/x86_64-linux-gnu/c_icap"
@@ -42,7 +43,10 @@ def icap_options(port, service="avscan", timeout=2):
         return data
 
 
-class CIcap:
+class CIcap(Daemon):
+    name = "c-icap"
+    start_timeout = START_TIMEOUT
+
     def __init__(self, clamd):
         self.clamd = clamd
         self.dir = Path(tempfile.mkdtemp(prefix="rampart-cicap-"))
@@ -99,16 +103,9 @@ virus_scan.DefaultEngine clamd
 
     def start(self):
         self.write_config()
-        self.out = open(self.dir / "c-icap.out", "ab")
         # Its own session: c-icap forks worker processes, stopped with it by its process group.
-        self.proc = subprocess.Popen([CICAP, "-N", "-f", str(self.dir / "c-icap.conf")], stdout=self.out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"c-icap did not start:\n{self.diagnostics()}")
-            time.sleep(0.05)
-        return self
+        return self.launch([CICAP, "-N", "-f", str(self.dir / "c-icap.conf")], "c-icap.out", self.ready,
+                           start_new_session=True)
 
     def scans(self):
         """RESPMOD/REQMOD requests in the access log (OPTIONS probes are not scans)."""

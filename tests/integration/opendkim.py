@@ -8,13 +8,12 @@ Authentication-Results (AuthservID mx.example.test). No DNS: the public key is g
 it by TestDNSData, and to the tests' own verifier (python3-dkim) by dns_txt()."""
 import base64
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from conftest import RELAY_IP, free_port
+from conftest import RELAY_IP, free_port, port_accepts
+from daemon import Daemon
 
 OPENDKIM = shutil.which("opendkim") or "/usr/sbin/opendkim"
 GENKEY = shutil.which("opendkim-genkey") or "/usr/sbin/opendkim-genkey"
@@ -24,7 +23,10 @@ DKIM_DOMAIN = "example.test"
 AUTHSERV_ID = "mx.example.test"
 
 
-class OpenDkim:
+class OpenDkim(Daemon):
+    name = "opendkim"
+    start_timeout = START_TIMEOUT
+
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="rampart-opendkim-"))
         self.port = free_port()
@@ -63,42 +65,11 @@ RequireSafeKeys         no
 """)
 
     def accepts(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        return port_accepts("127.0.0.1", self.port)
 
     def start(self):
         self.write_config()
-        self.out = open(self.dir / "opendkim.out", "ab")
-        self.proc = subprocess.Popen([OPENDKIM, "-f", "-x", str(self.dir / "opendkim.conf")], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.accepts():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"opendkim did not start:\n{self.diagnostics()}")
-            time.sleep(0.05)
-        return self
-
-    def kill(self):
-        """Kills opendkim by PID, abruptly (SIGKILL), and waits until it is gone."""
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-        self.out.close()
-        self.proc = None
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc:
-            self.out.close()
-        self.proc = None
+        return self.launch([OPENDKIM, "-f", "-x", str(self.dir / "opendkim.conf")], "opendkim.out", self.accepts)
 
     def dns_txt(self, name, timeout=5):
         """The DNS answer a DKIM verifier needs (dkim.verify's dnsfunc)."""
