@@ -57,15 +57,7 @@ int block_command(const std::string& path, const BlockArgs& a) {
         response = a.action == "list" ? admin::block_list_text(list, a.json) : admin::block_command(list, request);
         if (a.action != "list" && !a.json) std::cerr << "no rampart server is running; changed " << list.file().string() << " (read at the next start)\n";
     }
-    if (!response) {
-        std::cerr << response.error().message << "\n";
-        return 1;
-    }
-    std::size_t nl = response->find('\n');
-    std::string status = response->substr(0, nl);
-    std::string body = nl == std::string::npos ? std::string() : response->substr(nl + 1);
-    (status == "ok" ? std::cout : std::cerr) << body;
-    return status == "ok" ? 0 : 1;
+    return print_control_response(response);
 }
 
 }  // namespace rampart::cli

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
+#include "util/result.hpp"
 
 namespace rampart::server {
 class Server;
@@ -45,6 +46,9 @@ struct OpenedDirectory {
 std::optional<OpenedDirectory> open_directory(const config::Config& cfg, bool serving);
 // The snapshot alone, read once (user/group list, explain).
 std::optional<directory::Directory> read_configured_directory(const config::Config& cfg);
+// A control-socket answer ("ok" or "error" on the first line, then the text) to stdout or
+// stderr; a failed request to stderr. Returns the exit status (0 for "ok", else 1).
+int print_control_response(const Result<std::string>& response);
 
 // ---- serve.cpp ----
 int serve(const std::string& path);

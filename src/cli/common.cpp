@@ -66,4 +66,16 @@ std::optional<directory::Directory> read_configured_directory(const config::Conf
     return std::move(opened->snapshot);
 }
 
+int print_control_response(const Result<std::string>& response) {
+    if (!response) {
+        std::cerr << response.error().message << "\n";
+        return 1;
+    }
+    std::size_t nl = response->find('\n');
+    std::string status = response->substr(0, nl);
+    std::string body = nl == std::string::npos ? std::string() : response->substr(nl + 1);
+    (status == "ok" ? std::cout : std::cerr) << body;
+    return status == "ok" ? 0 : 1;
+}
+
 }  // namespace rampart::cli

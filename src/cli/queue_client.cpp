@@ -26,15 +26,7 @@ int queue_command(const std::string& path, const std::string& prefix, const std:
     }
     std::string request = prefix + action + (all ? " --all" : id.empty() ? "" : " " + id) + (json ? " --json" : "");
     auto response = admin::control_request(admin::control_socket_path(cfg->resolve(cfg->server.data_dir)), request);
-    if (!response) {
-        std::cerr << response.error().message << "\n";
-        return 1;
-    }
-    std::size_t nl = response->find('\n');
-    std::string status = response->substr(0, nl);
-    std::string body = nl == std::string::npos ? std::string() : response->substr(nl + 1);
-    (status == "ok" ? std::cout : std::cerr) << body;
-    return status == "ok" ? 0 : 1;
+    return print_control_response(response);
 }
 
 }  // namespace rampart::cli
