@@ -57,18 +57,22 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     };
     a.text = "listener " + f.listener->name + ", client " + f.client.text() + ", principal " + f.principal.text() +
              ", tls " + (f.tls ? "yes" : "no") + "\n\nconnection\n";
+    // A live-only or limit step: its trace, and if it refused, the final line, the reply
+    // and the result (true: explain ends there).
+    auto refused_at = [&](std::string command, const Trace& t, const Decision& d, std::string_view result) {
+        render_steps(a.text, t);
+        if (d.verdict != Verdict::Refuse) return false;
+        render_final(a.text, d.reply, d.rule);
+        reply(std::move(command), d.reply, d.rule);
+        a.text += "\nresult: " + std::string(result) + "; no recipient accepted\n";
+        return true;
+    };
     // The acceptor's limits come first, before the filter chain and the access rules.
     Trace lt;
     std::optional<ConnectionCounts> counts;
     if (q.live) counts = q.live->connections;
     Decision limits = check_connection_limits(*f.listener, q.hostname, counts, &lt);
-    render_steps(a.text, lt);
-    if (limits.verdict == Verdict::Refuse) {
-        render_final(a.text, limits.reply, limits.rule);
-        reply("connect", limits.reply, limits.rule);
-        a.text += "\nresult: connection refused; no recipient accepted\n";
-        return a;
-    }
+    if (refused_at("connect", lt, limits, "connection refused")) return a;
     if (stages) {
         Decision sd = stages->connect(f, a.text);
         if (sd.verdict == Verdict::Refuse) {
@@ -91,13 +95,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
         std::optional<std::chrono::milliseconds> left;
         if (q.live) left = q.live->locked;
         Decision auth = auth_lockout_step(f, left, &at);
-        render_steps(a.text, at);
-        if (auth.verdict == Verdict::Refuse) {
-            render_final(a.text, auth.reply, auth.rule);
-            reply("AUTH", auth.reply, auth.rule);
-            a.text += "\nresult: authentication refused; no recipient accepted\n";
-            return a;
-        }
+        if (refused_at("AUTH", at, auth, "authentication refused")) return a;
     }
     // The hourly limits on the running server's counts, this transaction's share added
     // (what Brakes::Reservation holds live); nullopt offline.
@@ -129,13 +127,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     // Back pressure: after the MAIL rules, before the filter chain, as live (live-only).
     Trace bt;
     Decision pressure = check_back_pressure(f, q.back_pressure, q.live ? q.live->pressure : std::nullopt, &bt);
-    render_steps(a.text, bt);
-    if (pressure.verdict == Verdict::Refuse) {
-        render_final(a.text, pressure.reply, pressure.rule);
-        reply("MAIL", pressure.reply, pressure.rule);
-        a.text += "\nresult: sender refused; no recipient accepted\n";
-        return a;
-    }
+    if (refused_at("MAIL", bt, pressure, "sender refused")) return a;
     if (stages) {
         Decision sd = stages->mail(f, sender_path, a.text);
         if (sd.verdict == Verdict::Refuse) {
@@ -146,13 +138,7 @@ ExplainAnswer explain(const ExplainQuestion& q, ExplainStages* stages) {
     }
     Trace ht;
     Decision hour = check_hourly_limit(f, false, hourly(0, 0, 1, 0), &ht);
-    render_steps(a.text, ht);
-    if (hour.verdict == Verdict::Refuse) {
-        render_final(a.text, hour.reply, hour.rule);
-        reply("MAIL", hour.reply, hour.rule);
-        a.text += "\nresult: sender refused; no recipient accepted\n";
-        return a;
-    }
+    if (refused_at("MAIL", ht, hour, "sender refused")) return a;
     reply("MAIL", mail.reply, mail.rule);
     std::size_t accepted = 0;
     std::vector<std::string> accepted_rcpts;   // as the live transaction hands them to the chain
