@@ -162,6 +162,9 @@ std::vector<AttachmentHit> AttachmentFilter::inspect(std::string_view message, c
                 break;
             }
         }
+        // A name cut by the parser lost its end (the extension): it cannot be checked.
+        if (!covered[i] && !st.names.empty() && p.flags.has(mime::Flag::NameTooLong))
+            hit(part_name(p, i), "attachment_filter.names", std::string(mime::flag_reason(mime::Flag::NameTooLong)));
         if (covered[i]) continue;
         if (p.content_type.declared)
             if (const std::string* g = match_type(st.types, p.content_type.mime_type())) {
@@ -191,6 +194,8 @@ std::vector<AttachmentHit> AttachmentFilter::inspect(std::string_view message, c
             if (zm.directory) continue;
             if (const std::string* g = match_name(st.names, zm.name)) {
                 hit(member_path(m), "attachment_filter.names", "name in archive matches " + *g);
+            } else if (zm.name_cut && !st.names.empty()) {
+                hit(member_path(m), "attachment_filter.names", "name in archive too long to check");
             } else if (zm.sniffed_ok && match_type(st.types, zm.sniffed.mime)) {
                 hit(member_path(m), "attachment_filter.types",
                     "sniffed type in archive " + std::string(zm.sniffed.mime) + " matches " + *match_type(st.types, zm.sniffed.mime));

@@ -169,6 +169,7 @@ struct RawParam {
     std::string name;      // base name, lower-cased
     int section = -1;      // RFC 2231 continuation number, -1 for none
     bool extended = false; // "*": charset'language'%XX
+    bool cut = false;      // the value as read reached the read cap
     std::string value;
 };
 
@@ -239,7 +240,11 @@ void assemble(std::vector<RawParam>& raw, std::size_t max_params, std::size_t ca
             out.bad_param = true;
             break;
         }
-        Param result{raw[i].name, {}};
+        struct {
+            std::string name;
+            std::string value;
+            bool cut = false;
+        } result{raw[i].name, {}};
         if (!sections.empty() || whole_ext) {
             if (whole_ext && !sections.empty()) out.bad_param = true;
             if (!whole_ext) {
@@ -251,6 +256,7 @@ void assemble(std::vector<RawParam>& raw, std::size_t max_params, std::size_t ca
             std::string bytes;
             bool bad = false;
             for (std::size_t k = 0; k < parts.size(); ++k) {
+                if (parts[k]->cut) result.cut = true;
                 std::string_view v = parts[k]->value;
                 if (parts[k]->extended && k == 0) {   // charset'language'value
                     std::size_t q1 = v.find('\'');
@@ -263,7 +269,10 @@ void assemble(std::vector<RawParam>& raw, std::size_t max_params, std::size_t ca
                 }
                 if (parts[k]->extended) bytes += percent_decode(v, &bad);
                 else bytes += v;
-                if (bytes.size() > cap * 4) break;   // enough for cap UTF-8 bytes
+                if (bytes.size() > cap * 4) {   // enough for cap UTF-8 bytes
+                    result.cut = true;
+                    break;
+                }
             }
             if (bad) out.bad_param = true;
             DecodedText t;
@@ -271,9 +280,13 @@ void assemble(std::vector<RawParam>& raw, std::size_t max_params, std::size_t ca
             if (t.unknown_charset) out.unknown_charset = true;
             result.value = std::move(t.utf8);
         } else if (plain) {
+            result.cut = plain->cut || plain->value.size() > cap;
             result.value = plain_value(plain->name, plain->value, cap, out);
         }
-        out.params.push_back(std::move(result));
+        // A decoded value that filled the cap was cut (or is as long, which no file name is).
+        if (result.value.size() >= cap) result.cut = true;
+        if (result.cut && wants_words(result.name)) out.name_cut = true;
+        out.params.push_back(Param{std::move(result.name), std::move(result.value)});
         i = j;
     }
 }
@@ -338,6 +351,7 @@ ParsedField parse_field_value(std::string_view s, std::size_t max_params, std::s
             continue;
         }
         RawParam p = split_name(attr, &out.bad_param);
+        p.cut = value.size() >= read_cap;
         p.value = std::move(value);
         raw.push_back(std::move(p));
     }

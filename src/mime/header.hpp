@@ -41,6 +41,7 @@ struct ParsedField {
     bool syntax_error = false;   // the value or a parameter could not be read
     bool bad_param = false;      // duplicate parameter, broken continuation, bad escape or word
     bool unknown_charset = false;
+    bool name_cut = false;       // a name or filename value was longer than max_param_bytes: cut
 };
 
 // Parses `value *(";" parameter)` from an unfolded field value.

@@ -210,6 +210,7 @@ private:
         ParsedField pf = parse_field_value(v, lim_.max_params, lim_.max_param_bytes);
         if (pf.syntax_error || pf.bad_param) flag(idx, Flag::BadParameter);
         if (pf.unknown_charset) flag(idx, Flag::UnknownCharset);
+        if (pf.name_cut) flag(idx, Flag::NameTooLong);
         return pf;
     }
 

@@ -15,7 +15,7 @@ struct FlagText {
     std::string_view name;
     std::string_view reason;
 };
-constexpr std::array<FlagText, 20> flag_table{{
+constexpr std::array<FlagText, 21> flag_table{{
     {Flag::BareLineEnd, "bare-line-end", "bare LF line ends in MIME structure"},
     {Flag::HeaderTooLong, "header-too-long", "MIME header block too long"},
     {Flag::TooManyHeaders, "too-many-headers", "too many header fields"},
@@ -36,6 +36,7 @@ constexpr std::array<FlagText, 20> flag_table{{
     {Flag::TooManyParts, "too-many-parts", "too many MIME parts"},
     {Flag::BadParameter, "bad-parameter", "malformed MIME parameter"},
     {Flag::UnknownCharset, "unknown-charset", "unknown charset in file name"},
+    {Flag::NameTooLong, "name-too-long", "file name too long to check"},
 }};
 }  // namespace
 

@@ -50,6 +50,7 @@ enum class Flag : std::uint32_t {
     TooManyParts = 1u << 17,        // over max_parts
     BadParameter = 1u << 18,        // duplicate parameter, broken RFC 2231 continuation or encoded word
     UnknownCharset = 1u << 19,      // notice only: a filename in a charset we cannot convert (kept raw)
+    NameTooLong = 1u << 20,         // a name or filename parameter over max_param_bytes (kept cut)
 };
 inline constexpr std::uint32_t notice_flags = static_cast<std::uint32_t>(Flag::UnknownCharset);
 

@@ -151,6 +151,7 @@ bool add_member(std::string_view name, std::size_t depth, std::size_t parent, Co
     }
     ZipMember m;
     m.name = std::string(name.substr(0, ctx.lim.max_name_bytes));
+    m.name_cut = name.size() > ctx.lim.max_name_bytes;
     m.directory = !name.empty() && name.back() == '/';
     m.depth = depth;
     m.parent = parent;

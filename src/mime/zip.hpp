@@ -36,6 +36,7 @@ struct ZipMember {
     std::uint64_t uncompressed_size = 0;   // as declared
     bool encrypted = false;
     bool directory = false;
+    bool name_cut = false;             // the stored name was longer than max_name_bytes
     bool sniffed_ok = false;           // false: encrypted, unsupported method or unreadable data
     SniffedType sniffed;
 };

@@ -237,6 +237,23 @@ TEST(AttachmentFilter, HugeFileNameGivesABoundedReply) {
     EXPECT_EQ(wire.find("\r\n"), wire.size() - 2);
 }
 
+// A name longer than the parser keeps (Limits::max_param_bytes) is cut, and the cut took the
+// extension with it: it must not pass a name-only block list as "evil.exe" without its end
+// would. It is refused as a name that cannot be checked.
+TEST(AttachmentFilter, NameCutByTheParserIsRefusedNotPassed) {
+    std::string message = "From: a@example.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+                          "--b\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Disposition: attachment; filename=\"" + std::string(5000, 'n') + ".exe\"\r\n\r\nbody\r\n--b--\r\n";
+    config::AttachmentFilterSettings s = preset();
+    s.types.clear();   // names only: the body is no executable anyway
+    filter::AttachmentFilter f(s);
+    auto h = hits(f, message);
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_EQ(h[0].rule, "attachment_filter.names");
+    EXPECT_EQ(h[0].why, "file name too long to check");
+    EXPECT_EQ(judge(f, message).kind, Kind::Refuse);
+}
+
 TEST(AttachmentFilter, UninspectablePartsAreBlocked) {
     // A base64-encoded multipart hides its parts from every filter.
     std::string message = "From: a@example.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"

@@ -70,6 +70,13 @@ TEST(FieldValue, LimitsOnParamsAndValues) {
     EXPECT_TRUE(f.bad_param);
     ParsedField big = parse_field_value("attachment; filename=\"" + std::string(100000, 'x') + "\"", 64, 100);
     EXPECT_LE(big.params[0].value.size(), 100u);
+    EXPECT_TRUE(big.name_cut);   // the end of the name (its extension) was lost: say so
+    EXPECT_FALSE(parse_field_value("attachment; filename=\"short.exe\"", 64, 100).name_cut);
+    // Cut through RFC 2231 continuations and encoded words too; other parameters are not names.
+    EXPECT_TRUE(parse_field_value("attachment; filename*0=\"" + std::string(80, 'a') + "\"; filename*1=\"" +
+                                      std::string(80, 'b') + ".exe\"", 64, 100).name_cut);
+    EXPECT_TRUE(parse_field_value("attachment; filename=\"=?utf-8?q?" + std::string(300, 'a') + ".exe?=\"", 64, 100).name_cut);
+    EXPECT_FALSE(parse_field_value("text/plain; x-other=\"" + std::string(300, 'a') + "\"", 64, 100).name_cut);
 }
 
 TEST(FieldValue, EightBitFilenames) {

@@ -72,6 +72,15 @@ TEST(Zip, ListsStoredAndDeflatedMembersWithTypes) {
     EXPECT_FALSE(l.members[3].sniffed_ok);
 }
 
+TEST(Zip, NameLongerThanTheLimitIsMarkedCut) {
+    std::string z = make_zip({{std::string(2000, 'a') + ".exe", mz, false}, {"ok.txt", "x", false}});
+    ZipListing l = list_zip(z);
+    ASSERT_EQ(l.members.size(), 2u);
+    EXPECT_TRUE(l.members[0].name_cut);
+    EXPECT_EQ(l.members[0].name.size(), ZipLimits{}.max_name_bytes);
+    EXPECT_FALSE(l.members[1].name_cut);
+}
+
 TEST(Zip, NestedZipsToTheDepthLimit) {
     std::string inner = make_zip({{"payload.exe", mz, true}});
     std::string middle = make_zip({{"inner.zip", inner, true}});
