@@ -1233,7 +1233,10 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.antivirus, kAntivirus, v, ctx, key);
             if (const toml::table* t = v.as_table(); t && !t->contains("engines"))
                 ctx.error(line_of(v), "antivirus.engines", "required key is missing", "add at least one [[antivirus.engines]]");
+            std::set<std::string> engine_names;   // the verdict cache and the logs key on them
             for (AntivirusEngine& e : c.antivirus.engines) {
+                if (!e.name.empty() && !engine_names.insert(e.name).second)
+                    ctx.error(e.line, "antivirus.engines.name", "duplicate engine name \"" + e.name + "\"", "give each engine its own name");
                 if (e.type != "icap" && (!e.service.empty() || e.reqmod || e.preview))
                     ctx.error(e.line, "antivirus.engines", "service, method and preview are for type = \"icap\" only", "remove them from engine \"" + e.name + "\"");
                 if (e.type == "icap" && e.service.empty()) e.service = "avscan";
@@ -1248,6 +1251,10 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
                 m.line = line_of(item);
                 return m;
             });
+            std::set<std::string> milter_names;   // agents and log lines are named after them
+            for (const MilterSettings& m : c.milters)
+                if (!m.name.empty() && !milter_names.insert(m.name).second)
+                    ctx.error(m.line, "milters.name", "duplicate milter name \"" + m.name + "\"", "give each milter its own name");
         } else if (key == "transport_rules") {
             apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
