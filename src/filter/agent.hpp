@@ -86,6 +86,7 @@ struct SessionInfo {
         : listener(std::move(listener_name)), client(client_address), tls(tls_on), principal(std::move(who)) {}
     std::string listener;
     net::IpAddress client;
+    std::uint16_t client_port = 0;   // the client's TCP port (0: not known, e.g. explain)
     bool tls = false;
     policy::Principal principal;
     // Non-empty: the client is allow-listed (set by the chain from a verdict with

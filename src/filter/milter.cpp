@@ -213,7 +213,7 @@ asio::awaitable<MilterAnswer> MilterClient::do_open(MilterConnectInfo info) {
     protocol_ = r->protocol;
     std::string packets = milter::macro_packet(Command::Connect, info.macros);
     bool send = !(protocol_ & milter::kNoConnect);
-    if (send) packets += milter::connect_packet(info.hostname, info.family, 0, info.address);
+    if (send) packets += milter::connect_packet(info.hostname, info.family, info.port, info.address);
     asio::awaitable<MilterAnswer> op = step(std::move(packets), send && !(protocol_ & milter::kNrConnect), false);
     co_return co_await std::move(op);
 }
@@ -379,8 +379,9 @@ private:
         info.address = ip;
         info.family = ip.find(':') != std::string::npos ? '6' : '4';
         info.hostname = "[" + ip + "]";
+        info.port = session_.client_port;
         info.macros = {{"j", agent_.hostname()}, {"{daemon_name}", session_.listener}, {"_", info.hostname + " [" + ip + "]"},
-                       {"{client_addr}", ip}, {"{client_name}", info.hostname}};
+                       {"{client_addr}", ip}, {"{client_port}", std::to_string(info.port)}, {"{client_name}", info.hostname}};
         return info;
     }
 

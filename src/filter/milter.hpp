@@ -64,6 +64,7 @@ struct MilterConnectInfo {
     std::string hostname;                         // the client's name, or "[address]"
     std::string address;                          // numeric, "" for none
     char family = '4';                            // '4', '6' or 'U'
+    std::uint16_t port = 0;                       // the client's port
     std::vector<std::pair<std::string, std::string>> macros;
 };
 

@@ -25,7 +25,11 @@ struct SessionState {
         facts.connectors = &services.config->send_connectors;
         facts.client = c.address;
         if (l.filters && services.filters && !services.filters->empty())
-            chain = std::make_unique<filter::ChainRun>(*services.filters, filter::SessionInfo{l.name, c.address, false, {}});
+        {
+            filter::SessionInfo info{l.name, c.address, false, {}};
+            info.client_port = c.port;
+            chain = std::make_unique<filter::ChainRun>(*services.filters, std::move(info));
+        }
     }
 
     // Asks the filter chain about `stage` (Continue when the listener runs no filters).

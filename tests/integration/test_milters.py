@@ -89,7 +89,10 @@ def test_every_event_and_the_macros_reach_the_milter(rampart_factory, peers):
     order = peer.session_events()
     assert order[:5] == ["connect", "helo", "mail", "rcpt", "data"], peer.events
     assert order[-4:] == ["eoh", "body", "eom", "quit"], order
-    assert peer.seen("connect")[0] == b"[127.0.0.1]\x004\x00\x00127.0.0.1\x00"
+    connect = peer.seen("connect")[-1]   # the session (an earlier one is the start-up probe)
+    assert connect[:13] == b"[127.0.0.1]\x004" and connect[15:] == b"127.0.0.1\x00", connect
+    port = int.from_bytes(connect[13:15], "big")
+    assert port != 0, "the connect packet carries the client's port"
     assert peer.seen("helo") == [b"client.test\0"]
     assert peer.seen("mail") == [b"<sender@outside.test>\0"]
     assert peer.seen("rcpt") == [f"<user@{DOMAIN}>\0".encode()]
@@ -98,6 +101,7 @@ def test_every_event_and_the_macros_reach_the_milter(rampart_factory, peers):
     assert peer.seen("body") == [b"hello, world\r\n"]
     m = peer.macros
     assert m["j"] == "mx.test" and m["{client_addr}"] == "127.0.0.1" and m["{daemon_name}"] == "default", m
+    assert m["{client_port}"] == str(port), m
     assert m["{mail_addr}"] == "sender@outside.test" and m["{rcpt_addr}"] == f"user@{DOMAIN}" and m["i"], m
     assert "{auth_authen}" not in m, "an anonymous client has no {auth_authen}"
 
