@@ -50,9 +50,11 @@ struct Edits {
     // Removal matches the recipient as the client named it, case-insensitively.
     std::vector<std::string> add_recipients;
     std::vector<std::string> remove_recipients;
+    // A new envelope sender (a milter's chgfrom): "local@domain", or "" for the null sender.
+    std::optional<std::string> sender;
     bool message_edited() const { return !add_headers.empty() || !remove_headers.empty() || replace_message; }
     bool recipients_edited() const { return !add_recipients.empty() || !remove_recipients.empty(); }
-    bool empty() const { return !message_edited() && !recipients_edited(); }
+    bool empty() const { return !message_edited() && !recipients_edited() && !sender; }
 };
 
 struct AgentVerdict {

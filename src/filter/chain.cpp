@@ -127,6 +127,16 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
             apply_recipient_edits(*recipients, v.edits);
             view.recipients = *recipients;
         }
+        if (stage == Stage::EndOfData && v.edits.sender) {
+            // Agents check the address; a malformed one is dropped here all the same.
+            std::optional<smtp::Path> p;
+            if (v.edits.sender->empty()) p = smtp::Path{.null = true};
+            else if (auto m = smtp::parse_mailbox(*v.edits.sender)) p = smtp::Path{.mailbox = std::move(*m)};
+            if (p) {
+                result.sender = std::move(p);
+                view.sender = &*result.sender;   // later agents see the new sender
+            }
+        }
         if (stage == Stage::EndOfData && v.edits.message_edited()) {
             edited = apply_edits(was_edited ? std::string_view(edited) : view.message, v.edits);
             was_edited = true;

@@ -54,6 +54,8 @@ struct ChainResult {
     // EndOfData: the recipients after the agents' envelope edits, if any agent edited them
     // (may be empty: every recipient removed, nothing is delivered).
     std::optional<std::vector<std::string>> recipients;
+    // EndOfData: the envelope sender an agent set (Edits::sender; the last one wins).
+    std::optional<smtp::Path> sender;
     std::optional<int> scl;               // EndOfData: the SCL an agent judged (AgentVerdict::scl)
 };
 

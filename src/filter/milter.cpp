@@ -444,7 +444,10 @@ private:
                     if (quarantine.empty()) quarantine = m.text;
                     break;
                 case RK::ChangeFrom:
-                    log::event(log::Level::Warning, "milter.chgfrom_ignored", {{"milter", agent_.settings().name}, {"from", m.text}});
+                    // "<>" is the null sender; anything else must be a mailbox.
+                    if (m.text.empty()) edits.sender = "";
+                    else if (smtp::parse_mailbox(m.text)) edits.sender = m.text;
+                    else log::event(log::Level::Warning, "milter.bad_sender", {{"milter", agent_.settings().name}, {"address", m.text}});
                     break;
                 default: message_mods.push_back(std::move(m)); break;
             }

@@ -26,7 +26,7 @@
 // and removed headers and a replaced body are applied here (libmilter's index semantics,
 // see milter::edit_message) and handed back as replace_message; addrcpt/delrcpt as
 // add_recipients/remove_recipients; quarantine as the Quarantine verdict with the
-// milter's reason. A sender change (chgfrom) is logged and ignored (Edits cannot carry it).
+// milter's reason. A sender change (chgfrom) becomes the envelope sender (Edits::sender; "<>" the null sender).
 // on_error: tempfail (451 4.7.1, fail closed) or accept (logged; the milter is skipped for
 // the rest of the session).
 #pragma once

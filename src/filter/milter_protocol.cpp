@@ -268,6 +268,10 @@ Result<Reply> parse_reply(std::string_view pkt) {
         if (!a) return garbage("address not NUL-terminated");
         if (params && !in.empty() && !take_z(in)) return garbage("parameters not NUL-terminated");
         if (!in.empty()) return garbage("data after an address");
+        if (k == K::ChangeFrom && *a == "<>") {   // the null sender
+            r.text.clear();
+            return r;
+        }
         auto clean = address(*a);
         if (!clean) return garbage("bad address");
         r.text = std::move(*clean);

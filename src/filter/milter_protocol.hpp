@@ -51,7 +51,7 @@ inline constexpr std::uint32_t kNoConnect = 0x01, kNoHelo = 0x02, kNoMail = 0x04
                                kNrUnknown = 0x20000, kNrEoh = 0x40000, kNrBody = 0x80000,
                                kHeaderLeadingSpace = 0x100000;
 
-// What rampart offers in its OPTNEG: every action (a sender change and a symbol list are
+// What rampart offers in its OPTNEG: every action (a sender change is applied, a symbol list
 // accepted and ignored, see milter.hpp), every step a milter may leave out or not answer,
 // SKIP and leading-space headers; not RCPT_REJ (rejected recipients are not sent) nor
 // the larger-packet options.

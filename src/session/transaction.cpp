@@ -339,6 +339,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     note_filter(cf);
     if (cf.message) message = *cf.message;   // edited by an agent; cf outlives the commit
     if (cf.recipients) apply_envelope_edits(*cf.recipients);
+    if (cf.sender) sender_ = *cf.sender;   // a milter's chgfrom
     if (cf.kind == filter::AgentVerdict::Kind::Discard || discard_ || rcpts_.empty()) {
         // 250 to the client like any accepted message (nothing tells a spammer it was
         // dropped); logged; nothing stored, nothing delivered.

@@ -9,8 +9,8 @@ import struct
 import threading
 
 # SMFIF_* actions and SMFIP_* protocol flags
-ADDHDRS, CHGBODY, ADDRCPT, DELRCPT, CHGHDRS, QUARANTINE = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
-ALL_ACTIONS = ADDHDRS | CHGBODY | ADDRCPT | DELRCPT | CHGHDRS | QUARANTINE
+ADDHDRS, CHGBODY, ADDRCPT, DELRCPT, CHGHDRS, QUARANTINE, CHGFROM = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40
+ALL_ACTIONS = ADDHDRS | CHGBODY | ADDRCPT | DELRCPT | CHGHDRS | QUARANTINE | CHGFROM
 NR_HDR, NR_BODY, HDR_LEADSPC = 0x80, 0x80000, 0x100000
 
 EVENTS = {b"C": "connect", b"H": "helo", b"M": "mail", b"R": "rcpt", b"T": "data", b"L": "header",
@@ -47,6 +47,12 @@ def add_rcpt(addr):
 
 def del_rcpt(addr):
     return pkt(b"-", z(f"<{addr}>"))
+
+
+def chg_from(addr, esmtp_args=None):
+    """SMFIR_CHGFROM: "<>" is the null sender; ESMTP parameters may follow the address."""
+    data = z(addr if addr == "<>" else f"<{addr}>")
+    return pkt(b"e", data + (z(esmtp_args) if esmtp_args is not None else b""))
 
 
 def repl_body(data):

@@ -164,6 +164,19 @@ def test_header_body_and_recipient_modifications(rampart_factory, peers):
     assert not srv.maildir_messages("user"), "the milter removed the original recipient"
 
 
+@pytest.mark.parametrize("new_sender, return_path", [("bounces@" + DOMAIN, b"<bounces@" + DOMAIN.encode() + b">"),
+                                                     ("<>", b"<>")])
+def test_sender_change_becomes_the_envelope_sender(rampart_factory, peers, new_sender, return_path):
+    # SMFIR_CHGFROM (e.g. a milter doing SRS or VERP): the stored envelope sender is the
+    # milter's, as the Return-Path of the delivered copy shows; "<>" is the null sender.
+    peer = peers(eom=mp.chg_from(new_sender, "SIZE=100" if new_sender != "<>" else None))
+    srv = server(rampart_factory, peer)
+    code, text = send(srv, message("chgfrom"))
+    assert code == 250, text
+    [stored] = delivered(srv, "user", "chgfrom")
+    assert stored.startswith(b"Return-Path: " + return_path + b"\r\n"), stored[:200]
+
+
 def test_accept_at_connect_skips_the_milter_for_the_session(rampart_factory, peers):
     peer = peers(script={"connect": mp.ACCEPT})
     srv = server(rampart_factory, peer)

@@ -102,6 +102,11 @@ TEST(MilterProtocol, Modifications) {
     EXPECT_EQ(parsed("-old@example.test\0"sv).kind, K::DelRcpt);
     EXPECT_EQ(parsed("bnew body\r\n"sv).text, "new body\r\n");
     EXPECT_EQ(parsed("qspam\ttrap\0"sv).text, "spam trap");
+    EXPECT_EQ(parsed("e<srs@example.test>\0SIZE=10\0"sv).text, "srs@example.test");
+    Reply null_sender = parsed("e<>\0"sv);   // chgfrom to the null sender: allowed, empty text
+    EXPECT_EQ(null_sender.kind, K::ChangeFrom);
+    EXPECT_EQ(null_sender.text, "");
+    EXPECT_FALSE(parse_reply("+<>\0"sv).ok());   // no null recipient
     for (std::string_view bad : {"hX Test\0v\0"sv, "hX:T\0v\0"sv, "h\0v\0"sv, "hX\0v"sv, "hX\0a\nb\0"sv, "hX\0a\rb\0"sv,
                                  "hX\0a\x01\0"sv, "hX\0v\0junk"sv, "i\0\0"sv, "+\0"sv, "+a b\0"sv, "+a"sv, "qx"sv, "y"sv})
         EXPECT_FALSE(parse_reply(bad).ok()) << bad;
