@@ -65,6 +65,7 @@ struct DirectorySettings {
     std::string ldap_user_attribute = "uid";
     std::vector<std::string> ldap_address_attributes = {"mail"};
     std::string ldap_kerberos_attribute;
+    std::string ldap_safe_senders_attribute;
     std::string ldap_group_filter = "(objectClass=groupOfNames)";
     std::string ldap_group_attribute = "cn";
     std::string ldap_member_attribute = "member";

@@ -362,6 +362,8 @@ const Field<DirectorySettings> kDirectory[] = {
      SET(if (auto v = read_strings(n, ctx, path)) t.ldap_address_attributes = *v)},
     {"ldap_kerberos_attribute", "string", "\"\"", "Attribute holding the user's Kerberos principals (name@REALM), e.g. krbPrincipalName or userPrincipalName. Empty: none.",
      SET(if (auto v = read_string(n, ctx, path)) t.ldap_kerberos_attribute = *v)},
+    {"ldap_safe_senders_attribute", "string", "\"\"", "Attribute holding the user's safe senders (addresses, or domains without their subdomains), which skip the content filter for that user, as safe_senders in the directory file. Empty: none.",
+     SET(if (auto v = read_string(n, ctx, path)) t.ldap_safe_senders_attribute = *v)},
     {"ldap_group_filter", "string", "\"(objectClass=groupOfNames)\"", "LDAP filter selecting group entries.",
      SET(if (auto v = read_string(n, ctx, path)) t.ldap_group_filter = *v)},
     {"ldap_group_attribute", "string", "\"cn\"", "Attribute holding the group name used in group:NAME grants.",

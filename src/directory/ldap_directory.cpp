@@ -167,6 +167,7 @@ Result<LdapSnapshot> LdapDirectory::load() const {
     std::vector<std::string> user_attrs = s_.ldap_address_attributes;
     user_attrs.push_back(s_.ldap_user_attribute);
     user_attrs.push_back(s_.ldap_kerberos_attribute);
+    if (!s_.ldap_safe_senders_attribute.empty()) user_attrs.push_back(s_.ldap_safe_senders_attribute);
     auto users = search(ld->get(), s_, s_.ldap_base_dn, LDAP_SCOPE_SUBTREE, s_.ldap_user_filter, user_attrs);
     if (!users) return users.error();
     auto groups = search(ld->get(), s_, s_.ldap_base_dn, LDAP_SCOPE_SUBTREE, s_.ldap_group_filter,

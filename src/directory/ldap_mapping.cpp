@@ -7,6 +7,7 @@
 #include <set>
 
 #include "directory/ldap_directory.hpp"
+#include "directory/safe_senders.hpp"
 #include "util/text.hpp"
 
 namespace rampart::directory {
@@ -94,6 +95,16 @@ LdapSnapshot build_directory(const std::vector<LdapEntry>& users, const std::vec
                         u.addresses.push_back(addr);
         if (!s.ldap_kerberos_attribute.empty())
             if (const auto* v = values(e, s.ldap_kerberos_attribute)) u.kerberos = *v;
+        if (!s.ldap_safe_senders_attribute.empty())
+            if (const auto* v = values(e, s.ldap_safe_senders_attribute)) {
+                std::vector<std::string> safe;
+                for (const std::string& entry : *v) {
+                    if (std::string why = safe_sender_problem(entry); !why.empty())
+                        snap.warnings.push_back("user " + name + ": " + s.ldap_safe_senders_attribute + " \"" + entry + "\": " + why + "; left out");
+                    else safe.push_back(entry);
+                }
+                if (!safe.empty()) d.safe_senders[name] = std::move(safe);
+            }
         if (std::string key = normalize_dn(e.dn); !key.empty()) by_dn[key] = "user:" + name;
         d.users.push_back(std::move(u));
     }

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "directory/ldap_directory.hpp"
+#include "directory/safe_senders.hpp"
+#include "smtp/address.hpp"
 
 using namespace rampart;
 using directory::LdapEntry;
@@ -98,4 +100,28 @@ TEST(LdapMapping, AttributeNamesAreCaseInsensitive) {
     directory::LdapSnapshot snap = directory::build_directory(users, {}, s);
     ASSERT_EQ(snap.directory.users.size(), 1u);
     EXPECT_EQ(snap.directory.users[0].addresses, (std::vector<std::string>{"alice@example.test"}));
+}
+
+TEST(LdapMapping, SafeSendersFromAnAttribute) {
+    config::DirectorySettings s;
+    s.ldap_safe_senders_attribute = "rampartSafeSender";
+    std::vector<LdapEntry> users = {
+        entry("uid=alice,dc=example,dc=test", {{"uid", {"alice"}}, {"mail", {"alice@example.test"}},
+                                               {"rampartsafesender", {"Boss@Partner.test", "friends.test", "not an address@"}}}),
+        entry("uid=bob,dc=example,dc=test", {{"uid", {"bob"}}, {"mail", {"bob@example.test"}}}),
+    };
+    directory::LdapSnapshot snap = directory::build_directory(users, {}, s);
+    const directory::Directory& d = snap.directory;
+    ASSERT_EQ(d.safe_senders.count("alice"), 1u);
+    EXPECT_EQ(d.safe_senders.at("alice"), (std::vector<std::string>{"Boss@Partner.test", "friends.test"}));
+    EXPECT_EQ(d.safe_senders.count("bob"), 0u);
+    ASSERT_EQ(snap.warnings.size(), 1u);   // the bad entry is left out and said
+    EXPECT_NE(snap.warnings[0].find("not an address@"), std::string::npos) << snap.warnings[0];
+    // The look-up the content filter uses: case-insensitive, domains too.
+    EXPECT_TRUE(directory::lists_safe_sender(d, "alice@example.test", *smtp::parse_mailbox("boss@partner.test")));
+    EXPECT_TRUE(directory::lists_safe_sender(d, "alice@example.test", *smtp::parse_mailbox("x@friends.test")));
+    EXPECT_FALSE(directory::lists_safe_sender(d, "bob@example.test", *smtp::parse_mailbox("x@friends.test")));
+    // Off by default: the attribute is neither asked for nor read.
+    directory::LdapSnapshot off = directory::build_directory(users, {}, config::DirectorySettings{});
+    EXPECT_TRUE(off.directory.safe_senders.empty());
 }
