@@ -26,12 +26,15 @@ asio::awaitable<Result<Report>> run(asio::any_io_executor ex, Options opt) {
     co_await d.quit_and_drain();
 
     report.findings.push_back(check_auth_in_clear(ctx));
-    for (Finding& f : co_await check_relay(ctx)) report.findings.push_back(std::move(f));
+    std::vector<Finding> relay = co_await check_relay(ctx);
+    for (Finding& f : relay) report.findings.push_back(std::move(f));
     report.findings.push_back(co_await check_starttls_injection(ctx));
     report.findings.push_back(co_await check_bare_lf(ctx));
-    for (Finding& f : co_await check_vrfy_expn(ctx)) report.findings.push_back(std::move(f));
+    std::vector<Finding> vrfy_expn = co_await check_vrfy_expn(ctx);
+    for (Finding& f : vrfy_expn) report.findings.push_back(std::move(f));
     report.findings.push_back(co_await check_pipelining(ctx));
-    for (Finding& f : co_await check_smuggling(ctx)) report.findings.push_back(std::move(f));
+    std::vector<Finding> smuggling = co_await check_smuggling(ctx);
+    for (Finding& f : smuggling) report.findings.push_back(std::move(f));
     co_return report;
 }
 

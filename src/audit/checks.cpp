@@ -15,7 +15,7 @@ namespace {
 
 // The relay battery reconnects after this many recipients: servers slow down or drop
 // clients after some ten errors (Postfix smtpd_soft_error_limit, smtpd_hard_error_limit).
-constexpr int kRecipientsPerConnection = 6;
+constexpr int kRefusalsPerConnection = 4;
 
 std::string random_tag() {
     std::random_device rd;
@@ -40,6 +40,7 @@ struct Ready {
     std::unique_ptr<Dialogue> d;
     std::string why;
     std::vector<std::string> evidence;
+    std::size_t start = 0;   // the transcript's length after EHLO: evidence starts here
 };
 
 asio::awaitable<Ready> open_ready(const Context& ctx) {
@@ -60,6 +61,7 @@ asio::awaitable<Ready> open_ready(const Context& ctx) {
         out.evidence = (*d)->transcript();
         co_return out;
     }
+    out.start = (*d)->transcript().size();
     out.d = std::move(*d);
     co_return out;
 }
@@ -105,7 +107,7 @@ asio::awaitable<std::vector<Finding>> check_relay(const Context& ctx) {
     // are not checked at RCPT, so an accepted trick at that domain proves nothing.
     bool accepts_any = false;
     {
-        Reply m = co_await r.d->command("MAIL FROM:<rampart-audit@" + ctx.opt.to_domain + ">");
+        Reply m = co_await r.d->command("MAIL FROM:<" + ctx.opt.from + ">");
         if (m.code / 100 == 2) {
             Reply rc = co_await r.d->command("RCPT TO:<rampart-audit-" + random_tag() + "@" + ctx.opt.to_domain + ">");
             accepts_any = rc.code / 100 == 2;
@@ -113,31 +115,36 @@ asio::awaitable<std::vector<Finding>> check_relay(const Context& ctx) {
         co_await r.d->command("RSET");
     }
     const std::vector<RelayCase> cases = relay_cases(ctx.opt.to_domain, ctx.opt.foreign_domain, r.d->peer_address());
-    int on_connection = 1;
+    int refusals = kRefusalsPerConnection;   // the control's: start the battery on a new connection
     for (const Sender& s : senders) {
         for (const RelayCase& c : cases) {
-            if (!r.d || on_connection >= kRecipientsPerConnection) {
-                if (r.d) co_await r.d->quit_and_drain();
-                r = co_await open_ready(ctx);
-                on_connection = 0;
-            }
             std::string id = "relay." + c.id + "." + s.id;
             std::string title = "relay to " + c.title + ", " + s.title;
-            if (!r.d) {
-                out.push_back(not_tried(id, title, r, kRelayFix));
-                continue;
+            Finding result;
+            // A case that lost its connection (421, closed) is tried once more on a new one.
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                if (!r.d || refusals >= kRefusalsPerConnection) {
+                    if (r.d) co_await r.d->quit_and_drain();
+                    r = co_await open_ready(ctx);
+                    refusals = 0;
+                }
+                if (!r.d) {
+                    result = not_tried(id, title, r, kRelayFix);
+                    break;
+                }
+                std::size_t mark = r.d->transcript().size();
+                Reply m = co_await r.d->command("MAIL FROM:<" + s.path + ">");
+                Reply rc;
+                if (m.code / 100 == 2) rc = co_await r.d->command("RCPT TO:<" + c.recipient + ">");
+                Reply rs = co_await r.d->command("RSET");
+                refusals += (m.code >= 400) + (rc.code >= 400);
+                bool lost = m.code == 0 || m.code == 421 || rc.code == 421 || rs.code == 0 || rs.code == 421;
+                result = finding(id, title, relay_verdict(m.code, rc.code, c.at_own_domain, accepts_any), since(*r.d, mark),
+                                 kRelayFix);
+                if (lost) r.d.reset();
+                if (!lost || rc.code / 100 == 2 || (m.code != 0 && m.code != 421 && rc.code != 421)) break;
             }
-            std::size_t mark = r.d->transcript().size();
-            Reply m = co_await r.d->command("MAIL FROM:<" + s.path + ">");
-            Reply rc;
-            if (m.code / 100 == 2) {
-                rc = co_await r.d->command("RCPT TO:<" + c.recipient + ">");
-                ++on_connection;
-            }
-            Reply rs = co_await r.d->command("RSET");
-            Verdict v = relay_verdict(m.code, rc.code, c.at_own_domain, accepts_any);
-            out.push_back(finding(id, title, v, since(*r.d, mark), kRelayFix));
-            if (m.code == 0 || rs.code == 0) r.d.reset();   // lost: the next case reconnects
+            out.push_back(std::move(result));
         }
     }
     if (r.d) co_await r.d->quit_and_drain();
@@ -166,14 +173,15 @@ asio::awaitable<std::vector<Finding>> check_smuggling(const Context& ctx) {
             continue;
         }
         Reply m = co_await r.d->command("MAIL FROM:<" + ctx.opt.from + ">");
-        Reply rc = m.code / 100 == 2 ? co_await r.d->command("RCPT TO:<" + ctx.opt.to + ">") : Reply{};
-        Reply data = rc.code / 100 == 2 ? co_await r.d->command("DATA") : Reply{};
+        Reply rc, data;
+        if (m.code / 100 == 2) rc = co_await r.d->command("RCPT TO:<" + ctx.opt.to + ">");
+        if (rc.code / 100 == 2) data = co_await r.d->command("DATA");
         if (data.code != 354) {
             co_await r.d->quit_and_drain();
             out.push_back(finding(id, title,
                                   {Outcome::Inconclusive, "the server did not take a message to " + ctx.opt.to +
                                                               " (give --to an address it accepts)"},
-                                  r.d->transcript(), fix));
+                                  since(*r.d, r.start), fix));
             continue;
         }
         // The smuggled MAIL FROM starts no second message by itself (no RCPT, no DATA
@@ -185,11 +193,13 @@ asio::awaitable<std::vector<Finding>> check_smuggling(const Context& ctx) {
         co_await r.d->send(body);
         Reply end = co_await r.d->read();
         std::vector<int> extra;
-        if (end.code != 0)
-            for (const Reply& x : co_await r.d->quit_and_drain()) extra.push_back(x.code);
+        if (end.code != 0) {
+            std::vector<Reply> after = co_await r.d->quit_and_drain();
+            for (const Reply& x : after) extra.push_back(x.code);
+        }
         Verdict v = end.code == 0 ? Verdict{Outcome::Inconclusive, "no reply to the end of data"}
                                   : unexpected_replies_verdict(extra, "the MAIL FROM smuggled after a fake end of data");
-        out.push_back(finding(id, title, v, r.d->transcript(), fix));
+        out.push_back(finding(id, title, v, since(*r.d, r.start), fix));
     }
     co_return out;
 }
@@ -207,14 +217,15 @@ asio::awaitable<Finding> check_starttls_injection(const Context& ctx) {
     co_await r.d->send("STARTTLS\r\nNOOP\r\n");
     Reply go = co_await r.d->read();
     if (go.code != 220)
-        co_return finding(id, title, {Outcome::Inconclusive, "STARTTLS was not answered with 220"}, r.d->transcript(), fix);
+        co_return finding(id, title, {Outcome::Inconclusive, "STARTTLS was not answered with 220"}, since(*r.d, r.start), fix);
     auto tls = net::make_client_context(false);
     if (!co_await r.d->start_tls(*tls, ctx.opt.host))
-        co_return finding(id, title, {Outcome::Inconclusive, "the TLS handshake failed"}, r.d->transcript(), fix);
+        co_return finding(id, title, {Outcome::Inconclusive, "the TLS handshake failed"}, since(*r.d, r.start), fix);
     std::vector<int> extra;
-    for (const Reply& x : co_await r.d->quit_and_drain()) extra.push_back(x.code);
+    std::vector<Reply> after = co_await r.d->quit_and_drain();
+    for (const Reply& x : after) extra.push_back(x.code);
     co_return finding(id, title, unexpected_replies_verdict(extra, "the NOOP sent in clear behind STARTTLS, inside TLS"),
-                      r.d->transcript(), fix);
+                      since(*r.d, r.start), fix);
 }
 
 asio::awaitable<Finding> check_bare_lf(const Context& ctx) {
@@ -229,11 +240,11 @@ asio::awaitable<Finding> check_bare_lf(const Context& ctx) {
     co_await r.d->send("RSET\nNOOP\r\n");
     Reply first = co_await r.d->read();
     if (first.code == 0)
-        co_return finding(id, title, {Outcome::Inconclusive, "no reply"}, r.d->transcript(), fix);
+        co_return finding(id, title, {Outcome::Inconclusive, "no reply"}, since(*r.d, r.start), fix);
     std::vector<int> extra;
-    for (const Reply& x : co_await r.d->quit_and_drain()) extra.push_back(x.code);
-    co_return finding(id, title, unexpected_replies_verdict(extra, "a second command after a bare LF"), r.d->transcript(),
-                      fix);
+    std::vector<Reply> after = co_await r.d->quit_and_drain();
+    for (const Reply& x : after) extra.push_back(x.code);
+    co_return finding(id, title, bare_lf_verdict(first.code, extra), since(*r.d, r.start), fix);
 }
 
 asio::awaitable<std::vector<Finding>> check_vrfy_expn(const Context& ctx) {
@@ -250,7 +261,7 @@ asio::awaitable<std::vector<Finding>> check_vrfy_expn(const Context& ctx) {
     Reply known = co_await r.d->command("VRFY postmaster@" + ctx.opt.to_domain);
     Reply unknown = co_await r.d->command("VRFY rampart-audit-" + random_tag() + "@" + ctx.opt.to_domain);
     out.push_back(finding("vrfy", "VRFY discloses which addresses exist", vrfy_verdict(known.code, unknown.code),
-                          r.d->transcript(), vrfy_fix));
+                          since(*r.d, r.start), vrfy_fix));
     std::size_t mark = r.d->transcript().size();
     Reply expn = co_await r.d->command("EXPN postmaster@" + ctx.opt.to_domain);
     out.push_back(finding("expn", "EXPN discloses list members", expn_verdict(expn.code), since(*r.d, mark), expn_fix));
@@ -266,12 +277,13 @@ asio::awaitable<Finding> check_pipelining(const Context& ctx) {
     Ready r = co_await open_ready(ctx);
     if (!r.d) co_return not_tried(id, title, r, fix);
     Reply m = co_await r.d->command("MAIL FROM:<" + ctx.opt.from + ">");
-    Reply rc = m.code / 100 == 2 ? co_await r.d->command("RCPT TO:<" + ctx.opt.to + ">") : Reply{};
+    Reply rc;
+    if (m.code / 100 == 2) rc = co_await r.d->command("RCPT TO:<" + ctx.opt.to + ">");
     if (rc.code / 100 != 2)
         co_return finding(id, title,
                           {Outcome::Inconclusive,
                            "the server did not accept " + ctx.opt.to + " (give --to an address it accepts)"},
-                          r.d->transcript(), fix);
+                          since(*r.d, r.start), fix);
     co_await r.d->send("DATA\r\nSubject: rampart audit pipelining probe\r\n");
     Reply data = co_await r.d->read();
     // Never end the data: closing inside DATA aborts the transaction, so nothing is delivered.
@@ -279,7 +291,7 @@ asio::awaitable<Finding> check_pipelining(const Context& ctx) {
     Verdict v = data.code == 354 ? Verdict{Outcome::Open, "the server answered 354 although the data came before it"}
                 : data.code == 0 ? Verdict{Outcome::Inconclusive, "no reply to DATA"}
                                  : Verdict{Outcome::Ok, "DATA was refused because the data came before the 354"};
-    co_return finding(id, title, v, r.d->transcript(), fix);
+    co_return finding(id, title, v, since(*r.d, r.start), fix);
 }
 
 }  // namespace rampart::audit

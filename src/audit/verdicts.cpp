@@ -24,9 +24,11 @@ std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view for
 }
 
 Verdict relay_verdict(int mail_code, int rcpt_code, bool at_own_domain, bool accepts_any_local_part) {
+    if (mail_code / 100 == 5)
+        return {Outcome::Ok, "the sender was refused: nothing can be relayed from it (the recipient was not tried)"};
     if (mail_code / 100 != 2)
         return {Outcome::Inconclusive,
-                mail_code == 0 ? "no reply to MAIL FROM" : "the sender was refused, so the recipient was never judged"};
+                mail_code == 0 ? "no reply to MAIL FROM" : "the sender was refused for now, so the recipient was never judged"};
     if (rcpt_code == 0) return {Outcome::Inconclusive, "no reply to RCPT TO"};
     if (rcpt_code / 100 == 2) {
         if (at_own_domain && accepts_any_local_part)
@@ -60,6 +62,15 @@ Verdict unexpected_replies_verdict(const std::vector<int>& extra_codes, std::str
     if (extra_codes.empty()) return {Outcome::Ok, "the server did not answer " + std::string(what)};
     return {Outcome::Open, "the server answered " + std::string(what) + " (" + std::to_string(extra_codes.size()) +
                                " extra repl" + (extra_codes.size() == 1 ? "y" : "ies") + ")"};
+}
+
+Verdict bare_lf_verdict(int first_code, const std::vector<int>& extra_codes) {
+    if (first_code == 0) return {Outcome::Inconclusive, "no reply"};
+    if (first_code / 100 == 2 && !extra_codes.empty())
+        return {Outcome::Open, "the server carried out a command that ended in a bare LF and read on after it"};
+    if (!extra_codes.empty())
+        return {Outcome::Ok, "the line that ended in a bare LF was refused (the rest was read as a new line)"};
+    return {Outcome::Ok, "the server did not end the command line at the bare LF"};
 }
 
 std::vector<SmuggleVariant> smuggling_variants() {

@@ -46,6 +46,11 @@ Verdict expn_verdict(int code);
 // that came after the expected one and before the reply to our QUIT.
 Verdict unexpected_replies_verdict(const std::vector<int>& extra_codes, std::string_view what);
 
+// "RSET\nNOOP\r\n" sent as one write: `first_code` answers it, `extra_codes` are the
+// replies after it and before the reply to QUIT. Open only when the bare-LF-ended RSET was
+// carried out and NOOP answered as a command of its own.
+Verdict bare_lf_verdict(int first_code, const std::vector<int>& extra_codes);
+
 // An end-of-data look-alike the smuggling test hides in a message body.
 struct SmuggleVariant {
     std::string id;        // "lf_dot_lf"

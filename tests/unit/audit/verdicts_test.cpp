@@ -13,13 +13,25 @@ TEST(AuditRelay, AcceptedForeignRecipientIsOpen) {
     EXPECT_EQ(relay_verdict(250, 250, false, true).result, Outcome::Open);   // catch-all does not excuse a foreign domain
 }
 
+TEST(AuditRelay, RefusedSenderIsOk) {   // no transaction: nothing can be relayed from it
+    EXPECT_EQ(relay_verdict(553, 0, false, false).result, Outcome::Ok);
+}
+
+TEST(AuditBareLf, OpenOnlyWhenTheLfEndedCommandRan) {
+    EXPECT_EQ(bare_lf_verdict(250, {250}).result, Outcome::Open);   // RSET ran, NOOP answered
+    EXPECT_EQ(bare_lf_verdict(500, {250}).result, Outcome::Ok);     // refused at the LF (rampart)
+    EXPECT_EQ(bare_lf_verdict(501, {}).result, Outcome::Ok);        // one line "RSET\nNOOP"
+    EXPECT_EQ(bare_lf_verdict(521, {}).result, Outcome::Ok);        // refused and closed
+    EXPECT_EQ(bare_lf_verdict(0, {}).result, Outcome::Inconclusive);
+}
+
 TEST(AuditRelay, RefusedRecipientIsOk) {
     EXPECT_EQ(relay_verdict(250, 554, false, false).result, Outcome::Ok);
     EXPECT_EQ(relay_verdict(250, 454, true, false).result, Outcome::Ok);
 }
 
 TEST(AuditRelay, NoJudgementIsInconclusive) {
-    EXPECT_EQ(relay_verdict(553, 0, false, false).result, Outcome::Inconclusive);   // sender refused
+    EXPECT_EQ(relay_verdict(451, 0, false, false).result, Outcome::Inconclusive);   // sender refused for now
     EXPECT_EQ(relay_verdict(0, 0, false, false).result, Outcome::Inconclusive);
     EXPECT_EQ(relay_verdict(250, 0, false, false).result, Outcome::Inconclusive);
     // A catch-all at the own domain accepts the trick as a local address: only a delivery would tell.
