@@ -88,6 +88,9 @@ asio::awaitable<Reply> Dialogue::read() {
     }
     smtp::ReplyParser parser(kLimits);
     char buf[4096];
+    // The whole reply within the timeout, not each read: a server trickling a byte at a
+    // time cannot stretch one reply past it.
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
         auto status = parser.feed(in_, &reply.lines);
         if (status == smtp::ReplyParser::Status::Done) break;
@@ -98,9 +101,10 @@ asio::awaitable<Reply> Dialogue::read() {
             transcript_.push_back("-- " + util::display_escape(reply.failure));
             co_return reply;
         }
-        std::size_t n = co_await stream_->read_some(asio::buffer(buf), timeout_);
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        std::size_t n = left.count() > 0 ? co_await stream_->read_some(asio::buffer(buf), left) : 0;
         if (n == 0) {
-            bool timeout = stream_->end() == net::StreamEnd::Timeout;
+            bool timeout = left.count() <= 0 || stream_->end() == net::StreamEnd::Timeout;
             reply.failure = timeout ? "timed out" : "connection closed";
             // A timeout leaves the connection in an unknown state: it is used no more.
             closed_ = true;

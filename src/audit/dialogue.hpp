@@ -52,7 +52,7 @@ public:
 
     // Sends the bytes as they are (no CR LF added); false if the write failed.
     asio::awaitable<bool> send(std::string_view bytes);
-    // Reads one reply.
+    // Reads one reply; the whole reply must arrive within the timeout.
     asio::awaitable<Reply> read();
     // send(line + CR LF), then read().
     asio::awaitable<Reply> command(std::string_view line);

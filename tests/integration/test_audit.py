@@ -167,30 +167,157 @@ def test_usage_and_connection_errors_exit_2():
     assert rc == 2 and "connect" in err
 
 
-def test_silent_server_is_bounded_by_the_timeout():
-    """A server that accepts and never greets: exit 2 once --timeout passes, not a hang."""
+@pytest.mark.parametrize("mode", ["silent", "trickle"])
+def test_slow_server_is_bounded_by_the_timeout(mode):
+    """A server that accepts and never greets, or trickles its greeting a byte at a time
+    (never finishing it): exit 2 once --timeout passes for the whole reply, not a hang."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
     held = []
     stop = threading.Event()
 
+    def trickle(c):
+        for _ in range(600):   # bounded: at most a minute
+            if stop.wait(0.1):
+                return
+            try:
+                c.sendall(b"2" if len(held) else b"")
+            except OSError:
+                return
+
     def accept():
         srv.settimeout(0.2)
         while not stop.is_set():
             try:
-                held.append(srv.accept()[0])
+                c = srv.accept()[0]
             except OSError:
-                pass
+                continue
+            held.append(c)
+            if mode == "trickle":
+                threading.Thread(target=trickle, args=(c,), daemon=True).start()
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
     try:
         rc, _, err = audit("--timeout", "1", f"127.0.0.1:{srv.getsockname()[1]}", timeout=60)
-        assert rc == 2 and "no greeting" in err
+        assert rc == 2 and "no greeting: timed out" in err
     finally:
         stop.set()
         t.join(timeout=5)
         for c in held:
             c.close()
         srv.close()
+
+
+class CarelessSmtp:
+    """A small SMTP server written to be careless in every way the audit looks for: a
+    banner with a terminal escape, AUTH PLAIN/LOGIN in clear, lines ended at a bare LF, the
+    commands read in clear before STARTTLS carried out inside TLS (CVE-2011-0411), any
+    recipient accepted, VRFY telling names apart, data before 354 taken. Loopback, port
+    chosen by the OS; every socket operation has a timeout; stop() closes everything."""
+
+    BANNER = b"220 evil.example \x1b]0;pwned\x07 ESMTP careless\r\n"
+
+    def __init__(self, cert, key):
+        import ssl
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(str(cert), str(key))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop_event = threading.Event()
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop_event.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            c.settimeout(10)
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        buf = b""
+        try:
+            c.sendall(self.BANNER)
+            while True:
+                while b"\n" not in buf:
+                    data = c.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                line, buf = buf.split(b"\n", 1)
+                verb = line.rstrip(b"\r").split(b" ")[0].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    c.sendall(b"250-evil.example\r\n250-AUTH PLAIN LOGIN\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+                elif verb == b"STARTTLS":
+                    c.sendall(b"220 go ahead\r\n")
+                    c = self.ctx.wrap_socket(c, server_side=True)   # buf (read in clear) is kept: the bug
+                    self.conns.append(c)
+                elif verb == b"VRFY":
+                    c.sendall(b"250 <postmaster@evil.example>\r\n" if b"postmaster" in line else b"550 no such user\r\n")
+                elif verb == b"DATA":
+                    c.sendall(b"354 go\r\n")
+                    while True:
+                        while b"\n" not in buf:
+                            data = c.recv(4096)
+                            if not data:
+                                return
+                            buf += data
+                        dline, buf = buf.split(b"\n", 1)
+                        if dline.rstrip(b"\r") == b".":
+                            break
+                    c.sendall(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    return
+                elif verb == b"EXPN":
+                    c.sendall(b"502 no\r\n")
+                else:
+                    c.sendall(b"250 ok\r\n")
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(timeout=5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def test_careless_server_every_finding_and_a_safe_terminal(tmp_path):
+    from pki import TestCA
+    cert, key = TestCA(tmp_path / "ca").issue("evil.example", dns=["evil.example"])
+    srv = CarelessSmtp(cert, key)
+    try:
+        rc, findings, doc = audit_json("--send-data", f"127.0.0.1:{srv.port}")
+        assert rc == 1
+        open_ids = {k for k, f in findings.items() if f["result"] == "open"}
+        for expected in ("auth_before_tls", "starttls_injection", "bare_lf_commands", "vrfy", "unauth_pipelining",
+                         "smuggling.lf_dot_lf", "relay.plain.foreign_sender", "relay.foreign_literal.null_sender"):
+            assert expected in open_ids, findings.get(expected)
+        assert findings["expn"]["result"] == "ok"
+        # The injected NOOP was answered inside TLS, before the reply to QUIT.
+        ev = findings["starttls_injection"]["evidence"]
+        tls_at = next(i for i, l in enumerate(ev) if l.startswith("-- TLS handshake done"))
+        assert ev[tls_at + 1:tls_at + 3] == ["C: QUIT", "S: 250 ok"]
+        assert "AUTH PLAIN LOGIN" in findings["auth_before_tls"]["reason"]
+        # The domain came from the greeting; the banner's escape sequence is shown escaped.
+        assert findings["vrfy"]["evidence"][0] == "C: VRFY postmaster@evil.example"
+        assert doc["greeting"] == "220 evil.example \\x1b]0;pwned\\x07 ESMTP careless"
+        rc, out, _ = audit(f"127.0.0.1:{srv.port}")
+        assert rc == 1
+        assert "\x1b" not in out and "\x07" not in out
+        assert "greeting: 220 evil.example \\x1b]0;pwned\\x07 ESMTP careless" in out
+    finally:
+        srv.stop()
