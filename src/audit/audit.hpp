@@ -33,6 +33,9 @@ struct Options {
     std::string to;
     // The domain the relay battery tries to relay to.
     std::string foreign_domain = "example.net";
+    // A domain the auditor controls whose MX points at the server (and which the server
+    // does not receive for); empty: the MX trick is not tried.
+    std::string mx_domain;
     bool send_data = false;   // allow the smuggling test to send real messages to `to`
     std::chrono::milliseconds timeout{std::chrono::seconds(10)};
 };

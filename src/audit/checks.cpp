@@ -114,7 +114,7 @@ asio::awaitable<std::vector<Finding>> check_relay(const Context& ctx) {
         }
         co_await r.d->command("RSET");
     }
-    const std::vector<RelayCase> cases = relay_cases(ctx.opt.to_domain, ctx.opt.foreign_domain, r.d->peer_address());
+    const std::vector<RelayCase> cases = relay_cases(ctx.opt.to_domain, ctx.opt.foreign_domain, r.d->peer_address(), ctx.opt.mx_domain);
     int refusals = kRefusalsPerConnection;   // the control's: start the battery on a new connection
     for (const Sender& s : senders) {
         for (const RelayCase& c : cases) {

@@ -7,10 +7,11 @@
 
 namespace rampart::audit {
 
-std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view foreign, std::string_view ip) {
+std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view foreign, std::string_view ip,
+                                   std::string_view mx_domain) {
     const std::string d(domain), f(foreign), lit = "[" + std::string(ip) + "]";
     const std::string user = "rampart-audit";
-    return {
+    std::vector<RelayCase> cases = {
         {"plain", "plain foreign recipient", user + "@" + f, false},
         {"percent_hack", "percent hack (user%foreign@domain)", user + "%" + f + "@" + d, true},
         {"percent_hack_literal", "percent hack at the server's address literal (user%foreign@[ip])", user + "%" + f + "@" + lit, true},
@@ -21,6 +22,9 @@ std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view for
         {"source_route", "source route (@domain:user@foreign)", "@" + d + ":" + user + "@" + f, false},
         {"foreign_literal", "foreign address literal (user@[192.0.2.1])", user + "@[192.0.2.1]", false},
     };
+    if (!mx_domain.empty())
+        cases.push_back({"mx_trick", "a domain whose MX is this server (user@mx-domain)", user + "@" + std::string(mx_domain), false});
+    return cases;
 }
 
 Verdict relay_verdict(int mail_code, int rcpt_code, bool at_own_domain, bool accepts_any_local_part) {

@@ -29,7 +29,11 @@ struct RelayCase {
 
 // The battery for the server's own `domain`, a `foreign` domain it must not relay to, and
 // the server's address `ip` (for address literals).
-std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view foreign, std::string_view ip);
+// With `mx_domain` (a domain whose MX points at the server, which the server does not
+// receive for), one more case: relaying by MX alone (Postfix permit_mx_backup, sendmail
+// relay_based_on_MX).
+std::vector<RelayCase> relay_cases(std::string_view domain, std::string_view foreign, std::string_view ip,
+                                   std::string_view mx_domain = {});
 
 // `mail_code`/`rcpt_code`: the replies to MAIL and RCPT (0: none). `accepts_any_local_part`:
 // the server accepted a random local part at its own domain (catch-all, or recipients

@@ -55,13 +55,14 @@ int audit_command(const AuditArgs& args) {
     opt.to_domain = args.to_domain;
     opt.to = args.to;
     if (!args.foreign_domain.empty()) opt.foreign_domain = args.foreign_domain;
+    opt.mx_domain = args.mx_domain;
     opt.send_data = args.send_data;
     if (args.timeout_seconds <= 0 || args.timeout_seconds > 600) {
         std::cerr << "audit: --timeout must be between 1 and 600 seconds\n";
         return kConfigError;
     }
     opt.timeout = std::chrono::seconds(args.timeout_seconds);
-    for (const std::string* a : {&opt.from, &opt.to, &opt.to_domain, &opt.helo, &opt.foreign_domain})
+    for (const std::string* a : {&opt.from, &opt.to, &opt.to_domain, &opt.helo, &opt.foreign_domain, &opt.mx_domain})
         if (a->find_first_of("\r\n<> \t") != std::string::npos) {
             std::cerr << "audit: '" << *a << "' holds a space, a line break or < >\n";
             return kConfigError;

@@ -118,6 +118,7 @@ int run(int argc, char** argv) {
     audit_cmd->add_option("--to-domain", audit_args.to_domain, "The server's own domain (default: from its greeting)");
     audit_cmd->add_option("--to", audit_args.to, "A recipient the server accepts, for the pipelining and smuggling tests (default postmaster@DOMAIN)");
     audit_cmd->add_option("--foreign-domain", audit_args.foreign_domain, "The domain the relay tests try to relay to (default example.net)");
+    audit_cmd->add_option("--mx-domain", audit_args.mx_domain, "A domain you control whose MX points at the server: also try relaying to it (the MX trick)");
     audit_cmd->add_option("--helo", audit_args.helo, "EHLO name (default rampart-audit.example)");
     audit_cmd->add_option("--timeout", audit_args.timeout_seconds, "Seconds to wait for each reply, connect and handshake (default 10)");
     audit_cmd->add_flag("--send-data", audit_args.send_data, "Allow the smuggling test to send real messages to --to (off: that test is inconclusive)");

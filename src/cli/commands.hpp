@@ -93,6 +93,7 @@ struct AuditArgs {
     std::string to;
     std::string to_domain;
     std::string foreign_domain;
+    std::string mx_domain;
     std::string helo;
     int timeout_seconds = 10;
 };

@@ -53,6 +53,11 @@ TEST(AuditRelay, BatteryHoldsEveryTrick) {
     EXPECT_EQ(find("quoted_local_part"), "\"rampart-audit@example.net\"@example.test");
     EXPECT_EQ(find("source_route"), "@example.test:rampart-audit@example.net");
     EXPECT_EQ(find("foreign_literal"), "rampart-audit@[192.0.2.1]");
+    EXPECT_EQ(find("mx_trick"), "");   // only with a domain the auditor controls
+    auto with_mx = relay_cases("example.test", "example.net", "127.0.0.1", "mx-trick.example.org");
+    ASSERT_EQ(with_mx.size(), cases.size() + 1);
+    EXPECT_EQ(with_mx.back().recipient, "rampart-audit@mx-trick.example.org");
+    EXPECT_FALSE(with_mx.back().at_own_domain);
 }
 
 TEST(AuditVrfy, DifferentAnswersDisclose) {
