@@ -1,5 +1,5 @@
 // cli/cli.cpp — the command line: subcommands serve, check, explain, user, group, alias, server, queue,
-// quarantine, block, default-config, settings, version, parsed with CLI11; each runs a function of cli/commands.hpp.
+// quarantine, block, audit, default-config, settings, version, parsed with CLI11; each runs a function of cli/commands.hpp.
 // Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
@@ -108,6 +108,20 @@ int run(int argc, char** argv) {
     block_cmd->add_option("--reason", block_args.reason, "add: why (shown in the 550 reply, the log and the list)");
     block_cmd->add_flag("--json", block_args.json, "list: machine-readable output (JSON)");
     block_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
+    AuditArgs audit_args;
+    auto* audit_cmd = app.add_subcommand(
+        "audit", "Probe any SMTP server HOST[:PORT] (default port 25) for open relaying, SMTP smuggling, STARTTLS injection, AUTH in clear, bare-LF commands, VRFY/EXPN disclosure and unauthenticated pipelining (docs/audit.md); exit 1 if anything is open, 0 if clean, 2 on a usage or connection error");
+    audit_cmd->add_option("target", audit_args.target, "HOST, HOST:PORT or [IPv6]:PORT")->required();
+    audit_cmd->add_flag("--json", audit_args.json, "Machine-readable report (JSON)");
+    audit_cmd->add_flag("-v,--verbose", audit_args.verbose, "Show the dialogue of every finding, not only of open and inconclusive ones");
+    audit_cmd->add_option("--from", audit_args.from, "Sender of the relay, pipelining and smuggling tests (default rampart-audit@example.org)");
+    audit_cmd->add_option("--to-domain", audit_args.to_domain, "The server's own domain (default: from its greeting)");
+    audit_cmd->add_option("--to", audit_args.to, "A recipient the server accepts, for the pipelining and smuggling tests (default postmaster@DOMAIN)");
+    audit_cmd->add_option("--foreign-domain", audit_args.foreign_domain, "The domain the relay tests try to relay to (default example.net)");
+    audit_cmd->add_option("--mx-domain", audit_args.mx_domain, "A domain you control whose MX points at the server: also try relaying to it (the MX trick)");
+    audit_cmd->add_option("--helo", audit_args.helo, "EHLO name (default rampart-audit.example)");
+    audit_cmd->add_option("--timeout", audit_args.timeout_seconds, "Seconds to wait for each reply, connect and handshake (default 10)");
+    audit_cmd->add_flag("--send-data", audit_args.send_data, "Allow the smuggling test to send real messages to --to (off: that test is inconclusive)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -115,7 +129,9 @@ int run(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        int status = app.exit(e);
+        // audit promises 2 for a usage error (--help still exits 0).
+        return audit_cmd->parsed() && status != 0 ? kConfigError : status;
     }
     if (*serve_cmd) return serve(config_path);
     if (*check_cmd) {
@@ -145,6 +161,7 @@ int run(int argc, char** argv) {
     }
     if (*queue_cmd) return queue_command(config_path, "", queue_action, queue_id, queue_all, queue_json);
     if (*quarantine_cmd) return queue_command(config_path, "quarantine ", quarantine_action, quarantine_id, false, queue_json);
+    if (*audit_cmd) return audit_command(audit_args);
     if (*block_cmd) {
         if (block_args.action != "list" && block_args.prefix.empty()) {
             std::cerr << block_args.action << ": give an address or prefix\n";

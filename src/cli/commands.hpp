@@ -83,6 +83,22 @@ struct BlockArgs {
 };
 int block_command(const std::string& path, const BlockArgs& a);
 
+// ---- audit_command.cpp: rampart audit HOST[:PORT] (docs/audit.md) ----
+struct AuditArgs {
+    std::string target;
+    bool json = false;
+    bool verbose = false;
+    bool send_data = false;
+    std::string from;
+    std::string to;
+    std::string to_domain;
+    std::string foreign_domain;
+    std::string mx_domain;
+    std::string helo;
+    int timeout_seconds = 10;
+};
+int audit_command(const AuditArgs& args);
+
 // ---- explain.cpp ----
 struct ExplainArgs {
     std::string listener;

@@ -3,6 +3,7 @@ config_directory and queue_directory in a temporary directory, smtpd on a loopba
 relaying everything to `relayhost`. Needs root (Postfix drops to user postfix itself).
 
     pf = Postfix(relayhost_port=sink.port, tls_cert=cert, tls_key=key).start()
+    pf = Postfix(relayhost_port=..., main_cf={"smtpd_relay_restrictions": "permit"})   # extra parameters
     ...
     pf.stop()
 
@@ -51,7 +52,7 @@ def available():
 
 
 class Postfix:
-    def __init__(self, relayhost_port, tls_cert=None, tls_key=None, hostname="next-hop.test"):
+    def __init__(self, relayhost_port, tls_cert=None, tls_key=None, hostname="next-hop.test", main_cf=None):
         self.work = Path(tempfile.mkdtemp(prefix="rampart-postfix-", dir="/var/tmp"))
         self.work.chmod(0o755)
         self.conf = self.work / "conf"
@@ -87,6 +88,12 @@ smtp_dns_support_level = disabled
 biff = no
 maillog_file = {self.log_path}
 """)
+        if main_cf:   # main.cf parameters to set: replaced in place or added (Postfix warns on duplicates)
+            lines = (self.conf / "main.cf").read_text().splitlines()
+            rest = dict(main_cf)
+            lines = [f"{l.split(' = ')[0]} = {rest.pop(l.split(' = ')[0])}" if l.split(" = ")[0] in rest else l for l in lines]
+            lines += [f"{k} = {v}" for k, v in rest.items()]
+            (self.conf / "main.cf").write_text("\n".join(lines) + "\n")
         (self.conf / "master.cf").write_text(MASTER_CF.format(port=self.port))
         self.started = False
 
