@@ -4,6 +4,7 @@ server learns the user from the kernel (SO_PEERCRED) over data_dir/submit.sock a
 it to the policy of the listener [server] local_submission."""
 import os
 import pwd
+import signal
 import subprocess
 
 import pytest
@@ -13,6 +14,7 @@ from unix_users import SharedDir, binary_for, ensure_user, run_as
 
 ALICE = "rsm-alice"   # granted submit on the listener
 BOB = "rsm-bob"       # not granted anything
+CAROL = "rsm-carol"   # granted through a group of the directory user of the same name
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates Unix users and runs commands as them (CI runs as root)")
 
@@ -26,13 +28,13 @@ def shared():
 
 @pytest.fixture
 def users():
-    return {"alice": ensure_user(ALICE), "bob": ensure_user(BOB), "root": pwd.getpwuid(0)}
+    return {"alice": ensure_user(ALICE), "bob": ensure_user(BOB), "carol": ensure_user(CAROL), "root": pwd.getpwuid(0)}
 
 
 @pytest.fixture
 def server(shared):
     srv = Rampart(os.path.join(shared.path, "r"), server_keys={"local_submission": "default"},
-                  listener_keys={"permissions": {"submit": [f"user:{ALICE}", "user:root"], "relay": []}})
+                  listener_keys={"permissions": {"submit": [f"user:{ALICE}", "user:root", "group:senders"], "relay": []}})
     srv.start()
     yield srv
     srv.stop()
@@ -141,3 +143,23 @@ def test_install_makes_the_sendmail_symlink(server, users, shared):
                        capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
     delivered(server, "sym")
+
+
+def test_directory_user_of_the_same_name_lends_groups_and_addresses(server, users, shared):
+    r = sendmail(server, users["carol"], shared, "g0@example.test", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 77, (r.returncode, r.stderr)   # not yet in group senders
+    before = len(server.log_events("directory.loaded"))
+    for args, stdin in ((["user", "add", CAROL, "--address", f"carol@{DOMAIN}"], "pw-carol\n"),
+                        (["group", "add", "senders", "--member", f"user:{CAROL}"], "")):
+        c = subprocess.run([RAMPART_BIN, *args, "-c", str(server.config_path)], input=stdin, capture_output=True, text=True,
+                           timeout=30)
+        assert c.returncode == 0, c.stderr
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: server.log_events("directory.loaded")[before:], what="directory reload")
+    # The directory now has users: an unknown local recipient is EX_NOUSER (67).
+    r = sendmail(server, users["carol"], shared, "g1@example.test", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 67 and "5.1.1" in r.stderr, (r.returncode, r.stderr)
+    r = sendmail(server, users["carol"], shared, "-f", f"carol@{DOMAIN}", f"carol@{DOMAIN}", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    m = delivered(server, CAROL)[0]
+    assert f"Return-Path: <carol@{DOMAIN}>".encode() in m, m
