@@ -202,42 +202,18 @@ int serve(const std::string& path) {
     std::vector<queue::Envelope> recovered = spool.recover();
     log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
     for (queue::Envelope& env : recovered) scheduler.submit(std::move(env));
-    // `rampart sendmail`: data_dir/submit.sock under the policy of one listener (open before
-    // the ports: a client that reaches a port finds the socket too).
-    std::unique_ptr<server::LocalSubmission> local_submission;
-    if (!cfg->server.local_submission.empty()) {
-        auto it = std::find_if(cfg->listeners.begin(), cfg->listeners.end(),
-                               [&](const config::Listener& l) { return l.name == cfg->server.local_submission; });
-        if (it == cfg->listeners.end()) {
-            log::info("submit.off", {{"reason", "no listener named " + cfg->server.local_submission + " (server.local_submission)"}});
-        } else {
-            local_submission = std::make_unique<server::LocalSubmission>(server.main_context().get_executor(), server::submit_socket_path(data),
-                                                                         *it, services, *run_as ? (*run_as)->uid : ::getuid());
-            if (auto r = local_submission->open(); !r) {
-                log::error("submit.unavailable", {{"error", r.error().message}, {"effect", "rampart sendmail cannot reach this server"}});
-                local_submission.reset();
-            } else log::info("submit.listening", {{"listener", it->name}, {"socket", server::submit_socket_path(data).string()}});
-        }
-    }
+    // `rampart sendmail`: data_dir/submit.sock (open before the ports: a client that
+    // reaches a port finds the socket too).
+    std::unique_ptr<server::LocalSubmission> local_submission = server::open_local_submission(
+        server.main_context().get_executor(), *cfg, data, services, *run_as ? (*run_as)->uid : ::getuid());
     if (auto r = server.bind(); !r) {
         std::cerr << r.error().message << "\n";
         return 1;
     }
     // Everything privileged is open: ports, spool, log, TLS keys, sockets. Become server.user.
-    if (*run_as) {
-        std::vector<std::filesystem::path> own;
-        if (!cfg->server.log_file.empty()) own.push_back(cfg->resolve(cfg->server.log_file));
-        if (auto r = server::drop_privileges(**run_as, data, own); !r) {
-            std::cerr << cfg->source << ": server.user: cannot run as " << (*run_as)->user << ": " << r.error().message << "\n";
-            return 1;
-        }
-        log::info("server.privileges", {{"user", (*run_as)->user}, {"uid", (*run_as)->uid}, {"gid", (*run_as)->gid}});
-        if (cfg->directory.backend == "file" && ::access(dir_path.c_str(), R_OK) != 0 && errno != ENOENT)
-            log::warn("directory.unreadable", {{"file", dir_path.string()}, {"user", (*run_as)->user},
-                                               {"effect", "reload (SIGHUP) will keep the current directory"},
-                                               {"fix", "chown or chgrp the file to server.user"}});
-    } else if (::geteuid() == 0) {
-        log::warn("server.privileges", {{"user", "root"}, {"reason", "server.run_as_root = true"}});
+    if (auto r = server::become_server_user(*run_as, *cfg, data, dir_path); !r) {
+        std::cerr << cfg->source << ": " << r.error().message << "\n";
+        return 1;
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include <asio/co_spawn.hpp>
@@ -121,6 +122,26 @@ Result<Ok> LocalSubmission::open() {
     impl_->bound = true;
     asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
     return Ok{};
+}
+
+std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const config::Config& cfg,
+                                                       const std::filesystem::path& data_dir, session::SessionServices& services,
+                                                       uid_t server_uid) {
+    const std::string& name = cfg.server.local_submission;
+    if (name.empty()) return nullptr;
+    auto it = std::find_if(cfg.listeners.begin(), cfg.listeners.end(), [&](const config::Listener& l) { return l.name == name; });
+    if (it == cfg.listeners.end()) {
+        log::info("submit.off", {{"reason", "no listener named " + name + " (server.local_submission)"}});
+        return nullptr;
+    }
+    std::filesystem::path path = submit_socket_path(data_dir);
+    auto s = std::make_unique<LocalSubmission>(std::move(ex), path, *it, services, server_uid);
+    if (auto r = s->open(); !r) {
+        log::error("submit.unavailable", {{"error", r.error().message}, {"effect", "rampart sendmail cannot reach this server"}});
+        return nullptr;
+    }
+    log::info("submit.listening", {{"listener", it->name}, {"socket", path.string()}});
+    return s;
 }
 
 }  // namespace rampart::server

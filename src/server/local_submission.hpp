@@ -40,4 +40,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The socket of the listener `[server] local_submission`, listening, or null: off (no such
+// listener; logged as submit.off) or it could not be made (submit.unavailable).
+std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const config::Config& cfg,
+                                                       const std::filesystem::path& data_dir, session::SessionServices& services,
+                                                       uid_t server_uid);
+
 }  // namespace rampart::server

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "util/log.hpp"
+
 namespace rampart::server {
 
 Result<std::optional<RunAs>> plan_run_as(const config::ServerSettings& server) {
@@ -49,6 +51,24 @@ Result<Ok> drop_privileges(const RunAs& who, const std::filesystem::path& data_d
     if (::setresgid(who.gid, who.gid, who.gid) != 0) return errno_error(errno, "setresgid " + std::to_string(who.gid));
     if (::setresuid(who.uid, who.uid, who.uid) != 0) return errno_error(errno, "setresuid " + std::to_string(who.uid));
     if (::setuid(0) == 0) return Error{EPERM, "setuid(0) still succeeds after dropping to " + who.user};
+    return Ok{};
+}
+
+Result<Ok> become_server_user(const std::optional<RunAs>& who, const config::Config& cfg, const std::filesystem::path& data_dir,
+                              const std::filesystem::path& directory_file) {
+    if (!who) {
+        if (::geteuid() == 0) log::warn("server.privileges", {{"user", "root"}, {"reason", "server.run_as_root = true"}});
+        return Ok{};
+    }
+    std::vector<std::filesystem::path> own;
+    if (!cfg.server.log_file.empty()) own.push_back(cfg.resolve(cfg.server.log_file));
+    if (auto r = drop_privileges(*who, data_dir, own); !r)
+        return Error{r.error().code, "server.user: cannot run as " + who->user + ": " + r.error().message};
+    log::info("server.privileges", {{"user", who->user}, {"uid", who->uid}, {"gid", who->gid}});
+    if (cfg.directory.backend == "file" && ::access(directory_file.c_str(), R_OK) != 0 && errno != ENOENT)
+        log::warn("directory.unreadable", {{"file", directory_file.string()}, {"user", who->user},
+                                           {"effect", "reload (SIGHUP) will keep the current directory"},
+                                           {"fix", "chown or chgrp the file to server.user"}});
     return Ok{};
 }
 

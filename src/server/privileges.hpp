@@ -34,4 +34,10 @@ Result<std::optional<RunAs>> plan_run_as(const config::ServerSettings& server);
 Result<Ok> drop_privileges(const RunAs& who, const std::filesystem::path& data_dir,
                            const std::vector<std::filesystem::path>& extra_files = {});
 
+// Called once everything privileged is open: with `who`, drop_privileges(data_dir, the log
+// file) and log server.privileges (and directory.unreadable when SIGHUP could not re-read
+// `directory_file`); without, warn if still root. The error is for standard error.
+Result<Ok> become_server_user(const std::optional<RunAs>& who, const config::Config& cfg, const std::filesystem::path& data_dir,
+                              const std::filesystem::path& directory_file);
+
 }  // namespace rampart::server
