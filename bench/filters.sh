@@ -223,6 +223,7 @@ role = "all-in-one"
 hostname = "bench.test"
 data_dir = "$dir/data"
 log_file = "$dir/rampart.log"
+run_as_root = true   # benches run as root (CI) in a 0700 mktemp directory the rampart user could not enter
 log_level = "${LOG_LEVEL:-info}"
 
 [[domains]]

@@ -236,6 +236,7 @@ role = "all-in-one"
 hostname = "bench.test"
 data_dir = "$RPDIR/data"
 log_file = "$WORK/rampart.log"
+run_as_root = true   # benches run as root (CI) in a 0700 mktemp directory the rampart user could not enter
 
 [[domains]]
 name = "example.test"

@@ -8,4 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh serve
 scripts/build.sh rampart
+if [ "$(id -u)" -eq 0 ] && [ $# -eq 0 ]; then
+  # As root, `rampart serve` would become the `rampart` user ([server] user), which may
+  # not exist or be able to enter this checkout: this demo stays root, said in its config
+  # (written beside the checkout's files, so relative paths resolve as before).
+  build/rampart default-config | sed 's/^\[server\]$/[server]\nrun_as_root = true   # scripts\/serve.sh run as root/' >.serve-as-root.toml
+  exec build/rampart serve -c .serve-as-root.toml
+fi
 exec build/rampart serve "$@"

@@ -1,9 +1,11 @@
 // cli/cli.cpp — the command line: subcommands serve, check, explain, user, group, alias, server, queue,
-// quarantine, block, audit, default-config, settings, version, parsed with CLI11; each runs a function of cli/commands.hpp.
+// quarantine, block, audit, install, default-config, settings, version, parsed with CLI11 (sendmail is parsed apart, sendmail(8)-style); each runs a function of cli/commands.hpp.
 // Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
+#include <filesystem>
 #include <iostream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +18,12 @@
 namespace rampart::cli {
 
 int run(int argc, char** argv) {
+    // sendmail(8)'s command line is not CLI11's (-oi, -t, -fADDR): run as `sendmail`
+    // (the symlink of `rampart install`) or `rampart sendmail`, it is parsed apart.
+    if (argc >= 1 && std::filesystem::path(argv[0]).filename() == "sendmail")
+        return sendmail_command(std::vector<std::string>(argv + 1, argv + argc));
+    if (argc >= 2 && std::string_view(argv[1]) == "sendmail")
+        return sendmail_command(std::vector<std::string>(argv + 2, argv + argc));
     CLI::App app{"rampart " RAMPART_VERSION " — a locked-down SMTP transport server"};
     app.require_subcommand(1);
     std::string config_path;
@@ -125,6 +133,13 @@ int run(int argc, char** argv) {
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
+    // Listed for --help; `rampart sendmail ARGS` never reaches CLI11 (see above).
+    app.add_subcommand("sendmail", "Submit the message on standard input to the local server as the calling Unix user (sendmail(8) options -t -i -f -F -bm; `rampart sendmail --help`)");
+    std::string install_prefix = "/usr";
+    bool install_force = false;
+    auto* install_cmd = app.add_subcommand("install", "Install the sendmail symlink (PREFIX/sbin/sendmail -> this binary) when absent");
+    install_cmd->add_option("--prefix", install_prefix, "Installation prefix")->capture_default_str();
+    install_cmd->add_flag("--force", install_force, "Replace an existing PREFIX/sbin/sendmail");
 
     try {
         app.parse(argc, argv);
@@ -177,6 +192,7 @@ int run(int argc, char** argv) {
         std::cout << config::settings_reference();
         return 0;
     }
+    if (*install_cmd) return install_command(install_prefix, install_force);
     if (*version_cmd) {
         std::cout << "rampart " RAMPART_VERSION "\n";
         return 0;

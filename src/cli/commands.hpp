@@ -53,6 +53,10 @@ int print_control_response(const Result<std::string>& response);
 // ---- serve.cpp ----
 int serve(const std::string& path);
 
+// ---- sendmail_client.cpp: rampart sendmail (argv after "sendmail"; sysexits.h status), install ----
+int sendmail_command(const std::vector<std::string>& args);
+int install_command(const std::string& prefix, bool force);
+
 // ---- directory_commands.cpp: rampart user|server|group|alias ----
 struct DirArgs {
     std::string name;

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -30,6 +32,8 @@
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
+#include "server/local_submission.hpp"
+#include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "session/back_pressure.hpp"
 #include "util/log.hpp"
@@ -74,6 +78,11 @@ int serve(const std::string& path) {
     server::DescriptorLimit fds = server::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
     auto cfg = load(path);
     if (!cfg) return kConfigError;
+    auto run_as = server::plan_run_as(cfg->server);   // before anything is opened: a missing user stops here
+    if (!run_as) {
+        std::cerr << cfg->source << ": " << run_as.error().message << "\n";
+        return 1;
+    }
     log::set_min_level(level_from(cfg->server.log_level));
     server::apply_max_open_files(cfg->server.max_open_files, fds);
     if (!cfg->server.log_file.empty() && !log::set_file(cfg->resolve(cfg->server.log_file).string())) {
@@ -193,8 +202,17 @@ int serve(const std::string& path) {
     std::vector<queue::Envelope> recovered = spool.recover();
     log::info("spool.recovered", {{"messages", recovered.size()}, {"dir", spool.dir().string()}});
     for (queue::Envelope& env : recovered) scheduler.submit(std::move(env));
+    // `rampart sendmail`: data_dir/submit.sock (open before the ports: a client that
+    // reaches a port finds the socket too).
+    std::unique_ptr<server::LocalSubmission> local_submission = server::open_local_submission(
+        server.main_context().get_executor(), *cfg, data, services, *run_as ? (*run_as)->uid : ::getuid());
     if (auto r = server.bind(); !r) {
         std::cerr << r.error().message << "\n";
+        return 1;
+    }
+    // Everything privileged is open: ports, spool, log, TLS keys, sockets. Become server.user.
+    if (auto r = server::become_server_user(*run_as, *cfg, data, dir_path); !r) {
+        std::cerr << cfg->source << ": " << r.error().message << "\n";
         return 1;
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
@@ -212,6 +230,7 @@ int serve(const std::string& path) {
     // Sockets and timers (the control socket, the dispatcher's idle connections) must go
     // while their I/O context still exists.
     control.close();
+    if (local_submission) local_submission->close();
     dispatcher.reset();
     server.shutdown();
     dns_lists.reset();   // look-ups in progress finish while the I/O contexts still exist

@@ -44,6 +44,13 @@ struct ServerSettings {
     std::string log_file;               // empty: standard error
     std::string log_level = "info";
     std::uint64_t max_open_files = 0;   // 0: keep the hard limit rampart was started with
+    // Privilege drop (server/privileges.hpp): started as root, `serve` runs as `user` once
+    // its sockets and files are open, unless run_as_root.
+    std::string user = "rampart";
+    bool run_as_root = false;
+    // The listener whose policy governs `rampart sendmail` (data_dir/submit.sock); empty: off.
+    std::string local_submission = "submission";
+    int local_submission_line = 0;      // set explicitly (then the listener must exist)
 };
 
 struct Domain {

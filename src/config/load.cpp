@@ -101,6 +101,9 @@ void check_whole(Config& c, Ctx& ctx) {
                       "list the hosts that may relay with mode = \"only-list\", e.g. list = [\"192.0.2.10/32\"]"
                       "; relay.force_open_relay = true accepts it, dangerously");
     }
+    if (c.server.local_submission_line && !c.server.local_submission.empty() && !names.count(c.server.local_submission))
+        ctx.error(c.server.local_submission_line, "server.local_submission", "no listener named \"" + c.server.local_submission + "\"",
+                  "the name of a [[listeners]] entry, or \"\" to turn `rampart sendmail` off");
     std::set<std::string> domains;
     for (const Domain& d : c.domains)
         if (!domains.insert(d.name).second)

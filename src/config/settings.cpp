@@ -324,6 +324,18 @@ const Field<ServerSettings> kServer[] = {
      SET(if (auto v = read_enum(n, ctx, path, kLogLevels)) t.log_level = std::string(*v))},
     {"max_open_files", "count", "0", "Open-file limit (soft and hard) set by `rampart serve` at start; 0 keeps the hard limit it was started with (the soft limit is raised to it). Above that hard limit it needs root or CAP_SYS_RESOURCE and is capped at fs.nr_open; each connection can use 2 descriptors (10,000 connections: about 20,100).",
      SET(if (auto v = read_count(n, ctx, path, 0, 1ull << 30)) t.max_open_files = *v)},
+    {"user", "string", "\"rampart\"", "Started as root, `rampart serve` binds its ports and opens its files (spool, log, TLS keys, control socket), then runs as this Unix user (its groups too); data_dir is given to it. A user that does not exist stops the start unless run_as_root = true. Started as another user, no change.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (v->empty()) ctx.error(line_of(n), path, "empty user name", "a Unix user, e.g. \"rampart\" (useradd -r rampart)");
+         else t.user = *v;
+     })},
+    {"run_as_root", "bool", "false", "true: started as root, stay root (no privilege drop). Off by default: a server that parses mail from the Internet should not hold root.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.run_as_root = *v)},
+    {"local_submission", "string", "\"submission\"", "The listener whose policy governs `rampart sendmail` (local submission over data_dir/submit.sock, the calling Unix user authenticated by the kernel); empty turns local submission off. Left at its default, a configuration without a \"submission\" listener has local submission off; set explicitly, the listener must exist.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         t.local_submission = *v;
+         t.local_submission_line = line_of(n);
+     })},
 };
 
 const Field<Domain> kDomain[] = {

@@ -2,6 +2,7 @@
 #include "directory/directory.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -232,6 +233,12 @@ Result<Ok> Directory::save(const std::filesystem::path& path) const {
     tmp += ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return errno_error(errno, "create " + tmp.string());
+    // The replacement keeps the old file's owner, group and mode: a file given to the
+    // server's user (server.user reads it on reload) stays readable by it.
+    if (struct stat old{}; ::stat(path.c_str(), &old) == 0) {
+        if (::fchown(fd, old.st_uid, old.st_gid) != 0) { /* not the owner: the file becomes ours */ }
+        if (::fchmod(fd, old.st_mode & 07777) != 0) { /* keeps 0600 */ }
+    }
     Result<Ok> w = util::write_all(fd, to_toml());
     if (w && ::fsync(fd) != 0) w = errno_error(errno, "fsync " + tmp.string());
     ::close(fd);

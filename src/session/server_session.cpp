@@ -17,6 +17,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "directory/directory.hpp"
 #include "filter/reputation.hpp"
 #include "net/stream.hpp"
 #include "session/sasl.hpp"
@@ -91,6 +92,12 @@ asio::awaitable<void> Session::run() {
         co_return;
     }
     log::event(log::Level::Debug, "smtp.connect", {{"listener", l.name}, {"client", s_.client_text()}});
+    if (s_.client.local) {   // `rampart sendmail`: the kernel named the user (session/local_user.hpp)
+        std::shared_ptr<const directory::Directory> dir = s_.svc.directory ? s_.svc.directory->get() : nullptr;
+        s_.facts.principal = local_principal(*s_.client.local, dir.get(), host);
+        log::info("smtp.auth", {{"listener", l.name}, {"client", s_.client_text()}, {"mechanism", "LOCAL"}, {"user", s_.client.local->name},
+                                {"uid", s_.client.local->uid}, {"principal", s_.facts.principal.text()}, {"result", "success"}});
+    }
     // Pregreet (reputation): a client that talks before the banner does not speak SMTP as
     // RFC 5321 §3.1 says. [reputation] greeting_delay waits a little to catch it; bytes
     // (or a close) already waiting are noticed without it, and the first read tells which.

@@ -8,12 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include <asio/awaitable.hpp>
 
 #include "config/config.hpp"
 #include "net/cidr.hpp"
 #include "queue/envelope.hpp"
+#include "session/local_user.hpp"
 
 namespace asio::ssl {
 class context;
@@ -59,6 +61,7 @@ struct SessionServices {
 struct ClientInfo {
     net::IpAddress address;
     std::uint16_t port = 0;
+    std::optional<LocalUser> local;   // set: a local submission (data_dir/submit.sock), already authenticated
 };
 
 // Runs the session to its end; never throws. Closes the stream before returning.

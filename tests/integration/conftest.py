@@ -331,6 +331,9 @@ class Rampart:
             f"data_dir = {toml_str(self.data_dir)}",
             f"log_file = {toml_str(self.log_path)}",
             f"threads = {self.threads}",
+            # Tests run as root in CI: stay root unless a test sets server.user or
+            # run_as_root itself (test_privileges.py proves the drop).
+            *(["run_as_root = true"] if not {"user", "run_as_root"} & set(self.server_keys) else []),
             *[f"{k} = {toml_value(v)}" for k, v in self.server_keys.items()],
             "",
             "[[domains]]",

@@ -14,6 +14,7 @@ def configure(srv, role, listeners, smarthost_port=None, extra="", threads=2):
         f"data_dir = {toml_str(srv.data_dir)}",
         f"log_file = {toml_str(srv.log_path)}",
         f"threads = {threads}",
+        "run_as_root = true",  # tests run as root in CI (test_privileges.py proves the drop)
         "",
         "[[domains]]",
         f"name = {toml_str(DOMAIN)}",

@@ -1,6 +1,8 @@
 #include "directory/directory.hpp"
 
 #include <crypt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -127,4 +129,26 @@ TEST(Directory, ControlCharactersInNamesSurviveSaveAndLoad) {
     EXPECT_EQ(l.users[0].groups, (std::vector<std::string>{odd}));
     ASSERT_EQ(l.groups.size(), 1u);
     EXPECT_EQ(l.groups[0].members, (std::vector<std::string>{"user:" + odd}));
+}
+
+// A directory file given to the server's user ([server] user reads it on SIGHUP after the
+// privilege drop) stays its own after `rampart user add` (run as root) rewrites it.
+TEST(DirectorySave, KeepsOwnerAndMode) {
+    auto path = temp_file("");
+    ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+    bool root = ::geteuid() == 0;
+    if (root) {
+        ASSERT_EQ(::chown(path.c_str(), 4321, 4322), 0);
+    }
+    directory::Directory d;
+    d.users.push_back(directory::User{"alice", {"alice@example.test"}, {}, "", false, {}, ""});
+    ASSERT_TRUE(d.save(path).ok());
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    if (root) {
+        EXPECT_EQ(st.st_uid, 4321u);
+        EXPECT_EQ(st.st_gid, 4322u);
+    }
+    std::filesystem::remove_all(path.parent_path());
 }
