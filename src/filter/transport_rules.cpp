@@ -272,7 +272,7 @@ std::string TransportRules::prepend_subject(std::string_view message, std::strin
         std::string_view trimmed = prefix;
         while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
         std::string field = "Subject: " + (ascii(trimmed) ? std::string(trimmed) : "=?UTF-8?B?" + base64(trimmed) + "?=");
-        return apply_edits(message, Edits{{field}, {}, {}, {}, {}});
+        return apply_edits(message, Edits{{field}, {}, {}, {}, {}, {}});
     }
     const DecodedField& f = subjects.front();
     if (f.value.size() >= prefix.size() && contains(std::string_view(f.value).substr(0, prefix.size()), prefix))
@@ -329,15 +329,15 @@ AgentVerdict TransportRules::judge(const SessionInfo& session, const MessageView
             done.push_back(m == w.message ? "prepend_subject (already there)" : "prepend_subject");
             w.edited(std::move(m));
         }
-        for (const std::string& h : r.add_header) w.edited(edit(w.message, Edits{{h}, {}, {}, {}, {}}));
-        for (const std::string& h : r.set_header) w.edited(edit(w.message, Edits{{h}, {header_name(h)}, {}, {}, {}}));
-        for (const std::string& h : r.remove_header) w.edited(edit(w.message, Edits{{}, {h}, {}, {}, {}}));
+        for (const std::string& h : r.add_header) w.edited(edit(w.message, Edits{{h}, {}, {}, {}, {}, {}}));
+        for (const std::string& h : r.set_header) w.edited(edit(w.message, Edits{{h}, {header_name(h)}, {}, {}, {}, {}}));
+        for (const std::string& h : r.remove_header) w.edited(edit(w.message, Edits{{}, {h}, {}, {}, {}, {}}));
         if (!r.add_header.empty()) done.push_back("add_header");
         if (!r.set_header.empty()) done.push_back("set_header");
         if (!r.remove_header.empty()) done.push_back("remove_header");
         if (r.set_scl) {
             std::string h = std::string(ContentFilter::kHeader) + ": " + std::to_string(*r.set_scl);
-            w.edited(edit(w.message, Edits{{h}, {std::string(ContentFilter::kHeader)}, {}, {}, {}}));
+            w.edited(edit(w.message, Edits{{h}, {std::string(ContentFilter::kHeader)}, {}, {}, {}, {}}));
             done.push_back("set_scl " + std::to_string(*r.set_scl));
         }
         if (!r.redirect.empty()) {

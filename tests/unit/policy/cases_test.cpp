@@ -198,7 +198,7 @@ public:
         asio::local::stream_protocol::socket s(io_);
         s.assign(asio::local::stream_protocol(), fds[0]);
         stream_ = std::make_unique<net::SocketStream<asio::local::stream_protocol::socket>>(std::move(s));
-        session::ClientInfo client{*net::IpAddress::parse(c.client), 40000};
+        session::ClientInfo client{*net::IpAddress::parse(c.client), 40000, {}};
         asio::co_spawn(io_, session::serve_session(*stream_, *c.listener, client, services_), asio::detached);
         thread_ = std::thread([this] { io_.run(); });
     }

@@ -67,7 +67,7 @@ limits = { )" + limits_ + R"( }
         asio::local::stream_protocol::socket s(io_);
         s.assign(asio::local::stream_protocol(), fds[0]);
         stream_ = std::make_unique<LocalStream>(std::move(s));
-        session::ClientInfo client{*net::IpAddress::parse("203.0.113.7"), 40000};
+        session::ClientInfo client{*net::IpAddress::parse("203.0.113.7"), 40000, {}};
         asio::co_spawn(io_, session::serve_session(*stream_, cfg_.listeners[0], client, services_), asio::detached);
         thread_ = std::thread([this] { io_.run(); });
         EXPECT_EQ(read_reply().substr(0, 3), greeting());
