@@ -30,6 +30,7 @@
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
+#include "server/notify.hpp"
 #include "server/server.hpp"
 #include "session/back_pressure.hpp"
 #include "util/log.hpp"
@@ -199,10 +200,16 @@ int serve(const std::string& path) {
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});
+    server::notify_ready("Serving " + std::to_string(cfg->listeners.size()) + " listener(s), " +
+                         std::to_string(recovered.size()) + " message(s) recovered from the spool");
     std::unique_ptr<directory::LdapRefresher> refresher;
     if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
     server.run([&] {
         // SIGHUP: reload the directory; on errors keep serving with the previous one.
+        server::notify_reloading();
+        struct Ready {   // READY=1 again however the reload ends
+            ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
+        } ready;
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {
             log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});

@@ -21,6 +21,7 @@
 #include <asio/write.hpp>
 
 #include "server/fd_limits.hpp"
+#include "server/notify.hpp"
 #include "net/socket_stream.hpp"
 #include "policy/access.hpp"
 #include "smtp/reply.hpp"
@@ -206,6 +207,7 @@ void Server::run(std::function<void()> on_reload) {
     signals.async_wait([this](const std::error_code& ec, int sig) {
         if (ec) return;
         log::info("server.stopping", {{"signal", sig}});
+        notify_stopping();
         stop();
     });
     asio::signal_set hup(main, SIGHUP);
@@ -215,6 +217,15 @@ void Server::run(std::function<void()> on_reload) {
         hup.async_wait(on_hup);
     };
     hup.async_wait(on_hup);
+    // SIGUSR1: reopen the log file by name (logrotate has renamed it).
+    asio::signal_set usr1(main, SIGUSR1);
+    std::function<void(const std::error_code&, int)> on_usr1 = [&](const std::error_code& ec, int) {
+        if (ec) return;
+        if (auto r = log::reopen_file(); !r) log::error("log.reopen.failed", {{"error", r.error().message}});
+        else log::info("log.reopened", {});
+        usr1.async_wait(on_usr1);
+    };
+    usr1.async_wait(on_usr1);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
         threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });

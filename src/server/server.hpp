@@ -28,7 +28,8 @@ public:
 
     // Binds all listeners; every failure is reported (listener name, address, errno).
     Result<Ok> bind();
-    // Serves until SIGINT/SIGTERM or stop(); SIGHUP calls `on_reload` (on context 0).
+    // Serves until SIGINT/SIGTERM (systemd is told STOPPING=1) or stop(); SIGHUP calls
+    // `on_reload` (on context 0); SIGUSR1 reopens the log file (log::reopen_file).
     // Context 0 also runs the delivery side.
     void run(std::function<void()> on_reload = {});
     void stop();
