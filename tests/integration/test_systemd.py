@@ -85,8 +85,10 @@ def test_unit_file_verifies(tmp_path):
                    "ExecReload=/bin/kill -HUP $MAINPID"):
         assert needed in unit, needed
     (tmp_path / "rampart.service").write_text(unit.replace("/usr/local/bin/rampart", RAMPART_BIN))
-    p = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "rampart.service")],
-                       capture_output=True, text=True, timeout=60)
+    # Documentation=man:rampart(8) man:rampart.toml(5) must resolve: the pages the binary writes.
+    subprocess.run([RAMPART_BIN, "settings", "--man-dir", str(tmp_path / "man")], check=True, timeout=30)
+    p = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "rampart.service")],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "MANPATH": str(tmp_path / "man")})
     assert p.returncode == 0 and "rampart.service" not in p.stderr, p.stdout + p.stderr
 
 
