@@ -9,6 +9,7 @@ test_pkgs="$test_pkgs python3-dkim python3-nacl"   # senderauth: DKIM signer for
 test_pkgs="$test_pkgs opendkim opendkim-tools clamav-milter"   # milters: real milters behind the milter client
 test_pkgs="$test_pkgs c-icap libc-icap-mod-virus-scan"   # antivirus: the ICAP engine's real peer (tests/integration/icap.py)
 test_pkgs="$test_pkgs nftables"   # the perimeter topology test: the internal firewall (tests/integration/netns.py)
+test_pkgs="$test_pkgs systemd man-db groff-base"   # systemd: systemd-analyze verify of dist/rampart.service; man-db, groff-base: the man pages are checked with groff
 want="$build_pkgs"
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
 try_pkgs="swaks libnet-ssleay-perl"

@@ -14,8 +14,28 @@
 #include "config/check.hpp"
 #include "config/load.hpp"
 #include "config/settings.hpp"
+#include "cli/man.hpp"
 
 namespace rampart::cli {
+namespace {
+// Every subcommand and its options, for rampart(8).
+std::vector<CommandDoc> command_docs(const CLI::App& app) {
+    std::vector<CommandDoc> out;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        CommandDoc d{sub->get_name(), sub->get_description(), {}};
+        for (const CLI::Option* o : sub->get_options()) {
+            std::string name = o->get_name(false, true);
+            if (name == "-h,--help") continue;
+            if (name.empty()) name = o->get_name(true);
+            std::string type = o->get_type_name();
+            if (o->get_expected_min() > 0 && !type.empty() && name.rfind("-", 0) == 0) name += " " + type;
+            d.options.emplace_back(name, o->get_description());
+        }
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+}  // namespace
 
 int run(int argc, char** argv) {
     // sendmail(8)'s command line is not CLI11's (-oi, -t, -fADDR): run as `sendmail`
@@ -132,6 +152,9 @@ int run(int argc, char** argv) {
     audit_cmd->add_flag("--send-data", audit_args.send_data, "Allow the smuggling test to send real messages to --to (off: that test is inconclusive)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
+    std::string man_section, man_dir;
+    settings_cmd->add_option("--man", man_section, "Print a man page instead: 8 for rampart(8), 5 for rampart.toml(5)")->check(CLI::IsMember({"5", "8"}));
+    settings_cmd->add_option("--man-dir", man_dir, "Write both man pages to DIR/man8/rampart.8 and DIR/man5/rampart.toml.5");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
     // Listed for --help; `rampart sendmail ARGS` never reaches CLI11 (see above).
     app.add_subcommand("sendmail", "Submit the message on standard input to the local server as the calling Unix user (sendmail(8) options -t -i -f -F -bm; `rampart sendmail --help`)");
@@ -186,6 +209,17 @@ int run(int argc, char** argv) {
     }
     if (*default_cmd) {
         std::cout << config::default_config_text();
+        return 0;
+    }
+    if (*settings_cmd && !man_dir.empty()) {
+        if (auto r = write_man_pages(man_dir, command_docs(app)); !r) {
+            std::cerr << r.error().message << "\n";
+            return 1;
+        }
+        return 0;
+    }
+    if (*settings_cmd && !man_section.empty()) {
+        std::cout << (man_section == "8" ? man_rampart(command_docs(app)) : man_toml(config::settings_reference()));
         return 0;
     }
     if (*settings_cmd) {

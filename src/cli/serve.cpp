@@ -2,6 +2,8 @@
 #include "cli/commands.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <iostream>
 #include <thread>
@@ -20,7 +22,9 @@
 #include "admin/control.hpp"
 #include "admin/queue_commands.hpp"
 #include "auth/gssapi.hpp"
+#include "cli/reload.hpp"
 #include "auth/ldap_verifier.hpp"
+#include "config/load.hpp"
 #include "delivery/dispatcher.hpp"
 #include "directory/ldap_directory.hpp"
 #include "dns/resolver.hpp"
@@ -33,6 +37,7 @@
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
 #include "server/local_submission.hpp"
+#include "server/notify.hpp"
 #include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "session/back_pressure.hpp"
@@ -41,15 +46,17 @@
 namespace rampart::cli {
 namespace {
 asio::awaitable<std::string> answer_now(std::string response) { co_return response; }
+
+// The text the running configuration was loaded from (compared on reload).
+std::string config_text(const std::string& path) {
+    if (path.empty()) return std::string(config::default_config_text());
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 }  // namespace
 namespace {
-
-log::Level level_from(const std::string& s) {
-    if (s == "debug") return log::Level::Debug;
-    if (s == "warning") return log::Level::Warning;
-    if (s == "error") return log::Level::Error;
-    return log::Level::Info;
-}
 
 // One control-socket request: `rampart block` or the queue tools. A plain coroutine
 // function (GCC 12 mishandles capturing lambda coroutines).
@@ -76,14 +83,20 @@ asio::awaitable<void> sample_back_pressure(session::BackPressure& bp, const queu
 
 int serve(const std::string& path) {
     server::DescriptorLimit fds = server::prepare_process();   // SIGPIPE ignored, soft open-file limit = hard
-    auto cfg = load(path);
-    if (!cfg) return kConfigError;
-    auto run_as = server::plan_run_as(cfg->server);   // before anything is opened: a missing user stops here
+    auto loaded = load(path);
+    if (!loaded) return kConfigError;
+    auto run_as = server::plan_run_as(loaded->server);   // before anything is opened: a missing user stops here
     if (!run_as) {
-        std::cerr << cfg->source << ": " << run_as.error().message << "\n";
+        std::cerr << loaded->source << ": " << run_as.error().message << "\n";
         return 1;
     }
-    log::set_min_level(level_from(cfg->server.log_level));
+    // The first configuration generation; a reload (SIGHUP) makes the next ones (cli/reload.hpp).
+    std::shared_ptr<const config::Config> cfg = std::make_shared<const config::Config>(std::move(*loaded));
+    auto first = std::make_shared<server::Generation>();
+    first->config = cfg;
+    auto parts = std::make_shared<GenerationParts>();
+    first->owned = parts;
+    log::set_min_level(log_level_from(cfg->server.log_level));
     server::apply_max_open_files(cfg->server.max_open_files, fds);
     if (!cfg->server.log_file.empty() && !log::set_file(cfg->resolve(cfg->server.log_file).string())) {
         std::cerr << cfg->source << ": server.log_file: cannot open " << cfg->resolve(cfg->server.log_file) << "\n";
@@ -95,28 +108,9 @@ int serve(const std::string& path) {
         std::cerr << "server.data_dir: " << r.error().message << "\n";
         return 1;
     }
-    std::shared_ptr<asio::ssl::context> tls, tls_client_auth;
-    bool wants_tls = false, wants_client_certs = false;
-    for (const auto& l : cfg->listeners) {
-        wants_tls = wants_tls || l.tls != config::TlsMode::None;
-        wants_client_certs = wants_client_certs || (l.tls != config::TlsMode::None && l.auth.server);
-    }
-    for (bool client_certs : {false, true}) {
-        if (!wants_tls || (client_certs && !wants_client_certs)) continue;
-        net::ServerTlsSettings ts;
-        if (!cfg->tls.certificate.empty()) {
-            ts.certificate = cfg->resolve(cfg->tls.certificate);
-            ts.key = cfg->resolve(cfg->tls.key);
-        }
-        ts.self_signed_dir = data / "tls";
-        ts.hostname = cfg->server.hostname;
-        ts.tls13_only = cfg->tls.min_version == "TLSv1.3";
-        auto t = net::make_server_context(ts, client_certs);
-        if (!t) {
-            std::cerr << cfg->source << ": " << t.error().message << "\n";
-            return 1;
-        }
-        (client_certs ? tls_client_auth : tls) = *t;
+    if (auto r = add_tls_contexts(*cfg, data, *parts); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
     }
     // No start without a first snapshot (an empty directory would refuse every user
     // silently); afterwards a failing LDAP server or a bad reload keeps the last good one.
@@ -129,11 +123,11 @@ int serve(const std::string& path) {
     std::filesystem::path dir_path = cfg->resolve(cfg->directory.file);
     for (const std::string& w : auth::integrated_warnings(*cfg)) log::warn("kerberos.unusable", {{"problem", w}});
     std::size_t threads = cfg->server.threads ? cfg->server.threads : std::max(1u, std::thread::hardware_concurrency());
-    session::SessionServices services;
-    services.config = &*cfg;
+    session::SessionServices& services = first->services;
+    services.config = cfg.get();
     services.spool = &spool;
-    services.tls = tls.get();
-    services.tls_client_auth = tls_client_auth.get();
+    services.tls = parts->tls.get();
+    services.tls_client_auth = parts->tls_client_auth.get();
     services.directory = dir.get();
     services.verifier = ldap_verifier.get();
     policy::Brakes brakes;
@@ -148,18 +142,17 @@ int serve(const std::string& path) {
     std::unique_ptr<dns::Resolver> dns_lists;
     if (!cfg->connection_filter.block_providers.empty() || !cfg->connection_filter.allow_providers.empty())
         dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
-    filter::Chain filters;
     try {  // start-up: an agent's data (the Public Suffix List) may not load
-        filters = filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list});
+        parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list}));
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
-    services.filters = &filters;
+    services.filters = parts->filters.get();
     // Sender reputation: fed by filtered sessions, blocks through the dynamic block list.
     filter::Reputation reputation(cfg->reputation, cfg->connection_filter.allow, &block_list);
     services.reputation = &reputation;
-    server::Server server(*cfg, services, threads);
+    server::Server server(first, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
     server.limit_sessions(fd_plan.sessions);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
@@ -217,10 +210,19 @@ int serve(const std::string& path) {
     }
     log::info("server.started", {{"version", RAMPART_VERSION}, {"config", cfg->source}, {"role", config::role_name(cfg->server.role)},
                                  {"threads", threads}, {"data_dir", data.string()}});
+    server::notify_ready("Serving " + std::to_string(cfg->listeners.size()) + " listener(s), " +
+                         std::to_string(recovered.size()) + " message(s) recovered from the spool");
     std::unique_ptr<directory::LdapRefresher> refresher;
     if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
+    Reloader reloader{path, config_text(path), &server, &dns_lists, &block_list, &scheduler, data};
     server.run([&] {
-        // SIGHUP: reload the directory; on errors keep serving with the previous one.
+        // SIGHUP: reload the whole configuration, then the directory; on errors keep serving
+        // with the previous ones.
+        server::notify_reloading();
+        struct Ready {   // READY=1 again however the reload ends
+            ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
+        } ready;
+        reloader.reload();
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {
             log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});

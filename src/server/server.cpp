@@ -21,6 +21,7 @@
 #include <asio/write.hpp>
 
 #include "server/fd_limits.hpp"
+#include "server/notify.hpp"
 #include "net/socket_stream.hpp"
 #include "policy/access.hpp"
 #include "smtp/reply.hpp"
@@ -72,17 +73,25 @@ private:
 
 }  // namespace
 
+// One bound address of a listener (by name: a reload keeps the socket of an address its
+// listener still has).
+struct BoundAddress {
+    std::string listener;
+    std::string address;   // Endpoint::text()
+    std::shared_ptr<asio::ip::tcp::acceptor> acceptor;
+};
+
 struct Server::Impl {
-    const config::Config& cfg;
-    session::SessionServices& services;
+    std::shared_ptr<Generation> current;   // read and replaced on the main context only
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    std::vector<std::pair<const config::Listener*, std::unique_ptr<asio::ip::tcp::acceptor>>> acceptors;
+    std::vector<BoundAddress> acceptors;
     ConnectionLimits limits;
     std::unique_ptr<SessionGate> gate;   // sessions at once, all listeners (descriptors)
     std::size_t next = 0;
+    bool running = false;   // run() has started the accept loops
 
-    Impl(const config::Config& c, session::SessionServices& s, std::size_t threads) : cfg(c), services(s) {
+    Impl(std::shared_ptr<Generation> first, std::size_t threads) : current(std::move(first)) {
         for (std::size_t i = 0; i < threads; ++i) {
             contexts.push_back(std::make_unique<asio::io_context>(1));
             guards.push_back(asio::make_work_guard(*contexts.back()));
@@ -96,12 +105,12 @@ struct Server::Impl {
 
     // A session admitted by the gate; leaving it (after the socket is closed) lets an
     // acceptor take the next connection.
-    asio::awaitable<void> admitted(const config::Listener& l, asio::ip::tcp::socket socket) {
-        co_await session(l, std::move(socket));
+    asio::awaitable<void> admitted(std::shared_ptr<Generation> gen, const config::Listener& l, asio::ip::tcp::socket socket) {
+        co_await session(*gen, l, std::move(socket));
         gate->leave();
     }
 
-    asio::awaitable<void> session(const config::Listener& l, asio::ip::tcp::socket socket) {
+    asio::awaitable<void> session(Generation& gen, const config::Listener& l, asio::ip::tcp::socket socket) {
         std::error_code ec;
         auto remote = socket.remote_endpoint(ec);
         if (ec) co_return;
@@ -111,7 +120,7 @@ struct Server::Impl {
         client.address = client.address.unmapped();
         client.port = remote.port();
         std::string who = client.address.text();
-        policy::Decision admitted = limits.enter(l, cfg.server.hostname, who);
+        policy::Decision admitted = limits.enter(l, gen.config->server.hostname, who);
         if (admitted.verdict == policy::Verdict::Refuse) {
             log::warn("smtp.connection.limited", {{"listener", l.name}, {"client", who}, {"rule", admitted.rule},
                                                   {"reason", admitted.reply.text}});
@@ -121,12 +130,55 @@ struct Server::Impl {
         }
         {
             net::TcpStream stream(std::move(socket));
-            co_await session::serve_session(stream, l, client, services);
+            co_await session::serve_session(stream, l, client, gen.services);
         }
         limits.leave(l, who);
     }
 
-    asio::awaitable<void> accept_loop(const config::Listener& l, asio::ip::tcp::acceptor& acceptor) {
+    // Binds every address of the current generation's listeners that has no socket yet (all
+    // of them at start); each failure is reported (listener name, address, errno). Once
+    // run() has begun, each new socket gets its accept loop here.
+    Result<Ok> bind_new() {
+        std::string errors;
+        for (const config::Listener& l : current->config->listeners) {
+            for (const config::Endpoint& e : l.bind) {
+                bool bound = false;
+                for (const BoundAddress& b : acceptors) bound = bound || (b.listener == l.name && b.address == e.text());
+                if (bound) continue;
+                std::error_code ec;
+                auto addr = asio::ip::make_address(e.host, ec);
+                asio::ip::tcp::endpoint ep(addr, e.port);
+                auto acc = std::make_shared<asio::ip::tcp::acceptor>(*contexts.front());
+                if (!ec) acc->open(ep.protocol(), ec);
+                if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+                if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+                if (!ec) acc->bind(ep, ec);
+                if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+                if (ec) {
+                    errors += (errors.empty() ? "" : "; ") + std::string("listener ") + l.name + ": cannot listen on " + e.text() +
+                              ": " + ec.message();
+                    continue;
+                }
+                log::info("net.listening", {{"listener", l.name}, {"address", e.text()}});
+                acceptors.push_back(BoundAddress{l.name, e.text(), acc});
+                if (running) asio::co_spawn(*contexts.front(), accept_loop(l.name, acc), asio::detached);
+            }
+        }
+        if (!errors.empty()) return Error{0, errors};
+        return Ok{};
+    }
+
+    // The listener named `name` in the current generation (null: removed by a reload).
+    const config::Listener* listener(const std::string& name) const {
+        for (const config::Listener& l : current->config->listeners)
+            if (l.name == name) return &l;
+        return nullptr;
+    }
+
+    asio::awaitable<void> accept_loop(std::string name, std::shared_ptr<asio::ip::tcp::acceptor> held) {
+        asio::ip::tcp::acceptor& acceptor = *held;
+        const config::Listener* lp = listener(name);
+        if (!lp) co_return;
         AcceptBackoff backoff;
         while (acceptor.is_open()) {
             co_await gate->wait_for_room();   // full: leave new connections in the listen queue
@@ -139,6 +191,9 @@ struct Server::Impl {
             } catch (const std::system_error& e) {   // a socket object could not be made
                 ec = e.code();
             }
+            lp = listener(name);   // a reload may have changed its rules since the last one
+            if (!lp) co_return;
+            const config::Listener& l = *lp;
             if (ec) {
                 if (ec == asio::error::operation_aborted) co_return;
                 if (ec == asio::error::connection_aborted) continue;   // the client gave up first
@@ -154,13 +209,13 @@ struct Server::Impl {
             if (std::uint64_t failures = backoff.succeeded())
                 log::info("net.accept.resumed", {{"listener", l.name}, {"failures", failures}});
             gate->enter();
-            asio::co_spawn(target, admitted(l, std::move(*socket)), asio::detached);
+            asio::co_spawn(target, admitted(current, l, std::move(*socket)), asio::detached);
         }
     }
 };
 
-Server::Server(const config::Config& cfg, session::SessionServices& services, std::size_t threads)
-    : impl_(std::make_unique<Impl>(cfg, services, threads == 0 ? 1 : threads)) {}
+Server::Server(std::shared_ptr<Generation> first, std::size_t threads)
+    : impl_(std::make_unique<Impl>(std::move(first), threads == 0 ? 1 : threads)) {}
 
 Server::~Server() = default;
 
@@ -172,40 +227,34 @@ policy::ConnectionCounts Server::connection_counts(const std::string& listener, 
 
 void Server::limit_sessions(std::uint32_t sessions) { impl_->gate->set_capacity(sessions); }
 
-Result<Ok> Server::bind() {
-    std::string errors;
-    for (const config::Listener& l : impl_->cfg.listeners) {
-        for (const config::Endpoint& e : l.bind) {
-            std::error_code ec;
-            auto addr = asio::ip::make_address(e.host, ec);
-            asio::ip::tcp::endpoint ep(addr, e.port);
-            auto acc = std::make_unique<asio::ip::tcp::acceptor>(*impl_->contexts.front());
-            if (!ec) acc->open(ep.protocol(), ec);
-            if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-            if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
-            if (!ec) acc->bind(ep, ec);
-            if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-            if (ec) {
-                errors += (errors.empty() ? "" : "; ") + std::string("listener ") + l.name + ": cannot listen on " + e.text() +
-                          ": " + ec.message();
-                continue;
-            }
-            log::info("net.listening", {{"listener", l.name}, {"address", e.text()}});
-            impl_->acceptors.emplace_back(&l, std::move(acc));
-        }
-    }
-    if (!errors.empty()) return Error{0, errors};
-    return Ok{};
+Result<Ok> Server::bind() { return impl_->bind_new(); }
+
+std::shared_ptr<const Generation> Server::generation() const { return impl_->current; }
+
+Result<Ok> Server::reconfigure(std::shared_ptr<Generation> next) {
+    impl_->current = std::move(next);
+    // Close the addresses no listener of the new generation has; their accept loops end.
+    std::erase_if(impl_->acceptors, [&](BoundAddress& b) {
+        if (const config::Listener* l = impl_->listener(b.listener))
+            for (const config::Endpoint& e : l->bind)
+                if (e.text() == b.address) return false;
+        std::error_code ec;
+        b.acceptor->close(ec);
+        log::info("net.listening.closed", {{"listener", b.listener}, {"address", b.address}});
+        return true;
+    });
+    return impl_->bind_new();
 }
 
 void Server::run(std::function<void()> on_reload) {
     asio::io_context& main = main_context();
-    for (auto& [listener, acc] : impl_->acceptors)
-        asio::co_spawn(main, impl_->accept_loop(*listener, *acc), asio::detached);
+    impl_->running = true;
+    for (BoundAddress& b : impl_->acceptors) asio::co_spawn(main, impl_->accept_loop(b.listener, b.acceptor), asio::detached);
     asio::signal_set signals(main, SIGINT, SIGTERM);
     signals.async_wait([this](const std::error_code& ec, int sig) {
         if (ec) return;
         log::info("server.stopping", {{"signal", sig}});
+        notify_stopping();
         stop();
     });
     asio::signal_set hup(main, SIGHUP);
@@ -215,6 +264,15 @@ void Server::run(std::function<void()> on_reload) {
         hup.async_wait(on_hup);
     };
     hup.async_wait(on_hup);
+    // SIGUSR1: reopen the log file by name (logrotate has renamed it).
+    asio::signal_set usr1(main, SIGUSR1);
+    std::function<void(const std::error_code&, int)> on_usr1 = [&](const std::error_code& ec, int) {
+        if (ec) return;
+        if (auto r = log::reopen_file(); !r) log::error("log.reopen.failed", {{"error", r.error().message}});
+        else log::info("log.reopened", {});
+        usr1.async_wait(on_usr1);
+    };
+    usr1.async_wait(on_usr1);
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < impl_->contexts.size(); ++i)
         threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });
@@ -229,9 +287,9 @@ void Server::shutdown() {
 }
 
 void Server::stop() {
-    for (auto& [listener, acc] : impl_->acceptors) {
+    for (BoundAddress& b : impl_->acceptors) {
         std::error_code ec;
-        acc->close(ec);
+        b.acceptor->close(ec);
     }
     for (auto& ctx : impl_->contexts) ctx->stop();
 }

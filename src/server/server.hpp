@@ -20,15 +20,31 @@ class io_context;
 
 namespace rampart::server {
 
+// One configuration generation: the configuration and the services built from it. Every
+// session holds the generation it was accepted on until it ends, so a reload never changes
+// the rules under a session in progress; new sessions take the newest generation.
+struct Generation {
+    std::shared_ptr<const config::Config> config;
+    std::shared_ptr<const void> owned;    // what `services` points to besides config (the filter chain)
+    session::SessionServices services;    // services.config == config.get()
+};
+
 class Server {
 public:
-    // `services` must outlive the server; it is read by every session.
-    Server(const config::Config& cfg, session::SessionServices& services, std::size_t threads);
+    // What the generation's services point to must outlive the server.
+    Server(std::shared_ptr<Generation> first, std::size_t threads);
     ~Server();
 
     // Binds all listeners; every failure is reported (listener name, address, errno).
     Result<Ok> bind();
-    // Serves until SIGINT/SIGTERM or stop(); SIGHUP calls `on_reload` (on context 0).
+    // Sessions accepted from now on use `next` (call on the main context, e.g. from
+    // on_reload). Addresses of listeners new in `next` are bound, those no longer in it
+    // closed, the others keep their sockets (no connection is dropped). An address that
+    // cannot be bound is reported; the rest is applied.
+    Result<Ok> reconfigure(std::shared_ptr<Generation> next);
+    std::shared_ptr<const Generation> generation() const;
+    // Serves until SIGINT/SIGTERM (systemd is told STOPPING=1) or stop(); SIGHUP calls
+    // `on_reload` (on context 0); SIGUSR1 reopens the log file (log::reopen_file).
     // Context 0 also runs the delivery side.
     void run(std::function<void()> on_reload = {});
     void stop();

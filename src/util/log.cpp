@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -17,6 +19,8 @@ namespace {
 std::mutex g_mutex;
 std::map<std::string, std::uint64_t, std::less<>> g_counters;
 std::atomic<int> g_fd{2};
+std::string g_path;   // the log file's name (reopen_file); empty: standard error
+std::mutex g_path_mutex;
 std::atomic<Level> g_min{Level::Info};
 
 std::string_view level_name(Level l) {
@@ -108,13 +112,37 @@ void set_min_level(Level level) { g_min = level; }
 
 bool set_file(const std::string& path) {
     if (path.empty()) {
-        g_fd = 2;
+        std::lock_guard lock(g_path_mutex);
+        g_fd = 2;   // the file's descriptor stays open: a line may be being written to it
+        g_path.clear();
         return true;
     }
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) return false;
-    g_fd = fd;
+    std::lock_guard lock(g_path_mutex);
+    int cur = g_fd.load();
+    if (cur > 2) {   // a file already: swap what its number refers to (see reopen_file)
+        int r = ::dup3(fd, cur, O_CLOEXEC);
+        ::close(fd);
+        if (r < 0) return false;
+    } else g_fd = fd;
+    g_path = path;
     return true;
+}
+
+Result<Ok> reopen_file() {
+    std::lock_guard lock(g_path_mutex);
+    if (g_path.empty()) return Ok{};
+    int fd = ::open(g_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return Error{errno, g_path + ": " + std::strerror(errno)};
+    // dup2 swaps what the descriptor number refers to in one step: a line being written on
+    // another thread goes wholly to the old file or wholly to the new one.
+    int cur = g_fd.load();
+    int r = ::dup3(fd, cur, O_CLOEXEC);
+    int err = errno;
+    ::close(fd);
+    if (r < 0) return Error{err, g_path + ": " + std::strerror(err)};
+    return Ok{};
 }
 
 std::map<std::string, std::uint64_t> counters() {

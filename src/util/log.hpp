@@ -14,6 +14,8 @@
 #include <string_view>
 #include <utility>
 
+#include "util/result.hpp"
+
 namespace rampart::log {
 
 enum class Level { Debug, Info, Warning, Error };
@@ -45,6 +47,9 @@ inline void error(std::string_view name, std::initializer_list<Field> fields) {
 void set_min_level(Level level);
 // Append log lines to this file instead of stderr (opened O_APPEND). Empty: stderr.
 bool set_file(const std::string& path);
+// Opens the file set_file() named again, by name (SIGUSR1, after logrotate renamed it), and
+// writes every later line there. Nothing to do when logging to standard error.
+Result<Ok> reopen_file();
 
 // Snapshot of the per-event counters.
 std::map<std::string, std::uint64_t> counters();

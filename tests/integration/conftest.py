@@ -320,6 +320,7 @@ class Rampart:
         self.server_keys = dict(server_keys or {})  # more [server] keys, e.g. {"max_open_files": 30000}
         self.proc = None
         self.preexec_fn = None  # run in the child before exec (e.g. resource limits)
+        self.env = None  # the child's environment (None: this process's), e.g. with NOTIFY_SOCKET
         self.write_config()
 
     # ---- config ----
@@ -382,7 +383,7 @@ class Rampart:
         try:
             self.proc = subprocess.Popen([RAMPART_BIN, "serve", "-c", str(self.config_path)],
                                          stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir),
-                                         preexec_fn=self.preexec_fn)
+                                         preexec_fn=self.preexec_fn, env=self.env)
         finally:
             out.close()
             err.close()
