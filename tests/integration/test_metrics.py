@@ -217,3 +217,41 @@ def test_tls_and_token(rampart_factory, tmp_path):
     with pytest.raises(OSError):   # URLError or the connection closed without a response
         scrape_text(port, "http", token)
     assert srv.running()
+
+
+def test_filter_refusal_names_the_agent_and_its_latency_is_measured(rampart_factory):
+    srv = rampart_factory(extra_config='[connection_filter]\nblock = ["127.0.0.66"]', listener_keys={"filters": True})
+    with socket.create_connection((srv.host, srv.port), timeout=10, source_address=("127.0.0.66", 0)) as s:
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(512)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"550 ")
+    smp, _ = samples(scrape_text(srv.admin_port))
+    assert value(smp, "rampart_refusals_total", listener="default", stage="connect", agent="connection_filter",
+                 rule="connection_filter.block") == 1
+    assert value(smp, "rampart_filter_agent_seconds_count", agent="connection_filter") >= 1
+    assert value(smp, "rampart_filter_agent_seconds_bucket", agent="connection_filter", le="+Inf") == \
+        value(smp, "rampart_filter_agent_seconds_count", agent="connection_filter")
+
+
+def test_auth_lockout_is_counted(rampart_factory):
+    srv = rampart_factory(start=False, limits={"auth_failure_delay": "10ms", "auth_failure_delay_max": "20ms",
+                                               "auth_lockout_failures": 2, "auth_lockout_window": "10m"})
+    text = srv.config_text().replace('tls = "starttls"', 'tls = "starttls"\nauth = { basic = true }', 1)
+    srv.config_path.write_text(text)
+    rampart_cli(srv, "user", "add", "alice", "--address", f"alice@{DOMAIN}", stdin="alice-secret\n")
+    srv.start()
+    with smtplib.SMTP(srv.host, srv.port, timeout=10) as c:
+        c.ehlo("client.test")
+        c.starttls(context=no_verify_context())
+        c.ehlo("client.test")
+        for _ in range(3):   # two failures lock the address out; the third is refused unchecked
+            code, _ = c.docmd("AUTH", "PLAIN AGFsaWNlAHdyb25n")   # \0alice\0wrong
+            assert code in (535, 454), code
+    smp, _ = samples(scrape_text(srv.admin_port))
+    assert value(smp, "rampart_auth_failures_total", listener="default", mechanism="PLAIN") == 2
+    assert value(smp, "rampart_auth_lockouts_total", listener="default", key="address") == 1
+    assert value(smp, "rampart_auth_lockouts_total", listener="default", key="user") == 1
