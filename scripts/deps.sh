@@ -7,6 +7,7 @@ build_pkgs="g++ cmake ninja-build ccache pkg-config python3 libasio-dev libssl-d
 test_pkgs="libgtest-dev python3 python3-pytest python3-aiosmtpd swaks libnet-ssleay-perl openssl clang libclang-rt-14-dev iproute2 nsd slapd ldap-utils krb5-kdc krb5-admin-server krb5-user python3-gssapi postfix dovecot-core dovecot-lmtpd dovecot-imapd clamav-daemon rspamd"
 test_pkgs="$test_pkgs python3-dkim python3-nacl"   # senderauth: DKIM signer for test data (make_data.py) and the integration tests
 test_pkgs="$test_pkgs opendkim opendkim-tools clamav-milter"   # milters: real milters behind the milter client
+test_pkgs="$test_pkgs python3-prometheus-client"   # metrics: the integration tests parse /metrics with its parser
 test_pkgs="$test_pkgs c-icap libc-icap-mod-virus-scan"   # antivirus: the ICAP engine's real peer (tests/integration/icap.py)
 test_pkgs="$test_pkgs nftables"   # the perimeter topology test: the internal firewall (tests/integration/netns.py)
 test_pkgs="$test_pkgs systemd man-db groff-base"   # systemd: systemd-analyze verify of dist/rampart.service; man-db, groff-base: the man pages are checked with groff

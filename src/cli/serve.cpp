@@ -23,6 +23,7 @@
 #include "admin/queue_commands.hpp"
 #include "auth/gssapi.hpp"
 #include "cli/reload.hpp"
+#include "cli/admin_listener.hpp"
 #include "auth/ldap_verifier.hpp"
 #include "config/load.hpp"
 #include "delivery/dispatcher.hpp"
@@ -188,6 +189,9 @@ int serve(const std::string& path) {
         }
         log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
+    // The admin listener (/metrics) on the scheduler's context, like the control socket.
+    AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler);
+    if (admin_http.failed) return 1;
     services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {
         scheduler.submit(env);
         back_pressure.committed();
@@ -233,6 +237,7 @@ int serve(const std::string& path) {
     // while their I/O context still exists.
     control.close();
     if (local_submission) local_submission->close();
+    if (admin_http.server) admin_http.server->close();
     dispatcher.reset();
     server.shutdown();
     dns_lists.reset();   // look-ups in progress finish while the I/O contexts still exist

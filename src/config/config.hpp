@@ -442,6 +442,17 @@ struct QuarantineSettings {
     milliseconds max_age{std::chrono::hours(24 * 30)};
 };
 
+// [admin]: the admin listener (HTTP/1.1: /metrics; the web console later). Off when bind
+// is empty. Bound to anything but a loopback address it needs TLS and a bearer token (the
+// loader refuses it otherwise).
+struct AdminSettings {
+    std::optional<Endpoint> bind = Endpoint{"127.0.0.1", 2580};   // nullopt: off
+    std::filesystem::path tls_certificate;    // empty: plain HTTP (loopback only)
+    std::filesystem::path tls_key;
+    std::filesystem::path token_file;         // empty: no token asked (loopback only)
+    int line = 0;
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -467,6 +478,7 @@ struct Config {
     std::vector<TransportRule> transport_rules;   // in order
     BackPressureSettings back_pressure;
     ReputationSettings reputation;
+    AdminSettings admin;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

@@ -821,6 +821,43 @@ const Field<QuarantineSettings> kQuarantine[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
 };
 
+std::optional<std::optional<Endpoint>> read_admin_bind(const toml::node& n, Ctx& ctx, const std::string& path) {
+    auto v = read_string(n, ctx, path);
+    if (!v) return std::nullopt;
+    if (v->empty()) return std::optional<Endpoint>{};
+    if (auto e = parse_endpoint(*v, false, 0)) return std::optional<Endpoint>{*e};
+    ctx.error(line_of(n), path, "expected \"address:port\" or \"\" (off)", "\"127.0.0.1:2580\", \"[::1]:2580\", \"\"");
+    return std::nullopt;
+}
+
+const Field<AdminSettings> kAdmin[] = {
+    {"bind", "address:port", "\"127.0.0.1:2580\"", "Where the admin listener (HTTP/1.1: GET /metrics in the Prometheus text format) listens. \"\": off. On a loopback address plain HTTP without a token is allowed; any other address needs tls_certificate, tls_key and token_file.",
+     SET(if (auto v = read_admin_bind(n, ctx, path)) t.bind = *v)},
+    {"tls_certificate", "path", "\"\"", "PEM certificate chain of the admin listener; with tls_key, the listener speaks HTTPS only.",
+     SET(if (auto v = read_string(n, ctx, path)) t.tls_certificate = *v)},
+    {"tls_key", "path", "\"\"", "PEM private key matching tls_certificate.",
+     SET(if (auto v = read_string(n, ctx, path)) t.tls_key = *v)},
+    {"token_file", "path", "\"\"", "File holding the bearer token (one line) every request must present as `Authorization: Bearer TOKEN` (compared in constant time; 401 otherwise). Empty: no token (loopback only).",
+     SET(if (auto v = read_string(n, ctx, path)) t.token_file = *v)},
+};
+
+// A non-loopback admin listener without TLS and a token would publish the server's
+// state (and later its console) to the network in clear text.
+void check_admin(const AdminSettings& a, Ctx& ctx) {
+    if (a.tls_certificate.empty() != a.tls_key.empty())
+        ctx.error(a.line, "admin.tls_key", "tls_certificate and tls_key go together", "set both, or neither");
+    if (!a.bind) return;
+    auto ip = net::IpAddress::parse(a.bind->host);
+    bool loopback = false;
+    if (ip) {
+        net::IpAddress u = ip->unmapped();
+        loopback = u.v6 ? u == *net::IpAddress::parse("::1") : u.bytes[0] == 127;
+    }
+    if (!loopback && (a.tls_certificate.empty() || a.token_file.empty()))
+        ctx.error(a.line, "admin.bind", "the admin listener on " + a.bind->text() + " (not loopback) needs TLS and a bearer token",
+                  "set admin.tls_certificate, admin.tls_key and admin.token_file, or bind to \"127.0.0.1:PORT\"");
+}
+
 std::optional<double> read_percent(const toml::node& n, Ctx& ctx, const std::string& path) {
     std::optional<double> v;
     if (n.is_floating_point()) v = *n.value<double>();
@@ -1290,7 +1327,12 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             c.reputation.line = line_of(v);
             apply_table(c.reputation, kReputation, v, ctx, key);
         }
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine");
+        else if (key == "admin") {
+            c.admin.line = line_of(v);
+            apply_table(c.admin, kAdmin, v, ctx, key);
+            check_admin(c.admin, ctx);
+        }
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, admin");
     }
     check_transport_rules(c, ctx);
 }
@@ -1329,6 +1371,7 @@ std::string settings_reference() {
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     reference_section(out, "[back_pressure]", "Spool disk and queue watermarks: MAIL FROM slowed, then refused with 452 4.3.1, anonymous clients first; accepting resumes by itself. On in every role. See \"Back pressure\" above.", kBackPressure);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
+    reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md). Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
     return out;
 }
 

@@ -27,6 +27,7 @@
 #include "smtp/address.hpp"
 #include "delivery/client.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 #include "util/text.hpp"
 
 namespace rampart::delivery {
@@ -139,6 +140,7 @@ void settle(queue::Envelope& env, const std::vector<std::size_t>& idx, const que
         if (res.outcome == queue::Outcome::Delivered) env.recipients[i].done = true;
     }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    metrics::catalog().delivery_attempts.with({outcome_name(res.outcome)}).inc(idx.size());
     std::string reason = res.code ? std::to_string(res.code) + " " + res.status + " " + res.diagnostic : res.diagnostic;
     log::info("delivery.attempt", {{"qid", env.id}, {"from", env.sender}, {"rcpts", join_rcpts(env, idx)},
                                    {"relay", !relay.empty() ? relay : res.remote.empty() ? "-" : res.remote},

@@ -16,6 +16,7 @@
 #include <asio/write.hpp>
 
 #include "net/cidr.hpp"
+#include "util/metric_catalog.hpp"
 
 namespace rampart::net {
 
@@ -75,6 +76,16 @@ asio::awaitable<bool> SocketStream<Socket>::write(std::string_view data, std::ch
     co_return false;
 }
 
+namespace {
+// rampart_tls_handshakes_total{direction,result}: the four series, found once.
+metrics::Counter& handshake_counter(bool inbound, bool ok) {
+    static metrics::Counter* series[4] = {
+        &metrics::catalog().tls_handshakes.with({"outbound", "failed"}), &metrics::catalog().tls_handshakes.with({"outbound", "ok"}),
+        &metrics::catalog().tls_handshakes.with({"inbound", "failed"}), &metrics::catalog().tls_handshakes.with({"inbound", "ok"})};
+    return *series[(inbound ? 2 : 0) + (ok ? 1 : 0)];
+}
+}  // namespace
+
 template <class Socket>
 asio::awaitable<bool> SocketStream<Socket>::handshake(asio::ssl::context& ctx, asio::ssl::stream_base::handshake_type side,
                                                       const std::string& sni, std::chrono::milliseconds timeout) {
@@ -95,6 +106,7 @@ asio::awaitable<bool> SocketStream<Socket>::handshake(asio::ssl::context& ctx, a
     arm(timeout);
     co_await tls_->async_handshake(side, asio::redirect_error(asio::use_awaitable, ec));
     disarm();
+    handshake_counter(side == asio::ssl::stream_base::server, !ec).inc();
     if (ec) {
         tls_error_ = timed_out_ ? "handshake timed out" : ec.message();
         long verify = SSL_get_verify_result(ssl);

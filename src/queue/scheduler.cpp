@@ -378,6 +378,12 @@ std::vector<MessageInfo> Scheduler::list() const {
     return out;
 }
 
+std::map<std::pair<std::string, std::string>, std::size_t> Scheduler::counts() const {
+    std::map<std::pair<std::string, std::string>, std::size_t> out;
+    for (const auto& [id, e] : entries_) ++out[{std::string(state_name(e.env, static_cast<int>(e.state))), e.destination}];
+    return out;
+}
+
 std::optional<MessageInfo> Scheduler::find(const std::string& id) const {
     auto it = entries_.find(id);
     if (it == entries_.end()) return std::nullopt;

@@ -63,6 +63,10 @@ public:
     // Messages in the queue: ready, active, deferred, held and quarantined (back pressure).
     std::size_t size() const { return entries_.size(); }
 
+    // Messages per (state, destination) as the queue tools name states; destination: the
+    // domain of the first pending recipient (the admin listener's rampart_queue_messages).
+    std::map<std::pair<std::string, std::string>, std::size_t> counts() const;
+
     // ---- queue tools (rampart queue ...); Error texts are shown to the operator ----
     std::vector<MessageInfo> list() const;
     std::optional<MessageInfo> find(const std::string& id) const;

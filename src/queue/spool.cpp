@@ -29,6 +29,7 @@
 #include "queue/spool_format.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 
 namespace rampart::queue {
 using util::read_file;
@@ -261,6 +262,7 @@ void Spool::enqueue(int fd, bool journal, std::function<void(int)> done) {
 
 void Spool::flush_loop() {
     std::vector<Pending> batch;
+    metrics::Histogram& flush_batch_size = metrics::catalog().spool_flush_messages.with({});
     while (true) {
         {
             std::unique_lock lock(mutex_);
@@ -269,6 +271,7 @@ void Spool::flush_loop() {
             batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
             pending_.clear();
         }
+        flush_batch_size.observe(static_cast<double>(batch.size()));
         // Journalled messages: one fdatasync per journal in the batch (at most two).
         int jfd[2] = {-1, -1}, jerr[2] = {0, 0};
         bool files = false;
@@ -309,6 +312,7 @@ asio::awaitable<int> Spool::wait_durable(int fd, bool journal) {
 
 asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_view head, std::string_view body,
                                                    std::string_view records, std::function<void()> copied) {
+    const auto started = std::chrono::steady_clock::now();
     int fd = -1;
     std::filesystem::path path;
     for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
@@ -352,6 +356,8 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
         ::unlink(path.c_str());
         co_return !w ? w.error() : errno_error(err, "sync " + path.string());
     }
+    static metrics::Histogram& commit_seconds = metrics::catalog().spool_commit_seconds.with({});
+    commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     co_return env.id;
 }
 

@@ -26,6 +26,7 @@
 #include "policy/access.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 
 namespace rampart::server {
 
@@ -128,10 +129,14 @@ struct Server::Impl {
             co_await asio::async_write(socket, asio::buffer(r), asio::redirect_error(asio::use_awaitable, ec));
             co_return;
         }
+        metrics::catalog().sessions.with({l.name}).inc();
+        metrics::Gauge& active = metrics::catalog().sessions_active.with({l.name});
+        active.add(1);
         {
             net::TcpStream stream(std::move(socket));
             co_await session::serve_session(stream, l, client, gen.services);
         }
+        active.add(-1);
         limits.leave(l, who);
     }
 

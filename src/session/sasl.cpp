@@ -25,6 +25,7 @@
 #include "smtp/command_parser.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 
 namespace rampart::session {
 namespace {
@@ -316,6 +317,9 @@ asio::awaitable<void> Authenticator::auth_failed(std::string_view mech, AuthNote
         f = attempt_.failed(user_key, s_.listener.limits);   // recorded and the slot given back in one step
     else if (s_.svc.brakes)
         f = s_.svc.brakes->auth_failed(policy::Brakes::ip_key(s_.client_text()), user_key, s_.listener.limits);
+    metrics::catalog().auth_failures.with({s_.listener.name, mech}).inc();
+    if (f.locked_ip) metrics::catalog().auth_lockouts.with({s_.listener.name, "address"}).inc();
+    if (f.locked_user) metrics::catalog().auth_lockouts.with({s_.listener.name, "user"}).inc();
     log::info("smtp.auth", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"mechanism", mech},
                             {"user", user.empty() ? "-" : user}, {"principal", note.principal.empty() ? "-" : note.principal},
                             {"server", "-"}, {"fingerprint", note.fingerprint.empty() ? "-" : note.fingerprint},

@@ -26,6 +26,7 @@
 #include "smtp/command_parser.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 
 namespace rampart::session {
 namespace {
@@ -65,6 +66,7 @@ asio::awaitable<void> Session::run() {
     filter::MessageView nothing_yet;   // a named local: GCC 12 mishandles temporaries in co_await
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Connect, nothing_yet);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        metrics::catalog().refusals.with({l.name, "connect", cf.agent, cf.rule}).inc();
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", cf.rule},
                                               {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
         if (l.tls == config::TlsMode::Implicit) {   // a TLS client could not read a clear-text reply
@@ -85,6 +87,7 @@ asio::awaitable<void> Session::run() {
     }
     policy::Decision conn = policy::check_connection(s_.facts);
     if (conn.verdict == policy::Verdict::Refuse) {
+        metrics::catalog().refusals.with({l.name, "connect", metrics::kPolicyAgent, conn.rule}).inc();
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()},
                                               {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text}});
         co_await s_.close_after_fatal(conn.reply);

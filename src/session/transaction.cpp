@@ -21,6 +21,7 @@
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 #include "util/text.hpp"
 
 namespace rampart::session {
@@ -52,6 +53,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     // SIZE= is the first of the MAIL rules (limits.max_message_size): explain asks the same.
     policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
     if (d.verdict == policy::Verdict::Refuse) {
+        metrics::catalog().refusals.with({l.name, "mail", metrics::kPolicyAgent, d.rule}).inc();
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
                                         {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
         co_return s_.reply(d.reply);
@@ -63,6 +65,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     view.directory = s_.facts.directory.get();
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::MailFrom, view);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        metrics::catalog().refusals.with({l.name, "mail", cf.agent, cf.rule}).inc();
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
                                         {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
         reset("");   // no transaction was opened; agents drop what they learnt
@@ -97,7 +100,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     policy::Decision d = policy::check_rcpt(s_.facts, sender_, cmd.path, rcpts_.size());
     if (d.verdict != policy::Verdict::Accept) {
         Reply reply = d.reply;
-        std::string rule(d.rule), reason = d.reply.text;
+        std::string rule(d.rule), reason = d.reply.text, agent(metrics::kPolicyAgent);
         // An unknown recipient is still put to the filter chain: on a filtered listener the
         // recipient filter refuses it the same way after its tarpit (DESIGN.md §11).
         if (policy::unknown_recipient(d)) {
@@ -105,12 +108,14 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
             if (uf.kind == filter::AgentVerdict::Kind::Refuse) {
                 reply = uf.reply;
                 rule = uf.rule;
+                agent = uf.agent;
                 reason = uf.reason;
             }
         }
         ++refused_rcpts_;
         last_refusal_ = reply.summary();
         if (reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
+        metrics::catalog().refusals.with({l.name, "rcpt", agent, rule}).inc();
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason}});
         co_return s_.reply(reply);
@@ -120,6 +125,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         ++refused_rcpts_;
         last_refusal_ = cf.reply.summary();
         if (cf.reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
+        metrics::catalog().refusals.with({l.name, "rcpt", cf.agent, cf.rule}).inc();
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", cf.rule}, {"agent", cf.agent},
                                         {"code", cf.reply.code}, {"reason", cf.reason}});
@@ -168,6 +174,7 @@ asio::awaitable<std::optional<Reply>> Transaction::back_pressure(const smtp::Pat
         co_return std::nullopt;
     }
     if (v.kind != policy::PressureVerdict::Kind::Refuse) co_return std::nullopt;
+    metrics::catalog().refusals.with({s_.listener.name, "mail", metrics::kPolicyAgent, v.rule}).inc();
     log::info("smtp.mail.refused", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"from", sender.text()},
                                     {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason}});
     co_return v.reply;
@@ -317,6 +324,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     const config::Listener& l = s_.listener;
     policy::Decision hops = policy::check_data(s_.facts, smtp::count_received_headers(message));
     if (hops.verdict == policy::Verdict::Refuse) {
+        metrics::catalog().refusals.with({l.name, "data", metrics::kPolicyAgent, hops.rule}).inc();
         log_transaction("refused", hops.reply, message.size());
         reset("");
         co_return s_.reply(hops.reply);
@@ -332,6 +340,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
     if (cf.scl) s_.note_reputation(filter::Signal::Scl, *cf.scl);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
+        metrics::catalog().refusals.with({l.name, "data", cf.agent, cf.rule}).inc();
         log_transaction("refused", cf.reply, message.size());
         reset("");
         co_return s_.reply(cf.reply);
@@ -480,6 +489,7 @@ void Transaction::reset(std::string_view why) {
 
 void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
     auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
+    metrics::catalog().transactions.with({s_.listener.name, result}).inc();
     std::string qid;
     if (result == "accepted" || result == "quarantined") qid = r.text.substr(r.text.rfind(' ') + 1);
     log::info("smtp.transaction", {{"qid", qid.empty() ? "-" : qid}, {"listener", s_.listener.name}, {"client", s_.client_text()},

@@ -301,6 +301,7 @@ class Rampart:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = port or free_port()
+        self.admin_port = free_port()  # [admin] bind: parallel tests must not share 2580
         self.tls = tls
         self.hostname = hostname
         self.data_dir = Path(data_dir) if data_dir else self.workdir / "data"
@@ -370,6 +371,8 @@ class Rampart:
         lines += [f"{k} = {toml_value(v)}" for k, v in self.queue.items()] + [""]
         if self.extra_config:
             lines += [self.extra_config, ""]
+        if "[admin]" not in self.extra_config:
+            lines += ["[admin]", f'bind = "127.0.0.1:{self.admin_port}"', ""]
         return "\n".join(lines)
 
     def write_config(self):

@@ -1,0 +1,65 @@
+// cli/admin_listener.cpp — the admin listener's wiring (see the header).
+#include "cli/admin_listener.hpp"
+
+#include <iostream>
+
+#include "admin/metrics_page.hpp"
+#include "net/tls.hpp"
+#include "util/file_io.hpp"
+#include "util/log.hpp"
+#include "util/metric_catalog.hpp"
+
+namespace rampart::cli {
+namespace {
+
+// A plain coroutine function (GCC 12 mishandles capturing lambda coroutines).
+asio::awaitable<admin::HttpResponse> metrics_route(const queue::Scheduler* scheduler) { co_return admin::metrics_page(*scheduler); }
+
+}  // namespace
+
+AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_executor ex, const queue::Scheduler& scheduler) {
+    AdminListener out;
+    metrics::catalog();   // registered before the first event, so every family is scraped
+    const config::AdminSettings& a = cfg.admin;
+    if (!a.bind) return out;
+    admin::HttpServerSettings hs;
+    hs.host = a.bind->host;
+    hs.port = a.bind->port;
+    if (!a.token_file.empty()) {
+        std::filesystem::path p = cfg.resolve(a.token_file);
+        auto text = util::read_file(p);
+        std::string token = text ? *text : std::string();
+        while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+        if (!text || token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+            std::cerr << cfg.source << ": admin.token_file: " << (text ? "no token (one line) in " + p.string() : text.error().message) << "\n";
+            out.failed = true;
+            return out;
+        }
+        hs.token = std::move(token);
+    }
+    if (!a.tls_certificate.empty()) {
+        net::ServerTlsSettings ts;
+        ts.certificate = cfg.resolve(a.tls_certificate);
+        ts.key = cfg.resolve(a.tls_key);
+        ts.hostname = cfg.server.hostname;
+        auto ctx = net::make_server_context(ts);
+        if (!ctx) {
+            std::cerr << cfg.source << ": admin.tls_certificate: " << ctx.error().message << "\n";
+            out.failed = true;
+            return out;
+        }
+        hs.tls = *ctx;
+    }
+    auto server = std::make_unique<admin::HttpServer>(ex, std::move(hs));
+    server->route("/metrics", {"GET"}, [s = &scheduler](const admin::HttpRequest&) { return metrics_route(s); });
+    if (auto r = server->open(); !r) {
+        log::error("admin.unavailable", {{"error", r.error().message}, {"effect", "no /metrics; mail is served as usual"}});
+        return out;
+    }
+    log::info("admin.listening", {{"address", a.bind->text()}, {"tls", a.tls_certificate.empty() ? "no" : "yes"},
+                                  {"token", a.token_file.empty() ? "no" : "yes"}});
+    out.server = std::move(server);
+    return out;
+}
+
+}  // namespace rampart::cli
