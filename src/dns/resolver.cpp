@@ -270,6 +270,12 @@ asio::awaitable<void> Resolver::fly(std::shared_ptr<Flight> flight, std::string 
     flight->waiters.clear();
 }
 
+std::optional<Answer> Resolver::cached(std::string name, std::uint16_t type) {
+    std::string key = std::to_string(type) + " " + strip_dot(util::ascii_lower(name));
+    std::lock_guard lock(impl_->mu);
+    return impl_->cache.get(key, AnswerCache::Clock::now());
+}
+
 asio::awaitable<Answer> Resolver::query(std::string name_in, std::uint16_t type) {
     std::string name = strip_dot(util::ascii_lower(name_in));
     std::string key = std::to_string(type) + " " + name;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,9 @@ public:
     // name servers. Never throws; cancellation (a caller's deadline) ends only the wait of
     // that caller, not the query others share.
     asio::awaitable<Answer> query(std::string name, std::uint16_t type);
+    // The cached answer to that question, if any, without asking (e.g. for a DNS list that
+    // is resting after a failure: what it already said still counts).
+    std::optional<Answer> cached(std::string name, std::uint16_t type);
 
     // Counters (for tests and logs): queries sent to a server (UDP and TCP, retries
     // included), answers from the cache, callers that joined a query in flight.

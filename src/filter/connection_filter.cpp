@@ -102,6 +102,11 @@ asio::awaitable<std::optional<std::vector<std::string>>> ConnectionFilter::looku
         co_return std::nullopt;
     }
     if (resting(p.zone)) {
+        if (std::optional<dns::Answer> hit = services_.resolver->cached(name, dns::rr_type::A)) {
+            std::vector<std::string> addresses;   // what the list said before it failed still counts
+            for (const dns::ResourceRecord& r : hit->records) addresses.push_back(r.value);
+            co_return addresses;
+        }
         log::event(log::Level::Debug, "connection_filter.dns_list.skipped", {{"zone", p.zone}, {"client", client.text()}, {"error", "resting after a failure"}});
         co_return std::nullopt;
     }

@@ -216,6 +216,11 @@ TEST(Resolver, SecondQuestionIsAnsweredFromTheCache) {
     EXPECT_EQ(s.asked["16 bench.test"], 1);
     EXPECT_EQ(r.stats().sent, 1u);
     EXPECT_EQ(r.stats().cache_hits, 2u);
+    auto peek = r.cached("bench.test", rr_type::TXT);   // without asking
+    ASSERT_TRUE(peek);
+    EXPECT_EQ(peek->records.at(0).value, "v=spf1 -all");
+    EXPECT_FALSE(r.cached("other.test", rr_type::TXT));
+    EXPECT_EQ(s.asked.size(), 1u);
 }
 
 TEST(Resolver, ZeroTtlAndNoCacheAskEveryTime) {
