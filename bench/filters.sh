@@ -30,7 +30,7 @@
 #        SKIP_RSPAMD=1, SKIP_AV=1, LOG_LEVEL=debug (to see every agent's verdict and reason;
 #        slows rampart down, so not for figures).
 # Pitfalls: NSD's response rate limiting is on by default (200 queries/s from one source):
-# past it, answers are dropped and libresolv waits out [dns] timeout (2 s here) before it
+# past it, answers are dropped and the resolver waits out [dns] timeout (2 s here) before it
 # asks again, so SPF looked like 200 ms a message; it is turned off (a site's own caching
 # resolver does not rate-limit rampart). rspamd's first start compiles hyperscan databases (minutes on a busy machine;
 # cached in RSPAMD_HS_CACHE, shared with the tests); its first messages are slow too, so

@@ -133,16 +133,15 @@ int serve(const std::string& path) {
     services.verifier = ldap_verifier.get();
     policy::Brakes brakes;
     services.brakes = &brakes;
-    // The dynamic block list (`rampart block`) and the resolver of the DNS lists: owned
-    // here, used by the connection filter and the control socket.
+    // The dynamic block list (`rampart block`) and the one shared DNS resolver (DNS lists,
+    // SPF, DKIM, DMARC, delivery's MX): owned here.
     filter::BlockList block_list(data / filter::kBlockListFile);
     if (auto r = block_list.load(); !r) {
         std::cerr << r.error().message << "\n";
         return 1;
     }
-    std::unique_ptr<dns::Resolver> dns_lists;
-    if (!cfg->connection_filter.block_providers.empty() || !cfg->connection_filter.allow_providers.empty())
-        dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
+    // One resolver with one cache for everything: MX, DNS lists, SPF, DKIM, DMARC.
+    auto dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
     try {  // start-up: an agent's data (the Public Suffix List) may not load
         parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list}));
     } catch (const std::exception& e) {
@@ -160,7 +159,7 @@ int serve(const std::string& path) {
     // the scheduler (listener → session → queue → delivery).
     std::unique_ptr<delivery::Dispatcher> dispatcher;
     try {  // start-up: a connector's certificate, CA file or password file may not load
-        dispatcher = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get());
+        dispatcher = std::make_unique<delivery::Dispatcher>(server.main_context().get_executor(), *cfg, spool, dir.get(), dns_lists.get());
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;

@@ -207,7 +207,8 @@ struct DeliverySettings {
 
 struct DnsSettings {
     std::vector<Endpoint> servers;            // IPv4 only; empty: /etc/resolv.conf
-    milliseconds timeout{std::chrono::seconds(5)};   // per query and server (whole seconds)
+    milliseconds timeout{std::chrono::seconds(5)};   // per query and server
+    std::size_t cache_entries = 10000;        // the shared resolver's answer cache; 0: none
 };
 
 struct KerberosSettings {

@@ -553,15 +553,17 @@ const Field<QueueSettings> kQueue[] = {
 };
 
 const Field<DnsSettings> kDns[] = {
-    {"servers", "list of address:port", "[]", "Name servers queried for MX and address records, e.g. [\"127.0.0.1:53\"]; port defaults to 53; IPv4 only. Empty: the system resolver (/etc/resolv.conf).",
+    {"servers", "list of address:port", "[]", "Name servers asked every DNS question (delivery's MX and addresses, DNS lists, SPF, DKIM, DMARC), e.g. [\"127.0.0.1:53\"]; port defaults to 53; IPv4 only. Empty: the system resolver (/etc/resolv.conf).",
      SET(if (auto v = read_endpoints(n, ctx, path, false, 53)) {
          for (const Endpoint& e : *v)
              if (e.host.find(':') != std::string::npos)
                  ctx.error(line_of(n), path, "\"" + e.text() + "\": IPv6 name servers are not supported", "an IPv4 address, e.g. \"127.0.0.1:53\"");
          t.servers = *v;
      })},
-    {"timeout", "duration", "\"5s\"", "Wait for one answer from one server (rounded up to whole seconds); each server is asked twice.",
+    {"timeout", "duration", "\"5s\"", "Wait for one answer from one server (at least 100ms); each server is asked twice, so a look-up ends within 2 × servers × timeout.",
      SET(if (auto v = read_duration(n, ctx, path)) t.timeout = *v)},
+    {"cache_entries", "integer", "10000", "Answers the shared resolver keeps (positive ones for their TTL, at most a day; NXDOMAIN and no-data ones for the zone's SOA negative TTL, RFC 2308, at most 3 hours); past it the least recently used goes. 0: no cache.",
+     SET(if (auto v = read_count(n, ctx, path, 0, 10000000)) t.cache_entries = static_cast<std::size_t>(*v))},
 };
 
 const Field<KerberosSettings> kKerberos[] = {

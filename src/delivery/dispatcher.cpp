@@ -167,10 +167,10 @@ constexpr std::chrono::milliseconds kQuitWait{std::chrono::seconds(10)};
 }  // namespace
 
 Dispatcher::Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
-                       const directory::Live* directory)
+                       const directory::Live* directory, dns::Resolver* resolver)
     : ex_(std::move(ex)), cfg_(cfg), spool_(spool), tls_plain_(net::make_client_context(false)),
-      tls_verify_(net::make_client_context(true)), resolver_(std::make_unique<dns::Resolver>(cfg.dns)),
-      directory_(directory) {
+      tls_verify_(net::make_client_context(true)), own_resolver_(resolver ? nullptr : std::make_unique<dns::Resolver>(cfg.dns)),
+      resolver_(resolver ? resolver : own_resolver_.get()), directory_(directory) {
     for (const config::SendConnector& c : cfg.send_connectors) connector_tls_[c.name] = connector_tls(cfg, c);
     asio::co_spawn(ex_, reap_idle(alive_), asio::detached);
 }

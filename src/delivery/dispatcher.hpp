@@ -48,9 +48,10 @@ class Dispatcher {
 public:
     // Throws std::runtime_error (start-up only) when a send connector's certificate, CA file
     // or password file cannot be loaded. `directory` (may be null: no file directory)
-    // resolves local recipients to mailboxes.
+    // resolves local recipients to mailboxes. `resolver` (may be null: one of its own) is
+    // the server's shared resolver; it must outlive the dispatcher.
     Dispatcher(asio::any_io_executor ex, const config::Config& cfg, queue::Spool& spool,
-               const directory::Live* directory = nullptr);
+               const directory::Live* directory = nullptr, dns::Resolver* resolver = nullptr);
     ~Dispatcher();
 
     // Tries each recipient not yet done once; sets `done` on those delivered.
@@ -100,7 +101,8 @@ private:
     std::shared_ptr<asio::ssl::context> tls_verify_;
     std::map<std::string, std::shared_ptr<ConnectorTls>> connector_tls_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
-    std::unique_ptr<dns::Resolver> resolver_;
+    std::unique_ptr<dns::Resolver> own_resolver_;   // when no shared one was given
+    dns::Resolver* resolver_;
     const directory::Live* directory_ = nullptr;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);   // the reaper stops when false
     std::function<void()> wake_reaper_;

@@ -1,26 +1,29 @@
-// dns/resolver.hpp — MX and address look-ups for delivery (RFC 5321 §5.1, RFC 7505) with
-// glibc's libresolv. The look-ups block, so they run on the resolver's own two threads;
-// the awaitable API resumes the caller on its own executor, never blocking an I/O thread.
-// Configured name servers ([dns] servers) must be IPv4 (libresolv's nsaddr_list holds
-// sockaddr_in only); without them /etc/resolv.conf is used.
-// Trust: answers come from the network; they are parsed with ns_initparse/ns_parserr and
-// malformed records are skipped.
+// dns/resolver.hpp — the one DNS resolver of the server, shared by delivery (MX, RFC 5321
+// §5.1, RFC 7505), the DNS lists, SPF, DKIM and DMARC. Asynchronous: UDP queries (TCP when
+// an answer is truncated) with our own codec (dns/message.hpp) on the caller's executor, no
+// thread per look-up. Answers are cached (dns/cache.hpp: TTL-respecting, negative answers
+// for the SOA's negative TTL per RFC 2308, LRU-bounded by [dns] cache_entries), and
+// concurrent identical questions share one query. Each server is asked at most twice,
+// each time waiting at most [dns] timeout, so every look-up ends within
+// 2 × servers × timeout. Name servers: [dns] servers, else the nameserver lines of
+// /etc/resolv.conf, else 127.0.0.1:53.
+// Trust: answers come from the network; an answer is only taken from the server asked
+// (connected socket), with the query's id and question; malformed messages count as no
+// answer and malformed records are skipped (dns/message.hpp).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <asio/awaitable.hpp>
 
 #include "config/config.hpp"
+#include "dns/cache.hpp"
 #include "util/result.hpp"
-
-namespace asio {
-class thread_pool;
-}
 
 namespace rampart::dns {
 
@@ -57,7 +60,6 @@ std::vector<MxHost> more_preferred_than_self(std::vector<MxHost> hosts, std::str
 // SPF counts "void" look-ups (NXDOMAIN, or an answer without records of the type) apart
 // from temporary failures (SERVFAIL, timeout, refused), so these keep the three apart.
 enum class RecordType { A, Aaaa, Mx, Txt, Ptr };
-enum class RecordStatus { Found, NoData, NxDomain, Temporary };
 struct Records {
     RecordStatus status = RecordStatus::Temporary;
     // Found: A/AAAA numeric text; MX exchange names (lower-case, no trailing dot) in
@@ -70,7 +72,7 @@ struct Records {
 class Resolver {
 public:
     explicit Resolver(const config::DnsSettings& settings);
-    ~Resolver();   // waits for look-ups in progress (each bounded by the timeout)
+    ~Resolver();   // destroy only when no look-up is in progress (the I/O contexts stopped)
     Resolver(const Resolver&) = delete;
     Resolver& operator=(const Resolver&) = delete;
 
@@ -80,14 +82,9 @@ public:
     // AAAA then A addresses of `host` as numeric text.
     asio::awaitable<DnsResult<std::vector<std::string>>> lookup_addresses(std::string host);
 
-    // The blocking versions (run on any thread; used by the awaitable API).
-    DnsResult<std::vector<MxHost>> lookup_mx_blocking(const std::string& domain) const;
-    DnsResult<std::vector<std::string>> lookup_addresses_blocking(const std::string& host) const;
-
     // The records of `type` at `name` (for PTR: the reverse name, e.g. from
-    // senderauth::reverse_name), on the resolver's threads.
+    // senderauth::reverse_name).
     asio::awaitable<Records> lookup_records(std::string name, RecordType type);
-    Records lookup_records_blocking(const std::string& name, RecordType type) const;
 
     // ---- DNS lists (RFC 5782): A records of one name, with their TTL ----
     // NXDOMAIN and NODATA are answers (not listed, `exists` false), not failures; a
@@ -98,11 +95,32 @@ public:
         std::chrono::seconds ttl{0};          // smallest TTL of those records (0 when !exists)
     };
     asio::awaitable<DnsResult<AddressAnswer>> lookup_a(std::string name);
-    DnsResult<AddressAnswer> lookup_a_blocking(const std::string& name) const;
+
+    // The one question every look-up above asks: the records of `type` (dns::rr_type) at
+    // `name`, from the cache, from a query in flight for the same question, or from the
+    // name servers. Never throws; cancellation (a caller's deadline) ends only the wait of
+    // that caller, not the query others share.
+    asio::awaitable<Answer> query(std::string name, std::uint16_t type);
+    // The cached answer to that question, if any, without asking (e.g. for a DNS list that
+    // is resting after a failure: what it already said still counts).
+    std::optional<Answer> cached(std::string name, std::uint16_t type);
+
+    // Counters (for tests and logs): queries sent to a server (UDP and TCP, retries
+    // included), answers from the cache, callers that joined a query in flight.
+    struct Stats {
+        std::uint64_t sent = 0, cache_hits = 0, joined = 0;
+    };
+    Stats stats() const;
+    const std::vector<config::Endpoint>& servers() const { return servers_; }
 
 private:
+    struct Impl;
+    struct Flight;
     config::DnsSettings settings_;
-    std::unique_ptr<asio::thread_pool> pool_;
+    std::vector<config::Endpoint> servers_;
+    std::unique_ptr<Impl> impl_;
+    asio::awaitable<void> fly(std::shared_ptr<Flight> flight, std::string name, std::uint16_t type);
+    asio::awaitable<Answer> ask_servers(std::string name, std::uint16_t type);
 };
 
 }  // namespace rampart::dns

@@ -97,13 +97,16 @@ void ConnectionFilter::rest(const std::string& zone) const {
 asio::awaitable<std::optional<std::vector<std::string>>> ConnectionFilter::lookup(const config::DnsListProvider& p,
                                                                                   const net::IpAddress& client) const {
     std::string name = dns_list_name(client, p.zone);
-    auto now = DnsListCache::Clock::now();
-    if (auto hit = cache_.get(name, now)) co_return hit->addresses;
     if (!services_.resolver) {
         log::warn("connection_filter.dns_list.skipped", {{"zone", p.zone}, {"client", client.text()}, {"error", "no resolver"}});
         co_return std::nullopt;
     }
     if (resting(p.zone)) {
+        if (std::optional<dns::Answer> hit = services_.resolver->cached(name, dns::rr_type::A)) {
+            std::vector<std::string> addresses;   // what the list said before it failed still counts
+            for (const dns::ResourceRecord& r : hit->records) addresses.push_back(r.value);
+            co_return addresses;
+        }
         log::event(log::Level::Debug, "connection_filter.dns_list.skipped", {{"zone", p.zone}, {"client", client.text()}, {"error", "resting after a failure"}});
         co_return std::nullopt;
     }
@@ -115,7 +118,6 @@ asio::awaitable<std::optional<std::vector<std::string>>> ConnectionFilter::looku
                    {"effect", "list skipped for " + std::to_string(kRestAfterFailure.count()) + " s"}});
         co_return std::nullopt;
     }
-    cache_.put(name, DnsListCache::Entry{r->addresses}, r->ttl, DnsListCache::Clock::now());
     co_return r->addresses;
 }
 

@@ -6,8 +6,8 @@
 //   skips the other anti-spam agents for the session; 5. DNS block lists, asked in order:
 //   the first that lists the client decides, 550 5.7.1 naming the zone, at the first RCPT
 //   (refuse_at = "rcpt", every RCPT of the session) or instead of the greeting.
-// DNS look-ups are asynchronous (dns::Resolver's threads), cached for the answer's TTL
-// (filter/dns_list.hpp) and bounded by [dns] timeout; a list that does not answer is
+// DNS look-ups go through the server's shared dns::Resolver (asynchronous, answers cached
+// for their TTL) and are bounded by [dns] timeout; a list that does not answer is
 // logged, skipped (never fatal) and rested for kRestAfterFailure.
 #pragma once
 
@@ -74,7 +74,6 @@ private:
 
     config::ConnectionFilterSettings settings_;
     ConnectionFilterServices services_;
-    mutable DnsListCache cache_;
     mutable std::mutex rest_mu_;
     mutable std::map<std::string, std::chrono::steady_clock::time_point> rest_until_;
 };

@@ -35,28 +35,4 @@ std::optional<std::string> counted_answer(const std::vector<std::string>& answer
     return std::nullopt;
 }
 
-std::optional<DnsListCache::Entry> DnsListCache::get(const std::string& name, Clock::time_point now) const {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(name);
-    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
-    return it->second.entry;
-}
-
-void DnsListCache::put(const std::string& name, Entry e, std::chrono::seconds ttl, Clock::time_point now) {
-    if (e.addresses.empty()) ttl = kNegativeTtl;
-    else ttl = std::min(ttl, kMaxTtl);
-    if (ttl.count() <= 0) return;
-    std::lock_guard lock(mu_);
-    if (entries_.size() >= kMaxEntries) {
-        std::erase_if(entries_, [&](const auto& kv) { return kv.second.expires <= now; });
-        if (entries_.size() >= kMaxEntries) entries_.clear();   // a flood of distinct clients: start over
-    }
-    entries_[name] = Stored{std::move(e), now + ttl};
-}
-
-std::size_t DnsListCache::size() const {
-    std::lock_guard lock(mu_);
-    return entries_.size();
-}
-
 }  // namespace rampart::filter

@@ -29,7 +29,8 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
         agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
     if (config.sender_auth.configured)
         agents.push_back(std::make_unique<SenderAuth>(
-            config.sender_auth, config.server.hostname, std::make_shared<senderauth::ResolverLookup>(config.dns),
+            config.sender_auth, config.server.hostname, services.resolver ? std::make_shared<senderauth::ResolverLookup>(*services.resolver)
+                                                               : std::make_shared<senderauth::ResolverLookup>(config.dns),
             SenderAuth::load_public_suffix_list(config.resolve(config.sender_auth.public_suffix_list).string())));
     if (config.content_filter.configured)
         agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));

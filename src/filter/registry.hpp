@@ -15,7 +15,7 @@ class BlockList;
 
 // What agents ask besides the configuration (owned by the caller, outliving the chain).
 struct ChainServices {
-    dns::Resolver* resolver = nullptr;        // DNS lists of the connection filter
+    dns::Resolver* resolver = nullptr;        // the shared resolver: DNS lists, SPF/DKIM/DMARC
     const BlockList* block_list = nullptr;    // `rampart block` entries
 };
 

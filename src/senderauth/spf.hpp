@@ -31,16 +31,20 @@ public:
     virtual asio::awaitable<dns::Records> lookup(std::string name, dns::RecordType type) = 0;
 };
 
-// SpfLookup on the project's resolver ([dns] servers and timeout), its own thread pool.
+// SpfLookup on the server's shared resolver (which must outlive this), or on one of its
+// own made from [dns] settings (for a chain built without one).
 class ResolverLookup final : public SpfLookup {
 public:
-    explicit ResolverLookup(const config::DnsSettings& settings) : resolver_(settings) {}
+    explicit ResolverLookup(dns::Resolver& shared) : resolver_(&shared) {}
+    explicit ResolverLookup(const config::DnsSettings& settings)
+        : owned_(std::make_unique<dns::Resolver>(settings)), resolver_(owned_.get()) {}
     asio::awaitable<dns::Records> lookup(std::string name, dns::RecordType type) override {
-        co_return co_await resolver_.lookup_records(std::move(name), type);
+        co_return co_await resolver_->lookup_records(std::move(name), type);
     }
 
 private:
-    dns::Resolver resolver_;
+    std::unique_ptr<dns::Resolver> owned_;
+    dns::Resolver* resolver_;
 };
 
 // RFC 7208 §2.6.

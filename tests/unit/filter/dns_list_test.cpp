@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 using namespace rampart;
-using filter::DnsListCache;
 
 namespace {
 net::IpAddress ip(const char* s) { return *net::IpAddress::parse(s); }
@@ -46,33 +45,4 @@ TEST(DnsListMatch, OnlyListedAnswersCount) {
     EXPECT_EQ(filter::counted_answer({"127.0.0.8"}, match), std::nullopt);
     // The first answer that counts, among several.
     EXPECT_EQ(filter::counted_answer({"127.0.0.3", "127.0.0.5"}, match), "127.0.0.5");
-}
-
-TEST(DnsListCache, KeptForTheAnswersTtl) {
-    DnsListCache c;
-    auto t0 = DnsListCache::Clock::time_point{} + std::chrono::hours(1);
-    c.put("2.0.0.127.bl", DnsListCache::Entry{{"127.0.0.2"}}, std::chrono::seconds(300), t0);
-    ASSERT_TRUE(c.get("2.0.0.127.bl", t0 + std::chrono::seconds(299)));
-    EXPECT_EQ(c.get("2.0.0.127.bl", t0 + std::chrono::seconds(299))->addresses[0], "127.0.0.2");
-    EXPECT_FALSE(c.get("2.0.0.127.bl", t0 + std::chrono::seconds(300)));
-    EXPECT_FALSE(c.get("3.0.0.127.bl", t0));
-}
-
-TEST(DnsListCache, TtlZeroIsNotCachedAndLongTtlsAreCut) {
-    DnsListCache c;
-    auto t0 = DnsListCache::Clock::time_point{} + std::chrono::hours(1);
-    c.put("a", DnsListCache::Entry{{"127.0.0.2"}}, std::chrono::seconds(0), t0);
-    EXPECT_FALSE(c.get("a", t0));
-    c.put("b", DnsListCache::Entry{{"127.0.0.2"}}, std::chrono::hours(48), t0);
-    EXPECT_TRUE(c.get("b", t0 + DnsListCache::kMaxTtl - std::chrono::seconds(1)));
-    EXPECT_FALSE(c.get("b", t0 + DnsListCache::kMaxTtl));
-}
-
-TEST(DnsListCache, NegativeAnswersKeptForTheFixedTime) {
-    DnsListCache c;
-    auto t0 = DnsListCache::Clock::time_point{} + std::chrono::hours(1);
-    c.put("n", DnsListCache::Entry{}, std::chrono::seconds(0), t0);
-    ASSERT_TRUE(c.get("n", t0 + DnsListCache::kNegativeTtl - std::chrono::seconds(1)));
-    EXPECT_TRUE(c.get("n", t0)->addresses.empty());
-    EXPECT_FALSE(c.get("n", t0 + DnsListCache::kNegativeTtl));
 }
