@@ -31,8 +31,10 @@
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
 #include "server/server.hpp"
+#include "tracking/recorder.hpp"
 #include "session/back_pressure.hpp"
 #include "util/log.hpp"
+#include "util/log_observer.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -86,6 +88,13 @@ int serve(const std::string& path) {
         std::cerr << "server.data_dir: " << r.error().message << "\n";
         return 1;
     }
+    // Message tracking: the log events it tracks go to its writer thread from here on; the
+    // guard takes the observer away before the recorder goes (objects made later go first).
+    std::unique_ptr<tracking::Recorder> tracker = start_tracking(*cfg, data);
+    struct ObserverGuard {
+        ~ObserverGuard() { log::set_observer(nullptr); }
+    } observer_guard;
+    if (tracker) log::set_observer(tracker.get());
     std::shared_ptr<asio::ssl::context> tls, tls_client_auth;
     bool wants_tls = false, wants_client_certs = false;
     for (const auto& l : cfg->listeners) {

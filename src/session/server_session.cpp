@@ -65,7 +65,8 @@ asio::awaitable<void> Session::run() {
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::Connect, nothing_yet);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", cf.rule},
-                                              {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+                                              {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason},
+                                              {"tracking_id", s_.tracking_id}});
         if (l.tls == config::TlsMode::Implicit) {   // a TLS client could not read a clear-text reply
             s_.stream.close();
             co_return;
@@ -85,7 +86,8 @@ asio::awaitable<void> Session::run() {
     policy::Decision conn = policy::check_connection(s_.facts);
     if (conn.verdict == policy::Verdict::Refuse) {
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()},
-                                              {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text}});
+                                              {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text},
+                                              {"tracking_id", s_.tracking_id}});
         co_await s_.close_after_fatal(conn.reply);
         co_await s_.stream.finish();
         co_return;

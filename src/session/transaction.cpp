@@ -14,12 +14,14 @@
 #include "session/expansion.hpp"
 #include "net/stream.hpp"
 #include "policy/brakes.hpp"
+#include "policy/trust.hpp"
 #include "queue/spool.hpp"
 #include "queue/spool_format.hpp"
 #include "session/received.hpp"
 #include "session/state.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
+#include "tracking/tracking_id.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -44,6 +46,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
     if (s_.helo.empty()) co_return s_.reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
     if (in_mail_) co_return s_.reply(Reply(503, "5.5.1", "nested MAIL command"));
+    s_.next_tracking_id();
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
@@ -53,7 +56,8 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
     if (d.verdict == policy::Verdict::Refuse) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
-                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text},
+                                        {"tracking_id", s_.tracking_id}});
         co_return s_.reply(d.reply);
     }
     if (std::optional<Reply> r = co_await back_pressure(cmd.path)) co_return s_.reply(*r);
@@ -64,7 +68,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::MailFrom, view);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
-                                        {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+                                        {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}, {"tracking_id", s_.tracking_id}});
         reset("");   // no transaction was opened; agents drop what they learnt
         co_return s_.reply(cf.reply);
     }
@@ -112,7 +116,8 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         last_refusal_ = reply.summary();
         if (reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
-                                        {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason}});
+                                        {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason},
+                                        {"tracking_id", s_.tracking_id}});
         co_return s_.reply(reply);
     }
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::RcptTo, view);
@@ -122,7 +127,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         if (cf.reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", cf.rule}, {"agent", cf.agent},
-                                        {"code", cf.reply.code}, {"reason", cf.reason}});
+                                        {"code", cf.reply.code}, {"reason", cf.reason}, {"tracking_id", s_.tracking_id}});
         co_return s_.reply(cf.reply);
     }
     bool discarded = cf.kind == filter::AgentVerdict::Kind::Discard;
@@ -169,7 +174,8 @@ asio::awaitable<std::optional<Reply>> Transaction::back_pressure(const smtp::Pat
     }
     if (v.kind != policy::PressureVerdict::Kind::Refuse) co_return std::nullopt;
     log::info("smtp.mail.refused", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"from", sender.text()},
-                                    {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason}});
+                                    {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason},
+                                    {"tracking_id", s_.tracking_id}});
     co_return v.reply;
 }
 
@@ -347,6 +353,22 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
         reset("");
         co_return s_.reply(ok);
     }
+    // X-Rampart-Tracking-Id: an organisation server's is kept (the message keeps the id
+    // it got at the edge); anyone else's is removed and ours added.
+    std::string stripped;   // the message without an untrusted id; outlives the commit
+    std::string tracking_head;
+    std::optional<std::string> given = tracking::read_header(message);
+    if (given && policy::organisation_server(s_.facts.principal) && tracking::valid_tracking_id(*given)) {
+        s_.tracking_id = *given;
+    } else {
+        if (given) {
+            filter::Edits strip;
+            strip.remove_headers.emplace_back(tracking::kHeader);
+            stripped = filter::apply_edits(message, strip);
+            message = stripped;
+        }
+        tracking_head = tracking::header_line(s_.tracking_id);
+    }
     queue::Envelope env;
     env.id = queue::new_queue_id();
     env.received_at = std::time(nullptr);
@@ -375,7 +397,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     rf.id = env.id;
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
-    std::string head = received_header(rf);
+    std::string head = received_header(rf) + tracking_head;
     if (auto r = over_size_limit(head.size() + message.size())) {   // what will be sent on, our header included
         log_transaction("refused", *r, message.size());
         reset("");
@@ -403,7 +425,8 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     quota_.commit();   // what MAIL and RCPT reserved is now sent
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     if (!env.quarantine.empty())
-        log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine}});
+        log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine},
+                                        {"tracking_id", s_.tracking_id}});
     log_transaction(env.quarantine.empty() ? "accepted" : "quarantined", ok, env.size);
     reset("");
     if (s_.svc.queued) s_.svc.queued(env);
@@ -488,7 +511,7 @@ void Transaction::log_transaction(std::string_view result, const Reply& r, std::
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
                                    {"filters", s_.chain ? s_.chain->summary() : std::string("-")},
                                    {"filter_us", s_.chain ? s_.chain->time_summary() : std::string("-")},
-                                   {"duration_ms", ms}});
+                                   {"duration_ms", ms}, {"tracking_id", s_.tracking_id}});
 }
 
 }  // namespace rampart::session
