@@ -11,12 +11,13 @@
 #
 # Usage: bench/track.sh            # EVENTS=1000000
 #        EVENTS=200000 bench/track.sh
+#        KEEP=1 bench/track.sh    # keep the store (its directory is printed) to try queries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-1000000}
 ninja -C build rampart track_fill >/dev/null
 work=$(mktemp -d /tmp/rampart-track-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+[ "${KEEP:-}" = 1 ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/data"
 cat >"$work/rampart.toml" <<TOML
 [server]
