@@ -137,3 +137,28 @@ def test_tracking_can_be_turned_off(rampart_factory, sink):
     assert not (srv.data_dir / "tracking.db").exists()
     r = track(srv, ok=False)
     assert r.returncode == 1 and "no tracking store" in r.stderr
+
+
+def test_organisation_server_keeps_its_tracking_id(rampart_factory, sink, tmp_path):
+    """A hub: the edge (an organisation server, TLS client certificate + AUTH EXTERNAL)
+    brings the message's id in X-Rampart-Tracking-Id; the hub keeps it, so one id names the
+    message on both servers. The same header from an anonymous client is replaced."""
+    from pki import TestCA
+    from test_server_auth import cli as server_cli, connect
+
+    pki = TestCA(tmp_path / "pki")
+    hub = rampart_factory("hub", start=False, smarthost_port=sink.port)
+    hub.config_path.write_text(hub.config_text().replace('role = "all-in-one"', 'role = "mailbox"', 1))
+    cert, key = pki.issue("edge1")
+    server_cli(hub, "server", "add", "edge1", "--certificate", str(cert), "--address", "127.0.0.0/8")
+    hub.start()
+    edge_id = "edge0123456789abcdef0123"
+    with connect(hub, cert, key) as c:
+        assert c.auth("EXTERNAL", lambda challenge=None: "")[0] == 235
+        c.sendmail(f"app@{DOMAIN}", ["someone@outside.test"],
+                   f"X-Rampart-Tracking-Id: {edge_id}\r\nSubject: from the edge\r\n\r\nhi\r\n")
+    wait_for(lambda: sink.messages(), timeout=20, what="relayed message at the sink")
+    data = sink.messages()[0]["data"]
+    assert data.count(b"X-Rampart-Tracking-Id:") == 1 and f"X-Rampart-Tracking-Id: {edge_id}".encode() in data, data[:400]
+    [m] = wait_tracked(hub, lambda f: f and "delivered" in f[0]["status"], "--id", edge_id, what="the hub's record")
+    assert m["tracking_id"] == edge_id and m["events"][0]["principal"] == "server:edge1", m
