@@ -78,6 +78,12 @@ CREATE INDEX IF NOT EXISTS messages_first_ts ON messages(first_ts);
 CREATE INDEX IF NOT EXISTS messages_last_ts ON messages(last_ts);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, first_ts);
 CREATE INDEX IF NOT EXISTS messages_client ON messages(client, first_ts);
+-- One partial index per status bit: `--status` of a rare state reads only its messages.
+CREATE INDEX IF NOT EXISTS messages_refused ON messages(first_ts) WHERE (status & 1) != 0;
+CREATE INDEX IF NOT EXISTS messages_quarantined ON messages(first_ts) WHERE (status & 2) != 0;
+CREATE INDEX IF NOT EXISTS messages_delivered ON messages(first_ts) WHERE (status & 4) != 0;
+CREATE INDEX IF NOT EXISTS messages_deferred ON messages(first_ts) WHERE (status & 8) != 0;
+CREATE INDEX IF NOT EXISTS messages_bounced ON messages(first_ts) WHERE (status & 16) != 0;
 CREATE TABLE IF NOT EXISTS qids (qid TEXT PRIMARY KEY, tracking_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS qids_tracking_id ON qids(tracking_id);
 CREATE TABLE IF NOT EXISTS rcpts (address TEXT NOT NULL, tracking_id TEXT NOT NULL,
@@ -282,7 +288,9 @@ Result<std::vector<Message>> Store::find(const Query& q) {
         sql += " AND tracking_id IN (SELECT tracking_id FROM rcpts WHERE address = " + text(util::ascii_lower(q.recipient)) + ")";
     if (q.since_ms) sql += " AND last_ts >= " + num(*q.since_ms);
     if (q.until_ms) sql += " AND first_ts <= " + num(*q.until_ms);
-    if (q.status) sql += " AND (status & " + num(q.status) + ") != 0";
+    // The bit as a literal (one of StatusBit, not text from outside): the partial index
+    // for it matches only the same expression.
+    if (q.status) sql += " AND (status & " + std::to_string(q.status) + ") != 0";
     sql += " ORDER BY first_ts DESC LIMIT " + num(static_cast<std::int64_t>(q.limit));
     Stmt s(db_, sql.c_str());
     if (!s.ok()) return db_error(db_, "query");
