@@ -192,7 +192,7 @@ asio::awaitable<void> Transaction::on_data() {
         Reply r(554, "5.5.0", "SMTP protocol synchronization error: data sent before the 354 reply; closing");
         log::warn("smtp.pipelining_refused", {{"listener", l.name}, {"client", s_.client_text()},
                                               {"pending_bytes", s_.io.pending().size()}, {"setting", "forbid_unauth_pipelining"}});
-        log_transaction("refused", r, 0);
+        log_transaction("refused", r, 0, "forbid_unauth_pipelining");
         s_.note_reputation(filter::Signal::Pipelining);
         reset("");
         co_await s_.close_after_fatal(r);
@@ -323,7 +323,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     const config::Listener& l = s_.listener;
     policy::Decision hops = policy::check_data(s_.facts, smtp::count_received_headers(message));
     if (hops.verdict == policy::Verdict::Refuse) {
-        log_transaction("refused", hops.reply, message.size());
+        log_transaction("refused", hops.reply, message.size(), hops.rule);
         reset("");
         co_return s_.reply(hops.reply);
     }
@@ -338,7 +338,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
     if (cf.scl) s_.note_reputation(filter::Signal::Scl, *cf.scl);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
-        log_transaction("refused", cf.reply, message.size());
+        log_transaction("refused", cf.reply, message.size(), cf.rule, cf.agent);
         reset("");
         co_return s_.reply(cf.reply);
     }
@@ -399,7 +399,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     rf.when = std::time(nullptr);
     std::string head = received_header(rf) + tracking_head;
     if (auto r = over_size_limit(head.size() + message.size())) {   // what will be sent on, our header included
-        log_transaction("refused", *r, message.size());
+        log_transaction("refused", *r, message.size(), "limits.max_message_size");
         reset("");
         co_return s_.reply(*r);
     }
@@ -500,7 +500,8 @@ void Transaction::reset(std::string_view why) {
     if (s_.chain) s_.chain->end_transaction();
 }
 
-void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
+void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size, std::string_view rule,
+                                  std::string_view agent) {
     auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
     std::string qid;
     if (result == "accepted" || result == "quarantined") qid = r.text.substr(r.text.rfind(' ') + 1);
@@ -511,7 +512,8 @@ void Transaction::log_transaction(std::string_view result, const Reply& r, std::
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
                                    {"filters", s_.chain ? s_.chain->summary() : std::string("-")},
                                    {"filter_us", s_.chain ? s_.chain->time_summary() : std::string("-")},
-                                   {"duration_ms", ms}, {"tracking_id", s_.tracking_id}});
+                                   {"duration_ms", ms}, {"rule", rule.empty() ? "-" : rule}, {"agent", agent.empty() ? "-" : agent},
+                                   {"tracking_id", s_.tracking_id}});
 }
 
 }  // namespace rampart::session

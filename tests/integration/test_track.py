@@ -15,6 +15,16 @@ from conftest import DOMAIN, RAMPART_BIN, wait_for
 
 FILTERS = """[sender_filter]
 block = ["spammer@bad.test"]
+
+[[transport_rules]]
+name = "no lottery"
+subject_contains = ["lottery"]
+reject = { code = 554, status = "5.7.1", text = "lottery mail is not accepted here" }
+
+[[transport_rules]]
+name = "hold"
+subject_contains = ["hold me"]
+quarantine = true
 """
 
 
@@ -113,6 +123,34 @@ def test_sender_refused_by_a_filter_agent_names_the_agent(srv):
     assert "filter.verdict" in events(m), m   # the agent's own verdict, in order
     text = track(srv, "--sender", "spammer@bad.test").stdout
     assert "refused by agent sender_filter (rule sender_filter.block): 554" in text, text
+
+
+def test_refused_at_end_of_data_names_the_agent_and_rule(srv):
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        send(srv, "gambler@outside.test", ["bob@remote.test"], body=b"Subject: you won the lottery\r\n\r\nhi\r\n")
+    assert refused.value.smtp_code == 554
+    [m] = wait_tracked(srv, lambda f: len(f) == 1, "--sender", "gambler@outside.test", what="the refusal")
+    r = m["refused_by"]
+    assert r["event"] == "smtp.transaction" and r["agent"] == "transport_rules", m
+    assert r["rule"].startswith("transport_rules") and "lottery" in r["reason"], m
+    text = track(srv, "--sender", "gambler@outside.test").stdout
+    assert "refused at end of data" in text and "refused by agent transport_rules" in text, text
+
+
+def test_quarantined_then_released(srv, sink):
+    send(srv, "held@outside.test", ["bob@remote.test"], body=b"Subject: hold me\r\n\r\nhi\r\n")
+    [m] = wait_tracked(srv, lambda f: f and "quarantined" in f[0]["status"], "--status", "quarantined",
+                       what="the quarantined message")
+    assert "quarantine.added" in events(m) and not sink.messages(), m
+    assert events(m)[0] == "filter.verdict" and m["events"][0]["agent"] == "transport_rules", m
+    [qid] = {e["qid"] for e in m["events"] if "qid" in e}
+    r = subprocess.run([RAMPART_BIN, "quarantine", "release", qid, "-c", str(srv.config_path)], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    [m] = wait_tracked(srv, lambda f: f and f[0]["status"] == ["delivered"], "--id", qid, what="release and delivery")
+    assert events(m)[-2:] == ["quarantine.released", "delivery.attempt"], m
+    assert "released from quarantine" in track(srv, "--id", qid).stdout
+    assert track(srv, "--status", "quarantined", ok=False).returncode == 1
 
 
 def test_forged_tracking_id_from_an_anonymous_client_is_replaced(srv, sink):
