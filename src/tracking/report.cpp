@@ -76,6 +76,8 @@ std::string who_refused(const Event& e) {
 }
 
 std::string reply_text(const Event& e) {
+    // Most reasons are the whole reply already ("550 5.1.1 no such user").
+    if (e.code && e.reason.starts_with(std::to_string(e.code) + " ")) return e.reason;
     std::string out;
     if (e.code) out += std::to_string(e.code);
     if (!e.status.empty()) out += (out.empty() ? "" : " ") + e.status;
@@ -109,7 +111,7 @@ std::string format_time(std::int64_t ms) {
     std::time_t t = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[96];   // room for any int, as -Wformat-truncation counts
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                   tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
     return buf;
@@ -117,6 +119,11 @@ std::string format_time(std::int64_t ms) {
 
 std::string event_label(const Event& e) {
     const std::string& n = e.event;
+    if (e.extra == "report") {
+        Event own = e;
+        own.extra.clear();
+        return "DSN " + event_label(own);
+    }
     if (n == "smtp.connection.refused") return "connection refused";
     if (n == "smtp.mail.refused") return "MAIL refused";
     if (n == "smtp.rcpt.refused") return "RCPT refused";
@@ -172,7 +179,7 @@ std::string render_text(const std::vector<Message>& messages) {
             add("rule", e.rule);
             if (e.event == "filter.verdict" || e.event == "dsn.queued") add(e.event == "dsn.queued" ? "kind" : "verdict", e.result);
             add("relay", e.relay);
-            add("report_qid", e.extra);
+            if (e.event == "dsn.queued") add("report_qid", e.extra);
             std::string reply = reply_text(e);
             if (!reply.empty()) line += ": " + reply;
             out += line + "\n";
@@ -214,7 +221,8 @@ std::string render_json(const std::vector<Message>& messages) {
             add("reason", e.reason);
             add("relay", e.relay);
             if (e.size) ej["size"] = e.size;
-            add("report_qid", e.extra);
+            if (e.event == "dsn.queued") add("report_qid", e.extra);
+            if (e.extra == "report") ej["report"] = true;
             events.push_back(std::move(ej));
         }
         j["events"] = std::move(events);

@@ -84,7 +84,7 @@ CREATE INDEX IF NOT EXISTS messages_quarantined ON messages(first_ts) WHERE (sta
 CREATE INDEX IF NOT EXISTS messages_delivered ON messages(first_ts) WHERE (status & 4) != 0;
 CREATE INDEX IF NOT EXISTS messages_deferred ON messages(first_ts) WHERE (status & 8) != 0;
 CREATE INDEX IF NOT EXISTS messages_bounced ON messages(first_ts) WHERE (status & 16) != 0;
-CREATE TABLE IF NOT EXISTS qids (qid TEXT PRIMARY KEY, tracking_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS qids (qid TEXT PRIMARY KEY, tracking_id TEXT NOT NULL, report INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS qids_tracking_id ON qids(tracking_id);
 CREATE TABLE IF NOT EXISTS rcpts (address TEXT NOT NULL, tracking_id TEXT NOT NULL,
     PRIMARY KEY (address, tracking_id)) WITHOUT ROWID;
@@ -159,8 +159,8 @@ Result<Store> Store::open(const std::filesystem::path& file, bool create) {
 
 Result<Ok> Store::append(std::vector<Event>& batch) {
     if (auto r = exec(db_, "BEGIN IMMEDIATE"); !r) return r;
-    Stmt lookup(db_, "SELECT tracking_id FROM qids WHERE qid = ?1");
-    Stmt add_qid(db_, "INSERT OR IGNORE INTO qids(qid, tracking_id) VALUES (?1, ?2)");
+    Stmt lookup(db_, "SELECT tracking_id, report FROM qids WHERE qid = ?1");
+    Stmt add_qid(db_, "INSERT OR IGNORE INTO qids(qid, tracking_id, report) VALUES (?1, ?2, ?3)");
     Stmt add_event(db_, "INSERT INTO events(ts, event, tracking_id, qid, listener, client, principal, sender, rcpts, agent, "
                         "stage, rule, result, code, status, reason, relay, size, extra) "
                         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)");
@@ -185,19 +185,22 @@ Result<Ok> Store::append(std::vector<Event>& batch) {
     for (Event& e : batch) {
         if (e.tracking_id.empty() && !e.qid.empty()) {
             lookup.bind(1, e.qid);
-            e.tracking_id = lookup.step() == SQLITE_ROW ? lookup.text(0) : "qid:" + e.qid;
+            if (lookup.step() == SQLITE_ROW) {
+                e.tracking_id = lookup.text(0);
+                if (lookup.integer(1)) e.extra = "report";   // the report's own event: no status of the message
+            } else e.tracking_id = "qid:" + e.qid;
             lookup.reset();
         } else if (!e.qid.empty()) {
-            ok = ok && run(add_qid.bind(1, e.qid).bind(2, e.tracking_id));
+            ok = ok && run(add_qid.bind(1, e.qid).bind(2, e.tracking_id).bind(3, std::int64_t{0}));
         }
         if (e.tracking_id.empty()) continue;   // nothing to file it under
-        if (e.event == "dsn.queued" && !e.extra.empty()) ok = ok && run(add_qid.bind(1, e.extra).bind(2, e.tracking_id));
+        if (e.event == "dsn.queued" && !e.extra.empty()) ok = ok && run(add_qid.bind(1, e.extra).bind(2, e.tracking_id).bind(3, std::int64_t{1}));
         add_event.bind(1, e.ts_ms).bind(2, e.event).bind(3, e.tracking_id).bind(4, e.qid).bind(5, e.listener).bind(6, e.client);
         add_event.bind(7, e.principal).bind(8, e.sender).bind(9, e.rcpts).bind(10, e.agent).bind(11, e.stage).bind(12, e.rule);
         add_event.bind(13, e.result).bind(14, std::int64_t{e.code}).bind(15, e.status).bind(16, e.reason).bind(17, e.relay);
         add_event.bind(18, static_cast<std::int64_t>(e.size)).bind(19, e.extra);
         ok = ok && run(add_event);
-        auto [set, clear] = status_change(e);
+        auto [set, clear] = e.extra == "report" ? std::pair{0, 0} : status_change(e);
         upsert.bind(1, e.tracking_id).bind(2, e.ts_ms).bind(3, util::ascii_lower(e.sender)).bind(4, e.client);
         upsert.bind(5, std::int64_t{set}).bind(6, std::int64_t{clear});
         ok = ok && run(upsert);

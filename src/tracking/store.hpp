@@ -39,7 +39,8 @@ struct Event {
     std::string reason;
     std::string relay;
     std::uint64_t size = 0;
-    std::string extra;           // dsn.queued: the report's queue id
+    std::string extra;           // dsn.queued: the report's queue id; a report's own event: "report"
+                                 // (filed with the original, its status left alone)
 };
 
 // What a message has been through, as bits (a message may have several: one recipient

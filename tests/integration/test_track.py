@@ -153,6 +153,17 @@ def test_quarantined_then_released(srv, sink):
     assert track(srv, "--status", "quarantined", ok=False).returncode == 1
 
 
+def test_bounce_shows_the_failed_attempt_and_the_report(rampart_factory, sink_factory):
+    sink = sink_factory(refuse={"gone@remote.test": "550 5.1.1 no such user"})
+    srv = rampart_factory("bouncing", smarthost_port=sink.port, relay_list=("127.0.0.1/32",))
+    send(srv, "grace@outside.test", ["gone@remote.test"])
+    [m] = wait_tracked(srv, lambda f: f and "dsn.queued" in events(f[0]), "--status", "bounced", what="the bounce")
+    attempt = [e for e in m["events"] if e["event"] == "delivery.attempt"]
+    assert attempt and attempt[0]["result"] == "failed" and attempt[0]["code"] == 550, m
+    text = track(srv, "--recipient", "gone@remote.test").stdout
+    assert "status: bounced" in text and "DSN sent" in text, text
+
+
 def test_forged_tracking_id_from_an_anonymous_client_is_replaced(srv, sink):
     forged = "forged-0000000000"
     send(srv, "carol@outside.test", ["dave@remote.test"],

@@ -36,6 +36,15 @@ TEST(TrackingReport, RefusedMailSaysWhoAndWhy) {
     EXPECT_NE(text.find("refused by rule relay.list: 550 relaying denied"), std::string::npos) << text;
     EXPECT_NE(text.find("RCPT refused"), std::string::npos) << text;
     EXPECT_EQ(text.find('\x1b'), std::string::npos) << "a peer's control characters reach the terminal";
+    Event d;
+    d.event = "delivery.attempt";
+    d.result = "failed";
+    d.code = 550;
+    d.reason = "550 5.1.1 no such user";
+    EXPECT_EQ(render_text({Message{"t", Bounced, {d}}}).find("550 550"), std::string::npos);
+    d.result = "delivered";
+    d.extra = "report";
+    EXPECT_EQ(event_label(d), "DSN delivery delivered");
     std::string json = render_json({m});
     EXPECT_NE(json.find("\"refused_by\""), std::string::npos);
     EXPECT_NE(json.find("\"rule\": \"relay.list\""), std::string::npos) << json;

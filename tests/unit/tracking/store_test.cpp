@@ -64,6 +64,24 @@ TEST(TrackingStore, DeliveryEventsFollowTheQueueIdToTheMessage) {
     EXPECT_EQ(m.events[1].event, "delivery.attempt");
     EXPECT_EQ(m.events[3].qid, "Q2");
     EXPECT_EQ(m.status, Delivered);
+    EXPECT_EQ(m.events[3].extra, "report");   // the report's own delivery is filed, not counted as the message's
+
+    // A report that is delivered does not make a bounced message "delivered".
+    Event bounced = ev(4000, "smtp.transaction", "t2", "Q3");
+    bounced.result = "accepted";
+    Event failed = ev(4100, "delivery.attempt", "", "Q3");
+    failed.result = "failed";
+    Event report = ev(4200, "dsn.queued", "", "Q3");
+    report.extra = "Q4";
+    Event report_delivered = ev(4300, "delivery.attempt", "", "Q4");
+    report_delivered.result = "delivered";
+    batch = {bounced, failed, report, report_delivered};
+    ASSERT_TRUE(s.append(batch).ok());
+    q.id = "t2";
+    found = s.find(q);
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ(found->front().status, Bounced);
+    EXPECT_EQ(found->front().events.size(), 4u);
 
     Query by_sender;
     by_sender.sender = "alice@EXAMPLE.test";
