@@ -31,8 +31,8 @@
 #include "queue/spool.hpp"
 #include "server/fd_limits.hpp"
 #include "server/server.hpp"
-#include "tracking/recorder.hpp"
 #include "session/back_pressure.hpp"
+#include "tracking/recorder.hpp"
 #include "util/log.hpp"
 #include "util/log_observer.hpp"
 

@@ -89,8 +89,8 @@ private:
     bool wait_delays_ = true;
     std::vector<std::unique_ptr<AgentRun>> runs_;
     std::string summary_;
-    std::vector<std::int64_t> elapsed_us_;
-    std::string tracking_id_;   // per agent, this transaction; -1: not asked
+    std::vector<std::int64_t> elapsed_us_;   // per agent, this transaction; -1: not asked
+    std::string tracking_id_;                // of the transaction under way (set_tracking_id)
 };
 
 // Applies one agent's edits to `message` (CRLF lines, header block first).

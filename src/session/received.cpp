@@ -54,7 +54,8 @@ std::uint64_t message_size_limit(std::uint64_t max_message_size, const SizeLimit
     f.server_principal = facts.server_principal;
     // and the X-Rampart-Tracking-Id header (an id taken from an organisation server's
     // message may be as long as tracking::kMaxIdLength, but it is then in the message).
-    std::uint64_t head = received_header_max(std::move(f)) + tracking::header_line(std::string(tracking::kNewIdLength, 'x')).size();
+    std::uint64_t head = received_header_max(std::move(f)) +
+                         tracking::header_line(std::string(tracking::kNewIdLength, 'x')).size();
     return max_message_size > head ? max_message_size - head : 0;
 }
 

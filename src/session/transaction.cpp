@@ -321,6 +321,11 @@ asio::awaitable<bool> Transaction::more_data(Clock::time_point deadline, std::st
 
 asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     const config::Listener& l = s_.listener;
+    // X-Rampart-Tracking-Id: an organisation server's is kept, so the message keeps the id
+    // it got at the edge (from here on, refusals and verdicts too); anyone else's goes.
+    std::optional<std::string> given = tracking::read_header(message);
+    bool keep_given = given && policy::organisation_server(s_.facts.principal) && tracking::valid_tracking_id(*given);
+    if (keep_given) s_.tracking_id = *given;
     policy::Decision hops = policy::check_data(s_.facts, smtp::count_received_headers(message));
     if (hops.verdict == policy::Verdict::Refuse) {
         log_transaction("refused", hops.reply, message.size(), hops.rule);
@@ -353,15 +358,12 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
         reset("");
         co_return s_.reply(ok);
     }
-    // X-Rampart-Tracking-Id: an organisation server's is kept (the message keeps the id
-    // it got at the edge); anyone else's is removed and ours added.
+    // Anyone else's X-Rampart-Tracking-Id is removed (from the message as the agents left
+    // it) and ours added next to our Received header.
     std::string stripped;   // the message without an untrusted id; outlives the commit
     std::string tracking_head;
-    std::optional<std::string> given = tracking::read_header(message);
-    if (given && policy::organisation_server(s_.facts.principal) && tracking::valid_tracking_id(*given)) {
-        s_.tracking_id = *given;
-    } else {
-        if (given) {
+    if (!keep_given) {
+        if (tracking::has_header(message)) {
             filter::Edits strip;
             strip.remove_headers.emplace_back(tracking::kHeader);
             stripped = filter::apply_edits(message, strip);
