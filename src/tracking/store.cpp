@@ -1,7 +1,11 @@
 // tracking/store.cpp — the SQLite tracking store (see store.hpp).
 #include "tracking/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <utility>
@@ -140,6 +144,13 @@ Store& Store::operator=(Store&& o) noexcept {
 }
 
 Result<Store> Store::open(const std::filesystem::path& file, bool create) {
+    // Addresses and reasons are the server's business: 0600 like the spool (SQLite would
+    // create 0644; its -wal and -shm files take the database file's mode).
+    if (create) {
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return errno_error(errno, "tracking store: cannot create " + file.string());
+        ::close(fd);
+    }
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(file.c_str(), &db, flags, nullptr) != SQLITE_OK) {

@@ -184,3 +184,15 @@ TEST(TrackingStore, OpenWithoutCreateNeedsTheFile) {
     TempDir d;
     EXPECT_FALSE(Store::open(d.path / "missing.db", false).ok());
 }
+
+TEST(TrackingStore, OnlyTheServersUserReadsIt) {
+    TempDir d;
+    Store s = open_store(d);
+    std::vector<Event> batch{ev(1, "smtp.rcpt.refused", "t1")};
+    ASSERT_TRUE(s.append(batch).ok());
+    for (const char* name : {"tracking.db", "tracking.db-wal"}) {
+        auto perms = std::filesystem::status(d.path / name).permissions();
+        EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+            << name;
+    }
+}
