@@ -4,6 +4,7 @@
 # Runs apt-get only for what is missing (apt-get update first), so repeated runs are quick.
 set -euo pipefail
 build_pkgs="g++ cmake ninja-build ccache pkg-config python3 libasio-dev libssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev libsodium-dev libcrypt-dev libldap2-dev libkrb5-dev zlib1g-dev nlohmann-json3-dev publicsuffix"   # publicsuffix: the Public Suffix List sender_auth loads at start
+build_pkgs="$build_pkgs libsqlite3-dev"   # tracking: the message tracking store (data_dir/tracking.db)
 test_pkgs="libgtest-dev python3 python3-pytest python3-aiosmtpd swaks libnet-ssleay-perl openssl clang libclang-rt-14-dev iproute2 nsd slapd ldap-utils krb5-kdc krb5-admin-server krb5-user python3-gssapi postfix dovecot-core dovecot-lmtpd dovecot-imapd clamav-daemon rspamd"
 test_pkgs="$test_pkgs python3-dkim python3-nacl"   # senderauth: DKIM signer for test data (make_data.py) and the integration tests
 test_pkgs="$test_pkgs opendkim opendkim-tools clamav-milter"   # milters: real milters behind the milter client

@@ -1,5 +1,5 @@
 // cli/cli.cpp — the command line: subcommands serve, check, explain, user, group, alias, server, queue,
-// quarantine, block, audit, install, default-config, settings, version, parsed with CLI11 (sendmail is parsed apart, sendmail(8)-style); each runs a function of cli/commands.hpp.
+// quarantine, block, audit, track, install, default-config, settings, version, parsed with CLI11 (sendmail is parsed apart, sendmail(8)-style); each runs a function of cli/commands.hpp.
 // Exit status: 0 success, 1 runtime failure (check: exposures found), 2 configuration error.
 #include "cli/cli.hpp"
 
@@ -150,6 +150,20 @@ int run(int argc, char** argv) {
     audit_cmd->add_option("--helo", audit_args.helo, "EHLO name (default rampart-audit.example)");
     audit_cmd->add_option("--timeout", audit_args.timeout_seconds, "Seconds to wait for each reply, connect and handshake (default 10)");
     audit_cmd->add_flag("--send-data", audit_args.send_data, "Allow the smuggling test to send real messages to --to (off: that test is inconclusive)");
+    TrackArgs track_args;
+    auto* track_cmd = app.add_subcommand(
+        "track", "Message tracking: every event of the matching messages (received, filter verdicts, queued, delivery attempts, reports, quarantine) and, for refused mail, which rule or agent refused it and why, refusals at RCPT included; reads data_dir/tracking.db (also while the server runs). Most recent first; exit 1 if nothing matches");
+    track_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the server");
+    track_cmd->add_option("--id", track_args.id, "Tracking id (X-Rampart-Tracking-Id) or queue id");
+    track_cmd->add_option("--sender", track_args.sender, "Envelope sender (case-insensitive, exact; \"\" for the null sender is not searchable)");
+    track_cmd->add_option("--recipient", track_args.recipient, "A recipient, accepted or refused (case-insensitive, exact)");
+    track_cmd->add_option("--client", track_args.client, "Client IP address");
+    track_cmd->add_option("--since", track_args.since, "Messages with an event at or after: RFC 3339 (2026-12-01T17:00:00Z) or a time ago (\"1h\", \"2d\")");
+    track_cmd->add_option("--until", track_args.until, "Messages with an event at or before: RFC 3339 or a time ago");
+    track_cmd->add_option("--status", track_args.status, "delivered | refused | quarantined | deferred | bounced")
+        ->check(CLI::IsMember({"delivered", "refused", "quarantined", "deferred", "bounced"}));
+    track_cmd->add_option("--limit", track_args.limit, "At most this many messages (default 100)");
+    track_cmd->add_flag("--json", track_args.json, "Machine-readable output (JSON)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     std::string man_section, man_dir;
@@ -207,6 +221,7 @@ int run(int argc, char** argv) {
         }
         return block_command(config_path, block_args);
     }
+    if (*track_cmd) return track_command(config_path, track_args);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

@@ -23,6 +23,9 @@ class Brakes;
 namespace rampart::session {
 class BackPressure;
 }
+namespace rampart::tracking {
+class Recorder;
+}
 
 namespace rampart::cli {
 
@@ -102,6 +105,16 @@ struct AuditArgs {
     int timeout_seconds = 10;
 };
 int audit_command(const AuditArgs& args);
+// ---- track.cpp: rampart track (reads data_dir/tracking.db, no server needed) ----
+struct TrackArgs {
+    std::string id, sender, recipient, client, since, until, status;
+    std::size_t limit = 100;
+    bool json = false;
+};
+int track_command(const std::string& path, const TrackArgs& a);
+// The server's recorder for data_dir/tracking.db ([tracking]); null when tracking is off or
+// the store cannot be opened (logged as tracking.unavailable: mail flows without it).
+std::unique_ptr<tracking::Recorder> start_tracking(const config::Config& cfg, const std::filesystem::path& data_dir);
 
 // ---- explain.cpp ----
 struct ExplainArgs {

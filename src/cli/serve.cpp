@@ -42,7 +42,9 @@
 #include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "session/back_pressure.hpp"
+#include "tracking/recorder.hpp"
 #include "util/log.hpp"
+#include "util/log_observer.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -109,6 +111,13 @@ int serve(const std::string& path) {
         std::cerr << "server.data_dir: " << r.error().message << "\n";
         return 1;
     }
+    // Message tracking: the log events it tracks go to its writer thread from here on; the
+    // guard takes the observer away before the recorder goes (objects made later go first).
+    std::unique_ptr<tracking::Recorder> tracker = start_tracking(*cfg, data);
+    struct ObserverGuard {
+        ~ObserverGuard() { log::set_observer(nullptr); }
+    } observer_guard;
+    if (tracker) log::set_observer(tracker.get());
     if (auto r = add_tls_contexts(*cfg, data, *parts); !r) {
         std::cerr << r.error().message << "\n";
         return 1;

@@ -454,6 +454,13 @@ struct AdminSettings {
     int line = 0;
 };
 
+// [tracking]: the message tracking store (data_dir/tracking.db, `rampart track`).
+struct TrackingSettings {
+    bool enabled = true;
+    milliseconds max_age{std::chrono::hours(24 * 30)};
+    std::uint64_t max_size = std::uint64_t(1) << 30;
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -480,6 +487,7 @@ struct Config {
     BackPressureSettings back_pressure;
     ReputationSettings reputation;
     AdminSettings admin;
+    TrackingSettings tracking;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

@@ -860,6 +860,15 @@ void check_admin(const AdminSettings& a, Ctx& ctx) {
                   "set admin.tls_certificate, admin.tls_key and admin.token_file, or bind to \"127.0.0.1:PORT\"");
 }
 
+const Field<TrackingSettings> kTracking[] = {
+    {"enabled", "bool", "true", "Keep the message tracking store data_dir/tracking.db (`rampart track`): every message's receipt, filter verdicts, queueing, delivery attempts, reports and quarantine, and every refusal (connection, MAIL, RCPT, end of data) with the rule or agent and its reason. Written by one background thread; when it falls behind, events are dropped with a tracking.dropped warning, never a slower session. The X-Rampart-Tracking-Id header is added either way.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.enabled = *v)},
+    {"max_age", "duration", "\"30d\"", "Tracking events older than this are deleted (checked at start and hourly).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
+    {"max_size", "size", "\"1GiB\"", "When the store's data grows past this, its oldest events are deleted until it is back under (checked at start and every minute while events arrive).",
+     SET(if (auto v = read_size(n, ctx, path)) t.max_size = *v)},
+};
+
 std::optional<double> read_percent(const toml::node& n, Ctx& ctx, const std::string& path) {
     std::optional<double> v;
     if (n.is_floating_point()) v = *n.value<double>();
@@ -1311,6 +1320,7 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
         } else if (key == "transport_rules") {
             apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
+        else if (key == "tracking") apply_table(c.tracking, kTracking, v, ctx, key);
         else if (key == "back_pressure") {
             c.back_pressure.line = line_of(v);
             apply_table(c.back_pressure, kBackPressure, v, ctx, key);
@@ -1334,7 +1344,7 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.admin, kAdmin, v, ctx, key);
             check_admin(c.admin, ctx);
         }
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, admin");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, admin, tracking");
     }
     check_transport_rules(c, ctx);
 }
@@ -1372,6 +1382,7 @@ std::string settings_reference() {
     reference_section(out, "[transport_rules.reject]", "", kRuleReject);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     reference_section(out, "[back_pressure]", "Spool disk and queue watermarks: MAIL FROM slowed, then refused with 452 4.3.1, anonymous clients first; accepting resumes by itself. On in every role. See \"Back pressure\" above.", kBackPressure);
+    reference_section(out, "[tracking]", "Message tracking: one store per server under data_dir, read by `rampart track` (see docs/architecture.md \"Message tracking\").", kTracking);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
     reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md). Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
     return out;

@@ -151,7 +151,7 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
                                              {"agent", agent.name()}, {"stage", stage_name(stage)},
                                              {"verdict", verdict_name(v.kind)}, {"rule", v.rule.empty() ? "-" : v.rule},
                                              {"code", v.reply.code}, {"reason", v.reason.empty() ? "-" : v.reason},
-                                             {"us", us}});
+                                             {"us", us}, {"tracking_id", tracking_id_.empty() ? "-" : tracking_id_}});
         if (trace) trace->push_back(note);
         if (v.kind == Kind::Continue) continue;
         summary_ += (summary_.empty() ? "" : ",") + std::string(agent.name()) + ":" + std::string(verdict_name(v.kind));

@@ -65,6 +65,8 @@ public:
     ChainRun(const Chain& chain, SessionInfo session, bool offline = false);
     void set_principal(const policy::Principal& p) { session_.principal = p; }
     void set_tls(bool tls) { session_.tls = tls; }
+    // The message tracking id the filter.verdict log events carry.
+    void set_tracking_id(const std::string& id) { tracking_id_ = id; }
     // Non-empty once an agent allow-listed the client (the list's name).
     const std::string& allow_listed() const { return session_.allow_listed; }
     // Tarpits (AgentVerdict::delay) are noted, not waited: `rampart explain` answers at once.
@@ -90,6 +92,7 @@ private:
     std::vector<std::unique_ptr<AgentRun>> runs_;
     std::string summary_;
     std::vector<std::int64_t> elapsed_us_;   // per agent, this transaction; -1: not asked
+    std::string tracking_id_;                // of the transaction under way (set_tracking_id)
 };
 
 // Applies one agent's edits to `message` (CRLF lines, header block first).

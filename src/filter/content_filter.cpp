@@ -5,6 +5,7 @@
 
 #include "directory/safe_senders.hpp"
 #include "filter/http_client.hpp"
+#include "policy/trust.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -53,7 +54,7 @@ public:
         if (stage != Stage::EndOfData) co_return AgentVerdict::proceed();
         using Kind = policy::Principal::Kind;
         const policy::Principal& p = session_.principal;
-        if (p.kind == Kind::Server) {
+        if (policy::organisation_server(p)) {
             std::optional<int> scl = ContentFilter::read_stamp(view.message);
             if (!scl) co_return AgentVerdict::proceed("", "organisation server " + p.name + ": not scanned, no stamp to judge");
             AgentVerdict v = agent_.judge(*scl, true);

@@ -1,6 +1,8 @@
 // session/received.cpp — Received header text (see received.hpp).
 #include "session/received.hpp"
 
+#include "tracking/tracking_id.hpp"
+
 namespace rampart::session {
 
 std::string rfc5322_date(std::time_t t) {
@@ -50,7 +52,10 @@ std::uint64_t message_size_limit(std::uint64_t max_message_size, const SizeLimit
     f.tls = facts.tls;
     f.authenticated = true;   // ESMTPA/ESMTPSA: the longer name whoever the client is
     f.server_principal = facts.server_principal;
-    std::uint64_t head = received_header_max(std::move(f));
+    // and the X-Rampart-Tracking-Id header (an id taken from an organisation server's
+    // message may be as long as tracking::kMaxIdLength, but it is then in the message).
+    std::uint64_t head = received_header_max(std::move(f)) +
+                         tracking::header_line(std::string(tracking::kNewIdLength, 'x')).size();
     return max_message_size > head ? max_message_size - head : 0;
 }
 

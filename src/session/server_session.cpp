@@ -68,7 +68,8 @@ asio::awaitable<void> Session::run() {
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         metrics::catalog().refusals.with({l.name, "connect", cf.agent, cf.rule}).inc();
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", cf.rule},
-                                              {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+                                              {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason},
+                                              {"tracking_id", s_.tracking_id}});
         if (l.tls == config::TlsMode::Implicit) {   // a TLS client could not read a clear-text reply
             s_.stream.close();
             co_return;
@@ -89,7 +90,8 @@ asio::awaitable<void> Session::run() {
     if (conn.verdict == policy::Verdict::Refuse) {
         metrics::catalog().refusals.with({l.name, "connect", metrics::kPolicyAgent, conn.rule}).inc();
         log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()},
-                                              {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text}});
+                                              {"rule", conn.rule}, {"code", conn.reply.code}, {"reason", conn.reply.text},
+                                              {"tracking_id", s_.tracking_id}});
         co_await s_.close_after_fatal(conn.reply);
         co_await s_.stream.finish();
         co_return;

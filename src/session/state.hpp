@@ -14,6 +14,7 @@
 #include "session/received.hpp"
 #include "session/server_session.hpp"
 #include "smtp/reply.hpp"
+#include "tracking/tracking_id.hpp"
 
 namespace rampart::session {
 
@@ -38,6 +39,7 @@ struct SessionState {
         if (!chain) co_return filter::ChainResult{};
         chain->set_principal(facts.principal);
         chain->set_tls(facts.tls);
+        chain->set_tracking_id(tracking_id);
         co_return co_await chain->run(stage, view);
     }
 
@@ -78,6 +80,12 @@ struct SessionState {
         return session::message_size_limit(listener.limits.max_message_size, f);
     }
     std::string client_text() const { return client.address.text(); }
+    // MAIL starts a message: the session's first keeps the id its connection got (so a
+    // connect-stage verdict is filed with it), every later one gets a new id.
+    void next_tracking_id() {
+        if (tracking_id_used) tracking_id = tracking::new_tracking_id();
+        tracking_id_used = true;
+    }
 
     net::Stream& stream;
     const config::Listener& listener;
@@ -92,6 +100,10 @@ struct SessionState {
     std::string helo_forged;          // why the last HELO/EHLO is forged (reported at MAIL)
     unsigned reputation_noted = 0;    // signals already reported this session (bits)
     unsigned errors = 0;
+    // The message tracking id (tracking/tracking_id.hpp) of the transaction under way, in
+    // its log events and its X-Rampart-Tracking-Id header.
+    std::string tracking_id = tracking::new_tracking_id();
+    bool tracking_id_used = false;
 };
 
 }  // namespace rampart::session

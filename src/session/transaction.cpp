@@ -14,12 +14,14 @@
 #include "session/expansion.hpp"
 #include "net/stream.hpp"
 #include "policy/brakes.hpp"
+#include "policy/trust.hpp"
 #include "queue/spool.hpp"
 #include "queue/spool_format.hpp"
 #include "session/received.hpp"
 #include "session/state.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/reply.hpp"
+#include "tracking/tracking_id.hpp"
 #include "util/log.hpp"
 #include "util/metric_catalog.hpp"
 #include "util/text.hpp"
@@ -45,6 +47,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     const config::Listener& l = s_.listener;
     if (s_.helo.empty()) co_return s_.reply(Reply(503, "5.5.1", "send EHLO or HELO first"));
     if (in_mail_) co_return s_.reply(Reply(503, "5.5.1", "nested MAIL command"));
+    s_.next_tracking_id();
     if (!s_.esmtp && (cmd.mail.size || cmd.mail.body != smtp::Body::Unspecified || cmd.mail.smtputf8 ||
                       cmd.mail.ret != smtp::Ret::Unspecified || !cmd.mail.envid.empty()))
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
@@ -55,7 +58,8 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (d.verdict == policy::Verdict::Refuse) {
         metrics::catalog().refusals.with({l.name, "mail", metrics::kPolicyAgent, d.rule}).inc();
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
-                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text}});
+                                        {"rule", d.rule}, {"code", d.reply.code}, {"reason", d.reply.text},
+                                        {"tracking_id", s_.tracking_id}});
         co_return s_.reply(d.reply);
     }
     if (std::optional<Reply> r = co_await back_pressure(cmd.path)) co_return s_.reply(*r);
@@ -67,7 +71,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         metrics::catalog().refusals.with({l.name, "mail", cf.agent, cf.rule}).inc();
         log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", cmd.path.text()},
-                                        {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}});
+                                        {"rule", cf.rule}, {"agent", cf.agent}, {"code", cf.reply.code}, {"reason", cf.reason}, {"tracking_id", s_.tracking_id}});
         reset("");   // no transaction was opened; agents drop what they learnt
         co_return s_.reply(cf.reply);
     }
@@ -117,7 +121,8 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         if (reply.permanent()) s_.note_reputation(filter::Signal::RefusedRecipient);
         metrics::catalog().refusals.with({l.name, "rcpt", agent, rule}).inc();
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
-                                        {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason}});
+                                        {"to", cmd.path.text()}, {"rule", rule}, {"code", reply.code}, {"reason", reason},
+                                        {"tracking_id", s_.tracking_id}});
         co_return s_.reply(reply);
     }
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::RcptTo, view);
@@ -128,7 +133,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
         metrics::catalog().refusals.with({l.name, "rcpt", cf.agent, cf.rule}).inc();
         log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", sender_.text()},
                                         {"to", cmd.path.text()}, {"rule", cf.rule}, {"agent", cf.agent},
-                                        {"code", cf.reply.code}, {"reason", cf.reason}});
+                                        {"code", cf.reply.code}, {"reason", cf.reason}, {"tracking_id", s_.tracking_id}});
         co_return s_.reply(cf.reply);
     }
     bool discarded = cf.kind == filter::AgentVerdict::Kind::Discard;
@@ -176,7 +181,8 @@ asio::awaitable<std::optional<Reply>> Transaction::back_pressure(const smtp::Pat
     if (v.kind != policy::PressureVerdict::Kind::Refuse) co_return std::nullopt;
     metrics::catalog().refusals.with({s_.listener.name, "mail", metrics::kPolicyAgent, v.rule}).inc();
     log::info("smtp.mail.refused", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"from", sender.text()},
-                                    {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason}});
+                                    {"rule", v.rule}, {"code", v.reply.code}, {"reason", v.reason},
+                                    {"tracking_id", s_.tracking_id}});
     co_return v.reply;
 }
 
@@ -193,7 +199,7 @@ asio::awaitable<void> Transaction::on_data() {
         Reply r(554, "5.5.0", "SMTP protocol synchronization error: data sent before the 354 reply; closing");
         log::warn("smtp.pipelining_refused", {{"listener", l.name}, {"client", s_.client_text()},
                                               {"pending_bytes", s_.io.pending().size()}, {"setting", "forbid_unauth_pipelining"}});
-        log_transaction("refused", r, 0);
+        log_transaction("refused", r, 0, "forbid_unauth_pipelining");
         s_.note_reputation(filter::Signal::Pipelining);
         reset("");
         co_await s_.close_after_fatal(r);
@@ -322,10 +328,15 @@ asio::awaitable<bool> Transaction::more_data(Clock::time_point deadline, std::st
 
 asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     const config::Listener& l = s_.listener;
+    // X-Rampart-Tracking-Id: an organisation server's is kept, so the message keeps the id
+    // it got at the edge (from here on, refusals and verdicts too); anyone else's goes.
+    std::optional<std::string> given = tracking::read_header(message);
+    bool keep_given = given && policy::organisation_server(s_.facts.principal) && tracking::valid_tracking_id(*given);
+    if (keep_given) s_.tracking_id = *given;
     policy::Decision hops = policy::check_data(s_.facts, smtp::count_received_headers(message));
     if (hops.verdict == policy::Verdict::Refuse) {
         metrics::catalog().refusals.with({l.name, "data", metrics::kPolicyAgent, hops.rule}).inc();
-        log_transaction("refused", hops.reply, message.size());
+        log_transaction("refused", hops.reply, message.size(), hops.rule);
         reset("");
         co_return s_.reply(hops.reply);
     }
@@ -341,7 +352,7 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     if (cf.scl) s_.note_reputation(filter::Signal::Scl, *cf.scl);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
         metrics::catalog().refusals.with({l.name, "data", cf.agent, cf.rule}).inc();
-        log_transaction("refused", cf.reply, message.size());
+        log_transaction("refused", cf.reply, message.size(), cf.rule, cf.agent);
         reset("");
         co_return s_.reply(cf.reply);
     }
@@ -356,6 +367,19 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
         log_transaction("discarded", ok, message.size());
         reset("");
         co_return s_.reply(ok);
+    }
+    // Anyone else's X-Rampart-Tracking-Id is removed (from the message as the agents left
+    // it) and ours added next to our Received header.
+    std::string stripped;   // the message without an untrusted id; outlives the commit
+    std::string tracking_head;
+    if (!keep_given) {
+        if (tracking::has_header(message)) {
+            filter::Edits strip;
+            strip.remove_headers.emplace_back(tracking::kHeader);
+            stripped = filter::apply_edits(message, strip);
+            message = stripped;
+        }
+        tracking_head = tracking::header_line(s_.tracking_id);
     }
     queue::Envelope env;
     env.id = queue::new_queue_id();
@@ -385,9 +409,9 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     rf.id = env.id;
     if (rcpts_.size() == 1) rf.single_recipient = rcpts_.front().address;
     rf.when = std::time(nullptr);
-    std::string head = received_header(rf);
+    std::string head = received_header(rf) + tracking_head;
     if (auto r = over_size_limit(head.size() + message.size())) {   // what will be sent on, our header included
-        log_transaction("refused", *r, message.size());
+        log_transaction("refused", *r, message.size(), "limits.max_message_size");
         reset("");
         co_return s_.reply(*r);
     }
@@ -413,7 +437,8 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     quota_.commit();   // what MAIL and RCPT reserved is now sent
     Reply ok(250, "2.0.0", "Ok: queued as " + env.id);
     if (!env.quarantine.empty())
-        log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine}});
+        log::info("quarantine.added", {{"qid", env.id}, {"listener", l.name}, {"client", s_.client_text()}, {"reason", env.quarantine},
+                                        {"tracking_id", s_.tracking_id}});
     log_transaction(env.quarantine.empty() ? "accepted" : "quarantined", ok, env.size);
     reset("");
     if (s_.svc.queued) s_.svc.queued(env);
@@ -487,7 +512,8 @@ void Transaction::reset(std::string_view why) {
     if (s_.chain) s_.chain->end_transaction();
 }
 
-void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size) {
+void Transaction::log_transaction(std::string_view result, const Reply& r, std::uint64_t size, std::string_view rule,
+                                  std::string_view agent) {
     auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started_).count();
     metrics::catalog().transactions.with({s_.listener.name, result}).inc();
     std::string qid;
@@ -499,7 +525,8 @@ void Transaction::log_transaction(std::string_view result, const Reply& r, std::
                                    {"size", size}, {"result", result}, {"code", r.code}, {"reason", r.summary()},
                                    {"filters", s_.chain ? s_.chain->summary() : std::string("-")},
                                    {"filter_us", s_.chain ? s_.chain->time_summary() : std::string("-")},
-                                   {"duration_ms", ms}});
+                                   {"duration_ms", ms}, {"rule", rule.empty() ? "-" : rule}, {"agent", agent.empty() ? "-" : agent},
+                                   {"tracking_id", s_.tracking_id}});
 }
 
 }  // namespace rampart::session

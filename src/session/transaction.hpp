@@ -53,7 +53,9 @@ private:
     // The arriving message could not be stored (disk full, ...): logs, ends the
     // transaction, answers 452 4.3.1.
     void storage_failed(const Error& e, std::uint64_t size);
-    void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size);
+    // `rule`, `agent`: who refused at end of data, for the log and `rampart track`.
+    void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size, std::string_view rule = {},
+                         std::string_view agent = {});
     // The end-of-data agents changed the envelope: `wanted` is the recipient list they left
     // (client recipients keep their DSN parameters; added ones get the defaults).
     void apply_envelope_edits(const std::vector<std::string>& wanted);

@@ -1,6 +1,7 @@
 // util/log.cpp — the log sink and event counters. Thread-safe; one write(2) per line so
 // concurrent lines never interleave.
 #include "util/log.hpp"
+#include "util/log_observer.hpp"
 #include "util/text.hpp"
 
 #include <fcntl.h>
@@ -22,6 +23,7 @@ std::atomic<int> g_fd{2};
 std::string g_path;   // the log file's name (reopen_file); empty: standard error
 std::mutex g_path_mutex;
 std::atomic<Level> g_min{Level::Info};
+std::atomic<Observer*> g_observer{nullptr};
 
 std::string_view level_name(Level l) {
     switch (l) {
@@ -81,6 +83,7 @@ void event(Level level, std::string_view name, std::initializer_list<Field> fiel
         if (it == g_counters.end()) g_counters.emplace(std::string(name), 1);
         else ++it->second;
     }
+    if (Observer* o = g_observer.load(std::memory_order_acquire)) o->on_event(name, fields);
     if (level < g_min.load(std::memory_order_relaxed)) return;
     std::string line;
     line.reserve(256);
@@ -109,6 +112,8 @@ void event(Level level, std::string_view name, std::initializer_list<Field> fiel
 }
 
 void set_min_level(Level level) { g_min = level; }
+
+void set_observer(Observer* observer) { g_observer.store(observer, std::memory_order_release); }
 
 bool set_file(const std::string& path) {
     if (path.empty()) {

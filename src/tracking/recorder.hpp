@@ -1,0 +1,70 @@
+// tracking/recorder.hpp — feeds the tracking store from the log events it tracks, off the
+// SMTP path: sessions and delivery only copy an event's fields into a bounded queue; one
+// writer thread takes what is queued and appends it to the store in one transaction.
+// Contract: on_event never blocks on the store; when the queue is full the event is
+// dropped and counted (tracking.dropped warning, at the 1st, 2nd, 4th, 8th... drop). The
+// store is rotated (Store::rotate) at start, by age hourly and by size every minute.
+// Tracked events (docs/logging.md): smtp.connection.refused, smtp.mail.refused,
+// smtp.rcpt.refused, smtp.transaction, filter.verdict (other than continue),
+// quarantine.added, quarantine.released, delivery.attempt, queue.failed, dsn.queued,
+// dsn.suppressed.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "tracking/store.hpp"
+#include "util/log_observer.hpp"
+#include "util/result.hpp"
+
+namespace rampart::tracking {
+
+// The store's event for a log event, or nullopt if the event is not tracked.
+std::optional<Event> to_event(std::string_view name, std::initializer_list<log::Field> fields, std::int64_t now_ms);
+std::int64_t now_ms();
+
+struct RecorderSettings {
+    std::size_t capacity = 50000;          // events waiting for the writer at most
+    std::int64_t max_age_ms = 0;           // 0: no age limit
+    std::uint64_t max_size = 0;            // 0: no size limit
+};
+
+class Recorder final : public log::Observer {
+public:
+    // Opens (creates) the store at `file`, rotates it once and starts the writer thread.
+    static Result<std::unique_ptr<Recorder>> start(const std::filesystem::path& file, RecorderSettings settings);
+    // Writes what is queued, then stops the thread.
+    ~Recorder() override;
+    Recorder(const Recorder&) = delete;
+    Recorder& operator=(const Recorder&) = delete;
+
+    void on_event(std::string_view name, std::initializer_list<log::Field> fields) override;
+    // Queues an event as on_event does (tests, bench).
+    void record(Event e);
+    // Waits until everything queued so far is in the store.
+    void flush();
+    std::uint64_t dropped() const { return dropped_.load(); }
+
+private:
+    Recorder(Store store, RecorderSettings settings);
+    void run();
+
+    Store store_;
+    RecorderSettings settings_;
+    std::mutex mutex_;
+    std::condition_variable wake_, written_;
+    std::vector<Event> queue_;
+    std::uint64_t queued_total_ = 0, written_total_ = 0;   // under mutex_
+    bool stop_ = false;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::thread thread_;
+};
+
+}  // namespace rampart::tracking

@@ -1,0 +1,79 @@
+// tracking/tracking_id.cpp — see tracking_id.hpp.
+#include "tracking/tracking_id.hpp"
+
+#include <random>
+
+#include "util/text.hpp"
+
+namespace rampart::tracking {
+namespace {
+
+// Calls `f(name, raw value)` for each field of the header block until it returns true.
+template <class F>
+void each_field(std::string_view message, F f) {
+    std::size_t pos = 0;
+    while (pos < message.size()) {
+        std::size_t nl = message.find('\n', pos);
+        std::size_t next = nl == std::string_view::npos ? message.size() : nl + 1;
+        std::string_view line = message.substr(pos, next - pos);
+        if (line == "\r\n" || line == "\n") return;
+        pos = next;
+        if (line[0] == ' ' || line[0] == '\t') continue;
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::string_view value = line.substr(colon + 1);
+        // Continuation lines belong to the value.
+        while (pos < message.size() && (message[pos] == ' ' || message[pos] == '\t')) {
+            std::size_t n2 = message.find('\n', pos);
+            std::size_t e = n2 == std::string_view::npos ? message.size() : n2 + 1;
+            value = std::string_view(value.data(), message.data() + e - value.data());
+            pos = e;
+        }
+        if (f(line.substr(0, colon), value)) return;
+    }
+}
+
+bool is_header_name(std::string_view name) {
+    return util::ascii_lower(std::string(name)) == util::ascii_lower(std::string(kHeader));
+}
+
+}  // namespace
+
+std::string new_tracking_id() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::random_device rd;
+    std::string out;
+    for (int i = 0; i < 3; ++i) {
+        std::uint32_t v = rd();
+        for (int j = 0; j < 8; ++j, v >>= 4) out += kHex[v & 0xf];
+    }
+    return out;
+}
+
+bool valid_tracking_id(std::string_view id) {
+    if (id.size() < 8 || id.size() > kMaxIdLength) return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::optional<std::string> read_header(std::string_view message) {
+    std::optional<std::string> out;
+    each_field(message, [&](std::string_view name, std::string_view value) {
+        if (!is_header_name(name)) return false;
+        std::string v;
+        for (char c : value)
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n') v += c;
+        out = std::move(v);
+        return true;
+    });
+    return out;
+}
+
+bool has_header(std::string_view message) { return read_header(message).has_value(); }
+
+std::string header_line(std::string_view id) { return std::string(kHeader) + ": " + std::string(id) + "\r\n"; }
+
+}  // namespace rampart::tracking

@@ -1,0 +1,77 @@
+#include "tracking/recorder.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+using namespace rampart::tracking;
+namespace log = rampart::log;
+
+namespace {
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/rampart-rec-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST(TrackingRecorder, LogEventsReachTheStore) {
+    TempDir d;
+    auto r = Recorder::start(d.path / "t.db", RecorderSettings{});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    log::set_observer(r->get());
+    log::info("smtp.rcpt.refused", {{"listener", "in"}, {"client", "192.0.2.1"}, {"from", "a@b.test"}, {"to", "c@d.test"},
+                                    {"rule", "relay.list"}, {"code", 550}, {"reason", "relaying denied"}, {"tracking_id", "tid00001"}});
+    log::info("smtp.auth", {{"user", "x"}});   // not tracked
+    log::set_observer(nullptr);
+    (*r)->flush();
+    auto store = Store::open(d.path / "t.db", false);   // a second reader, as `rampart track`
+    ASSERT_TRUE(store.ok());
+    Query q;
+    q.id = "tid00001";
+    auto found = store->find(q);
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ(found->front().events.front().rule, "relay.list");
+    EXPECT_EQ(store->event_count(), 1u);
+}
+
+TEST(TrackingRecorder, AFullQueueDropsAndCounts) {
+    TempDir d;
+    RecorderSettings s;
+    s.capacity = 4;
+    auto r = Recorder::start(d.path / "t.db", s);
+    ASSERT_TRUE(r.ok());
+    // More than the queue holds, faster than one thread can write them: some are dropped,
+    // none blocks, and what was kept plus what was dropped is everything.
+    const std::uint64_t n = 20000;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        Event e;
+        e.event = "smtp.rcpt.refused";
+        e.tracking_id = "t" + std::to_string(i);
+        (*r)->record(std::move(e));
+    }
+    (*r)->flush();
+    auto store = Store::open(d.path / "t.db", false);
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ(store->event_count() + (*r)->dropped(), n);
+    // A queue with no room at all drops every event at once, without waiting.
+    s.capacity = 0;
+    auto none = Recorder::start(d.path / "u.db", s);
+    ASSERT_TRUE(none.ok());
+    for (int i = 0; i < 3; ++i) {
+        Event e;
+        e.event = "smtp.rcpt.refused";
+        e.tracking_id = "t";
+        (*none)->record(std::move(e));
+    }
+    (*none)->flush();
+    EXPECT_EQ((*none)->dropped(), 3u);
+    EXPECT_EQ(Store::open(d.path / "u.db", false)->event_count(), 0u);
+}
