@@ -60,19 +60,21 @@ std::int64_t now_seconds() { return std::chrono::duration_cast<std::chrono::seco
 
 constexpr auto kIoTimeout = 30s;
 
+// Appends what arrives to `buffer`; false on EOF, error or timeout.
+asio::awaitable<bool> fill(net::Stream& s, std::string& buffer) {
+    char chunk[16384];
+    std::size_t n = co_await s.read_some(asio::buffer(chunk), kIoTimeout);
+    if (n == 0) co_return false;
+    buffer.append(chunk, n);
+    co_return true;
+}
+
 // "LEN\n" then LEN bytes, LEN <= max.
 asio::awaitable<Result<std::string>> read_frame(net::Stream& s, std::string& buffer, std::size_t max) {
-    char chunk[16384];
-    auto fill = [&]() -> asio::awaitable<bool> {
-        std::size_t n = co_await s.read_some(asio::buffer(chunk), kIoTimeout);
-        if (n == 0) co_return false;
-        buffer.append(chunk, n);
-        co_return true;
-    };
     std::size_t nl;
     while ((nl = buffer.find('\n')) == std::string::npos) {
         if (buffer.size() > 24) co_return Error{0, "bad frame header"};
-        if (!co_await fill()) co_return Error{0, "connection closed or timed out"};
+        if (!co_await fill(s, buffer)) co_return Error{0, "connection closed or timed out"};
     }
     std::size_t len = 0;
     if (nl == 0 || nl > 20) co_return Error{0, "bad frame header"};
@@ -83,7 +85,8 @@ asio::awaitable<Result<std::string>> read_frame(net::Stream& s, std::string& buf
     }
     buffer.erase(0, nl + 1);
     while (buffer.size() < len)
-        if (!co_await fill()) co_return Error{0, "truncated frame (" + std::to_string(buffer.size()) + " of " + std::to_string(len) + " bytes)"};
+        if (!co_await fill(s, buffer))
+            co_return Error{0, "truncated frame (" + std::to_string(buffer.size()) + " of " + std::to_string(len) + " bytes)"};
     std::string out = buffer.substr(0, len);
     buffer.erase(0, len);
     co_return out;
@@ -257,7 +260,8 @@ struct EdgeSync::Impl : std::enable_shared_from_this<Impl> {
         std::string raw;
         if (!base64url_decode(hello[4], raw) || sha256_hex(raw) != *want) return "wrong bootstrap secret";
         std::string fp = pem_fingerprint(cert_pem);
-        if (fp.empty() || fp != peer.fingerprint) return "the certificate sent is not the one presented in the TLS handshake";
+        if (fp.empty() || fp != peer.fingerprint)
+            return "the certificate sent (" + fp + ") is not the one presented in the TLS handshake (" + peer.fingerprint + ")";
         std::string raw_key;
         if (!from_hex(hello[3], raw_key) || raw_key.size() != 32) return "malformed signing key";
         // Pin, then retire the secret (bootstrap.toml rewritten without secret_sha256).
@@ -298,9 +302,13 @@ asio::awaitable<void> edge_session(std::shared_ptr<EdgeSync::Impl> self, asio::i
     }
     std::string buffer;
     auto hello = co_await read_frame(stream, buffer, 4096);
-    auto pem = hello ? co_await read_frame(stream, buffer, 65536) : Result<std::string>(hello.error());
-    if (!hello || !pem) {
-        self->refused(peer, "hello: " + (hello ? pem.error().message : hello.error().message));
+    if (!hello) {
+        self->refused(peer, "hello: " + hello.error().message);
+        co_return;
+    }
+    auto pem = co_await read_frame(stream, buffer, 65536);
+    if (!pem) {
+        self->refused(peer, "hello: " + pem.error().message);
         co_return;
     }
     if (self->busy) {
@@ -564,9 +572,9 @@ asio::awaitable<std::string> push_edge(std::shared_ptr<HubSync::Impl> self, Edge
     if (!peer || peer->fingerprint != want)
         co_return "the edge presented certificate " + (peer ? peer->fingerprint : std::string("(none)")) + ", not the pinned " + want;
     std::string buffer;
-    if (!co_await write_frame(stream, "HELLO 1 " + self->cfg.server.hostname + " " + self->key.public_hex + " " + edge.secret) ||
-        !co_await write_frame(stream, self->cert_pem))
-        co_return "connection lost";
+    std::string hello = "HELLO 1 " + self->cfg.server.hostname + " " + self->key.public_hex + " " + edge.secret;
+    if (!co_await write_frame(stream, hello)) co_return "connection lost";
+    if (!co_await write_frame(stream, self->cert_pem)) co_return "connection lost";
     auto answer = co_await read_frame(stream, buffer, 4096);
     if (!answer) co_return "hello: " + answer.error().message;
     std::vector<std::string> w = words(*answer);
@@ -686,6 +694,7 @@ HubSync::~HubSync() { close(); }
 Result<Ok> HubSync::open() {
     std::error_code ec;
     std::filesystem::create_directories(impl_->hub_dir / "edges", ec);
+    std::filesystem::create_directories(impl_->hub_dir / "state", ec);
     auto key = load_or_create_signing_key(impl_->hub_dir / "sign.key");
     if (!key) return key.error();
     impl_->key = *key;

@@ -77,7 +77,7 @@ TEST(ReplicationCodec, EntryCountBounded) {
 
 TEST(ReplicationCodec, Hex) {
     std::string raw;
-    EXPECT_TRUE(from_hex(to_hex("\x00\xff\x10", 3), raw));
+    EXPECT_TRUE(from_hex(to_hex(std::string_view("\x00\xff\x10", 3)), raw));
     EXPECT_EQ(raw, std::string("\x00\xff\x10", 3));
     EXPECT_FALSE(from_hex("abc", raw));
     EXPECT_FALSE(from_hex("zz", raw));
