@@ -59,6 +59,9 @@ namespace {
 std::int64_t now_seconds() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 constexpr auto kIoTimeout = 30s;
+// Connecting to an edge: short, so `rampart hub sync --now` (the control socket waits 10 s)
+// reports an unreachable edge instead of timing out itself.
+constexpr auto kConnectTimeout = 5s;
 
 // Appends what arrives to `buffer`; false on EOF, error or timeout.
 asio::awaitable<bool> fill(net::Stream& s, std::string& buffer) {
@@ -557,7 +560,7 @@ asio::awaitable<std::string> push_edge(std::shared_ptr<HubSync::Impl> self, Edge
     if (ec) co_return "resolve " + edge.sync.host + ": " + ec.message();
     asio::ip::tcp::socket socket(self->ex);
     asio::steady_timer timer(self->ex);
-    timer.expires_after(kIoTimeout);
+    timer.expires_after(kConnectTimeout);
     timer.async_wait([&socket](const std::error_code& e) {
         std::error_code ignored;
         if (!e) socket.close(ignored);

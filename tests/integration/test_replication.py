@@ -347,3 +347,22 @@ def test_expired_secret_refused(tmp_path):
     finally:
         hub.stop()
         edge.stop()
+
+
+def test_unreachable_hub_warned_and_edge_keeps_serving(pair):
+    """No push for longer than [edge] hub_unreachable_warning: edge.hub.unreachable, and the
+    edge still answers from its last replica."""
+    p = pair
+    start_hub(p)
+    p.hub.stop()
+    p.edge.stop()
+    text = p.edge.config_text().replace("[edge]\n", '[edge]\nhub_unreachable_warning = "1s"\n')
+    p.edge.config_path.write_text(text)
+    p.edge.start()
+    wait_for(lambda: p.edge.log_events("edge.hub.unreachable"), timeout=20, what="edge.hub.unreachable")
+    ev = p.edge.log_events("edge.hub.unreachable")[0]
+    assert ev["hub"] == "hub.test" and ev["action"] == "serving from the last replica", ev
+    code, text = rcpt_reply(p.edge, f"alice@{DOMAIN}")
+    assert code == 250, (code, text)
+    code, text = rcpt_reply(p.edge, f"bob@{DOMAIN}")
+    assert code == 550, (code, text)
