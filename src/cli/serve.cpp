@@ -173,6 +173,17 @@ int serve(const std::string& path) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
+    if (edge_sync) {   // role edge: domains and routes replicated from the hub, applied live
+        const replication::LiveReplica* replica = &edge_sync->replica();
+        dispatcher->set_routes([replica] {
+            auto r = replica->get();
+            return r ? r->hub_routes : nullptr;
+        });
+        services.live_domains = [replica]() -> std::shared_ptr<const std::vector<config::Domain>> {
+            auto r = replica->get();
+            return r && r->config.serial > 0 ? r->edge_domains : nullptr;
+        };
+    }
     config::QueueSettings queue_settings = cfg->queue;
     queue_settings.delivery_concurrency = fd_plan.delivery_concurrency;   // lowered if descriptors are short
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, queue_settings, cfg->server.hostname,

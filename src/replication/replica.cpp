@@ -46,6 +46,38 @@ bool Replica::knows(std::string_view address) const {
     return recipients.entries.count("rcpt " + recipient_hash(key, address)) > 0;
 }
 
+void Replica::derive(const config::Config& edge) {
+    auto domains = std::make_shared<std::vector<config::Domain>>();
+    auto routes = std::make_shared<std::vector<config::SendConnector>>();
+    std::vector<config::Domain> hub = this->domains();
+    for (const config::Domain& d : edge.domains) {
+        bool replicated = false;
+        for (const config::Domain& h : hub) replicated = replicated || h.name == d.name;
+        if (!replicated) domains->push_back(d);
+    }
+    for (config::Domain d : hub) {
+        if (d.type == config::DomainType::Authoritative) d.type = config::DomainType::InternalRelay;
+        if (auto r = route(d.name)) {
+            std::size_t colon = r->rfind(':');
+            config::SendConnector c;
+            c.name = "hub";
+            c.address_spaces = {d.name};
+            c.route = config::Route::Smarthost;
+            std::string host = r->substr(0, colon);
+            if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+            try {
+                c.smarthosts = {config::Endpoint{host, static_cast<std::uint16_t>(std::stoul(r->substr(colon + 1)))}};
+            } catch (const std::exception&) {
+                continue;   // a route the hub wrote wrongly: the edge's own connectors decide
+            }
+            routes->push_back(std::move(c));
+        }
+        domains->push_back(std::move(d));
+    }
+    edge_domains = std::move(domains);
+    hub_routes = std::move(routes);
+}
+
 Result<KindState> apply(const KindState& current, const Message& m) {
     std::string kind(kind_name(m.kind));
     if (!current.hub.empty() && current.hub != m.hub)

@@ -40,6 +40,13 @@ struct Replica {
     bool has_recipients() const { return recipients.serial > 0 && !org_key().empty(); }
     std::string org_key() const;             // raw bytes; "" before the first recipients snapshot
     bool knows(std::string_view address) const;
+
+    // What the running edge uses, derived once per swap (derive()): its own accepted domains
+    // plus the hub's (the hub's authoritative and internal-relay domains are internal relay
+    // here: accepted and sent to the hub), and a smart-host connector per replicated route.
+    std::shared_ptr<const std::vector<config::Domain>> edge_domains;
+    std::shared_ptr<const std::vector<config::SendConnector>> hub_routes;
+    void derive(const config::Config& edge);
 };
 
 // The state after `m` (already signature-checked), or why it is refused: another hub, a

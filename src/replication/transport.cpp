@@ -356,6 +356,7 @@ asio::awaitable<void> edge_session(std::shared_ptr<EdgeSync::Impl> self, asio::i
             else {
                 auto updated = std::make_shared<Replica>(*current);
                 updated->of(m->kind) = std::move(*next);
+                updated->derive(self->cfg);
                 self->live.set(updated);
                 self->status.last_sync[m->kind == Kind::Config ? 0 : 1] = now_seconds();
                 self->status.last_error.clear();
@@ -412,6 +413,7 @@ const LiveReplica& EdgeSync::replica() const { return impl_->live; }
 Result<Ok> EdgeSync::open() {
     auto r = load_replica(replica_dir(impl_->data));
     if (!r) return r.error();
+    r->derive(impl_->cfg);
     impl_->live.set(std::make_shared<const Replica>(std::move(*r)));
     if (auto st = read_edge_status(impl_->data)) impl_->status = *st;
     else return st.error();
