@@ -60,8 +60,7 @@ bool from_hex(std::string_view hex, std::string& out) {
     auto val = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
+        return -1;   // lower case only: one spelling per value (what is signed is what was read)
     };
     for (std::size_t i = 0; i < hex.size(); i += 2) {
         int hi = val(hex[i]), lo = val(hex[i + 1]);
@@ -117,6 +116,7 @@ Result<Message> decode(std::string_view bytes) {
         if (line.size() < 3 || (line[0] != '+' && line[0] != '-') || line[1] != ' ' || !valid_entry(line.substr(2)))
             return fail(n, "expected \"+ ENTRY\" or \"- ENTRY\"");
         if (line[0] == '-' && m.snapshot()) return fail(n, "a snapshot cannot remove entries");
+        if (line[0] == '+' && !m.removed.empty()) return fail(n, "additions come before removals");
         (line[0] == '+' ? m.added : m.removed).emplace_back(line.substr(2));
     }
     if (!next() || !field(line, "signature", v) || v.size() != 128 || !from_hex(v, m.signature))

@@ -10,7 +10,7 @@
 //   base M               (0: a snapshot; else the serial this delta applies to)
 //   hub NAME             (the hub's server.hostname)
 //   entries K
-//   + ENTRY  /  - ENTRY  (K lines; a snapshot has only "+")
+//   + ENTRY  /  - ENTRY  (K lines, every "+" before every "-"; a snapshot has only "+")
 //   signature HEX        (Ed25519 over every byte before this line, 128 hex digits)
 // An entry is printable ASCII and spaces (no control characters), 1..kMaxEntry bytes.
 // Entries (what each kind carries):
@@ -60,7 +60,7 @@ Result<Message> decode(std::string_view bytes);
 bool valid_entry(std::string_view entry);
 
 std::string to_hex(std::string_view bytes);
-// Empty result and false on odd length or a non-hex digit.
+// Lower-case hex only (the one spelling); false on odd length or another character.
 bool from_hex(std::string_view hex, std::string& out);
 
 }  // namespace rampart::replication

@@ -81,6 +81,17 @@ TEST(ReplicationCodec, Hex) {
     EXPECT_EQ(raw, std::string("\x00\xff\x10", 3));
     EXPECT_FALSE(from_hex("abc", raw));
     EXPECT_FALSE(from_hex("zz", raw));
+    EXPECT_FALSE(from_hex("AB", raw));   // one spelling per value
+}
+
+TEST(ReplicationCodec, CanonicalOrderOnly) {
+    // A "+" after a "-" would re-encode differently from what was signed: refused.
+    std::string b = encode(sample());
+    std::size_t minus = b.find("- rcpt");
+    std::string line = b.substr(minus, b.find('\n', minus) + 1 - minus);
+    b.erase(minus, line.size());
+    b.insert(b.find("+ rcpt"), line);
+    EXPECT_FALSE(decode(b));
 }
 
 }  // namespace
