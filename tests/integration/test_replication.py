@@ -403,3 +403,17 @@ def test_edge_accepts_and_routes_by_the_replica(pair):
     inbox = p.hub.data_dir / "mail" / "alice" / "new"
     wait_for(lambda: inbox.is_dir() and any(inbox.iterdir()), timeout=30, what="delivery through the edge to the hub")
     assert b"via the edge" in next(inbox.iterdir()).read_bytes()
+
+
+def test_changed_edge_certificate_refused_by_the_hub(pair):
+    """The hub pushes only to the certificate pinned in the edge file: an edge presenting
+    another one (rebuilt, or an impostor on its address) gets nothing."""
+    p = pair
+    start_hub(p)
+    f = p.hub.data_dir / "hub" / "edges" / "edge1.toml"
+    text = f.read_text()
+    cert = (p.edge.data_dir / "tls" / "cert.pem").read_text()
+    f.write_text(text.replace(cert, (p.hub.data_dir / "tls" / "cert.pem").read_text()))
+    r = cli(p.hub, "hub", "sync", "--now", check=False)
+    assert r.returncode != 0 and "edge1: failed" in r.stdout and "not the pinned" in r.stdout, r.stdout + r.stderr
+    assert [e for e in p.hub.log_events("hub.sync.failed") if "not the pinned" in e.get("error", "")]
