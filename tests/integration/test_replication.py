@@ -415,5 +415,6 @@ def test_changed_edge_certificate_refused_by_the_hub(pair):
     cert = (p.edge.data_dir / "tls" / "cert.pem").read_text()
     f.write_text(text.replace(cert, (p.hub.data_dir / "tls" / "cert.pem").read_text()))
     r = cli(p.hub, "hub", "sync", "--now", check=False)
-    assert r.returncode != 0 and "edge1: failed" in r.stdout and "not the pinned" in r.stdout, r.stdout + r.stderr
+    out = r.stdout + r.stderr   # an "error" answer of the control socket goes to stderr
+    assert r.returncode != 0 and "edge1: failed" in out and "not the pinned" in out, out
     assert [e for e in p.hub.log_events("hub.sync.failed") if "not the pinned" in e.get("error", "")]
