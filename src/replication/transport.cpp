@@ -244,6 +244,13 @@ struct EdgeSync::Impl : std::enable_shared_from_this<Impl> {
             std::string k = *key;
             while (!k.empty() && k.back() == '\n') k.pop_back();
             if (k != hello[3]) return "the signing key is not the pinned hub's";
+            if (status.hub_name.empty()) {   // status.toml lost: bootstrap.toml names the pinned hub
+                try {
+                    status.hub_name = toml::parse_file(bootstrap.string())["hub_name"].value_or(std::string());
+                } catch (const toml::parse_error&) {
+                }
+                if (status.hub_name.empty()) return "no hub_name in " + bootstrap.string() + " although a hub is pinned";
+            }
             if (!status.hub_name.empty() && hub != status.hub_name) return "hub \"" + hub + "\" is not the pinned hub \"" + status.hub_name + "\"";
             sign_key = k;
             return "";

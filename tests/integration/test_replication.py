@@ -418,3 +418,18 @@ def test_changed_edge_certificate_refused_by_the_hub(pair):
     out = r.stdout + r.stderr   # an "error" answer of the control socket goes to stderr
     assert r.returncode != 0 and "edge1: failed" in out and "not the pinned" in out, out
     assert [e for e in p.hub.log_events("hub.sync.failed") if "not the pinned" in e.get("error", "")]
+
+
+def test_edge_without_its_status_file_still_takes_the_pinned_hub(pair):
+    """status.toml is bookkeeping: lost, the pinned hub (bootstrap.toml's hub_name, hub.pem)
+    is still recognised and its pushes applied."""
+    p = pair
+    start_hub(p)
+    p.edge.stop()
+    (p.edge.data_dir / "edge" / "status.toml").unlink()
+    p.edge.start()
+    cli(p.hub, "user", "add", "dave", "--address", f"dave@{DOMAIN}", stdin="dave-secret\n")
+    out = cli(p.hub, "hub", "sync", "--now").stdout
+    assert "edge1: ok" in out, out
+    assert test_recipient(p.edge, f"dave@{DOMAIN}") == 0
+    assert edge_status(p.edge)["hub"] == "hub.test"
