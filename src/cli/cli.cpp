@@ -164,6 +164,22 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"delivered", "refused", "quarantined", "deferred", "bounced"}));
     track_cmd->add_option("--limit", track_args.limit, "At most this many messages (default 100)");
     track_cmd->add_flag("--json", track_args.json, "Machine-readable output (JSON)");
+    // Replication (docs/architecture.md "Replication").
+    bool sync_now = false, edge_json = false;
+    std::string edge_address;
+    auto* hub_cmd = app.add_subcommand("hub", "Role hub: replication to the subscribed edges");
+    hub_cmd->require_subcommand(1);
+    auto* hub_sync_cmd = hub_cmd->add_subcommand("sync", "Push configuration and recipients to every edge now (running hub, control socket); prints the result per edge");
+    hub_sync_cmd->add_flag("--now", sync_now, "Push at once (required)")->required();
+    hub_sync_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running hub");
+    auto* edge_cmd = app.add_subcommand("edge", "Role edge: the replicated state");
+    edge_cmd->require_subcommand(1);
+    auto* edge_status_cmd = edge_cmd->add_subcommand("status", "Last sync per kind, its age, serial, errors and hub name (from data_dir)");
+    edge_status_cmd->add_flag("--json", edge_json, "Machine-readable output (JSON)");
+    edge_status_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
+    auto* edge_test_cmd = edge_cmd->add_subcommand("test-recipient", "Exit 0 if the replicated recipients know ADDR, 1 if not, 2 on error");
+    edge_test_cmd->add_option("address", edge_address, "The address to test")->required();
+    edge_test_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     std::string man_section, man_dir;
@@ -222,6 +238,9 @@ int run(int argc, char** argv) {
         return block_command(config_path, block_args);
     }
     if (*track_cmd) return track_command(config_path, track_args);
+    if (*hub_sync_cmd) return hub_sync_command(config_path);
+    if (*edge_status_cmd) return edge_status_command(config_path, edge_json);
+    if (*edge_test_cmd) return edge_test_recipient_command(config_path, edge_address);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

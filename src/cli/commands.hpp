@@ -142,4 +142,10 @@ bool is_live_state_request(const std::string& request);
 std::string live_state_answer(server::Server& server, policy::Brakes& brakes, const session::BackPressure& back_pressure,
                               const std::string& request);
 
+// ---- replication_commands.cpp: rampart hub sync --now, rampart edge status|test-recipient ----
+int hub_sync_command(const std::string& path);
+int edge_status_command(const std::string& path, bool json);
+// Exit 0: known, 1: unknown, 2: no replica or an error.
+int edge_test_recipient_command(const std::string& path, const std::string& address);
+
 }  // namespace rampart::cli

@@ -81,7 +81,7 @@ void Reloader::reload() {
     try {
         if ((!cfg->connection_filter.block_providers.empty() || !cfg->connection_filter.allow_providers.empty()) && !*dns_lists)
             *dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
-        parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists->get(), block_list}));
+        parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists->get(), block_list, replica}));
     } catch (const std::exception& e) {
         log::error("config.reload.failed", {{"file", path}, {"error", std::string(e.what())}, {"action", kKept}});
         return;

@@ -29,6 +29,9 @@ class Chain;
 namespace rampart::queue {
 class Scheduler;
 }
+namespace rampart::replication {
+class LiveReplica;
+}
 namespace rampart::server {
 class Server;
 }
@@ -57,6 +60,7 @@ struct Reloader {
     const filter::BlockList* block_list = nullptr;
     queue::Scheduler* scheduler = nullptr;
     std::filesystem::path data_dir;
+    const replication::LiveReplica* replica = nullptr;   // role edge: the recipient filter's look-ups
 
     // Runs on the server's main context (Server::run's on_reload). Never throws.
     void reload();

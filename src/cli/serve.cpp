@@ -36,6 +36,7 @@
 #include "policy/brakes.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spool.hpp"
+#include "replication/transport.hpp"
 #include "server/fd_limits.hpp"
 #include "server/local_submission.hpp"
 #include "server/notify.hpp"
@@ -151,8 +152,20 @@ int serve(const std::string& path) {
     }
     // One resolver with one cache for everything: MX, DNS lists, SPF, DKIM, DMARC.
     auto dns_lists = std::make_unique<dns::Resolver>(cfg->dns);
+    // Replication (docs/architecture.md "Replication"): the edge's listener and replica.
+    std::unique_ptr<replication::EdgeSync> edge_sync;
+    std::unique_ptr<replication::HubSync> hub_sync;
+    server::Server server(first, threads);
+    if (cfg->server.role == config::Role::Edge) {
+        edge_sync = std::make_unique<replication::EdgeSync>(server.main_context().get_executor(), *cfg, data);
+        if (auto r = edge_sync->open(); !r) {
+            std::cerr << cfg->source << ": " << r.error().message << "\n";
+            return 1;
+        }
+    }
     try {  // start-up: an agent's data (the Public Suffix List) may not load
-        parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists.get(), &block_list}));
+        parts->filters = std::make_shared<filter::Chain>(filter::build_chain(
+            *cfg, filter::ChainServices{dns_lists.get(), &block_list, edge_sync ? &edge_sync->replica() : nullptr}));
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
@@ -161,7 +174,6 @@ int serve(const std::string& path) {
     // Sender reputation: fed by filtered sessions, blocks through the dynamic block list.
     filter::Reputation reputation(cfg->reputation, cfg->connection_filter.allow, &block_list);
     services.reputation = &reputation;
-    server::Server server(first, threads);
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
     server.limit_sessions(fd_plan.sessions);
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
@@ -173,6 +185,17 @@ int serve(const std::string& path) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
     }
+    if (edge_sync) {   // role edge: domains and routes replicated from the hub, applied live
+        const replication::LiveReplica* replica = &edge_sync->replica();
+        dispatcher->set_routes([replica] {
+            auto r = replica->get();
+            return r ? r->hub_routes : nullptr;
+        });
+        services.live_domains = [replica]() -> std::shared_ptr<const std::vector<config::Domain>> {
+            auto r = replica->get();
+            return r && r->config.serial > 0 ? r->edge_domains : nullptr;
+        };
+    }
     config::QueueSettings queue_settings = cfg->queue;
     queue_settings.delivery_concurrency = fd_plan.delivery_concurrency;   // lowered if descriptors are short
     queue::Scheduler scheduler(server.main_context().get_executor(), spool, queue_settings, cfg->server.hostname,
@@ -182,10 +205,24 @@ int serve(const std::string& path) {
     session::BackPressure back_pressure(cfg->back_pressure, data);
     services.back_pressure = &back_pressure;
     asio::co_spawn(server.main_context(), sample_back_pressure(back_pressure, scheduler), asio::detached);
+    if (cfg->server.role == config::Role::Hub) {
+        hub_sync = std::make_unique<replication::HubSync>(server.main_context().get_executor(), *cfg, data, [&dir, &dir_path, &cfg] {
+            // The file backend is read afresh, so `rampart user add` + `hub sync --now` replicates at once.
+            if (cfg->directory.backend == "file")
+                if (auto d = read_directory(dir_path, true)) return std::shared_ptr<const directory::Directory>(std::make_shared<directory::Directory>(std::move(*d)));
+            return dir->get();
+        });
+        if (auto r = hub_sync->open(); !r) {
+            std::cerr << cfg->source << ": " << r.error().message << "\n";
+            return 1;
+        }
+    }
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
-                                 [&scheduler, &spool, &server, &brakes, &block_list, &back_pressure](std::string request) {
+                                 [&scheduler, &spool, &server, &brakes, &block_list, &back_pressure, &hub_sync](std::string request) {
                                      if (is_live_state_request(request))   // rampart explain
                                          return answer_now(live_state_answer(server, brakes, back_pressure, request));
+                                     if (request == "hub-sync")   // rampart hub sync --now
+                                         return hub_sync ? hub_sync->sync_now() : answer_now("error\nnot a hub (server.role = \"hub\")\n");
                                      return control_command(scheduler, spool, block_list, std::move(request));
                                  });
     if (auto r = control.open(); !r) {
@@ -226,7 +263,8 @@ int serve(const std::string& path) {
                          std::to_string(recovered.size()) + " message(s) recovered from the spool");
     std::unique_ptr<directory::LdapRefresher> refresher;
     if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
-    Reloader reloader{path, config_text(path), &server, &dns_lists, &block_list, &scheduler, data};
+    Reloader reloader{path, config_text(path), &server, &dns_lists, &block_list, &scheduler, data,
+                      edge_sync ? &edge_sync->replica() : nullptr};
     server.run([&] {
         // SIGHUP: reload the whole configuration, then the directory; on errors keep serving
         // with the previous ones.
@@ -246,6 +284,8 @@ int serve(const std::string& path) {
     control.close();
     if (local_submission) local_submission->close();
     if (admin_http.server) admin_http.server->close();
+    if (hub_sync) hub_sync->close();
+    if (edge_sync) edge_sync->close();
     dispatcher.reset();
     server.shutdown();
     dns_lists.reset();   // look-ups in progress finish while the I/O contexts still exist

@@ -461,6 +461,18 @@ struct TrackingSettings {
     std::uint64_t max_size = std::uint64_t(1) << 30;
 };
 
+// [edge]: role edge, replication from the hub (docs/architecture.md "Replication").
+struct EdgeSettings {
+    Endpoint sync_bind{"0.0.0.0", 50636};     // the hub pushes here (mutual TLS)
+    milliseconds hub_unreachable_warning{std::chrono::hours(1)};   // then edge.hub.unreachable is logged
+};
+
+// [hub]: role hub, pushes to the subscribed edges (data_dir/hub/edges).
+struct HubSettings {
+    milliseconds config_interval{std::chrono::minutes(3)};       // accepted domains, routes
+    milliseconds recipients_interval{std::chrono::minutes(5)};   // recipient and safe-list hashes
+};
+
 struct Config {
     std::string source;                       // file name, or "<embedded default>"
     std::filesystem::path base_dir;           // relative paths resolve against this
@@ -488,6 +500,8 @@ struct Config {
     ReputationSettings reputation;
     AdminSettings admin;
     TrackingSettings tracking;
+    EdgeSettings edge;
+    HubSettings hub;
 
     std::filesystem::path resolve(const std::filesystem::path& p) const {
         return p.is_absolute() ? p : base_dir / p;

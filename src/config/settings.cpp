@@ -818,6 +818,23 @@ const Field<MilterSettings> kMilter[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.content_timeout = *v)},
 };
 
+const Field<EdgeSettings> kEdge[] = {
+    {"sync_bind", "host:port", "\"0.0.0.0:50636\"", "Role edge: where the hub pushes replication (mutual TLS; only the pinned hub, or before the first push the bootstrap secret of `rampart edge new-subscription`). See \"Replication\" in docs/architecture.md.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (auto e = parse_endpoint(*v, false, 50636)) t.sync_bind = *e;
+         else ctx.error(line_of(n), path, "\"" + *v + "\" is not host:port", "e.g. \"0.0.0.0:50636\"");
+     })},
+    {"hub_unreachable_warning", "duration", "\"1h\"", "Role edge: no push from the hub for this long logs the warning edge.hub.unreachable (once until the hub is back); the edge keeps serving from its last replica.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.hub_unreachable_warning = *v)},
+};
+
+const Field<HubSettings> kHub[] = {
+    {"config_interval", "duration", "\"3m\"", "Role hub: how often the accepted domains and routes are pushed to every subscribed edge (also at start and on `rampart hub sync --now`).",
+     SET(if (auto v = read_duration(n, ctx, path)) t.config_interval = *v)},
+    {"recipients_interval", "duration", "\"5m\"", "Role hub: how often the recipients and safe lists (as HMAC-SHA-256 under the organisation key) are pushed to every subscribed edge.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.recipients_interval = *v)},
+};
+
 const Field<QuarantineSettings> kQuarantine[] = {
     {"max_age", "duration", "\"30d\"", "Quarantined messages older than this are deleted; until then `rampart quarantine release|delete ID` decides.",
      SET(if (auto v = read_duration(n, ctx, path)) t.max_age = *v)},
@@ -1321,6 +1338,8 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
         else if (key == "tracking") apply_table(c.tracking, kTracking, v, ctx, key);
+        else if (key == "edge") apply_table(c.edge, kEdge, v, ctx, key);
+        else if (key == "hub") apply_table(c.hub, kHub, v, ctx, key);
         else if (key == "back_pressure") {
             c.back_pressure.line = line_of(v);
             apply_table(c.back_pressure, kBackPressure, v, ctx, key);
@@ -1344,7 +1363,7 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_table(c.admin, kAdmin, v, ctx, key);
             check_admin(c.admin, ctx);
         }
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, admin, tracking");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, admin, tracking, edge, hub");
     }
     check_transport_rules(c, ctx);
 }
@@ -1385,6 +1404,8 @@ std::string settings_reference() {
     reference_section(out, "[tracking]", "Message tracking: one store per server under data_dir, read by `rampart track` (see docs/architecture.md \"Message tracking\").", kTracking);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
     reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md). Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
+    reference_section(out, "[edge]", "Role edge: replication from the hub (docs/architecture.md \"Replication\").", kEdge);
+    reference_section(out, "[hub]", "Role hub: replication to the subscribed edges (docs/architecture.md \"Replication\").", kHub);
     return out;
 }
 

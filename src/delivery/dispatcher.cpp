@@ -304,6 +304,7 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
     // Smart-host connectors take all their recipients at once; mx connectors per domain.
     std::map<std::pair<const config::SendConnector*, std::string>, std::vector<std::size_t>> remote;
     std::vector<std::size_t> unroutable;
+    auto routes = routes_ ? routes_() : nullptr;   // held for the attempt: `remote` points into it
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         const queue::Recipient& r = env.recipients[i];
         if (r.done) continue;
@@ -315,6 +316,8 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         std::string domain = util::ascii_lower(s.domain);
         smtp::Mailbox m{s.local, s.domain, !s.domain.empty() && s.domain.front() == '[', false};
         const config::SendConnector* c = config::find_connector(cfg_.send_connectors, m.literal ? std::string() : domain);
+        if (routes && !m.literal)
+            if (const config::SendConnector* hub = config::find_connector(*routes, domain)) c = hub;
         if (c) remote[{c, c->route == config::Route::Mx ? domain : std::string()}].push_back(i);
         else unroutable.push_back(i);
     }

@@ -61,6 +61,11 @@ public:
     // scheduler's local lane.
     bool local_only(const queue::Envelope& env) const;
 
+    // Role edge: connectors replicated from the hub, asked once per attempt; for the domains
+    // they serve they win over the configuration's.
+    using RouteSource = std::function<std::shared_ptr<const std::vector<config::SendConnector>>()>;
+    void set_routes(RouteSource routes) { routes_ = std::move(routes); }
+
 private:
     using Deadline = std::chrono::steady_clock::time_point;
     struct Destination;
@@ -100,6 +105,7 @@ private:
     std::shared_ptr<asio::ssl::context> tls_plain_;    // no verification
     std::shared_ptr<asio::ssl::context> tls_verify_;
     std::map<std::string, std::shared_ptr<ConnectorTls>> connector_tls_;
+    RouteSource routes_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
     std::unique_ptr<dns::Resolver> own_resolver_;   // when no shared one was given
     dns::Resolver* resolver_;

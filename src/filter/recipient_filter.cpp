@@ -3,6 +3,7 @@
 #include "filter/recipient_filter.hpp"
 
 #include "directory/mailbox.hpp"
+#include "replication/replica.hpp"
 
 namespace rampart::filter {
 namespace {
@@ -33,6 +34,16 @@ AgentVerdict RecipientFilter::judge(const smtp::Path& rcpt, const directory::Dir
         return refused("recipient_filter.block", m.text() + " matches \"" + *entry + "\"");
     if (!settings_.lookup) return AgentVerdict::proceed("", m.text() + " is not on the block list (lookup = false)");
     std::string domain = m.domain_key();
+    if (auto replica = replica_ ? replica_->get() : nullptr; replica && replica->has_recipients()) {
+        // Role edge: the hub's authoritative domains and its recipients, as keyed hashes.
+        if (directory::authoritative(replica->domains(), domain)) {
+            if (directory::is_postmaster(m.local_unquoted())) return AgentVerdict::proceed("", "postmaster is always accepted (RFC 5321 §4.5.1)");
+            if (!replica->knows(m.text()))
+                return refused("recipient_filter.lookup", m.key() + " is not in the replicated recipients (serial " +
+                                                              std::to_string(replica->recipients.serial) + ")");
+            return AgentVerdict::proceed("", m.key() + " is in the replicated recipients");
+        }
+    }
     if (!directory::authoritative(domains_, domain))
         return AgentVerdict::proceed("", domain + " is not authoritative: the directory cannot tell");
     directory::Resolved r = directory::resolve(directory, m.text());

@@ -18,12 +18,19 @@
 #include "filter/address_list.hpp"
 #include "filter/agent.hpp"
 
+namespace rampart::replication {
+class LiveReplica;
+}
+
 namespace rampart::filter {
 
 class RecipientFilter final : public Agent {
 public:
-    RecipientFilter(config::RecipientFilterSettings settings, std::vector<config::Domain> domains)
-        : settings_(std::move(settings)), domains_(std::move(domains)), block_(settings_.block) {}
+    // `replica` (role edge, may be null): when it holds recipients, recipients of the hub's
+    // authoritative domains are looked up in its hashes instead of the directory.
+    RecipientFilter(config::RecipientFilterSettings settings, std::vector<config::Domain> domains,
+                    const replication::LiveReplica* replica = nullptr)
+        : settings_(std::move(settings)), domains_(std::move(domains)), block_(settings_.block), replica_(replica) {}
     std::string_view name() const override { return "recipient_filter"; }
     AgentClass agent_class() const override { return AgentClass::AntiSpam; }
     bool network() const override { return false; }
@@ -37,6 +44,7 @@ private:
     config::RecipientFilterSettings settings_;
     std::vector<config::Domain> domains_;
     AddressList block_;
+    const replication::LiveReplica* replica_;
 };
 
 }  // namespace rampart::filter

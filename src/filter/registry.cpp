@@ -26,7 +26,7 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
             ConnectionFilterServices{services.resolver, services.block_list, config.dns.timeout, config.dns.servers.size()}));
     if (config.sender_filter.configured) agents.push_back(std::make_unique<SenderFilter>(config.sender_filter));
     if (config.recipient_filter.configured)
-        agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains));
+        agents.push_back(std::make_unique<RecipientFilter>(config.recipient_filter, config.domains, services.replica));
     if (config.sender_auth.configured)
         agents.push_back(std::make_unique<SenderAuth>(
             config.sender_auth, config.server.hostname, services.resolver ? std::make_shared<senderauth::ResolverLookup>(*services.resolver)

@@ -9,6 +9,10 @@ namespace rampart::dns {
 class Resolver;
 }
 
+namespace rampart::replication {
+class LiveReplica;
+}
+
 namespace rampart::filter {
 
 class BlockList;
@@ -17,6 +21,7 @@ class BlockList;
 struct ChainServices {
     dns::Resolver* resolver = nullptr;        // the shared resolver: DNS lists, SPF/DKIM/DMARC
     const BlockList* block_list = nullptr;    // `rampart block` entries
+    const replication::LiveReplica* replica = nullptr;   // role edge: the recipient filter's look-ups
 };
 
 // Throws std::runtime_error naming the setting and the file when an agent's data cannot be

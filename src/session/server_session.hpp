@@ -56,6 +56,9 @@ struct SessionServices {
     BackPressure* back_pressure = nullptr;                    // null: MAIL FROM never throttled
     filter::Reputation* reputation = nullptr;                 // null: no reputation kept
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
+    // Role edge: the accepted domains as replicated from the hub, asked once per transaction
+    // (null or returning null: the configuration's [[domains]]).
+    std::function<std::shared_ptr<const std::vector<config::Domain>>()> live_domains;
 };
 
 struct ClientInfo {

@@ -53,6 +53,11 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
         co_return s_.reply(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
     if (!s_.helo_forged.empty()) s_.note_reputation(filter::Signal::HeloForgery);
     if (s_.svc.directory) s_.facts.directory = s_.svc.directory->get();   // one snapshot per transaction
+    if (s_.svc.live_domains)
+        if (auto d = s_.svc.live_domains()) {   // an edge's replicated domains, also per transaction
+            s_.live_domains = std::move(d);
+            s_.facts.domains = s_.live_domains.get();
+        }
     // SIZE= is the first of the MAIL rules (limits.max_message_size): explain asks the same.
     policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
     if (d.verdict == policy::Verdict::Refuse) {
