@@ -108,6 +108,20 @@ int run(int argc, char** argv) {
     block_cmd->add_option("--reason", block_args.reason, "add: why (shown in the 550 reply, the log and the list)");
     block_cmd->add_flag("--json", block_args.json, "list: machine-readable output (JSON)");
     block_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running server");
+    std::string sub_out, sub_address, hub_arg;
+    auto* edge_cmd = app.add_subcommand("edge", "The edge side of the edge subscription (docs/perimeter.md)");
+    auto* edge_new_sub = edge_cmd->add_subcommand(
+        "new-subscription", "Write a subscription file for the hub (edge name, addresses, TLS certificate, one-time bootstrap secret valid [edge] bootstrap_lifetime); stdout without --out");
+    edge_new_sub->add_option("-c,--config", config_path, "Configuration file (TOML) of the edge");
+    edge_new_sub->add_option("--out", sub_out, "Write the file here (mode 0600) instead of stdout");
+    edge_new_sub->add_option("--address", sub_address, "The edge's address as the hub reaches it (needed when the listeners bind 0.0.0.0 or ::)");
+    auto* hub_cmd = app.add_subcommand("hub", "The hub side of the edge subscription (docs/perimeter.md)");
+    auto* hub_add = hub_cmd->add_subcommand("add-edge", "Import an edge's subscription file: pin its certificate, admit it on the from-edge listener, send outbound mail to it");
+    hub_add->add_option("-c,--config", config_path, "Configuration file (TOML) of the hub");
+    hub_add->add_option("subscription", hub_arg, "The file `rampart edge new-subscription` wrote")->required();
+    auto* hub_remove = hub_cmd->add_subcommand("remove-edge", "End an edge's subscription: its certificate is no longer admitted");
+    hub_remove->add_option("-c,--config", config_path, "Configuration file (TOML) of the hub");
+    hub_remove->add_option("name", hub_arg, "The edge's name (its host name)")->required();
     auto* default_cmd = app.add_subcommand("default-config", "Print the embedded default configuration");
     auto* settings_cmd = app.add_subcommand("settings", "Print the reference of every configuration key (Markdown)");
     auto* version_cmd = app.add_subcommand("version", "Print the version");
@@ -122,6 +136,7 @@ int run(int argc, char** argv) {
         auto cfg = load(config_path);
         if (!cfg) return kConfigError;
         for (const std::string& w : auth::integrated_warnings(*cfg)) std::cerr << cfg->source << ": warning: " << w << "\n";
+        for (const std::string& w : perimeter_warnings(*cfg)) std::cerr << cfg->source << ": warning: " << w << "\n";
         std::cout << cfg->source << ": configuration OK (role " << config::role_name(cfg->server.role) << ", "
                   << cfg->listeners.size() << " listener(s), " << cfg->domains.size() << " accepted domain(s), "
                   << cfg->send_connectors.size() << " send connector(s))\n";
@@ -151,6 +166,13 @@ int run(int argc, char** argv) {
             return kConfigError;
         }
         return block_command(config_path, block_args);
+    }
+    if (*edge_new_sub) return edge_new_subscription(config_path, sub_out, sub_address);
+    if (*hub_add) return hub_add_edge(config_path, hub_arg);
+    if (*hub_remove) return hub_remove_edge(config_path, hub_arg);
+    if (*edge_cmd || *hub_cmd) {
+        std::cerr << (*edge_cmd ? edge_cmd : hub_cmd)->help();
+        return kConfigError;
     }
     if (*default_cmd) {
         std::cout << config::default_config_text();

@@ -11,6 +11,7 @@
 #include "config/roles.hpp"
 #include "config/table.hpp"
 #include "config/units.hpp"
+#include "net/certificate.hpp"
 #include "util/text.hpp"
 
 namespace rampart::config {
@@ -482,6 +483,8 @@ const Field<Listener> kListener[] = {
      SET(if (auto v = read_bool(n, ctx, path)) t.filters = *v)},
     {"forbid_unauth_pipelining", "bool", "true", "Refuse a client that has not authenticated and sends bytes after DATA before the 354 reply (the SMTP smuggling pattern; RFC 2920 lets DATA end a pipelined group, nothing may follow it): 554 5.5.0 and the connection is closed. Authenticated sessions and BDAT are not affected.",
      SET(if (auto v = read_bool(n, ctx, path)) t.forbid_unauth_pipelining = *v)},
+    {"subscribed_edges_only", "bool", "role preset", "Admit only edges subscribed with `rampart hub add-edge` (data_dir/hub/edges): the client address must be an edge's, checked at connect; the TLS client certificate must be that edge's pinned one, checked right after STARTTLS (the edge is then the organisation server `server:EDGE`); before STARTTLS only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT are accepted. Anyone else: 554 5.7.1 (rule from-edge.pinned). Preset: on for the hub's from-edge listener. See docs/perimeter.md.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.subscribed_edges_only = *v)},
 };
 
 const Field<SendConnector> kSendConnector[] = {
@@ -517,6 +520,28 @@ const Field<SendConnector> kSendConnector[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.auth_password_file = *v)},
     {"allow_private_destinations", "bool", "false", "route = \"mx\" only: connect to loopback (127/8, ::1), private (RFC 1918, fc00::/7), link-local, CGNAT (100.64/10), unspecified, multicast and broadcast addresses (IPv4-mapped forms included) when an MX record or an address-literal recipient (user@[10.0.0.1]) names them. Off: such recipients fail with 550 5.4.4, so a client cannot make the server connect to inside services. Smart hosts are always allowed: the administrator named them.",
      SET(if (auto v = read_bool(n, ctx, path)) t.allow_private_destinations = *v)},
+    {"tls_fingerprints", "list of strings", "[]", "Pin the next hop: its TLS certificate's SHA-256 fingerprint (as `openssl x509 -noout -fingerprint -sha256` prints it) must be one of these, else the attempt fails (4.7.5) and the message waits. Needs tls = \"required\" or \"verify\". The hub's implicit connector to its edges pins their certificates this way.",
+     SET(if (auto v = read_strings(n, ctx, path)) {
+         for (std::string& f : *v) {
+             std::string norm = net::normalise_fingerprint(f);
+             if (norm.empty()) ctx.error(line_of(n), path, "\"" + f + "\" is not a SHA-256 fingerprint", "64 hex digits, colons allowed");
+             f = norm;
+         }
+         t.tls_fingerprints = *v;
+     })},
+};
+
+// ---- [edge] (docs/perimeter.md) ----
+const Field<EdgeSettings> kEdge[] = {
+    {"bootstrap_lifetime", "duration", "\"24h\"", "How long the one-time bootstrap secret of a subscription file (`rampart edge new-subscription`) stays valid; `rampart hub add-edge` refuses an older file.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.bootstrap_lifetime = *v)},
+    {"sync_bind", "address:port", "\"0.0.0.0:50636\"", "Where the edge listens for the hub's replication pushes (mutual TLS, pinned). A wildcard address needs `rampart edge new-subscription --address HOST` to tell the hub where to push.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (auto e = parse_endpoint(*v, false, 50636)) t.sync_bind = *e;
+         else ctx.error(line_of(n), path, "\"" + *v + "\" is not an address:port", "\"0.0.0.0:50636\", \"[::]:50636\"");
+     })},
+    {"strip_internal_headers", "bool", "true", "Role edge, mail leaving by MX (the internet-facing connectors): remove the Received headers of internal hosts (every one below the edge's own, i.e. added before the edge received the message from the hub) and the trace headers of docs/perimeter.md (X-Originating-IP, X-Mailer-Host, ...), so that outside readers see the edge only.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.strip_internal_headers = *v)},
 };
 
 const Field<QueueSettings> kQueue[] = {
@@ -1265,11 +1290,14 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
                 !ordered_q(b.queue_tarpit, b.queue_refuse_all))
                 ctx.error(line_of(v), "back_pressure.queue_refuse", "queue watermarks out of order",
                           "queue_tarpit <= queue_refuse <= queue_refuse_all (0: off)");
+        } else if (key == "edge") {
+            c.edge.line = line_of(v);
+            apply_table(c.edge, kEdge, v, ctx, key);
         } else if (key == "reputation") {
             c.reputation.line = line_of(v);
             apply_table(c.reputation, kReputation, v, ctx, key);
         }
-        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine");
+        else ctx.error(line_of(v), key, "unknown section", "known sections: server, domains, directory, tls, listeners, send_connectors, queue, dns, kerberos, delivery, connection_filter, sender_filter, recipient_filter, sender_auth, content_filter, attachment_filter, antivirus, milters, transport_rules, back_pressure, reputation, quarantine, edge");
     }
     check_transport_rules(c, ctx);
 }
@@ -1307,6 +1335,7 @@ std::string settings_reference() {
     reference_section(out, "[transport_rules.reject]", "", kRuleReject);
     reference_section(out, "[quarantine]", "Messages a filter agent quarantined: kept in the spool, never delivered until released (`rampart quarantine`).", kQuarantine);
     reference_section(out, "[back_pressure]", "Spool disk and queue watermarks: MAIL FROM slowed, then refused with 452 4.3.1, anonymous clients first; accepting resumes by itself. On in every role. See \"Back pressure\" above.", kBackPressure);
+    reference_section(out, "[edge]", "The edge side of the edge subscription (role edge; see docs/perimeter.md).", kEdge);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
     return out;
 }

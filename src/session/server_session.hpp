@@ -27,6 +27,9 @@ class Spool;
 namespace rampart::directory {
 class Live;
 }
+namespace rampart::config {
+class LiveEdges;
+}
 namespace rampart::auth {
 class PasswordVerifier;
 }
@@ -53,6 +56,7 @@ struct SessionServices {
     const filter::Chain* filters = nullptr;                   // null or empty: no filter chain
     BackPressure* back_pressure = nullptr;                    // null: MAIL FROM never throttled
     filter::Reputation* reputation = nullptr;                 // null: no reputation kept
+    const config::LiveEdges* edges = nullptr;                 // the hub's subscribed edges; null: none
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
 };
 
