@@ -296,3 +296,35 @@ def test_subscribed_edge_refuses_its_own_domains_and_connectors(tmp_path, pki):
     assert f"rampart.toml:{dom_line}: domains: accepted domain \"example.test\" configured on a subscribed edge" in r.stderr, r.stderr
     assert f"rampart.toml:{conn_line}: send_connectors: send connector \"internet\" configured on a subscribed edge" in r.stderr
     assert "accepted domains and connectors come from the hub" in r.stderr
+
+
+def test_subscribed_edge_admits_its_pinned_hub_on_from_hub(tmp_path, pki):
+    edge = make_edge(tmp_path)
+    hub_cert, hub_key = pki.issue("hub.inside.test")
+    (edge.data_dir / "edge").mkdir(parents=True, exist_ok=True)
+    (edge.data_dir / "edge" / "hub.pem").write_text(hub_cert.read_text())   # as the first replication pins it
+    edge.start()
+    from_hub = edge.ports[1]
+    # Nobody anonymous: a client without the hub's certificate cannot send.
+    with smtplib.SMTP("127.0.0.1", from_hub, timeout=10) as c:
+        c.starttls(context=edge_client_context(None))
+        c.ehlo("intruder.test")
+        assert c.mail("x@example.test")[0] == 530
+    other_cert, other_key = pki.issue("other.inside.test")
+    ctx = edge_client_context(None)
+    ctx.load_cert_chain(other_cert, other_key)
+    with smtplib.SMTP("127.0.0.1", from_hub, timeout=10) as c:
+        c.starttls(context=ctx)
+        c.ehlo("other.inside.test")
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 535
+    # The pinned hub: AUTH EXTERNAL makes it the organisation server "hub".
+    ctx = edge_client_context(None)
+    ctx.load_cert_chain(hub_cert, hub_key)
+    with smtplib.SMTP("127.0.0.1", from_hub, timeout=10) as c:
+        c.starttls(context=ctx)
+        code, msg = c.ehlo("hub.inside.test")
+        assert b"EXTERNAL" in msg
+        assert c.docmd("AUTH", "EXTERNAL =")[0] == 235
+        assert c.mail("app@example.test")[0] == 250
+    auth = [e for e in edge.log_events("smtp.auth") if e.get("result") == "success"]
+    assert auth and auth[-1]["principal"] == "server:hub", edge.log_tail()
