@@ -214,16 +214,25 @@ int hub_add_edge(const std::string& config_path, const std::string& file) {
                           << "` first if the edge was rebuilt\n";
                 return kConfigError;
             }
-            if (p->secret == sub.secret) {
-                std::cerr << file << ": this subscription (its bootstrap secret) was imported already; run `rampart edge new-subscription` on the edge for a new one\n";
-                return kConfigError;
-            }
         }
+    }
+    // A bootstrap secret is good for one import, also after remove-edge: the hub keeps the
+    // SHA-256 of every secret it imported (data_dir/hub/used-secrets).
+    std::filesystem::path used = data / "hub" / "used-secrets";
+    std::string used_text = util::read_file(used).ok() ? *util::read_file(used) : std::string();
+    std::string secret_hash = sha256_hex(sub.secret);
+    if (used_text.find(secret_hash + "\n") != std::string::npos) {
+        std::cerr << file << ": subscription.secret: this bootstrap secret was imported already; run `rampart edge new-subscription` on the edge for a new one\n";
+        return kConfigError;
     }
     sub.added = std::chrono::time_point_cast<std::chrono::seconds>(now);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     std::filesystem::permissions(data / "hub", std::filesystem::perms::owner_all, ec);
+    if (auto r = util::write_file_atomic(used, used_text + secret_hash + "\n", 0600); !r) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+    }
     if (auto r = util::write_file_atomic(target, config::render_subscription(sub), 0600); !r) {
         std::cerr << r.error().message << "\n";
         return 1;

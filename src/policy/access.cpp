@@ -228,24 +228,30 @@ struct ConnQuestion {
     const SessionFacts& s;
 };
 
+Decision remote_ranges_rule(const ConnQuestion& q) {
+    const auto& ranges = q.s.listener->remote_ranges;
+    if (ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(q.s.client); }))
+        return pass("client " + q.s.client.text() + " is inside remote_ranges");
+    return refuse("remote_ranges", smtp::Reply(554, "5.7.1", "connection refused: client address not allowed on this listener"));
+}
+
+// Listeners with subscribed_edges_only (the hub's from-edge): the address of a subscribed
+// edge, or 554 before the greeting; the certificate follows after STARTTLS.
+Decision pinned_edge_address_rule(const ConnQuestion& q) {
+    if (q.s.edges)
+        for (const config::PinnedEdge& e : *q.s.edges)
+            if (std::find(e.addresses.begin(), e.addresses.end(), q.s.client.unmapped()) != e.addresses.end())
+                return pass("client " + q.s.client.text() + " is the address of subscribed edge " + e.name +
+                            "; its certificate is checked after STARTTLS");
+    return refuse("from-edge.pinned", smtp::Reply(554, "5.7.1", "connection refused: not a subscribed edge server"));
+}
+
 const Rule<ConnQuestion> kConnRules[] = {
-    {"remote_ranges",
-     [](const ConnQuestion& q) {
-         const auto& ranges = q.s.listener->remote_ranges;
-         if (ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(q.s.client); }))
-             return pass("client " + q.s.client.text() + " is inside remote_ranges");
-         return refuse("remote_ranges", smtp::Reply(554, "5.7.1", "connection refused: client address not allowed on this listener"));
-     }},
-    {"from-edge.pinned",
-     [](const ConnQuestion& q) {
-         if (!q.s.listener->subscribed_edges_only) return pass("the listener admits more than subscribed edges");
-         if (q.s.edges)
-             for (const config::PinnedEdge& e : *q.s.edges)
-                 if (std::find(e.addresses.begin(), e.addresses.end(), q.s.client.unmapped()) != e.addresses.end())
-                     return pass("client " + q.s.client.text() + " is the address of subscribed edge " + e.name +
-                                 "; its certificate is checked after STARTTLS");
-         return refuse("from-edge.pinned", smtp::Reply(554, "5.7.1", "connection refused: not a subscribed edge server"));
-     }},
+    {"remote_ranges", remote_ranges_rule},
+};
+const Rule<ConnQuestion> kEdgeConnRules[] = {
+    {"remote_ranges", remote_ranges_rule},
+    {"from-edge.pinned", pinned_edge_address_rule},
 };
 
 }  // namespace
@@ -264,7 +270,9 @@ bool grant_matches(std::span<const std::string> grants, const Principal& p) {
 
 Decision check_connection(const SessionFacts& s, Trace* trace) {
     ConnQuestion q{s};
-    return decide<ConnQuestion>(kConnRules, q, accept("connection", "connection allowed", smtp::Reply(220, "", "ready")), trace);
+    Decision allowed = accept("connection", "connection allowed", smtp::Reply(220, "", "ready"));
+    if (s.listener->subscribed_edges_only) return decide<ConnQuestion>(kEdgeConnRules, q, allowed, trace);
+    return decide<ConnQuestion>(kConnRules, q, allowed, trace);
 }
 
 Decision check_edge_certificate(const SessionFacts& s, const std::optional<net::PeerCertificate>& cert, std::string* edge,

@@ -6,6 +6,7 @@ edge (address at connect, certificate after STARTTLS); the hub sends outbound ma
 edge's from-hub listener, and the edge passes it on with no internal host in its headers; a
 subscribed edge refuses a configuration of its own accepted domains."""
 import re
+import signal
 import smtplib
 import ssl
 import stat
@@ -164,9 +165,10 @@ def test_add_edge_pins_and_refuses_bad_files(tmp_path, pki):
     assert p["certificate"] == sub["certificate"] and "added" in p
     assert fingerprint(edge.data_dir / "tls" / "cert.pem") in r.stdout
 
-    # The same file again: its one-time secret was used.
+    # The same file again: its one-time secret was used (also after remove-edge, below).
     r = run("hub", "add-edge", "-c", hub.config_path, sub_path)
     assert r.returncode == 2 and "imported already" in r.stderr, r.stderr
+    assert sub["secret"] not in (hub.data_dir / "hub" / "used-secrets").read_text()
     # A rebuilt edge (another certificate) under the same name: remove-edge first.
     other_cert, _ = pki.issue("edge1.example.test")
     changed = tmp_path / "changed.toml"
@@ -177,6 +179,8 @@ def test_add_edge_pins_and_refuses_bad_files(tmp_path, pki):
     assert r.returncode == 0 and not pinned.exists()
     r = run("hub", "remove-edge", "-c", hub.config_path, "edge1.example.test")
     assert r.returncode == 1
+    r = run("hub", "add-edge", "-c", hub.config_path, sub_path)
+    assert r.returncode == 2 and "imported already" in r.stderr, r.stderr
 
 
 def edge_client_context(edge_dir, cafile=None):
@@ -245,6 +249,22 @@ def test_from_edge_admits_only_the_pinned_edge(tmp_path, pki):
     wait_for(lambda: hub.log_events("perimeter.edges.loaded")[-1].get("edges") == "0", what="edges reloaded")
     with smtplib.SMTP() as c:
         assert c.connect("127.0.0.1", port)[0] == 554
+    # A file put in data_dir/hub/edges by hand is read on SIGHUP.
+    loads = len(hub.log_events("perimeter.edges.loaded"))
+    r = run("hub", "add-edge", "-c", hub.config_path, tmp_path / "sub.toml")   # refused: its secret was used
+    assert r.returncode == 2, r.stderr
+    sub2 = tmp_path / "sub2.toml"
+    new_subscription(edge, sub2)
+    edges_dir = hub.data_dir / "hub" / "edges"
+    text = sub2.read_text().replace("[subscription]\n", '[subscription]\nadded = "2026-01-01T00:00:00Z"\n')
+    (edges_dir / "edge1.example.test.toml").write_text(text)
+    hub.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(hub.log_events("perimeter.edges.loaded")) > loads, what="edges re-read on SIGHUP")
+    assert hub.log_events("perimeter.edges.loaded")[-1]["edges"] == "1"
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+        c.starttls(context=edge_client_context(edge.data_dir))
+        c.ehlo("edge1.example.test")
+        assert c.mail("someone@outside.test")[0] == 250
 
 
 def test_hub_sends_outbound_through_the_edge_without_internal_traces(tmp_path, sink):
