@@ -348,3 +348,16 @@ def test_subscribed_edge_admits_its_pinned_hub_on_from_hub(tmp_path, pki):
         assert c.mail("app@example.test")[0] == 250
     auth = [e for e in edge.log_events("smtp.auth") if e.get("result") == "success"]
     assert auth and auth[-1]["principal"] == "server:hub", edge.log_tail()
+
+
+def test_check_warns_when_own_default_connector_shadows_the_edges(tmp_path):
+    edge = make_edge(tmp_path)
+    hub = make_hub(tmp_path)
+    new_subscription(edge, tmp_path / "sub.toml")
+    assert run("hub", "add-edge", "-c", hub.config_path, tmp_path / "sub.toml").returncode == 0
+    r = run("check", "-c", hub.config_path)
+    assert "1 send connector(s)" in r.stdout and "shadow" not in r.stderr, r.stdout + r.stderr   # the implicit to-edges
+    hub.tail += '\n[[send_connectors]]\nname = "direct"\naddress_spaces = ["*"]\nroute = "mx"\n'
+    hub.write_config()
+    r = run("check", "-c", hub.config_path)
+    assert 'warning: send_connectors: "direct" serves "*", so outbound mail does not go through the 1 subscribed edge(s)' in r.stderr, r.stderr
