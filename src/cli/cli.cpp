@@ -164,16 +164,27 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"delivered", "refused", "quarantined", "deferred", "bounced"}));
     track_cmd->add_option("--limit", track_args.limit, "At most this many messages (default 100)");
     track_cmd->add_flag("--json", track_args.json, "Machine-readable output (JSON)");
-    // Replication (docs/architecture.md "Replication").
+    // The perimeter (docs/perimeter.md): subscription, and replication (docs/architecture.md "Replication").
     bool sync_now = false, edge_json = false;
-    std::string edge_address;
-    auto* hub_cmd = app.add_subcommand("hub", "Role hub: replication to the subscribed edges");
+    std::string edge_address, sub_out, sub_address, hub_arg;
+    auto* hub_cmd = app.add_subcommand("hub", "Role hub: the edges' subscriptions and replication to them (docs/perimeter.md)");
     hub_cmd->require_subcommand(1);
+    auto* hub_add = hub_cmd->add_subcommand("add-edge", "Import an edge's subscription file: pin its certificate, admit it on the from-edge listener, send outbound mail to it, replicate to it");
+    hub_add->add_option("-c,--config", config_path, "Configuration file (TOML) of the hub");
+    hub_add->add_option("subscription", hub_arg, "The file `rampart edge new-subscription` wrote")->required();
+    auto* hub_remove = hub_cmd->add_subcommand("remove-edge", "End an edge's subscription: its certificate is no longer admitted");
+    hub_remove->add_option("-c,--config", config_path, "Configuration file (TOML) of the hub");
+    hub_remove->add_option("name", hub_arg, "The edge's name (its host name)")->required();
     auto* hub_sync_cmd = hub_cmd->add_subcommand("sync", "Push configuration and recipients to every edge now (running hub, control socket); prints the result per edge");
     hub_sync_cmd->add_flag("--now", sync_now, "Push at once (required)")->required();
     hub_sync_cmd->add_option("-c,--config", config_path, "Configuration file (TOML) of the running hub");
-    auto* edge_cmd = app.add_subcommand("edge", "Role edge: the replicated state");
+    auto* edge_cmd = app.add_subcommand("edge", "Role edge: the subscription to a hub and the replicated state (docs/perimeter.md)");
     edge_cmd->require_subcommand(1);
+    auto* edge_new_sub = edge_cmd->add_subcommand(
+        "new-subscription", "Write a subscription file for the hub (edge name, addresses, TLS certificate, one-time bootstrap secret valid [edge] bootstrap_lifetime); stdout without --out");
+    edge_new_sub->add_option("-c,--config", config_path, "Configuration file (TOML) of the edge");
+    edge_new_sub->add_option("--out", sub_out, "Write the file here (mode 0600) instead of stdout");
+    edge_new_sub->add_option("--address", sub_address, "The edge's address as the hub reaches it (needed when the listeners bind 0.0.0.0 or ::)");
     auto* edge_status_cmd = edge_cmd->add_subcommand("status", "Last sync per kind, its age, serial, errors and hub name (from data_dir)");
     edge_status_cmd->add_flag("--json", edge_json, "Machine-readable output (JSON)");
     edge_status_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
@@ -206,6 +217,7 @@ int run(int argc, char** argv) {
         auto cfg = load(config_path);
         if (!cfg) return kConfigError;
         for (const std::string& w : auth::integrated_warnings(*cfg)) std::cerr << cfg->source << ": warning: " << w << "\n";
+        for (const std::string& w : perimeter_warnings(*cfg)) std::cerr << cfg->source << ": warning: " << w << "\n";
         std::cout << cfg->source << ": configuration OK (role " << config::role_name(cfg->server.role) << ", "
                   << cfg->listeners.size() << " listener(s), " << cfg->domains.size() << " accepted domain(s), "
                   << cfg->send_connectors.size() << " send connector(s))\n";
@@ -241,6 +253,9 @@ int run(int argc, char** argv) {
     if (*hub_sync_cmd) return hub_sync_command(config_path);
     if (*edge_status_cmd) return edge_status_command(config_path, edge_json);
     if (*edge_test_cmd) return edge_test_recipient_command(config_path, edge_address);
+    if (*edge_new_sub) return edge_new_subscription(config_path, sub_out, sub_address);
+    if (*hub_add) return hub_add_edge(config_path, hub_arg);
+    if (*hub_remove) return hub_remove_edge(config_path, hub_arg);
     if (*default_cmd) {
         std::cout << config::default_config_text();
         return 0;

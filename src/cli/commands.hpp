@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/subscription.hpp"
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 #include "util/result.hpp"
@@ -115,6 +116,16 @@ int track_command(const std::string& path, const TrackArgs& a);
 // The server's recorder for data_dir/tracking.db ([tracking]); null when tracking is off or
 // the store cannot be opened (logged as tracking.unavailable: mail flows without it).
 std::unique_ptr<tracking::Recorder> start_tracking(const config::Config& cfg, const std::filesystem::path& data_dir);
+// ---- perimeter.cpp: rampart edge new-subscription, rampart hub add-edge|remove-edge ----
+int edge_new_subscription(const std::string& config_path, const std::string& out_path, const std::string& address);
+int hub_add_edge(const std::string& config_path, const std::string& file);
+int hub_remove_edge(const std::string& config_path, const std::string& name);
+// The hub's pinned edges (data_dir/hub/edges), problems logged; the edge's pinned hub
+// (data_dir/edge/hub.pem) added to `dir` as the organisation server "hub" (from-hub listener).
+std::vector<config::PinnedEdge> load_pinned_edges(const config::Config& cfg);
+void add_pinned_hub(directory::Directory& dir, const config::Config& cfg);
+// `rampart check`: edges that cannot be read, a "*" connector of the file's own that shadows them.
+std::vector<std::string> perimeter_warnings(const config::Config& cfg);
 
 // ---- explain.cpp ----
 struct ExplainArgs {

@@ -143,6 +143,11 @@ int explain(const std::string& path, const ExplainArgs& args) {
     q.facts.domains = &cfg->domains;
     q.facts.connectors = &cfg->send_connectors;
     q.facts.tls = args.tls || q.facts.listener->tls == config::TlsMode::Implicit;
+    if (q.facts.listener->subscribed_edges_only) {   // rule from-edge.pinned: the hub's subscribed edges
+        std::vector<std::string> ignored;   // an unreadable file is simply not an edge here (serve logs it)
+        q.facts.edges = std::make_shared<const std::vector<config::PinnedEdge>>(
+            config::read_pinned_edges(config::hub_edges_dir(cfg->resolve(cfg->server.data_dir)), ignored));
+    }
     // The directory a live session asks (either backend), read once.
     // --user, --server and --kerberos are looked up in it too (with LDAP, servers come from
     // the directory file inside the same snapshot).

@@ -127,7 +127,10 @@ int serve(const std::string& path) {
     // silently); afterwards a failing LDAP server or a bad reload keeps the last good one.
     auto opened = open_directory(*cfg, true);
     if (!opened) return cfg->directory.backend == "ldap" ? 1 : kConfigError;
+    add_pinned_hub(opened->snapshot, *cfg);   // edge: the subscribed hub is an organisation server
     auto dir = std::make_unique<directory::Live>(std::make_shared<const directory::Directory>(std::move(opened->snapshot)));
+    config::LiveEdges edges;   // hub: the subscribed edges (from-edge listener)
+    if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
     std::unique_ptr<directory::LdapDirectory> ldap = std::move(opened->ldap);
     std::unique_ptr<auth::LdapBindVerifier> ldap_verifier;
     if (ldap) ldap_verifier = std::make_unique<auth::LdapBindVerifier>(*ldap);
@@ -141,6 +144,7 @@ int serve(const std::string& path) {
     services.tls_client_auth = parts->tls_client_auth.get();
     services.directory = dir.get();
     services.verifier = ldap_verifier.get();
+    services.edges = &edges;
     policy::Brakes brakes;
     services.brakes = &brakes;
     // The dynamic block list (`rampart block`) and the one shared DNS resolver (DNS lists,
@@ -218,7 +222,11 @@ int serve(const std::string& path) {
         }
     }
     admin::ControlServer control(server.main_context().get_executor(), admin::control_socket_path(data),
-                                 [&scheduler, &spool, &server, &brakes, &block_list, &back_pressure, &hub_sync](std::string request) {
+                                 [&scheduler, &spool, &server, &brakes, &block_list, &back_pressure, &hub_sync, &edges, &cfg](std::string request) {
+                                     if (request == "reload-edges") {   // rampart hub add-edge | remove-edge
+                                         edges.set(load_pinned_edges(*cfg));
+                                         return answer_now("ok\n");
+                                     }
                                      if (is_live_state_request(request))   // rampart explain
                                          return answer_now(live_state_answer(server, brakes, back_pressure, request));
                                      if (request == "hub-sync")   // rampart hub sync --now
@@ -273,9 +281,11 @@ int serve(const std::string& path) {
             ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
         } ready;
         reloader.reload();
+        if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {
             log::info("directory.loaded", {{"file", dir_path.string()}, {"users", d->users.size()}, {"groups", d->groups.size()}});
+            add_pinned_hub(*d, *cfg);
             dir->set(std::make_shared<const directory::Directory>(std::move(*d)));
         } else log::error("directory.reload.failed", {{"file", dir_path.string()}, {"action", "kept the previous directory"}});
     });

@@ -24,8 +24,10 @@ enum class TlsMode { None, StartTls, Implicit };
 enum class RelayMode { OnlyList, AllExceptList };
 // What a listener is for (its preset within the role, DESIGN.md §4): "smtp" takes mail
 // on port-25 terms (servers, applications, devices), "submission" takes mail from users
-// who authenticate (RFC 6409, port-587 terms).
-enum class ListenerKind { Smtp, Submission };
+// who authenticate (RFC 6409, port-587 terms). The perimeter's inside links (docs/perimeter.md):
+// "from-hub" is the edge's listener for its hub, "from-edge" the hub's for its subscribed
+// edges — organisation servers only, by certificate, allowed to relay, no filter chain.
+enum class ListenerKind { Smtp, Submission, FromHub, FromEdge };
 enum class Route { Mx, Smarthost };
 enum class OutboundTls { None, Opportunistic, Required, Verify };
 enum class LocalDelivery { Maildir, Lmtp };
@@ -56,6 +58,7 @@ struct ServerSettings {
 struct Domain {
     std::string name;                   // lower-case, no trailing dot
     DomainType type = DomainType::Authoritative;
+    int line = 0;                       // where it was declared (for messages)
 };
 
 struct DirectorySettings {
@@ -146,6 +149,11 @@ struct Listener {
     // Refuse message content an unauthenticated client sends before our 354 (the SMTP
     // smuggling pattern; Postfix's smtpd_forbid_unauth_pipelining). On in every preset.
     bool forbid_unauth_pipelining = true;
+    // The hub's from-edge listener (docs/perimeter.md): only edges subscribed with `rampart
+    // hub add-edge` (data_dir/hub/edges) get in — their address at connect, their pinned
+    // certificate right after STARTTLS, nothing but EHLO/STARTTLS before. Preset: on for
+    // the hub's from-edge listener.
+    bool subscribed_edges_only = false;
     int line = 0;                             // where it was declared (for messages)
 };
 
@@ -166,6 +174,10 @@ struct SendConnector {
     // unspecified addresses when DNS or an address-literal recipient names them. Off: such
     // destinations are refused (delivery/destination_policy.hpp).
     bool allow_private_destinations = false;
+    // SHA-256 fingerprints the next hop's certificate must match (pinning; with tls =
+    // "required"). The hub's implicit connector to its edges pins the edges' certificates.
+    std::vector<std::string> tls_fingerprints;
+    bool implicit = false;                    // built from data_dir/hub/edges, not the file
     int line = 0;
 };
 
@@ -437,6 +449,18 @@ struct ReputationSettings {
     int line = 0;
 };
 
+// [edge]: the edge side of the subscription (docs/perimeter.md, DESIGN.md §11) and of
+// replication (docs/architecture.md "Replication").
+struct EdgeSettings {
+    milliseconds bootstrap_lifetime{std::chrono::hours(24)};   // the subscription's one-time secret
+    Endpoint sync_bind{"0.0.0.0", 50636};    // where the hub pushes replication
+    // Outbound through the edge (role edge, route mx): Received headers of internal hosts
+    // and X-Originating-IP and the like removed (delivery/internal_headers.hpp).
+    bool strip_internal_headers = true;
+    milliseconds hub_unreachable_warning{std::chrono::hours(1)};   // replication: then edge.hub.unreachable is logged
+    int line = 0;
+};
+
 // [quarantine]: messages an agent quarantined stay in the spool, held, until released,
 // deleted or older than max_age.
 struct QuarantineSettings {
@@ -459,12 +483,6 @@ struct TrackingSettings {
     bool enabled = true;
     milliseconds max_age{std::chrono::hours(24 * 30)};
     std::uint64_t max_size = std::uint64_t(1) << 30;
-};
-
-// [edge]: role edge, replication from the hub (docs/architecture.md "Replication").
-struct EdgeSettings {
-    Endpoint sync_bind{"0.0.0.0", 50636};     // the hub pushes here (mutual TLS)
-    milliseconds hub_unreachable_warning{std::chrono::hours(1)};   // then edge.hub.unreachable is logged
 };
 
 // [hub]: role hub, pushes to the subscribed edges (data_dir/hub/edges).

@@ -14,6 +14,7 @@
 #include "config/check.hpp"
 #include "config/roles.hpp"
 #include "config/settings.hpp"
+#include "config/subscription.hpp"
 #include "config/table.hpp"
 #include "config/toml_nesting.hpp"
 #include "config/units.hpp"
@@ -75,6 +76,43 @@ void check_ldap(const DirectorySettings& d, Ctx& ctx) {
         if (value->empty()) ctx.error(no_line, std::string("directory.") + key, "must not be empty", "an attribute name");
 }
 
+// The edge subscription (docs/perimeter.md). A subscribed edge (data_dir/edge/hub.pem
+// exists) takes its accepted domains and connectors from the hub, as an Exchange edge does:
+// its own are refused. A hub with subscribed edges sends everything outside its accepted
+// domains to them: an implicit connector for "*", unless the file has its own.
+void check_perimeter(Config& c, Ctx& ctx) {
+    std::filesystem::path data = c.resolve(c.server.data_dir);
+    std::error_code ec;
+    if (c.server.role == Role::Edge && std::filesystem::exists(edge_hub_pin(data), ec)) {
+        const char* fix = "this edge is subscribed; accepted domains and connectors come from the hub: remove them here and change them on the hub";
+        for (const Domain& d : c.domains) ctx.error(d.line, "domains", "accepted domain \"" + d.name + "\" configured on a subscribed edge", fix);
+        for (const SendConnector& s : c.send_connectors)
+            ctx.error(s.line, "send_connectors", "send connector \"" + s.name + "\" configured on a subscribed edge", fix);
+    }
+    if (c.server.role != Role::Hub) return;
+    bool own_default = std::any_of(c.send_connectors.begin(), c.send_connectors.end(), [](const SendConnector& s) {
+        return std::find(s.address_spaces.begin(), s.address_spaces.end(), "*") != s.address_spaces.end();
+    });
+    if (own_default) return;   // `rampart check` says that it shadows the edges
+    std::vector<std::string> problems;
+    std::vector<PinnedEdge> edges = read_pinned_edges(hub_edges_dir(data), problems);
+    if (edges.empty()) return;
+    SendConnector to_edges;
+    to_edges.name = "to-edges";
+    to_edges.address_spaces = {"*"};
+    to_edges.route = Route::Smarthost;
+    to_edges.tls = OutboundTls::Required;
+    for (const PinnedEdge& e : edges) {
+        to_edges.smarthosts.push_back(e.smtp);
+        to_edges.tls_fingerprints.push_back(e.fingerprint);
+    }
+    // The hub proves itself to the edge's from-hub listener with its own [tls] certificate.
+    to_edges.certificate = c.tls.certificate.empty() ? data / "tls" / "cert.pem" : c.resolve(c.tls.certificate);
+    to_edges.key = c.tls.key.empty() ? data / "tls" / "key.pem" : c.resolve(c.tls.key);
+    to_edges.implicit = true;
+    c.send_connectors.push_back(std::move(to_edges));
+}
+
 void check_whole(Config& c, Ctx& ctx) {
     const int no_line = 0;
     // No [[listeners]]: the role's default listeners (DESIGN.md §4), on loopback.
@@ -130,6 +168,7 @@ void check_whole(Config& c, Ctx& ctx) {
             ctx.error(s.line, key + (s.certificate.empty() ? ".certificate" : ".key"), "a client certificate needs both certificate and key",
                       "set both, or neither");
     }
+    check_perimeter(c, ctx);
     if (!c.tls.certificate.empty() && c.tls.key.empty())
         ctx.error(no_line, "tls.key", "a certificate is set but no key", "key = \"key.pem\"");
     if (c.tls.certificate.empty() && !c.tls.key.empty())

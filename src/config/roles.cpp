@@ -10,6 +10,8 @@ struct RoleRow {
     Role role;
     bool anonymous, basic, integrated, server;
     bool filters;   // the filter chain on the smtp listener (DESIGN.md §11)
+    // The edge's from-hub and the hub's from-edge listeners take their access settings
+    // from their kind (preset_listener), not from the role's columns.
     std::vector<std::pair<std::string_view, ListenerKind>> listeners;   // default listeners
 };
 
@@ -21,8 +23,8 @@ const RoleRow& row(Role role) {
         {Role::Mailbox, false, false, true, true, false, {{"smtp", ListenerKind::Smtp}}},
         {Role::Frontend, false, false, false, true, false, {{"smtp", ListenerKind::Smtp}}},
         {Role::AllInOne, true, false, true, true, false, {{"internet", ListenerKind::Smtp}, {"submission", ListenerKind::Submission}}},
-        {Role::Edge, true, false, false, true, true, {{"internet", ListenerKind::Smtp}}},
-        {Role::Hub, false, false, true, true, false, {{"smtp", ListenerKind::Smtp}}},
+        {Role::Edge, true, false, false, true, true, {{"internet", ListenerKind::Smtp}, {"from-hub", ListenerKind::FromHub}}},
+        {Role::Hub, false, false, true, true, false, {{"from-edge", ListenerKind::FromEdge}}},
     };
     for (const RoleRow& r : kRows)
         if (r.role == role) return r;
@@ -55,12 +57,23 @@ Listener preset_listener(Role role, ListenerKind kind) {
         a.basic = true;
         a.server = false;
         l.bind = {Endpoint{"127.0.0.1", 2587}};
+    } else if (kind == ListenerKind::FromHub || kind == ListenerKind::FromEdge) {
+        // The perimeter's inside link (docs/perimeter.md): organisation servers only, by
+        // TLS client certificate; no anonymous mail, no passwords, no filter chain (the
+        // other side filtered it). A server principal may relay (DESIGN.md §3.5d).
+        a.anonymous = false;
+        a.basic = false;
+        a.integrated = false;
+        a.server = true;
+        l.filters = false;
+        l.subscribed_edges_only = kind == ListenerKind::FromEdge;
+        l.bind = {Endpoint{"127.0.0.1", static_cast<std::uint16_t>(kind == ListenerKind::FromHub ? 2526 : 2525)}};
     } else {
         l.bind = {Endpoint{"127.0.0.1", 2525}};
     }
-    // The hub's port-25 listener takes mail only from the edges (DESIGN.md §4). Their
-    // addresses are not known here, so the preset admits only this host; `check` says
-    // to list the edges.
+    // The hub's port-25 listener takes mail only from the edges (DESIGN.md §4): its
+    // from-edge listener admits subscribed edges (above). A plain smtp listener on a hub
+    // admits only this host; `check` says to list the edges.
     if (role == Role::Hub && kind == ListenerKind::Smtp)
         l.remote_ranges = {*net::Cidr::parse("127.0.0.0/8"), *net::Cidr::parse("::1/128")};
     l.relay = RelaySettings{};

@@ -16,8 +16,9 @@ inline constexpr std::array<std::pair<std::string_view, Role>, 6> kRoles{{
     {"gateway", Role::Gateway}, {"mailbox", Role::Mailbox}, {"frontend", Role::Frontend},
     {"all-in-one", Role::AllInOne}, {"edge", Role::Edge}, {"hub", Role::Hub}}};
 
-inline constexpr std::array<std::pair<std::string_view, ListenerKind>, 2> kListenerKinds{{
-    {"smtp", ListenerKind::Smtp}, {"submission", ListenerKind::Submission}}};
+inline constexpr std::array<std::pair<std::string_view, ListenerKind>, 4> kListenerKinds{{
+    {"smtp", ListenerKind::Smtp}, {"submission", ListenerKind::Submission},
+    {"from-hub", ListenerKind::FromHub}, {"from-edge", ListenerKind::FromEdge}}};
 
 std::string_view kind_name(ListenerKind k);
 

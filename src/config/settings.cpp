@@ -11,6 +11,7 @@
 #include "config/roles.hpp"
 #include "config/table.hpp"
 #include "config/units.hpp"
+#include "net/certificate.hpp"
 #include "util/text.hpp"
 
 namespace rampart::config {
@@ -496,6 +497,8 @@ const Field<Listener> kListener[] = {
      SET(if (auto v = read_bool(n, ctx, path)) t.filters = *v)},
     {"forbid_unauth_pipelining", "bool", "true", "Refuse a client that has not authenticated and sends bytes after DATA before the 354 reply (the SMTP smuggling pattern; RFC 2920 lets DATA end a pipelined group, nothing may follow it): 554 5.5.0 and the connection is closed. Authenticated sessions and BDAT are not affected.",
      SET(if (auto v = read_bool(n, ctx, path)) t.forbid_unauth_pipelining = *v)},
+    {"subscribed_edges_only", "bool", "role preset", "Admit only edges subscribed with `rampart hub add-edge` (data_dir/hub/edges): the client address must be an edge's, checked at connect; the TLS client certificate must be that edge's pinned one, checked right after STARTTLS (the edge is then the organisation server `server:EDGE`); before STARTTLS only EHLO, HELO, STARTTLS, NOOP, RSET and QUIT are accepted. Anyone else: 554 5.7.1 (rule from-edge.pinned). Preset: on for the hub's from-edge listener. See docs/perimeter.md.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.subscribed_edges_only = *v)},
 };
 
 const Field<SendConnector> kSendConnector[] = {
@@ -531,6 +534,30 @@ const Field<SendConnector> kSendConnector[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.auth_password_file = *v)},
     {"allow_private_destinations", "bool", "false", "route = \"mx\" only: connect to loopback (127/8, ::1), private (RFC 1918, fc00::/7), link-local, CGNAT (100.64/10), unspecified, multicast and broadcast addresses (IPv4-mapped forms included) when an MX record or an address-literal recipient (user@[10.0.0.1]) names them. Off: such recipients fail with 550 5.4.4, so a client cannot make the server connect to inside services. Smart hosts are always allowed: the administrator named them.",
      SET(if (auto v = read_bool(n, ctx, path)) t.allow_private_destinations = *v)},
+    {"tls_fingerprints", "list of strings", "[]", "Pin the next hop: its TLS certificate's SHA-256 fingerprint (as `openssl x509 -noout -fingerprint -sha256` prints it) must be one of these, else the attempt fails (4.7.5) and the message waits. Needs tls = \"required\" or \"verify\". The hub's implicit connector to its edges pins their certificates this way.",
+     SET(if (auto v = read_strings(n, ctx, path)) {
+         for (std::string& f : *v) {
+             std::string norm = net::normalise_fingerprint(f);
+             if (norm.empty()) ctx.error(line_of(n), path, "\"" + f + "\" is not a SHA-256 fingerprint", "64 hex digits, colons allowed");
+             f = norm;
+         }
+         t.tls_fingerprints = *v;
+     })},
+};
+
+// ---- [edge] (docs/perimeter.md; replication: docs/architecture.md "Replication") ----
+const Field<EdgeSettings> kEdge[] = {
+    {"bootstrap_lifetime", "duration", "\"24h\"", "How long the one-time bootstrap secret of a subscription file (`rampart edge new-subscription`) stays valid; `rampart hub add-edge` refuses an older file.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.bootstrap_lifetime = *v)},
+    {"sync_bind", "address:port", "\"0.0.0.0:50636\"", "Where the edge listens for the hub's replication pushes (mutual TLS, pinned). A wildcard address needs `rampart edge new-subscription --address HOST` to tell the hub where to push.",
+     SET(if (auto v = read_string(n, ctx, path)) {
+         if (auto e = parse_endpoint(*v, false, 50636)) t.sync_bind = *e;
+         else ctx.error(line_of(n), path, "\"" + *v + "\" is not an address:port", "\"0.0.0.0:50636\", \"[::]:50636\"");
+     })},
+    {"strip_internal_headers", "bool", "true", "Role edge, mail leaving by MX (the internet-facing connectors): remove the Received headers of internal hosts (every one below the edge's own, i.e. added before the edge received the message from the hub) and the trace headers of docs/perimeter.md (X-Originating-IP, X-Mailer-Host, ...), so that outside readers see the edge only.",
+     SET(if (auto v = read_bool(n, ctx, path)) t.strip_internal_headers = *v)},
+    {"hub_unreachable_warning", "duration", "\"1h\"", "Role edge: no push from the hub for this long logs the warning edge.hub.unreachable (once until the hub is back); the edge keeps serving from its last replica.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.hub_unreachable_warning = *v)},
 };
 
 const Field<QueueSettings> kQueue[] = {
@@ -816,16 +843,6 @@ const Field<MilterSettings> kMilter[] = {
      SET(if (auto v = read_duration(n, ctx, path)) t.command_timeout = *v)},
     {"content_timeout", "duration", "\"5m\"", "The whole message at end of data: headers, body and the milter's end-of-message reply with its modifications.",
      SET(if (auto v = read_duration(n, ctx, path)) t.content_timeout = *v)},
-};
-
-const Field<EdgeSettings> kEdge[] = {
-    {"sync_bind", "host:port", "\"0.0.0.0:50636\"", "Role edge: where the hub pushes replication (mutual TLS; only the pinned hub, or before the first push the bootstrap secret of `rampart edge new-subscription`). See \"Replication\" in docs/architecture.md.",
-     SET(if (auto v = read_string(n, ctx, path)) {
-         if (auto e = parse_endpoint(*v, false, 50636)) t.sync_bind = *e;
-         else ctx.error(line_of(n), path, "\"" + *v + "\" is not host:port", "e.g. \"0.0.0.0:50636\"");
-     })},
-    {"hub_unreachable_warning", "duration", "\"1h\"", "Role edge: no push from the hub for this long logs the warning edge.hub.unreachable (once until the hub is back); the edge keeps serving from its last replica.",
-     SET(if (auto v = read_duration(n, ctx, path)) t.hub_unreachable_warning = *v)},
 };
 
 const Field<HubSettings> kHub[] = {
@@ -1338,7 +1355,6 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
             apply_array(c.transport_rules, kTransportRule, v, ctx, key, {"name"}, [](const toml::node&) { return TransportRule{}; });
         } else if (key == "quarantine") apply_table(c.quarantine, kQuarantine, v, ctx, key);
         else if (key == "tracking") apply_table(c.tracking, kTracking, v, ctx, key);
-        else if (key == "edge") apply_table(c.edge, kEdge, v, ctx, key);
         else if (key == "hub") apply_table(c.hub, kHub, v, ctx, key);
         else if (key == "back_pressure") {
             c.back_pressure.line = line_of(v);
@@ -1354,6 +1370,9 @@ void apply_document(const toml::table& root, Config& c, Ctx& ctx) {
                 !ordered_q(b.queue_tarpit, b.queue_refuse_all))
                 ctx.error(line_of(v), "back_pressure.queue_refuse", "queue watermarks out of order",
                           "queue_tarpit <= queue_refuse <= queue_refuse_all (0: off)");
+        } else if (key == "edge") {
+            c.edge.line = line_of(v);
+            apply_table(c.edge, kEdge, v, ctx, key);
         } else if (key == "reputation") {
             c.reputation.line = line_of(v);
             apply_table(c.reputation, kReputation, v, ctx, key);
@@ -1404,7 +1423,7 @@ std::string settings_reference() {
     reference_section(out, "[tracking]", "Message tracking: one store per server under data_dir, read by `rampart track` (see docs/architecture.md \"Message tracking\").", kTracking);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
     reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md). Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
-    reference_section(out, "[edge]", "Role edge: replication from the hub (docs/architecture.md \"Replication\").", kEdge);
+    reference_section(out, "[edge]", "Role edge: the subscription to a hub (docs/perimeter.md) and replication from it (docs/architecture.md \"Replication\").", kEdge);
     reference_section(out, "[hub]", "Role hub: replication to the subscribed edges (docs/architecture.md \"Replication\").", kHub);
     return out;
 }

@@ -210,6 +210,13 @@ asio::awaitable<Result<std::unique_ptr<ClientConnection>, OpenError>> ClientConn
             if (t.count() == 0) co_return OpenError{0, c->peer_ + ": attempt deadline reached before TLS", "4.4.1", "attempt_timeout"};
             if (!co_await c->stream_->connect_tls(*c->opt_.tls_context, c->opt_.tls_name, t))
                 co_return OpenError{0, c->peer_ + ": TLS handshake failed: " + c->stream_->tls_error(), "4.7.5"};
+            if (!c->opt_.tls_fingerprints.empty()) {   // pinned next hop (the hub's edges)
+                auto cert = c->stream_->peer_certificate();
+                if (!cert || std::find(c->opt_.tls_fingerprints.begin(), c->opt_.tls_fingerprints.end(), cert->fingerprint) ==
+                                 c->opt_.tls_fingerprints.end())
+                    co_return OpenError{0, c->peer_ + ": certificate " + (cert ? cert->fingerprint : std::string("(none)")) +
+                                               " is not the pinned one", "4.7.5"};
+            }
             if (!co_await c->ehlo())
                 co_return OpenError{0, c->peer_ + ": EHLO after STARTTLS failed" + c->limit_text(), "4.4.1", c->limit_};
         } else if (r.code == 0) {

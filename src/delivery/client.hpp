@@ -59,6 +59,7 @@ struct ClientOptions {
     config::OutboundTls tls = config::OutboundTls::Opportunistic;
     asio::ssl::context* tls_context = nullptr;
     std::string tls_name;                                     // SNI and name check
+    std::vector<std::string> tls_fingerprints;                // non-empty: the peer's certificate must be one of these (pinning)
     bool auth_external = false;       // the context presents a client certificate: AUTH EXTERNAL where offered
     std::string auth_user;            // SASL PLAIN/LOGIN after TLS (never in clear); empty: none
     std::string auth_password;

@@ -22,6 +22,7 @@
 #include "directory/directory.hpp"
 #include "dns/resolver.hpp"
 #include "net/cidr.hpp"
+#include "delivery/internal_headers.hpp"
 #include "net/tls.hpp"
 #include "queue/spool.hpp"
 #include "smtp/address.hpp"
@@ -328,7 +329,13 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
     for (auto& [key, idx] : remote) {
         const config::SendConnector* connector = key.first;
         if (connector->route == config::Route::Smarthost) co_await deliver_smarthost(env, *connector, idx, *message, deadline);
-        else co_await deliver_mx(env, *connector, key.second, idx, *message, deadline);
+        else if (cfg_.server.role == config::Role::Edge && cfg_.edge.strip_internal_headers) {
+            // Outbound through the edge: the Internet sees the edge only (docs/perimeter.md).
+            std::size_t removed = 0;
+            std::string outward = strip_internal_headers(*message, cfg_.server.hostname, &removed);
+            if (removed > 0) log::event(log::Level::Debug, "delivery.headers.stripped", {{"qid", env.id}, {"fields", removed}});
+            co_await deliver_mx(env, *connector, key.second, idx, outward, deadline);
+        } else co_await deliver_mx(env, *connector, key.second, idx, *message, deadline);
     }
     if (!unroutable.empty())
         settle(env, unroutable,
@@ -558,6 +565,7 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
             opt.tls = c.tls;
             opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
             opt.tls_name = tls_name;
+            opt.tls_fingerprints = c.tls_fingerprints;
             if (auto it = connector_tls_.find(c.name); it != connector_tls_.end()) {
                 opt.tls_context = it->second->context.get();
                 opt.auth_external = it->second->client_certificate;

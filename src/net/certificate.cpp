@@ -1,6 +1,7 @@
 // net/certificate.cpp — SHA-256 fingerprints and validity of X.509 certificates (OpenSSL 3).
 #include "net/certificate.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -41,6 +42,17 @@ Result<PeerCertificate> read_certificate(const std::filesystem::path& pem) {
     if (!f) return errno_error(errno, "open " + pem.string());
     X509* cert = PEM_read_X509(f.get(), nullptr, nullptr, nullptr);
     if (!cert) return Error{0, pem.string() + ": no PEM certificate found"};
+    PeerCertificate pc = describe(cert);
+    X509_free(cert);
+    return pc;
+}
+
+Result<PeerCertificate> parse_certificate_pem(std::string_view pem) {
+    if (pem.find("PRIVATE KEY") != std::string_view::npos) return Error{0, "holds a private key; give the certificate only"};
+    std::unique_ptr<BIO, int (*)(BIO*)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+    if (!bio) return Error{0, "out of memory"};
+    X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (!cert) return Error{0, "not a PEM certificate (-----BEGIN CERTIFICATE----- ...)"};
     PeerCertificate pc = describe(cert);
     X509_free(cert);
     return pc;

@@ -26,6 +26,9 @@ std::string fingerprint_of(X509* cert);
 PeerCertificate describe(X509* cert);
 // The first certificate in a PEM file (the leaf of a chain file).
 Result<PeerCertificate> read_certificate(const std::filesystem::path& pem);
+// Exactly one PEM certificate in `pem` (the subscription file's `certificate`): its summary,
+// or an Error saying what is wrong (no certificate, garbage, a private key).
+Result<PeerCertificate> parse_certificate_pem(std::string_view pem);
 // "AB:CD:…", "sha256:abcd…" or "abcd…" → "abcd…"; "" if it is not 64 hex digits.
 std::string normalise_fingerprint(std::string_view text);
 

@@ -228,14 +228,30 @@ struct ConnQuestion {
     const SessionFacts& s;
 };
 
+Decision remote_ranges_rule(const ConnQuestion& q) {
+    const auto& ranges = q.s.listener->remote_ranges;
+    if (ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(q.s.client); }))
+        return pass("client " + q.s.client.text() + " is inside remote_ranges");
+    return refuse("remote_ranges", smtp::Reply(554, "5.7.1", "connection refused: client address not allowed on this listener"));
+}
+
+// Listeners with subscribed_edges_only (the hub's from-edge): the address of a subscribed
+// edge, or 554 before the greeting; the certificate follows after STARTTLS.
+Decision pinned_edge_address_rule(const ConnQuestion& q) {
+    if (q.s.edges)
+        for (const config::PinnedEdge& e : *q.s.edges)
+            if (std::find(e.addresses.begin(), e.addresses.end(), q.s.client.unmapped()) != e.addresses.end())
+                return pass("client " + q.s.client.text() + " is the address of subscribed edge " + e.name +
+                            "; its certificate is checked after STARTTLS");
+    return refuse("from-edge.pinned", smtp::Reply(554, "5.7.1", "connection refused: not a subscribed edge server"));
+}
+
 const Rule<ConnQuestion> kConnRules[] = {
-    {"remote_ranges",
-     [](const ConnQuestion& q) {
-         const auto& ranges = q.s.listener->remote_ranges;
-         if (ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(q.s.client); }))
-             return pass("client " + q.s.client.text() + " is inside remote_ranges");
-         return refuse("remote_ranges", smtp::Reply(554, "5.7.1", "connection refused: client address not allowed on this listener"));
-     }},
+    {"remote_ranges", remote_ranges_rule},
+};
+const Rule<ConnQuestion> kEdgeConnRules[] = {
+    {"remote_ranges", remote_ranges_rule},
+    {"from-edge.pinned", pinned_edge_address_rule},
 };
 
 }  // namespace
@@ -254,7 +270,43 @@ bool grant_matches(std::span<const std::string> grants, const Principal& p) {
 
 Decision check_connection(const SessionFacts& s, Trace* trace) {
     ConnQuestion q{s};
-    return decide<ConnQuestion>(kConnRules, q, accept("connection", "connection allowed", smtp::Reply(220, "", "ready")), trace);
+    Decision allowed = accept("connection", "connection allowed", smtp::Reply(220, "", "ready"));
+    if (s.listener->subscribed_edges_only) return decide<ConnQuestion>(kEdgeConnRules, q, allowed, trace);
+    return decide<ConnQuestion>(kConnRules, q, allowed, trace);
+}
+
+Decision check_edge_certificate(const SessionFacts& s, const std::optional<net::PeerCertificate>& cert, std::string* edge,
+                                Trace* trace) {
+    Decision d;
+    if (!s.listener->subscribed_edges_only) {
+        d = pass("the listener admits more than subscribed edges");
+    } else {
+        const config::PinnedEdge* match = nullptr;
+        if (cert && s.edges)
+            for (const config::PinnedEdge& e : *s.edges)
+                if (e.fingerprint == cert->fingerprint &&
+                    std::find(e.addresses.begin(), e.addresses.end(), s.client.unmapped()) != e.addresses.end())
+                    match = &e;
+        if (match) {
+            d = accept("from-edge.pinned", "certificate " + cert->fingerprint + " is pinned for edge " + match->name,
+                       smtp::Reply(220, "2.0.0", "ready"));
+            if (edge) *edge = match->name;
+        } else {
+            d = refuse("from-edge.pinned", smtp::Reply(554, "5.7.1", cert ? "connection refused: certificate is not that of a subscribed edge"
+                                                                          : "connection refused: a subscribed edge's client certificate is required"));
+        }
+    }
+    d.rule = "from-edge.pinned";
+    if (trace) trace->add(d.rule, d);
+    return d;
+}
+
+Decision check_edge_tls_first(const SessionFacts& s, Trace* trace) {
+    Decision d = s.listener->subscribed_edges_only && !s.tls
+                     ? refuse("from-edge.pinned", smtp::Reply(530, "5.7.0", "must issue a STARTTLS command first"))
+                     : pass("TLS is active or not required");
+    if (trace) trace->add("from-edge.pinned", d);
+    return d;
 }
 
 Decision check_connection_limits(const config::Listener& l, const std::string& hostname,

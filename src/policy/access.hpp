@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/subscription.hpp"
 #include "directory/directory.hpp"
+#include "net/certificate.hpp"
 #include "net/cidr.hpp"
 #include "policy/brakes.hpp"
 #include "policy/decision.hpp"
@@ -32,6 +34,9 @@ struct SessionFacts {
     // The directory snapshot recipients are checked against (rule "recipient.known");
     // null: no file directory, so unknown recipients cannot be told apart.
     std::shared_ptr<const directory::Directory> directory;
+    // The hub's subscribed edges (data_dir/hub/edges), for listeners with
+    // subscribed_edges_only (rule "from-edge.pinned"); null: none subscribed.
+    std::shared_ptr<const std::vector<config::PinnedEdge>> edges;
 };
 
 // Recipient class (DESIGN.md §2): submit to an accepted domain, or relay.
@@ -57,6 +62,15 @@ struct ConnectionCounts {
 Decision check_connection_limits(const config::Listener& l, const std::string& hostname,
                                  std::optional<ConnectionCounts> counts, Trace* trace = nullptr);
 Decision check_connection(const SessionFacts& s, Trace* trace = nullptr);
+// Listeners with subscribed_edges_only, right after the TLS handshake: the client
+// certificate must be the pinned certificate of a subscribed edge whose address is the
+// client's (rule "from-edge.pinned", 554 5.7.1 otherwise). Accept: the note names the edge,
+// `edge` (if given) receives its name — the session's principal server:EDGE.
+Decision check_edge_certificate(const SessionFacts& s, const std::optional<net::PeerCertificate>& cert,
+                                std::string* edge = nullptr, Trace* trace = nullptr);
+// Before the TLS handshake on such a listener, a command that needs the edge proven (MAIL,
+// AUTH): 530 5.7.0 (RFC 3207 §4) naming STARTTLS. Pass elsewhere.
+Decision check_edge_tls_first(const SessionFacts& s, Trace* trace = nullptr);
 // MAIL FROM: limits.max_message_size against SIZE=, then the sender rules.
 Decision check_mail(const SessionFacts& s, const smtp::Path& sender, const MailFacts& m, Trace* trace = nullptr);
 Decision check_mail(const SessionFacts& s, const smtp::Path& sender, Trace* trace = nullptr);   // no SIZE=

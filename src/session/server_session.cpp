@@ -50,6 +50,14 @@ private:
     asio::awaitable<void> on_ehlo(const Command& cmd);
     asio::awaitable<void> on_starttls();
     asio::awaitable<void> on_auth(const Command& cmd);
+    // The from-edge listener: nothing but EHLO/STARTTLS until the edge is proven (true:
+    // refused, the reply is queued).
+    bool edge_tls_missing() {
+        policy::Decision d = policy::check_edge_tls_first(s_.facts);
+        if (d.verdict != policy::Verdict::Refuse) return false;
+        s_.reply(d.reply);
+        return true;
+    }
     asio::ssl::context* tls_context() const {
         return s_.listener.auth.server && s_.svc.tls_client_auth ? s_.svc.tls_client_auth : s_.svc.tls;
     }
@@ -180,7 +188,10 @@ asio::awaitable<void> Session::dispatch(Command& cmd) {
     switch (cmd.verb) {
         case Verb::Helo:
         case Verb::Ehlo: co_await on_ehlo(cmd); break;
-        case Verb::Mail: co_await txn_.on_mail(cmd); break;
+        case Verb::Mail:
+            if (edge_tls_missing()) break;
+            co_await txn_.on_mail(cmd);
+            break;
         case Verb::Rcpt: co_await txn_.on_rcpt(cmd); break;
         case Verb::Data: co_await txn_.on_data(); break;
         case Verb::Bdat: co_await txn_.on_bdat(cmd); break;
@@ -203,7 +214,10 @@ asio::awaitable<void> Session::dispatch(Command& cmd) {
             s_.reply(Reply(214, "2.0.0", "commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS\nsee RFC 5321"));
             break;
         case Verb::StartTls: co_await on_starttls(); break;
-        case Verb::Auth: co_await on_auth(cmd); break;
+        case Verb::Auth:
+            if (edge_tls_missing()) break;
+            co_await on_auth(cmd);
+            break;
         case Verb::Unknown: s_.reply(Reply(500, "5.5.2", "command not recognized")); break;
     }
 }
@@ -236,7 +250,7 @@ asio::awaitable<void> Session::on_ehlo(const Command& cmd) {
     text += "\nDSN";
     if (s_.svc.tls && s_.listener.tls == config::TlsMode::StartTls && !s_.stream.tls_active()) text += "\nSTARTTLS";
     std::string mechanisms = auth_.mechanisms();
-    if (!mechanisms.empty()) text += "\nAUTH" + mechanisms;
+    if (!mechanisms.empty() && s_.facts.principal.anonymous()) text += "\nAUTH" + mechanisms;
     s_.reply(Reply(250, "", text));
 }
 
@@ -272,6 +286,27 @@ asio::awaitable<void> Session::on_starttls() {
     s_.facts.principal = policy::Principal{};
     s_.helo.clear();
     s_.esmtp = false;
+    if (l.subscribed_edges_only) {
+        // The hub's from-edge listener (docs/perimeter.md): the handshake proved the client
+        // holds the key of the certificate it showed; that certificate must be the one
+        // pinned for the edge at this address. The pin is the authentication.
+        std::string edge;
+        std::optional<net::PeerCertificate> cert = s_.stream.peer_certificate();
+        policy::Decision d = policy::check_edge_certificate(s_.facts, cert, &edge);
+        if (d.verdict == policy::Verdict::Refuse) {
+            log::info("smtp.connection.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"rule", d.rule},
+                                                  {"code", d.reply.code}, {"reason", d.reply.text},
+                                                  {"fingerprint", cert ? cert->fingerprint : std::string("-")}});
+            co_await s_.close_after_fatal(d.reply);
+            co_return;
+        }
+        s_.facts.principal.kind = policy::Principal::Kind::Server;
+        s_.facts.principal.name = edge;
+        s_.facts.principal.mechanism = "TLS";
+        log::info("smtp.auth", {{"listener", l.name}, {"client", s_.client_text()}, {"mechanism", "TLS"}, {"user", "-"},
+                                {"result", "success"}, {"principal", s_.facts.principal.text()}, {"server", edge},
+                                {"fingerprint", cert->fingerprint}, {"reason", d.note}});
+    }
 }
 
 }  // namespace

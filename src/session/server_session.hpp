@@ -29,6 +29,9 @@ class Spool;
 namespace rampart::directory {
 class Live;
 }
+namespace rampart::config {
+class LiveEdges;
+}
 namespace rampart::auth {
 class PasswordVerifier;
 }
@@ -55,6 +58,7 @@ struct SessionServices {
     const filter::Chain* filters = nullptr;                   // null or empty: no filter chain
     BackPressure* back_pressure = nullptr;                    // null: MAIL FROM never throttled
     filter::Reputation* reputation = nullptr;                 // null: no reputation kept
+    const config::LiveEdges* edges = nullptr;                 // the hub's subscribed edges; null: none
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
     // Role edge: the accepted domains as replicated from the hub, asked once per transaction
     // (null or returning null: the configuration's [[domains]]).

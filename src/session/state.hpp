@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "config/subscription.hpp"
 #include "filter/chain.hpp"
 #include "filter/reputation.hpp"
 #include "policy/access.hpp"
@@ -26,6 +27,7 @@ struct SessionState {
         facts.domains = &services.config->domains;
         facts.connectors = &services.config->send_connectors;
         facts.client = c.address;
+        if (services.edges) facts.edges = services.edges->get();
         if (l.filters && services.filters && !services.filters->empty())
         {
             filter::SessionInfo info{l.name, c.address, false, {}};

@@ -13,10 +13,10 @@ ROLES = {
     # an inside address gets on the first one (explain exit status, deciding rule, reply)
     "gateway": (["internet"], 0, "domains", "250 2.1.5 recipient ok"),
     "all-in-one": (["internet", "submission"], 0, "domains", "250 2.1.5 recipient ok"),
-    "edge": (["internet"], 0, "domains", "250 2.1.5 recipient ok"),
+    "edge": (["internet", "from-hub"], 0, "domains", "250 2.1.5 recipient ok"),
     "mailbox": (["smtp"], 1, "auth.anonymous", "530 5.7.0 authentication required"),
     "frontend": (["smtp"], 1, "auth.anonymous", "530 5.7.0 authentication required"),
-    "hub": (["smtp"], 1, "remote_ranges", "554 5.7.1 connection refused: client address not allowed on this listener"),
+    "hub": (["from-edge"], 1, "from-edge.pinned", "554 5.7.1 connection refused: not a subscribed edge server"),
 }
 
 
@@ -51,7 +51,8 @@ def test_check_and_explain_for_each_preset(tmp_path, role):
 
 
 def test_hub_accepts_edges_as_servers(tmp_path):
-    path = role_config(tmp_path, "hub")
+    # A plain smtp listener on a hub: organisation servers from this host (the preset).
+    path = role_config(tmp_path, "hub", '[[listeners]]\nname = "smtp"\n')
     # explain --server needs the server in the directory (as `rampart server add` puts it)
     (tmp_path / "directory.toml").write_text(f'[[servers]]\nname = "edge1"\naddresses = []\nfingerprint = "{"ab" * 32}"\n')
     rc, out, _ = explain(path, "smtp", "127.0.0.1", "--server", "edge1", "--tls", rcpt="x@outside.test")

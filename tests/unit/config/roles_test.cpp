@@ -14,6 +14,25 @@ struct Row {
     Role role;
     bool anonymous, basic, integrated;
 };
+TEST(RolePresets, PerimeterListenersAdmitOrganisationServersOnly) {
+    for (ListenerKind kind : {ListenerKind::FromHub, ListenerKind::FromEdge}) {
+        Listener l = preset_listener(Role::Edge, kind);
+        EXPECT_FALSE(l.auth.anonymous);
+        EXPECT_FALSE(l.auth.basic);
+        EXPECT_FALSE(l.auth.integrated);
+        EXPECT_TRUE(l.auth.server);
+        EXPECT_FALSE(l.filters);
+        EXPECT_EQ(l.subscribed_edges_only, kind == ListenerKind::FromEdge);
+    }
+    Config hub = config_of("[server]\nrole = \"hub\"\n");
+    EXPECT_TRUE(hub.listeners[0].subscribed_edges_only);
+    EXPECT_EQ(hub.listeners[0].bind[0].text(), "127.0.0.1:2525");
+    Config edge = config_of("[server]\nrole = \"edge\"\n");
+    EXPECT_TRUE(edge.listeners[0].filters);
+    EXPECT_EQ(edge.listeners[1].bind[0].text(), "127.0.0.1:2526");
+    EXPECT_FALSE(edge.listeners[1].auth.anonymous);
+}
+
 }  // namespace
 
 // DESIGN.md §4, column by column.
@@ -69,7 +88,7 @@ TEST(RolePresets, DefaultListenersWhenNoneAreConfigured) {
         std::vector<std::string> names;
     };
     const Want wants[] = {{"gateway", {"internet"}}, {"mailbox", {"smtp"}}, {"frontend", {"smtp"}},
-                          {"all-in-one", {"internet", "submission"}}, {"edge", {"internet"}}, {"hub", {"smtp"}}};
+                          {"all-in-one", {"internet", "submission"}}, {"edge", {"internet", "from-hub"}}, {"hub", {"from-edge"}}};
     for (const Want& w : wants) {
         SCOPED_TRACE(w.role);
         Config c = config_of(std::string("[server]\nrole = \"") + w.role + "\"\n");
@@ -78,8 +97,12 @@ TEST(RolePresets, DefaultListenersWhenNoneAreConfigured) {
         EXPECT_EQ(names, w.names);
         for (const Listener& l : c.listeners) EXPECT_TRUE(l.internet_facing.has_value());
     }
+    // The hub's from-edge listener takes TCP connections from anywhere (only subscribed
+    // edges get past the connect rule), so it counts as internet-facing: the stricter rule.
     Config hub = config_of("[server]\nrole = \"hub\"\n");
-    EXPECT_FALSE(*hub.listeners[0].internet_facing);
+    EXPECT_TRUE(*hub.listeners[0].internet_facing);
+    Config hub_smtp = config_of("[server]\nrole = \"hub\"\n[[listeners]]\nname = \"smtp\"\n");
+    EXPECT_FALSE(*hub_smtp.listeners[0].internet_facing);
     Config gw = config_of("[server]\nrole = \"gateway\"\n");
     EXPECT_TRUE(*gw.listeners[0].internet_facing);
 }
