@@ -271,6 +271,12 @@ int serve(const std::string& path) {
                          std::to_string(recovered.size()) + " message(s) recovered from the spool");
     std::unique_ptr<directory::LdapRefresher> refresher;
     if (ldap) refresher = std::make_unique<directory::LdapRefresher>(*ldap, *dir);
+    if (edge_sync)   // the first push pinned the hub: it becomes the organisation server "hub" at once
+        edge_sync->on_hub_pinned([&dir, &cfg] {
+            auto d = std::make_shared<directory::Directory>(*dir->get());
+            add_pinned_hub(*d, *cfg);
+            dir->set(std::move(d));
+        });
     Reloader reloader{path, config_text(path), &server, &dns_lists, &block_list, &scheduler, data,
                       edge_sync ? &edge_sync->replica() : nullptr};
     server.run([&] {

@@ -132,8 +132,13 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         if (stage == Stage::EndOfData && v.edits.sender) {
             // Agents check the address; a malformed one is dropped here all the same.
             std::optional<smtp::Path> p;
-            if (v.edits.sender->empty()) p = smtp::Path{.null = true};
-            else if (auto m = smtp::parse_mailbox(*v.edits.sender)) p = smtp::Path{.mailbox = std::move(*m)};
+            if (v.edits.sender->empty()) {
+                p.emplace();
+                p->null = true;
+            } else if (auto m = smtp::parse_mailbox(*v.edits.sender)) {
+                p.emplace();
+                p->mailbox = std::move(*m);
+            }
             if (p) {
                 result.sender = std::move(p);
                 view.sender = &*result.sender;   // later agents see the new sender

@@ -3,7 +3,9 @@
 
 #include <sys/stat.h>
 
+#include "config/subscription.hpp"
 #include "directory/mailbox.hpp"
+#include "net/certificate.hpp"
 #include "replication/signing.hpp"
 #include "util/file_io.hpp"
 
@@ -46,7 +48,16 @@ bool Replica::knows(std::string_view address) const {
     return recipients.entries.count("rcpt " + recipient_hash(key, address)) > 0;
 }
 
-void Replica::derive(const config::Config& edge) {
+void Replica::derive(const config::Config& edge, const std::filesystem::path& data_dir) {
+    // How the edge proves itself to the hub, and how it knows the hub (perimeter: the
+    // from-edge listener checks the edge's certificate after STARTTLS).
+    std::filesystem::path cert, key;
+    std::string hub_fingerprint;
+    if (!data_dir.empty()) {
+        cert = edge.tls.certificate.empty() ? data_dir / "tls" / "cert.pem" : edge.resolve(edge.tls.certificate);
+        key = edge.tls.key.empty() ? data_dir / "tls" / "key.pem" : edge.resolve(edge.tls.key);
+        if (auto pin = net::read_certificate(config::edge_hub_pin(data_dir))) hub_fingerprint = pin->fingerprint;
+    }
     auto domains = std::make_shared<std::vector<config::Domain>>();
     auto routes = std::make_shared<std::vector<config::SendConnector>>();
     std::vector<config::Domain> hub = this->domains();
@@ -63,6 +74,12 @@ void Replica::derive(const config::Config& edge) {
             c.name = "hub";
             c.address_spaces = {d.name};
             c.route = config::Route::Smarthost;
+            if (!cert.empty()) {
+                c.tls = config::OutboundTls::Required;
+                c.certificate = cert;
+                c.key = key;
+            }
+            if (!hub_fingerprint.empty()) c.tls_fingerprints = {hub_fingerprint};
             std::string host = r->substr(0, colon);
             if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
             try {

@@ -46,7 +46,10 @@ struct Replica {
     // here: accepted and sent to the hub), and a smart-host connector per replicated route.
     std::shared_ptr<const std::vector<config::Domain>> edge_domains;
     std::shared_ptr<const std::vector<config::SendConnector>> hub_routes;
-    void derive(const config::Config& edge);
+    // The routes to the hub speak TLS (required) with the edge's own certificate as client
+    // certificate (the hub's from-edge listener admits pinned edges only) and pin the hub's
+    // certificate (data_dir/edge/hub.pem) when there is one.
+    void derive(const config::Config& edge, const std::filesystem::path& data_dir = {});
 };
 
 // The state after `m` (already signature-checked), or why it is refused: another hub, a

@@ -199,6 +199,7 @@ struct EdgeSync::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<asio::steady_timer> watch;
     bool busy = false;
     bool warned = false;
+    std::function<void()> hub_pinned;
     std::int64_t started = now_seconds();
 
     Impl(asio::any_io_executor e, const config::Config& c, std::filesystem::path d)
@@ -285,6 +286,7 @@ struct EdgeSync::Impl : std::enable_shared_from_this<Impl> {
         status.hub_name = hub;
         save_status();
         log::info("edge.hub.pinned", {{"hub", hub}, {"fingerprint", peer.fingerprint}, {"secret", "retired"}});
+        if (hub_pinned) hub_pinned();
         sign_key = hello[3];
         return "";
     }
@@ -363,7 +365,7 @@ asio::awaitable<void> edge_session(std::shared_ptr<EdgeSync::Impl> self, asio::i
             else {
                 auto updated = std::make_shared<Replica>(*current);
                 updated->of(m->kind) = std::move(*next);
-                updated->derive(self->cfg);
+                updated->derive(self->cfg, self->data);
                 self->live.set(updated);
                 self->status.last_sync[m->kind == Kind::Config ? 0 : 1] = now_seconds();
                 self->status.last_error.clear();
@@ -417,10 +419,12 @@ EdgeSync::EdgeSync(asio::any_io_executor ex, const config::Config& cfg, std::fil
 EdgeSync::~EdgeSync() { close(); }
 const LiveReplica& EdgeSync::replica() const { return impl_->live; }
 
+void EdgeSync::on_hub_pinned(std::function<void()> callback) { impl_->hub_pinned = std::move(callback); }
+
 Result<Ok> EdgeSync::open() {
     auto r = load_replica(replica_dir(impl_->data));
     if (!r) return r.error();
-    r->derive(impl_->cfg);
+    r->derive(impl_->cfg, impl_->data);
     impl_->live.set(std::make_shared<const Replica>(std::move(*r)));
     if (auto st = read_edge_status(impl_->data)) impl_->status = *st;
     else return st.error();

@@ -47,6 +47,9 @@ public:
     Result<Ok> open();
     void close();
     const LiveReplica& replica() const;
+    // Called on the executor right after the first push pinned the hub (data_dir/edge/hub.pem):
+    // serve adds the hub to the directory as an organisation server (from-hub listener).
+    void on_hub_pinned(std::function<void()> callback);
 
     struct Impl;   // public so the coroutines in transport.cpp can name it
 

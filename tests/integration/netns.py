@@ -1,12 +1,14 @@
 """The perimeter topology of issue 11 built from Linux network namespaces that the test
 creates (and removes): nothing outside them is touched, no address outside them is used.
 
-    internet  (10.251.1.1)   -- veth --  perimeter (the edge: 10.251.1.2 | 10.251.2.2)
+    internet  (203.0.113.1)  -- veth --  perimeter (the edge: 203.0.113.2 | 10.251.2.2)
     perimeter (10.251.2.2)   -- veth --  internal  (the hub: 10.251.2.1)
     rogue     (10.251.3.2)   -- veth --  internal  (10.251.3.1): another host in the
                                           perimeter network, which the hub must refuse
 
-Routing makes the internet reach the edge only: the internet namespace knows 10.251.1.0/24
+The internet side uses TEST-NET-3 (203.0.113.0/24, RFC 5737), which an MX delivery may
+reach (private ranges are refused by route = "mx"); it exists only inside these namespaces.
+Routing makes the internet reach the edge only: the internet namespace knows 203.0.113.0/24
 alone, and the perimeter namespace does not forward (net.ipv4.ip_forward is 0 in a new
 namespace). The internal firewall (nftables, in the internal namespace) lets in from the
 perimeter only TCP port 25 (and the replies to the hub's own connections, so the hub can
@@ -18,15 +20,18 @@ push to the edge); everything else from outside is dropped.
 
 Needs root (ip netns); `available()` says why not when it cannot work. Every process
 started through `popen` is stopped by PID at exit, then the namespaces are deleted."""
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import uuid
 
 ADDR = {
-    "internet": "10.251.1.1",
-    "edge_outside": "10.251.1.2",
+    "internet": "203.0.113.1",
+    "edge_outside": "203.0.113.2",
     "edge_inside": "10.251.2.2",
     "hub": "10.251.2.1",
     "rogue": "10.251.3.2",
@@ -157,3 +162,26 @@ table inet rampart_internal {{
         )
         r = self.python(where, code, timeout=timeout + 10)
         return r.stdout.startswith("open")
+
+    @contextlib.contextmanager
+    def inside(self, where):
+        """Moves the calling thread into namespace `where` for the block: sockets it opens
+        and processes it starts (they inherit the thread's namespace) live there, so the
+        project's fixtures (slapd, Dovecot, NSD, a sink, rampart) run unchanged inside.
+        The network namespace is per thread (setns(2)); the thread is moved back after."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        CLONE_NEWNET = 0x40000000
+        home = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY)
+        target = os.open(f"/run/netns/{self.ns[where]}", os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {self.ns[where]}")
+            try:
+                yield self
+            finally:
+                if libc.setns(home, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns back to the test's namespace")
+        finally:
+            os.close(target)
+            os.close(home)
+

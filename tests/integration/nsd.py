@@ -20,19 +20,20 @@ def binary():
 
 
 @contextlib.contextmanager
-def serve(d: Path, zones: dict):
+def serve(d: Path, zones: dict, address="127.0.0.1"):
     """Starts NSD authoritative for `zones` (name -> zone file text) in directory `d`;
-    yields the UDP/TCP port on 127.0.0.1. Skips the test when nsd is not installed."""
+    yields the UDP/TCP port on `address` (127.0.0.1; the perimeter test gives an address of
+    its internet namespace). Skips the test when nsd is not installed."""
     nsd = binary()
     if not nsd:
         pytest.skip("nsd is not installed (scripts/deps.sh test installs it)")
-    port = free_port()
+    port = free_port(address)
     zone_conf = ""
     for name, text in zones.items():
         (d / f"{name}.zone").write_text(text)
         zone_conf += f'zone:\n    name: "{name}"\n    zonefile: "{name}.zone"\n'
     (d / "nsd.conf").write_text(f"""server:
-    ip-address: 127.0.0.1@{port}
+    ip-address: {address}@{port}
     do-ip6: no
     username: ""
     chroot: ""
@@ -56,7 +57,7 @@ remote-control:
     out.close()
     try:
         deadline = time.monotonic() + 10
-        while not port_accepts("127.0.0.1", port):
+        while not port_accepts(address, port):
             if proc.poll() is not None or time.monotonic() >= deadline:
                 logs = [(d / f).read_text(errors="replace") for f in ("nsd.out", "nsd.log") if (d / f).exists()]
                 raise AssertionError("nsd did not start within 10s:\n" + "\n".join(logs))
