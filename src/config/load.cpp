@@ -89,6 +89,17 @@ void check_perimeter(Config& c, Ctx& ctx) {
         for (const SendConnector& s : c.send_connectors)
             ctx.error(s.line, "send_connectors", "send connector \"" + s.name + "\" configured on a subscribed edge", fix);
     }
+    // An edge's other send connector: everything that is not the hub's (the replicated
+    // routes win for its domains) leaves for the Internet by MX. Implicit, so that a
+    // subscribed edge (which may not configure connectors) has it from the first push on.
+    if (c.server.role == Role::Edge && c.send_connectors.empty()) {
+        SendConnector to_internet;
+        to_internet.name = "to-internet";
+        to_internet.address_spaces = {"*"};
+        to_internet.route = Route::Mx;
+        to_internet.implicit = true;
+        c.send_connectors.push_back(std::move(to_internet));
+    }
     if (c.server.role != Role::Hub) return;
     bool own_default = std::any_of(c.send_connectors.begin(), c.send_connectors.end(), [](const SendConnector& s) {
         return std::find(s.address_spaces.begin(), s.address_spaces.end(), "*") != s.address_spaces.end();

@@ -566,7 +566,17 @@ asio::awaitable<bool> Dispatcher::try_peer(queue::Envelope& env, const config::S
             opt.tls_context = c.tls == config::OutboundTls::Verify ? tls_verify_.get() : tls_plain_.get();
             opt.tls_name = tls_name;
             opt.tls_fingerprints = c.tls_fingerprints;
-            if (auto it = connector_tls_.find(c.name); it != connector_tls_.end()) {
+            auto it = connector_tls_.find(c.name);
+            if (it == connector_tls_.end() && !c.certificate.empty()) {
+                // A route given at run time (an edge's replicated route to its hub) with a
+                // client certificate: its TLS context is made on first use and kept.
+                try {
+                    it = connector_tls_.emplace(c.name, connector_tls(cfg_, c)).first;
+                } catch (const std::exception& e) {
+                    log::warn("delivery.tls.client_certificate", {{"connector", c.name}, {"error", e.what()}});
+                }
+            }
+            if (it != connector_tls_.end()) {
                 opt.tls_context = it->second->context.get();
                 opt.auth_external = it->second->client_certificate;
                 opt.auth_user = c.auth_user;

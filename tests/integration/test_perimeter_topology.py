@@ -56,7 +56,7 @@ class Server:
         self.data_dir = self.dir / "data"
         self.log = self.dir / "rampart.log"
         self.config = self.dir / "rampart.toml"
-        self.config.write_text(config.format(data_dir=toml_str(str(self.data_dir)), log=toml_str(str(self.log))))
+        self.config.write_text(config.replace("{data_dir}", toml_str(str(self.data_dir))).replace("{log}", toml_str(str(self.log))))
         self.proc = None
 
     def start(self, ready):
@@ -114,6 +114,7 @@ bind = ["%s:25", "%s:25"]
 
 [[listeners]]
 name = "submission"
+preset = "submission"
 bind = ["127.0.0.1:587"]
 permissions = { submit = ["authenticated"], relay = ["authenticated"] }
 
@@ -127,7 +128,7 @@ retry_interval = "2s"
 [admin]
 bind = ""
 
-""" % (A["hub"], A["hub_rogue_side"], lmtp_port) + slapd_dir_config.replace("{", "{{").replace("}", "}}") + "\n"
+""" % (A["hub"], A["hub_rogue_side"], lmtp_port) + slapd_dir_config + "\n"
 
 
 def edge_config(nsd_port):
