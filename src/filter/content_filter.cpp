@@ -6,6 +6,7 @@
 #include "directory/safe_senders.hpp"
 #include "filter/http_client.hpp"
 #include "policy/trust.hpp"
+#include "replication/replica.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -76,9 +77,9 @@ public:
         // Safe lists: who of the recipients lists the envelope sender.
         std::size_t safe = 0;
         std::string safe_for;
-        if (view.directory && view.sender && !view.sender->null)
+        if (view.sender && !view.sender->null)
             for (const std::string& r : view.recipients)
-                if (directory::lists_safe_sender(*view.directory, r, view.sender->mailbox)) {
+                if (agent_.lists_safe_sender(view.directory, r, view.sender->mailbox)) {
                     ++safe;
                     safe_for += (safe_for.empty() ? "" : ", ") + r;
                 }
@@ -116,6 +117,13 @@ std::optional<int> ContentFilter::read_stamp(std::string_view message) {
 }
 
 bool ContentFilter::has_stamp(std::string_view message) { return !field_values(message, kHeaderLower).empty(); }
+
+bool ContentFilter::lists_safe_sender(const directory::Directory* dir, std::string_view recipient,
+                                      const smtp::Mailbox& sender) const {
+    if (dir && directory::lists_safe_sender(*dir, recipient, sender)) return true;
+    auto replica = replica_ ? replica_->get() : nullptr;
+    return replica && replica->has_recipients() && replica->lists_safe_sender(recipient, sender.text(), sender.domain);
+}
 
 AgentVerdict ContentFilter::judge(int scl, bool trusted_stamp) const {
     std::string at = "SCL " + std::to_string(scl);

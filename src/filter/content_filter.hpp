@@ -24,14 +24,21 @@
 #include "filter/agent.hpp"
 #include "filter/rspamd_reply.hpp"
 
+namespace rampart::replication {
+class LiveReplica;
+}
+
 namespace rampart::filter {
 
 class ContentFilter final : public Agent {
 public:
     static constexpr std::string_view kHeader = "X-Rampart-SCL";
 
-    ContentFilter(config::ContentFilterSettings settings, std::string hostname)
-        : settings_(std::move(settings)), hostname_(std::move(hostname)) {}
+    // `replica`: role edge, the safe lists replicated from the hub (keyed hashes), asked
+    // besides the directory.
+    ContentFilter(config::ContentFilterSettings settings, std::string hostname,
+                  const replication::LiveReplica* replica = nullptr)
+        : settings_(std::move(settings)), hostname_(std::move(hostname)), replica_(replica) {}
     std::string_view name() const override { return "content_filter"; }
     AgentClass agent_class() const override { return AgentClass::Hygiene; }
     bool network() const override { return settings_.engine == config::ContentEngine::Rspamd; }
@@ -49,6 +56,9 @@ public:
     asio::awaitable<RspamdReply> check(const SessionInfo& session, const MessageView& view) const;
 
     const config::ContentFilterSettings& settings() const { return settings_; }
+    // True if `recipient` lists `sender` as a safe sender: the directory's safe_senders, or
+    // on an edge the replicated safe lists.
+    bool lists_safe_sender(const directory::Directory* dir, std::string_view recipient, const smtp::Mailbox& sender) const;
 
     // The value of the first X-Rampart-SCL field of the header block, if it is an SCL (-1..9).
     static std::optional<int> read_stamp(std::string_view message);
@@ -58,6 +68,7 @@ public:
 private:
     config::ContentFilterSettings settings_;
     std::string hostname_;
+    const replication::LiveReplica* replica_ = nullptr;
 };
 
 }  // namespace rampart::filter

@@ -33,7 +33,7 @@ Chain build_chain(const config::Config& config, const ChainServices& services) {
                                                                : std::make_shared<senderauth::ResolverLookup>(config.dns),
             SenderAuth::load_public_suffix_list(config.resolve(config.sender_auth.public_suffix_list).string())));
     if (config.content_filter.configured)
-        agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname));
+        agents.push_back(std::make_unique<ContentFilter>(config.content_filter, config.server.hostname, services.replica));
     if (config.attachment_filter.configured) agents.push_back(std::make_unique<AttachmentFilter>(config.attachment_filter));
     if (config.antivirus.configured) agents.push_back(std::make_unique<Antivirus>(config.antivirus));
     for (const config::MilterSettings& m : config.milters) agents.push_back(std::make_unique<MilterAgent>(m, config.server.hostname));

@@ -48,6 +48,15 @@ bool Replica::knows(std::string_view address) const {
     return recipients.entries.count("rcpt " + recipient_hash(key, address)) > 0;
 }
 
+bool Replica::lists_safe_sender(std::string_view recipient, std::string_view sender_address,
+                                std::string_view sender_domain) const {
+    std::string key = org_key();
+    if (key.empty()) return false;
+    std::string prefix = "safe " + recipient_hash(key, recipient) + " ";
+    return recipients.entries.count(prefix + safe_sender_hash(key, sender_address)) > 0 ||
+           recipients.entries.count(prefix + safe_sender_hash(key, sender_domain)) > 0;
+}
+
 void Replica::derive(const config::Config& edge, const std::filesystem::path& data_dir) {
     // How the edge proves itself to the hub, and how it knows the hub (perimeter: the
     // from-edge listener checks the edge's certificate after STARTTLS).

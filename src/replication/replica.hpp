@@ -40,6 +40,8 @@ struct Replica {
     bool has_recipients() const { return recipients.serial > 0 && !org_key().empty(); }
     std::string org_key() const;             // raw bytes; "" before the first recipients snapshot
     bool knows(std::string_view address) const;
+    // The replicated safe lists: true if `recipient` lists the sender address or its domain.
+    bool lists_safe_sender(std::string_view recipient, std::string_view sender_address, std::string_view sender_domain) const;
 
     // What the running edge uses, derived once per swap (derive()): its own accepted domains
     // plus the hub's (the hub's authoritative and internal-relay domains are internal relay

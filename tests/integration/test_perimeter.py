@@ -36,7 +36,7 @@ class Node(Rampart):
 
     def config_text(self):
         return (f"{self.body}\n[server]\nhostname = {toml_str(self.hostname)}\ndata_dir = {toml_str(self.data_dir)}\n"
-                f"log_file = {toml_str(self.log_path)}\nthreads = 2\n" + self.server_tail + "\n" + self.tail)
+                f"log_file = {toml_str(self.log_path)}\nthreads = 2\nrun_as_root = true\n" + self.server_tail + "\n" + self.tail)
 
     server_tail = ""
     tail = ""

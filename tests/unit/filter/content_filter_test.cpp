@@ -2,6 +2,8 @@
 // incoming stamps removed for everyone but organisation servers, every recipient safe →
 // no scan, rspamd unreachable → 451 4.7.1 (or accepted with on_error = "accept").
 #include "filter/content_filter.hpp"
+#include "replication/replica.hpp"
+#include "replication/signing.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -44,9 +46,10 @@ struct Outcome {
 };
 
 Outcome run(config::ContentFilterSettings s, policy::Principal::Kind who, std::string message,
-            const directory::Directory* dir = nullptr, std::vector<std::string> rcpts = {"alice@example.test"}) {
+            const directory::Directory* dir = nullptr, std::vector<std::string> rcpts = {"alice@example.test"},
+            const replication::LiveReplica* replica = nullptr) {
     std::vector<std::unique_ptr<filter::Agent>> v;
-    v.push_back(std::make_unique<filter::ContentFilter>(std::move(s), "mx.example.test"));
+    v.push_back(std::make_unique<filter::ContentFilter>(std::move(s), "mx.example.test", replica));
     filter::Chain chain(std::move(v));
     filter::SessionInfo session;
     session.listener = "smtp";
@@ -149,4 +152,31 @@ TEST(ContentFilter, EverySafeListingRecipientSkipsRspamd) {
     // bob does not list the sender: rspamd is asked.
     auto mixed = run(settings(7, 0, 0, dead_port()), PK::Anonymous, kForged, &d, {"alice@example.test", "bob@example.test"});
     EXPECT_EQ(mixed.result.kind, Kind::Tempfail);
+}
+
+// On an edge the safe lists come from the hub as keyed hashes (replication/content.cpp):
+// the same skip, asked of the replica; the edge has no directory of its own.
+TEST(ContentFilter, ReplicatedSafeListsSkipRspamdOnTheEdge) {
+    using PK = policy::Principal::Kind;
+    const std::string key(32, '\x07');
+    std::string hex;
+    for (unsigned char c : key) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+    auto r = std::make_shared<replication::Replica>();
+    r->recipients.serial = 1;
+    r->recipients.entries = {"orgkey " + hex,
+                             "rcpt " + replication::recipient_hash(key, "alice@example.test"),
+                             "rcpt " + replication::recipient_hash(key, "bob@example.test"),
+                             "safe " + replication::recipient_hash(key, "alice@example.test") + " " +
+                                 replication::safe_sender_hash(key, "Partner.TEST")};
+    replication::LiveReplica live;
+    live.set(r);
+    auto safe = run(settings(7, 0, 0, dead_port()), PK::Anonymous, kForged, nullptr, {"alice@example.test"}, &live);
+    EXPECT_EQ(safe.result.kind, Kind::Continue);
+    EXPECT_EQ(filter::ContentFilter::read_stamp(safe.message), -1);
+    // bob lists nobody: rspamd is asked (unreachable here: 451).
+    auto mixed = run(settings(7, 0, 0, dead_port()), PK::Anonymous, kForged, nullptr, {"alice@example.test", "bob@example.test"}, &live);
+    EXPECT_EQ(mixed.result.kind, Kind::Tempfail);
+    // Without the replica, alice's list is not known either.
+    auto none = run(settings(7, 0, 0, dead_port()), PK::Anonymous, kForged, nullptr, {"alice@example.test"});
+    EXPECT_EQ(none.result.kind, Kind::Tempfail);
 }
