@@ -166,7 +166,7 @@ int run(int argc, char** argv) {
     track_cmd->add_flag("--json", track_args.json, "Machine-readable output (JSON)");
     // The perimeter (docs/perimeter.md): subscription, and replication (docs/architecture.md "Replication").
     bool sync_now = false, edge_json = false;
-    std::string edge_address, sub_out, sub_address, hub_arg;
+    std::string edge_address, sub_out, sub_address, sub_hub, hub_arg;
     auto* hub_cmd = app.add_subcommand("hub", "Role hub: the edges' subscriptions and replication to them (docs/perimeter.md)");
     hub_cmd->require_subcommand(1);
     auto* hub_add = hub_cmd->add_subcommand("add-edge", "Import an edge's subscription file: pin its certificate, admit it on the from-edge listener, send outbound mail to it, replicate to it");
@@ -185,6 +185,7 @@ int run(int argc, char** argv) {
     edge_new_sub->add_option("-c,--config", config_path, "Configuration file (TOML) of the edge");
     edge_new_sub->add_option("--out", sub_out, "Write the file here (mode 0600) instead of stdout");
     edge_new_sub->add_option("--address", sub_address, "The edge's address as the hub reaches it (needed when the listeners bind 0.0.0.0 or ::)");
+    edge_new_sub->add_option("--hub", sub_hub, "The hub's server.hostname: only that hub may import the file and make the first push");
     auto* edge_status_cmd = edge_cmd->add_subcommand("status", "Last sync per kind, its age, serial, errors and hub name (from data_dir)");
     edge_status_cmd->add_flag("--json", edge_json, "Machine-readable output (JSON)");
     edge_status_cmd->add_option("-c,--config", config_path, "Configuration file (TOML)");
@@ -253,7 +254,7 @@ int run(int argc, char** argv) {
     if (*hub_sync_cmd) return hub_sync_command(config_path);
     if (*edge_status_cmd) return edge_status_command(config_path, edge_json);
     if (*edge_test_cmd) return edge_test_recipient_command(config_path, edge_address);
-    if (*edge_new_sub) return edge_new_subscription(config_path, sub_out, sub_address);
+    if (*edge_new_sub) return edge_new_subscription(config_path, sub_out, sub_address, sub_hub);
     if (*hub_add) return hub_add_edge(config_path, hub_arg);
     if (*hub_remove) return hub_remove_edge(config_path, hub_arg);
     if (*default_cmd) {

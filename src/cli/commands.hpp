@@ -117,7 +117,8 @@ int track_command(const std::string& path, const TrackArgs& a);
 // the store cannot be opened (logged as tracking.unavailable: mail flows without it).
 std::unique_ptr<tracking::Recorder> start_tracking(const config::Config& cfg, const std::filesystem::path& data_dir);
 // ---- perimeter.cpp: rampart edge new-subscription, rampart hub add-edge|remove-edge ----
-int edge_new_subscription(const std::string& config_path, const std::string& out_path, const std::string& address);
+int edge_new_subscription(const std::string& config_path, const std::string& out_path, const std::string& address,
+                          const std::string& hub);
 int hub_add_edge(const std::string& config_path, const std::string& file);
 int hub_remove_edge(const std::string& config_path, const std::string& name);
 // The hub's pinned edges (data_dir/hub/edges), problems logged; the edge's pinned hub

@@ -22,6 +22,7 @@
 #include "net/tls.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -93,7 +94,8 @@ void notify_server(const std::filesystem::path& data) {
 
 }  // namespace
 
-int edge_new_subscription(const std::string& config_path, const std::string& out_path, const std::string& address) {
+int edge_new_subscription(const std::string& config_path, const std::string& out_path, const std::string& address,
+                          const std::string& hub) {
     auto cfg = load(config_path);
     if (!cfg) return kConfigError;
     if (cfg->server.role != config::Role::Edge) {
@@ -148,6 +150,7 @@ int edge_new_subscription(const std::string& config_path, const std::string& out
     auto now = std::chrono::system_clock::now();
     config::Subscription sub;
     sub.edge_name = cfg->server.hostname;
+    sub.hub_name = util::ascii_lower(hub);
     sub.sync_address = *sync;
     sub.smtp_address = *smtp;
     sub.certificate = *pem;
@@ -159,7 +162,8 @@ int edge_new_subscription(const std::string& config_path, const std::string& out
     std::filesystem::permissions(data / "edge", std::filesystem::perms::owner_all, ec);
     std::string bootstrap = "# the edge's one-time bootstrap secret, as a hash (docs/perimeter.md)\nsecret_sha256 = \"" +
                             sha256_hex(std::string(reinterpret_cast<const char*>(raw), sizeof raw)) + "\"\nexpires = \"" +
-                            config::format_rfc3339(sub.expires) + "\"\n";
+                            config::format_rfc3339(sub.expires) + "\"\n" +
+                            (sub.hub_name.empty() ? "" : "expected_hub = \"" + sub.hub_name + "\"\n");
     if (auto r = util::write_file_atomic(config::edge_bootstrap_file(data), bootstrap, 0600); !r) {
         std::cerr << r.error().message << "\n";
         return 1;
@@ -196,6 +200,12 @@ int hub_add_edge(const std::string& config_path, const std::string& file) {
         return kConfigError;
     }
     config::Subscription sub = std::get<config::Subscription>(parsed);
+    if (!sub.hub_name.empty() && sub.hub_name != util::ascii_lower(cfg->server.hostname)) {
+        std::cerr << file << ": subscription.hub_name: this subscription is for hub \"" << sub.hub_name << "\", and this hub is \""
+                  << cfg->server.hostname << "\" (server.hostname): import it on that hub, or write a new one on the edge with --hub "
+                  << cfg->server.hostname << "\n";
+        return kConfigError;
+    }
     auto now = std::chrono::system_clock::now();
     if (sub.expires <= now) {
         std::cerr << file << ": subscription.expires: the subscription expired at " << config::format_rfc3339(sub.expires)

@@ -108,6 +108,7 @@ std::string render_subscription(const Subscription& s) {
     std::string out = "# rampart edge subscription (docs/perimeter.md). Keep it secret: it carries a one-time bootstrap secret.\n";
     out += "[subscription]\n";
     out += "edge_name = " + toml_quote(s.edge_name) + "\n";
+    if (!s.hub_name.empty()) out += "hub_name = " + toml_quote(s.hub_name) + "\n";
     out += "sync_address = " + toml_quote(s.sync_address) + "\n";
     out += "smtp_address = " + toml_quote(s.smtp_address) + "\n";
     out += "secret = " + toml_quote(s.secret) + "\n";
@@ -139,11 +140,11 @@ std::variant<Subscription, std::vector<ConfigError>> parse_subscription(std::str
     for (const auto& [k, v] : root)
         if (k.str() != "subscription") error(line_of(v), std::string(k.str()), "unknown section", "only [subscription]");
     Subscription s;
-    static constexpr std::string_view kKeys[] = {"edge_name", "sync_address", "smtp_address", "certificate", "secret", "expires", "added"};
+    static constexpr std::string_view kKeys[] = {"edge_name", "hub_name", "sync_address", "smtp_address", "certificate", "secret", "expires", "added"};
     for (const auto& [k, v] : *sub) {
         std::string key = "subscription." + std::string(k.str());
         if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) == std::end(kKeys)) {
-            error(line_of(v), key, "unknown key", "edge_name, sync_address, smtp_address, certificate, secret, expires, added");
+            error(line_of(v), key, "unknown key", "edge_name, hub_name, sync_address, smtp_address, certificate, secret, expires, added");
             continue;
         }
         if (!v.is_string()) {
@@ -155,6 +156,9 @@ std::variant<Subscription, std::vector<ConfigError>> parse_subscription(std::str
         if (k.str() == "edge_name") {
             if (!valid_name(val)) error(line, key, "\"" + val + "\" is not a host name", "the edge's server.hostname, e.g. \"edge1.example.test\"");
             s.edge_name = util::ascii_lower(val);
+        } else if (k.str() == "hub_name") {
+            if (!valid_name(val)) error(line, key, "\"" + val + "\" is not a host name", "the hub's server.hostname, e.g. \"hub.example.test\"");
+            s.hub_name = util::ascii_lower(val);
         } else if (k.str() == "sync_address" || k.str() == "smtp_address") {
             auto e = parse_host_port(val);
             if (!e) error(line, key, "\"" + val + "\" is not host:port", "\"192.0.2.25:50636\", \"edge1.example.test:25\", \"[2001:db8::25]:25\"");

@@ -26,6 +26,7 @@ using SystemTime = std::chrono::system_clock::time_point;
 
 struct Subscription {
     std::string edge_name;        // the edge's server.hostname
+    std::string hub_name;         // optional (new-subscription --hub): the only hub that may import it
     std::string sync_address;     // "host:port" the hub pushes replication to
     std::string smtp_address;     // "host:port" of the edge's from-hub listener
     std::string certificate;      // PEM, public part only

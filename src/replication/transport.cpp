@@ -22,6 +22,7 @@
 #include "replication/signing.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace rampart::replication {
 
@@ -263,6 +264,8 @@ struct EdgeSync::Impl : std::enable_shared_from_this<Impl> {
         } catch (const toml::parse_error& e) {
             return "no subscription: " + bootstrap.string() + ": " + std::string(e.description()) + " (run rampart edge new-subscription)";
         }
+        if (auto expected = t["expected_hub"].value<std::string>(); expected && *expected != util::ascii_lower(hub))
+            return "the subscription was made for hub \"" + *expected + "\", not \"" + hub + "\"";
         auto want = t["secret_sha256"].value<std::string>();
         if (!want) return "the bootstrap secret was already used (no secret_sha256 in " + bootstrap.string() + "); subscribe again";
         std::int64_t expires = parse_rfc3339(t["expires"].value_or(std::string()));

@@ -152,7 +152,10 @@ void head(std::string& out, const std::string& name, std::string_view help, std:
 std::string Registry::render(const std::vector<Snapshot>& snapshots) const {
     std::string out;
     std::lock_guard lock(mutex_);
-    for (const auto& [name, e] : families_) {
+    for (const auto& family : families_) {
+        // Named, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+        const std::string& name = family.first;
+        const auto& e = family.second;
         switch (e.type) {
         case Type::Counter:
             head(out, name, e.help, "counter");

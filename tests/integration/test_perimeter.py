@@ -183,6 +183,23 @@ def test_add_edge_pins_and_refuses_bad_files(tmp_path, pki):
     assert r.returncode == 2 and "imported already" in r.stderr, r.stderr
 
 
+def test_subscription_for_another_hub_is_refused(tmp_path):
+    edge = make_edge(tmp_path)
+    hub = make_hub(tmp_path)   # server.hostname hub.inside.test
+    other = tmp_path / "other.toml"
+    r = run("edge", "new-subscription", "-c", edge.config_path, "--out", other, "--hub", "hub.elsewhere.test")
+    assert r.returncode == 0, r.stderr
+    assert tomllib.loads(other.read_text())["subscription"]["hub_name"] == "hub.elsewhere.test"
+    assert 'expected_hub = "hub.elsewhere.test"' in (edge.data_dir / "edge" / "bootstrap.toml").read_text()
+    r = run("hub", "add-edge", "-c", hub.config_path, other)
+    assert r.returncode == 2 and 'subscription.hub_name: this subscription is for hub "hub.elsewhere.test"' in r.stderr, r.stderr
+    assert not (hub.data_dir / "hub" / "edges").exists() or not any((hub.data_dir / "hub" / "edges").iterdir())
+    ours = tmp_path / "ours.toml"
+    assert run("edge", "new-subscription", "-c", edge.config_path, "--out", ours, "--hub", "hub.inside.test").returncode == 0
+    r = run("hub", "add-edge", "-c", hub.config_path, ours)
+    assert r.returncode == 0, r.stderr
+
+
 def edge_client_context(edge_dir, cafile=None):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False

@@ -131,11 +131,12 @@ def rfc3339(delta):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_bootstrap(edge, secret_raw, expires_delta=datetime.timedelta(hours=24)):
+def write_bootstrap(edge, secret_raw, expires_delta=datetime.timedelta(hours=24), expected_hub=None):
     d = edge.data_dir / "edge"
     d.mkdir(parents=True, exist_ok=True)
     f = d / "bootstrap.toml"
-    f.write_text(f'secret_sha256 = "{hashlib.sha256(secret_raw).hexdigest()}"\nexpires = "{rfc3339(expires_delta)}"\n')
+    f.write_text(f'secret_sha256 = "{hashlib.sha256(secret_raw).hexdigest()}"\nexpires = "{rfc3339(expires_delta)}"\n'
+                 + (f'expected_hub = "{expected_hub}"\n' if expected_hub else ""))
     os.chmod(f, 0o600)
 
 
@@ -363,6 +364,28 @@ def test_expired_secret_refused(tmp_path):
         assert test_recipient(edge, f"alice@{DOMAIN}") == 2   # no replica
         st = edge_status(edge)
         assert st["hub"] is None and st["subscribed"] is False and "expired" in st["last_error"]
+    finally:
+        hub.stop()
+        edge.stop()
+
+
+def test_subscription_made_for_another_hub_refused_at_the_first_push(tmp_path):
+    """`new-subscription --hub NAME` writes expected_hub: a hub by another name that holds the
+    secret (a copied file) cannot make the first push; nothing is pinned."""
+    sync_port, hub_port = free_port(), free_port()
+    edge = Node(tmp_path / "edge", edge_text(sync_port, hub_port))
+    secret = secrets.token_bytes(32)
+    write_bootstrap(edge, secret, expected_hub="hub.elsewhere.test")
+    edge.start()
+    hub = Node(tmp_path / "hub", hub_text(), port=hub_port)   # hostname hub.test
+    try:
+        wait_for(lambda: (edge.data_dir / "tls" / "cert.pem").exists(), what="edge certificate")
+        write_edge_file(hub, edge, sync_port, secret)
+        hub.start()
+        r = cli(hub, "hub", "sync", "--now", check=False)
+        out = r.stdout + r.stderr
+        assert r.returncode != 0 and 'made for hub "hub.elsewhere.test", not "hub.test"' in out, out
+        assert not (edge.data_dir / "edge" / "hub.pem").exists()
     finally:
         hub.stop()
         edge.stop()

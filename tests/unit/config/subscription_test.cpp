@@ -60,6 +60,19 @@ TEST(SubscriptionTest, RendersAndParsesBack) {
     EXPECT_EQ(p.fingerprint.size(), 64u);
 }
 
+TEST(SubscriptionTest, OptionalHubName) {
+    Subscription s = sample();
+    EXPECT_EQ(render_subscription(s).find("hub_name"), std::string::npos);   // absent unless asked for
+    s.hub_name = "hub.example.test";
+    auto r = parse_subscription(render_subscription(s), "sub.toml");
+    ASSERT_TRUE(std::holds_alternative<Subscription>(r)) << std::get<1>(r).front().text();
+    EXPECT_EQ(std::get<Subscription>(r).hub_name, "hub.example.test");
+    s.hub_name = "not a name";
+    auto bad = parse_subscription(render_subscription(s), "sub.toml");
+    ASSERT_TRUE(std::holds_alternative<std::vector<rampart::config::ConfigError>>(bad));
+    EXPECT_NE(std::get<1>(bad).front().text().find("subscription.hub_name"), std::string::npos) << std::get<1>(bad).front().text();
+}
+
 TEST(SubscriptionTest, EachBadKeyIsNamedWithItsLine) {
     std::string text = render_subscription(sample());
     auto replace = [&](const std::string& from, const std::string& to) {
