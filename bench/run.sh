@@ -16,6 +16,7 @@
 #        SESSIONS ("1 10 50"), SIZES ("1024 102400"), IDLE_CONNS (1000),
 #        LAT_SESSIONS (50), LAT_MSGS (3000; 300 with QUICK=1) for the latency run,
 #        RAMPART (build/rampart), KEEP=1 (keep the temp dir for inspection),
+#        EDGE (1: append the edge row from bench/filters.sh; 0: skip), EDGE_RSPAMD (0),
 #        BENCH_TMP (parent of the temp dir, default /var/tmp: a real disk,
 #        so that both servers' fsyncs cost what they cost).
 #
@@ -497,6 +498,21 @@ PV="$(postconf -d -h mail_version)"
     echo "- postfix log: $P_SENT status=sent, $P_NOTSENT deferred/bounced, $P_REJECT rejected"
     echo "- smtp-sink received $SINK_TOTAL messages in total ($((SINK_TOTAL - SINK_START)) during the measured runs, the ceiling runs included)"
 } | tee "$WORK/report.md"
+# The edge row (issue 9): the same machine, right after, with bench/filters.sh's scenarios
+# plain and edge (connection filter with a local block-list zone, recipient lookup, SPF;
+# rspamd off; EDGE_RSPAMD=1 adds the rspamd row). EDGE=0 skips it.
+if [[ "${EDGE:-1}" == 1 ]]; then
+    log "edge row: bench/filters.sh (plain vs edge)"
+    {
+        echo
+        echo "### The edge row (bench/filters.sh: plain vs edge, rspamd $([[ "${EDGE_RSPAMD:-0}" == 1 ]] && echo on || echo off))"
+        echo
+        if ! QUICK="$QUICK" REPEAT="$REPEAT" SKIP_AV=1 SKIP_RSPAMD=$([[ "${EDGE_RSPAMD:-0}" == 1 ]] && echo 0 || echo 1) \
+            RAMPART="$RAMPART" "$ROOT/bench/filters.sh" 2>"$WORK/filters.err" | grep -E '^(\| |- )'; then
+            echo "(bench/filters.sh failed: $(tail -1 "$WORK/filters.err"))"
+        fi
+    } | tee -a "$WORK/report.md"
+fi
 mkdir -p "$RESULTS_DIR"
 cp "$WORK/report.md" "$RESULTS_DIR/latest.md"
 log "written $RESULTS_DIR/latest.md"
