@@ -6,6 +6,7 @@
 #include <sstream>
 #include <cerrno>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
@@ -188,6 +189,36 @@ int serve(const std::string& path) {
     } catch (const std::exception& e) {
         std::cerr << cfg->source << ": " << e.what() << "\n";
         return 1;
+    }
+    if (cfg->server.role == config::Role::Hub) {
+        // Role hub: the connector to the edges follows add-edge / remove-edge without a
+        // restart; rebuilt only when the list of edges changed (asked once per attempt).
+        // Sessions (RCPT's routing check, any thread) see the configuration's connectors with
+        // the live one in place of the one made at load.
+        struct EdgesRoute {
+            std::mutex mutex;
+            std::shared_ptr<const std::vector<config::PinnedEdge>> seen;
+            std::shared_ptr<const std::vector<config::SendConnector>> routes, all;
+        };
+        auto memo = std::make_shared<EdgesRoute>();
+        auto refresh = [&edges, &cfg, memo] {
+            std::lock_guard lock(memo->mutex);
+            auto now = edges.get();
+            if (now != memo->seen || !memo->routes) {
+                auto routes = std::make_shared<std::vector<config::SendConnector>>();
+                if (auto c = config::edges_connector(*cfg, *now)) routes->push_back(std::move(*c));
+                auto all = std::make_shared<std::vector<config::SendConnector>>();
+                for (const config::SendConnector& c : cfg->send_connectors)
+                    if (!c.implicit) all->push_back(c);
+                all->insert(all->end(), routes->begin(), routes->end());
+                memo->seen = std::move(now);
+                memo->routes = std::move(routes);
+                memo->all = std::move(all);
+            }
+            return std::pair{memo->routes, memo->all};
+        };
+        dispatcher->set_default_routes([refresh] { return refresh().first; });
+        services.live_connectors = [refresh] { return refresh().second; };
     }
     if (edge_sync) {   // role edge: domains and routes replicated from the hub, applied live
         const replication::LiveReplica* replica = &edge_sync->replica();

@@ -106,22 +106,10 @@ void check_perimeter(Config& c, Ctx& ctx) {
     });
     if (own_default) return;   // `rampart check` says that it shadows the edges
     std::vector<std::string> problems;
-    std::vector<PinnedEdge> edges = read_pinned_edges(hub_edges_dir(data), problems);
-    if (edges.empty()) return;
-    SendConnector to_edges;
-    to_edges.name = "to-edges";
-    to_edges.address_spaces = {"*"};
-    to_edges.route = Route::Smarthost;
-    to_edges.tls = OutboundTls::Required;
-    for (const PinnedEdge& e : edges) {
-        to_edges.smarthosts.push_back(e.smtp);
-        to_edges.tls_fingerprints.push_back(e.fingerprint);
-    }
-    // The hub proves itself to the edge's from-hub listener with its own [tls] certificate.
-    to_edges.certificate = c.tls.certificate.empty() ? data / "tls" / "cert.pem" : c.resolve(c.tls.certificate);
-    to_edges.key = c.tls.key.empty() ? data / "tls" / "key.pem" : c.resolve(c.tls.key);
-    to_edges.implicit = true;
-    c.send_connectors.push_back(std::move(to_edges));
+    // The edges subscribed when the configuration loads (`rampart check` shows them); a
+    // running hub follows later add-edge / remove-edge through Dispatcher::set_default_routes.
+    if (auto to_edges = edges_connector(c, read_pinned_edges(hub_edges_dir(data), problems)))
+        c.send_connectors.push_back(std::move(*to_edges));
 }
 
 void check_whole(Config& c, Ctx& ctx) {

@@ -237,4 +237,23 @@ std::vector<PinnedEdge> read_pinned_edges(const std::filesystem::path& edges_dir
     return out;
 }
 
+std::optional<SendConnector> edges_connector(const Config& cfg, const std::vector<PinnedEdge>& edges) {
+    if (edges.empty()) return std::nullopt;
+    std::filesystem::path data = cfg.resolve(cfg.server.data_dir);
+    SendConnector to_edges;
+    to_edges.name = "to-edges";
+    to_edges.address_spaces = {"*"};
+    to_edges.route = Route::Smarthost;
+    to_edges.tls = OutboundTls::Required;
+    for (const PinnedEdge& e : edges) {
+        to_edges.smarthosts.push_back(e.smtp);
+        to_edges.tls_fingerprints.push_back(e.fingerprint);
+    }
+    // The hub proves itself to the edge's from-hub listener with its own [tls] certificate.
+    to_edges.certificate = cfg.tls.certificate.empty() ? data / "tls" / "cert.pem" : cfg.resolve(cfg.tls.certificate);
+    to_edges.key = cfg.tls.key.empty() ? data / "tls" / "key.pem" : cfg.resolve(cfg.tls.key);
+    to_edges.implicit = true;
+    return to_edges;
+}
+
 }  // namespace rampart::config

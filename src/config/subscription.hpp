@@ -61,6 +61,11 @@ struct PinnedEdge {
 // keeps the edge with the addresses that did.
 std::vector<PinnedEdge> read_pinned_edges(const std::filesystem::path& edges_dir, std::vector<std::string>& problems);
 
+// The hub's send connector to its edges ("to-edges", for "*"): smart hosts = the edges'
+// from-hub listeners, TLS required, each edge's certificate pinned, the hub's [tls]
+// certificate presented. Nothing when there are no edges.
+std::optional<SendConnector> edges_connector(const Config& cfg, const std::vector<PinnedEdge>& edges);
+
 // The pinned edges of a running hub, swappable while sessions run (re-read on SIGHUP and on
 // the control request `reload-edges` that add-edge and remove-edge send). A session takes
 // the list at connect; a reload never changes a list already taken.

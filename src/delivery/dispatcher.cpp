@@ -306,6 +306,7 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
     std::map<std::pair<const config::SendConnector*, std::string>, std::vector<std::size_t>> remote;
     std::vector<std::size_t> unroutable;
     auto routes = routes_ ? routes_() : nullptr;   // held for the attempt: `remote` points into it
+    auto default_routes = default_routes_ ? default_routes_() : nullptr;   // likewise
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         const queue::Recipient& r = env.recipients[i];
         if (r.done) continue;
@@ -319,6 +320,9 @@ asio::awaitable<void> Dispatcher::deliver(queue::Envelope& env) {
         const config::SendConnector* c = config::find_connector(cfg_.send_connectors, m.literal ? std::string() : domain);
         if (routes && !m.literal)
             if (const config::SendConnector* hub = config::find_connector(*routes, domain)) c = hub;
+        // The live connector to the edges supersedes the one made at load (edges removed
+        // since are gone from it); a connector of the configuration's own still wins.
+        if (default_routes && !m.literal && (!c || c->implicit)) c = config::find_connector(*default_routes, domain);
         if (c) remote[{c, c->route == config::Route::Mx ? domain : std::string()}].push_back(i);
         else unroutable.push_back(i);
     }

@@ -65,6 +65,10 @@ public:
     // they serve they win over the configuration's.
     using RouteSource = std::function<std::shared_ptr<const std::vector<config::SendConnector>>()>;
     void set_routes(RouteSource routes) { routes_ = std::move(routes); }
+    // Role hub: the connector to the subscribed edges as they are now (add-edge and
+    // remove-edge change it while the hub runs); asked only where the configuration has no
+    // connector of its own for the domain (none, or only the implicit one made at load).
+    void set_default_routes(RouteSource routes) { default_routes_ = std::move(routes); }
 
 private:
     using Deadline = std::chrono::steady_clock::time_point;
@@ -106,6 +110,7 @@ private:
     std::shared_ptr<asio::ssl::context> tls_verify_;
     std::map<std::string, std::shared_ptr<ConnectorTls>> connector_tls_;
     RouteSource routes_;
+    RouteSource default_routes_;
     std::map<std::string, std::unique_ptr<Destination>> destinations_;
     std::unique_ptr<dns::Resolver> own_resolver_;   // when no shared one was given
     dns::Resolver* resolver_;

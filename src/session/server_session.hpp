@@ -63,6 +63,9 @@ struct SessionServices {
     // Role edge: the accepted domains as replicated from the hub, asked once per transaction
     // (null or returning null: the configuration's [[domains]]).
     std::function<std::shared_ptr<const std::vector<config::Domain>>()> live_domains;
+    // Role hub: the send connectors with the one to the subscribed edges as it is now (RCPT's
+    // routing check), asked once per transaction (null or returning null: the configuration's).
+    std::function<std::shared_ptr<const std::vector<config::SendConnector>>()> live_connectors;
 };
 
 struct ClientInfo {

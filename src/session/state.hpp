@@ -21,6 +21,7 @@ namespace rampart::session {
 
 struct SessionState {
     std::shared_ptr<const std::vector<config::Domain>> live_domains;   // keeps facts.domains alive (edge)
+    std::shared_ptr<const std::vector<config::SendConnector>> live_connectors;   // keeps facts.connectors alive (hub)
     SessionState(net::Stream& s, const config::Listener& l, ClientInfo c, SessionServices& services)
         : stream(s), listener(l), svc(services), client(c), io(s) {
         facts.listener = &l;

@@ -58,6 +58,11 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
             s_.live_domains = std::move(d);
             s_.facts.domains = s_.live_domains.get();
         }
+    if (s_.svc.live_connectors)
+        if (auto c = s_.svc.live_connectors()) {   // a hub's connector to its edges as they are now
+            s_.live_connectors = std::move(c);
+            s_.facts.connectors = s_.live_connectors.get();
+        }
     // SIZE= is the first of the MAIL rules (limits.max_message_size): explain asks the same.
     policy::Decision d = policy::check_mail(s_.facts, cmd.path, policy::MailFacts{cmd.mail.size, s_.message_size_limit()});
     if (d.verdict == policy::Verdict::Refuse) {
