@@ -32,8 +32,16 @@ constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 bool fits(const std::filesystem::path& p) { return p.native().size() < sizeof(sockaddr_un{}.sun_path); }
 
-// Connects a blocking client socket; -1 with errno set on failure.
-int connect_to(const std::filesystem::path& p) {
+bool peer_allowed(Socket& s) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+    return cred.uid == 0 || cred.uid == ::getuid();
+}
+
+}  // namespace
+
+int connect_unix_socket(const std::filesystem::path& p) {
     if (!fits(p)) {
         errno = ENAMETOOLONG;
         return -1;
@@ -51,15 +59,6 @@ int connect_to(const std::filesystem::path& p) {
     }
     return fd;
 }
-
-bool peer_allowed(Socket& s) {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
-    return cred.uid == 0 || cred.uid == ::getuid();
-}
-
-}  // namespace
 
 std::filesystem::path control_socket_path(const std::filesystem::path& data_dir) { return data_dir / "control.sock"; }
 
@@ -132,7 +131,7 @@ void ControlServer::close() {
 Result<Ok> ControlServer::open() {
     const std::filesystem::path& p = impl_->path;
     if (!fits(p)) return Error{ENAMETOOLONG, "control socket path " + p.string() + " is too long (at most 107 bytes): use a shorter server.data_dir"};
-    if (int fd = connect_to(p); fd >= 0) {
+    if (int fd = connect_unix_socket(p); fd >= 0) {
         ::close(fd);
         return Error{EADDRINUSE, "another server answers on " + p.string() + " (same server.data_dir?)"};
     }
@@ -154,7 +153,7 @@ Result<Ok> ControlServer::open() {
 }
 
 Result<std::string> control_request(const std::filesystem::path& socket_path, const std::string& request) {
-    int fd = connect_to(socket_path);
+    int fd = connect_unix_socket(socket_path);
     if (fd < 0) {
         int e = errno;
         return Error{e, "no rampart server answers on " + socket_path.string() + " (" + std::strerror(e) +

@@ -43,4 +43,8 @@ Result<std::string> control_request(const std::filesystem::path& socket_path, co
 
 std::filesystem::path control_socket_path(const std::filesystem::path& data_dir);
 
+// Connects a blocking client socket to the Unix socket at `path` (close-on-exec); -1 with
+// errno set on failure (ENAMETOOLONG for a path too long for a socket address).
+int connect_unix_socket(const std::filesystem::path& path);
+
 }  // namespace rampart::admin

@@ -7,7 +7,6 @@
 // standard error that the message was NOT sent.
 #include <pwd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +18,7 @@
 #include <iterator>
 #include <random>
 
+#include "admin/control.hpp"
 #include "cli/commands.hpp"
 #include "cli/sendmail.hpp"
 #include "server/local_submission.hpp"
@@ -90,21 +90,8 @@ private:
 };
 
 int connect_unix(const std::filesystem::path& p) {
-    if (p.native().size() >= sizeof(sockaddr_un{}.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = admin::connect_unix_socket(p);
     if (fd < 0) return -1;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, p.c_str(), p.native().size());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        int e = errno;
-        ::close(fd);
-        errno = e;
-        return -1;
-    }
     timeval tv{300, 0};   // a bounded wait for each reply (the server's own DATA timeouts are shorter)
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
