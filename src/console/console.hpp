@@ -1,0 +1,89 @@
+// console/console.hpp — the web console on the admin listener (docs/console.md): pages a
+// signed-in administrator uses to see and change the server, behind one gate.
+// Trust: requests come from anyone who reaches the admin listener. Every page added with
+// Console::page is served only to a signed-in user of the admin group (session cookie);
+// every POST must also carry the session's CSRF token. Pages never see unauthenticated
+// requests and never check the session themselves.
+// Contract: a page that changes anything calls audit_change() with what it changed, so
+// every change is logged with who made it (console.change).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "admin/http_server.hpp"
+#include "console/form.hpp"
+#include "console/html.hpp"
+
+namespace rampart::config {
+struct Config;
+}
+
+namespace rampart::console {
+
+class Console;
+
+// What a page handler is given: the request, who is signed in, the decoded fields (the
+// query string for GET, the form body for POST).
+struct PageRequest {
+    const admin::HttpRequest& http;
+    const Viewer& viewer;
+    const FormFields& fields;
+    const Console& console;
+
+    std::optional<std::string_view> field(std::string_view name) const { return form_value(fields, name); }
+    // The page in the console's layout.
+    admin::HttpResponse page(std::string_view title, std::string_view body, int status = 200) const;
+};
+
+using PageHandler = std::function<asio::awaitable<admin::HttpResponse>(const PageRequest&)>;
+
+// What the pages read and act on; `cli/admin_listener.cpp` fills it. Pages add the
+// services they need here.
+struct Services {
+    // The running configuration generation (the newest after a reload).
+    std::function<std::shared_ptr<const config::Config>()> config;
+    // The file the server was started with (-c); empty: the embedded default, which the
+    // console shows but cannot change.
+    std::filesystem::path config_path;
+};
+
+class Console {
+public:
+    explicit Console(Services services);
+    ~Console();
+
+    // Adds a page at `path` ("/console/..."); "GET" also answers HEAD. `nav`: its title in
+    // the navigation bar ("" for pages reached from others, such as an edit form).
+    void page(std::string path, std::string nav, std::vector<std::string> methods, PageHandler handler);
+
+    // Puts the console's routes on `http`: the sign-in and sign-out pages, then every page
+    // behind the session gate.
+    void install(admin::HttpServer& http);
+
+    const Services& services() const { return services_; }
+    const std::vector<NavItem>& nav() const { return nav_; }
+
+private:
+    struct Page {
+        std::string path;
+        std::vector<std::string> methods;
+        PageHandler handler;
+    };
+    Services services_;
+    std::vector<NavItem> nav_;
+    std::vector<Page> pages_;
+};
+
+// Logs a change made through the console (event console.change) with the signed-in user,
+// what was changed (`what`: "listener internet: relay", "queue: delete 1A2B") and details.
+void audit_change(const Viewer& viewer, std::string_view what, std::string_view detail);
+
+}  // namespace rampart::console
