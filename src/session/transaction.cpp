@@ -86,7 +86,7 @@ asio::awaitable<void> Transaction::on_mail(smtp::Command& cmd) {
         co_return s_.reply(cf.reply);
     }
     // The hourly limits are reserved last, so a refusal above holds nothing.
-    if (auto r = braked(1, 0)) {
+    if (auto r = braked(1, 0, cmd.path, nullptr)) {
         reset("");
         co_return s_.reply(*r);
     }
@@ -148,7 +148,7 @@ asio::awaitable<void> Transaction::on_rcpt(smtp::Command& cmd) {
     }
     bool discarded = cf.kind == filter::AgentVerdict::Kind::Discard;
     if (!discarded) {
-        if (auto r = braked(0, 1)) {   // the earlier recipients are held already
+        if (auto r = braked(0, 1, sender_, &cmd.path)) {   // the earlier recipients are held already
             ++refused_rcpts_;
             last_refusal_ = r->summary();
             co_return s_.reply(*r);
@@ -483,7 +483,8 @@ std::optional<Reply> Transaction::over_size_limit(std::uint64_t size_with_header
     return d.reply;
 }
 
-std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients) {
+std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t recipients, const smtp::Path& from,
+                                        const smtp::Path* to) {
     const config::Listener& l = s_.listener;
     const policy::Principal& p = s_.facts.principal;
     if (!s_.svc.brakes || p.kind != policy::Principal::Kind::User) return std::nullopt;
@@ -496,6 +497,16 @@ std::optional<Reply> Transaction::braked(std::uint32_t messages, std::uint32_t r
                                     {"limit", msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour"},
                                     {"max", msgs ? l.limits.max_messages_per_hour : l.limits.max_recipients_per_hour},
                                     {"code", r.code}, {"reason", r.text}});
+    // The refusal itself, as every refusal at MAIL or RCPT is logged (message tracking finds it).
+    std::string_view rule = msgs ? "limits.max_messages_per_hour" : "limits.max_recipients_per_hour";
+    metrics::catalog().refusals.with({l.name, to ? "rcpt" : "mail", metrics::kPolicyAgent, rule}).inc();
+    if (to)
+        log::info("smtp.rcpt.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", from.text()},
+                                        {"to", to->text()}, {"rule", rule}, {"code", r.code}, {"reason", r.text},
+                                        {"tracking_id", s_.tracking_id}});
+    else
+        log::info("smtp.mail.refused", {{"listener", l.name}, {"client", s_.client_text()}, {"from", from.text()},
+                                        {"rule", rule}, {"code", r.code}, {"reason", r.text}, {"tracking_id", s_.tracking_id}});
     return r;
 }
 

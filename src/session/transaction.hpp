@@ -63,8 +63,10 @@ private:
     std::optional<smtp::Reply> over_size_limit(std::uint64_t size_with_header) const;
     // Hourly limits of an authenticated user: the refusal if `messages`/`recipients` more
     // would exceed them (and logs it), else nullopt and they are held in quota_ (given back
-    // by reset() unless the spool commit counted them).
-    std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients);
+    // by reset() unless the spool commit counted them). The refusal is logged as a MAIL
+    // (`to` null) or RCPT refusal with its rule, like every other (message tracking finds it).
+    std::optional<smtp::Reply> braked(std::uint32_t messages, std::uint32_t recipients, const smtp::Path& from,
+                                      const smtp::Path* to);
     void note_filter(const filter::ChainResult& cf);
     asio::awaitable<std::optional<smtp::Reply>> back_pressure(const smtp::Path& sender);
     // An unauthenticated client sent bytes after DATA before our 354 (forbid_unauth_pipelining).

@@ -80,6 +80,9 @@ def test_hourly_message_limit(braked):
         assert (code, msg) == (450, b"4.7.1 hourly message limit reached for this user; try again later")
     [ev] = braked.log_events("smtp.rate.limited")
     assert ev["principal"] == "user:alice" and ev["limit"] == "limits.max_messages_per_hour", ev
+    # logged as a MAIL refusal with its rule, like every refusal (message tracking reads it)
+    [ref] = braked.log_events("smtp.mail.refused")
+    assert ref["rule"] == "limits.max_messages_per_hour" and ref["code"] == "450", ref
     # another user is not braked
     with session(braked, "127.0.0.1") as c:
         c.login("carol", "carol-secret")
@@ -96,6 +99,8 @@ def test_hourly_recipient_limit(braked):
         assert (code, msg) == (450, b"4.7.1 hourly recipient limit reached for this user; try again later")
     [ev] = braked.log_events("smtp.rate.limited")
     assert ev["limit"] == "limits.max_recipients_per_hour", ev
+    [ref] = braked.log_events("smtp.rcpt.refused")
+    assert ref["rule"] == "limits.max_recipients_per_hour" and ref["to"] == f"alice@{DOMAIN}", ref
 
 
 def test_tarpit_does_not_block_other_sessions(rampart_factory):
