@@ -273,10 +273,10 @@ int serve(const std::string& path) {
         }
         log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
-    // The admin listener (/metrics) on the scheduler's context, like the control socket.
+    // The admin listener (/metrics, the web console) on the scheduler's context, like the control socket.
     console::Services console_services;   // the web console's view of the running server
     console_services.config = [&server] { return server.generation()->config; };
-    console_services.config_path = path;
+    console_services.config_path = path.empty() ? std::filesystem::path() : std::filesystem::absolute(path);
     console_services.directory = dir.get();
     console_services.verifier = ldap_verifier.get();
     console_services.brakes = &brakes;

@@ -35,6 +35,7 @@ def test_sign_in_and_home_page(rampart_factory):
     assert f"127.0.0.1:{srv.port}" in html and ">default<" in html   # the listener and its address
     assert re.search(r"<td>ready</td><td>0</td>", html), html          # the queue by state
     assert ADMIN_USER in html and 'id="logout"' in html
+    assert str(srv.config_path) in html
     ev = wait_for(lambda: events(srv, "console.login", user=ADMIN_USER), what="console.login")[0]
     assert ev["client"] == "127.0.0.1"
 
