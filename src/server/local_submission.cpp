@@ -3,8 +3,6 @@
 
 #include <pwd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include <asio/write.hpp>
 
 #include "net/socket_stream.hpp"
+#include "net/unix_listener.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
 
@@ -48,23 +47,11 @@ struct LocalSubmission::Impl {
     const config::Listener& listener;
     session::SessionServices& services;
     uid_t server_uid;
-    std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor;
-    bool bound = false;
+    std::unique_ptr<net::UnixListener> socket;
     unsigned active = 0;   // sessions running (all on `ex`, one thread)
 
     Impl(asio::any_io_executor e, std::filesystem::path p, const config::Listener& l, session::SessionServices& s, uid_t u)
         : ex(std::move(e)), path(std::move(p)), listener(l), services(s), server_uid(u) {}
-
-    asio::awaitable<void> accept_loop() {
-        while (acceptor && acceptor->is_open()) {
-            std::error_code ec;
-            Socket s(ex);
-            co_await acceptor->async_accept(s, asio::redirect_error(asio::use_awaitable, ec));
-            if (ec == asio::error::operation_aborted) co_return;
-            if (ec) continue;
-            asio::co_spawn(ex, serve(std::move(s)), asio::detached);
-        }
-    }
 
     asio::awaitable<void> serve(Socket s) {
         ucred cred{};
@@ -96,31 +83,15 @@ LocalSubmission::LocalSubmission(asio::any_io_executor ex, std::filesystem::path
 
 LocalSubmission::~LocalSubmission() { close(); }
 
-void LocalSubmission::close() {
-    if (impl_->acceptor) {
-        std::error_code ec;
-        impl_->acceptor->close(ec);
-        impl_->acceptor.reset();
-    }
-    if (impl_->bound) ::unlink(impl_->path.c_str());
-    impl_->bound = false;
-}
+void LocalSubmission::close() { impl_->socket.reset(); }
 
 Result<Ok> LocalSubmission::open() {
-    const std::filesystem::path& p = impl_->path;
-    if (p.native().size() >= sizeof(sockaddr_un{}.sun_path))
-        return Error{ENAMETOOLONG, "submission socket path " + p.string() + " is too long (at most 107 bytes): use a shorter server.data_dir"};
-    ::unlink(p.c_str());   // the control socket already proved no other server runs on data_dir
-    std::error_code ec;
-    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->ex);
-    acceptor->open(asio::local::stream_protocol(), ec);
-    if (!ec) acceptor->bind(asio::local::stream_protocol::endpoint(p.string()), ec);
-    if (!ec) ::chmod(p.c_str(), 0666);   // every local user; the uid is checked per connection
-    if (!ec) acceptor->listen(64, ec);
-    if (ec) return Error{ec.value(), "submission socket " + p.string() + ": " + ec.message()};
-    impl_->acceptor = std::move(acceptor);
-    impl_->bound = true;
-    asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+    // A stale file is replaced: the control socket already proved no other server runs on
+    // data_dir. Mode 0666: every local user; the uid is checked per connection.
+    auto socket = net::UnixListener::open(impl_->ex, impl_->path, 0666, 64, "submission socket");
+    if (!socket) return socket.error();
+    impl_->socket = std::move(*socket);
+    impl_->socket->accept([impl = impl_.get()](Socket s) { asio::co_spawn(impl->ex, impl->serve(std::move(s)), asio::detached); });
     return Ok{};
 }
 
