@@ -286,7 +286,7 @@ int serve(const std::string& path) {
     // `rampart sendmail`: data_dir/submit.sock (open before the ports: a client that
     // reaches a port finds the socket too).
     std::unique_ptr<server::LocalSubmission> local_submission = server::open_local_submission(
-        server.main_context().get_executor(), *cfg, data, services, *run_as ? (*run_as)->uid : ::getuid());
+        server.main_context().get_executor(), server, data, *run_as ? (*run_as)->uid : ::getuid());
     if (auto r = server.bind(); !r) {
         std::cerr << r.error().message << "\n";
         return 1;
