@@ -318,6 +318,7 @@ int serve(const std::string& path) {
             ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
         } ready;
         reloader.reload();
+        reload_admin_token(admin_http, *server.generation()->config);
         if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {
