@@ -41,12 +41,16 @@ std::string user_name(uid_t uid) {
 
 std::filesystem::path submit_socket_path(const std::filesystem::path& data_dir) { return data_dir / "submit.sock"; }
 
+namespace {
+
 // The listener `[server] local_submission` names in `cfg`, or null.
 const config::Listener* submission_listener(const config::Config& cfg) {
     const std::string& name = cfg.server.local_submission;
     auto it = std::find_if(cfg.listeners.begin(), cfg.listeners.end(), [&](const config::Listener& l) { return l.name == name; });
     return name.empty() || it == cfg.listeners.end() ? nullptr : &*it;
 }
+
+}  // namespace
 
 struct LocalSubmission::Impl {
     asio::any_io_executor ex;
