@@ -2,7 +2,6 @@
 #include "admin/control.hpp"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "net/unix_listener.hpp"
 #include "util/log.hpp"
 
 namespace rampart::admin {
@@ -30,8 +30,6 @@ namespace {
 constexpr std::size_t kMaxRequest = 4096;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
-bool fits(const std::filesystem::path& p) { return p.native().size() < sizeof(sockaddr_un{}.sun_path); }
-
 bool peer_allowed(Socket& s) {
     ucred cred{};
     socklen_t len = sizeof cred;
@@ -42,7 +40,7 @@ bool peer_allowed(Socket& s) {
 }  // namespace
 
 int connect_unix_socket(const std::filesystem::path& p) {
-    if (!fits(p)) {
+    if (!net::fits_unix_socket_address(p)) {
         errno = ENAMETOOLONG;
         return -1;
     }
@@ -66,19 +64,7 @@ struct ControlServer::Impl {
     asio::any_io_executor ex;
     std::filesystem::path path;
     Handler handler;
-    std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor;
-    bool bound = false;
-
-    asio::awaitable<void> accept_loop() {
-        while (acceptor && acceptor->is_open()) {
-            std::error_code ec;
-            Socket s(ex);
-            co_await acceptor->async_accept(s, asio::redirect_error(asio::use_awaitable, ec));
-            if (ec == asio::error::operation_aborted) co_return;
-            if (ec) continue;
-            asio::co_spawn(ex, serve(std::move(s), handler), asio::detached);
-        }
-    }
+    std::unique_ptr<net::UnixListener> listener;
 
     static asio::awaitable<void> serve(Socket s, Handler handler) {
         if (!peer_allowed(s)) {
@@ -118,37 +104,21 @@ ControlServer::ControlServer(asio::any_io_executor ex, std::filesystem::path soc
 
 ControlServer::~ControlServer() { close(); }
 
-void ControlServer::close() {
-    if (impl_->acceptor) {
-        std::error_code ec;
-        impl_->acceptor->close(ec);
-        impl_->acceptor.reset();
-    }
-    if (impl_->bound) ::unlink(impl_->path.c_str());
-    impl_->bound = false;
-}
+void ControlServer::close() { impl_->listener.reset(); }
 
 Result<Ok> ControlServer::open() {
     const std::filesystem::path& p = impl_->path;
-    if (!fits(p)) return Error{ENAMETOOLONG, "control socket path " + p.string() + " is too long (at most 107 bytes): use a shorter server.data_dir"};
     if (int fd = connect_unix_socket(p); fd >= 0) {
         ::close(fd);
         return Error{EADDRINUSE, "another server answers on " + p.string() + " (same server.data_dir?)"};
     }
-    ::unlink(p.c_str());   // stale socket of a server that died
-    std::error_code ec;
-    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->ex);
-    acceptor->open(asio::local::stream_protocol(), ec);
-    // Created 0600 (umask), then chmod in case the umask was wider.
-    mode_t old = ::umask(0177);
-    if (!ec) acceptor->bind(asio::local::stream_protocol::endpoint(p.string()), ec);
-    ::umask(old);
-    if (!ec) ::chmod(p.c_str(), 0600);
-    if (!ec) acceptor->listen(16, ec);
-    if (ec) return Error{ec.value(), "control socket " + p.string() + ": " + ec.message()};
-    impl_->acceptor = std::move(acceptor);
-    impl_->bound = true;
-    asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+    // Anything still at `p` is the stale socket of a server that died: replaced.
+    auto listener = net::UnixListener::open(impl_->ex, p, 0600, 16, "control socket");
+    if (!listener) return listener.error();
+    impl_->listener = std::move(*listener);
+    impl_->listener->accept([ex = impl_->ex, handler = impl_->handler](Socket s) {
+        asio::co_spawn(ex, Impl::serve(std::move(s), handler), asio::detached);
+    });
     return Ok{};
 }
 

@@ -250,6 +250,8 @@ std::uint16_t HttpServer::port() const {
     return impl_->acceptor ? impl_->acceptor->local_endpoint(ec).port() : 0;
 }
 
+void HttpServer::reload_token(std::string token) { impl_->settings.token = std::move(token); }
+
 void HttpServer::close() {
     if (impl_->acceptor) {
         std::error_code ec;

@@ -70,6 +70,9 @@ public:
     // Binds and starts accepting; the error names the address.
     Result<Ok> open();
     std::uint16_t port() const;   // the bound port (after open)
+    // Requests checked from now on must present `token` (empty: none asked); requests
+    // already checked are not asked again. Call on the server's executor (SIGHUP).
+    void reload_token(std::string token);
     // Stops accepting; call before the executor's context is destroyed.
     void close();
 

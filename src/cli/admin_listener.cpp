@@ -12,6 +12,17 @@
 namespace rampart::cli {
 namespace {
 
+// The bearer token in `path`: its one line, trailing white space removed. The error names
+// the file.
+Result<std::string> read_token(const std::filesystem::path& path) {
+    auto text = util::read_file(path);
+    if (!text) return text.error();
+    std::string token = *text;
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty() || token.find_first_of("\r\n") != std::string::npos) return Error{0, "no token (one line) in " + path.string()};
+    return token;
+}
+
 // A plain coroutine function (GCC 12 mishandles capturing lambda coroutines).
 asio::awaitable<admin::HttpResponse> metrics_route(const queue::Scheduler* scheduler) { co_return admin::metrics_page(*scheduler); }
 
@@ -27,16 +38,13 @@ AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_execut
     hs.host = a.bind->host;
     hs.port = a.bind->port;
     if (!a.token_file.empty()) {
-        std::filesystem::path p = cfg.resolve(a.token_file);
-        auto text = util::read_file(p);
-        std::string token = text ? *text : std::string();
-        while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-        if (!text || token.empty() || token.find_first_of("\r\n") != std::string::npos) {
-            std::cerr << cfg.source << ": admin.token_file: " << (text ? "no token (one line) in " + p.string() : text.error().message) << "\n";
+        auto token = read_token(cfg.resolve(a.token_file));
+        if (!token) {
+            std::cerr << cfg.source << ": admin.token_file: " << token.error().message << "\n";
             out.failed = true;
             return out;
         }
-        hs.token = std::move(token);
+        hs.token = std::move(*token);
     }
     if (!a.tls_certificate.empty()) {
         net::ServerTlsSettings ts;
@@ -65,6 +73,18 @@ AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_execut
                                   {"token", a.token_file.empty() ? "no" : "yes"}});
     out.server = std::move(server);
     return out;
+}
+
+void reload_admin_token(const AdminListener& listener, const config::Config& cfg) {
+    if (!listener.server || cfg.admin.token_file.empty()) return;
+    std::filesystem::path p = cfg.resolve(cfg.admin.token_file);
+    auto token = read_token(p);
+    if (!token) {
+        log::error("admin.token.kept", {{"file", p.string()}, {"error", token.error().message}, {"action", "kept the previous token"}});
+        return;
+    }
+    listener.server->reload_token(std::move(*token));
+    log::info("admin.token.loaded", {{"file", p.string()}});
 }
 
 }  // namespace rampart::cli

@@ -30,4 +30,10 @@ struct AdminListener {
 AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_executor ex, const queue::Scheduler& scheduler,
                                   console::Services console);
 
+// SIGHUP (on the listener's executor): re-reads `[admin] token_file` of `cfg` into the
+// running listener (admin.token.loaded). A file that cannot be read or holds no token keeps
+// the token in force and logs why, naming the file (admin.token.kept). No token_file in
+// `cfg`: nothing changes (turning the token off takes a restart).
+void reload_admin_token(const AdminListener& listener, const config::Config& cfg);
+
 }  // namespace rampart::cli

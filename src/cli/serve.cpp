@@ -294,7 +294,7 @@ int serve(const std::string& path) {
     // `rampart sendmail`: data_dir/submit.sock (open before the ports: a client that
     // reaches a port finds the socket too).
     std::unique_ptr<server::LocalSubmission> local_submission = server::open_local_submission(
-        server.main_context().get_executor(), *cfg, data, services, *run_as ? (*run_as)->uid : ::getuid());
+        server.main_context().get_executor(), server, data, *run_as ? (*run_as)->uid : ::getuid());
     if (auto r = server.bind(); !r) {
         std::cerr << r.error().message << "\n";
         return 1;
@@ -326,6 +326,7 @@ int serve(const std::string& path) {
             ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
         } ready;
         reloader.reload();
+        reload_admin_token(admin_http, *server.generation()->config);
         if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {

@@ -4,8 +4,11 @@
 // means adding a row here (tests/unit/config/check_test.cpp checks the rows).
 #include "config/check.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
 #include "config/roles.hpp"
 
@@ -342,6 +345,25 @@ std::vector<Finding> analyse(const Config& c) {
                            "milter \"" + m.name + "\" down, slow or answering garbage lets mail through without it:"
                            " stopping the milter (or flooding it) skips its checks",
                            "milters"});
+    if (c.server.run_as_root)
+        out.push_back({"", "", "run_as_root", "true", "false", Severity::Exposure,
+                       "started as root, the server stays root (no privilege drop): a flaw in the code that reads mail"
+                       " from the network would run with every privilege on this host; fix: remove run_as_root and let"
+                       " server.user (an unprivileged user that exists) take data_dir",
+                       "server"});
+    // The one look at the file system: who may read the admin listener's bearer token.
+    if (c.admin.bind && !c.admin.token_file.empty()) {
+        std::filesystem::path token = c.resolve(c.admin.token_file);
+        struct stat st {};
+        if (::stat(token.c_str(), &st) == 0 && (st.st_mode & 066) != 0) {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+            out.push_back({"", "", "token_file", "\"" + token.string() + "\", mode " + mode, "", Severity::Exposure,
+                           "group or other users may read or change the admin listener's bearer token: any of them can"
+                           " use the admin listener as its operator; fix: chmod 600 " + token.string(),
+                           "admin"});
+        }
+    }
     return out;
 }
 
@@ -380,7 +402,8 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
     }
     // Findings about a filter section rather than a listener or connector, one block each.
     for (const auto& [section, title] : {std::pair{"antivirus", "[antivirus]"}, std::pair{"content_filter", "[content_filter]"},
-                                         std::pair{"milters", "[[milters]]"}}) {
+                                         std::pair{"milters", "[[milters]]"}, std::pair{"server", "[server]"},
+                                         std::pair{"admin", "[admin]"}}) {
         bool header = false;
         for (const Finding& f : findings) {
             if (f.section != section) continue;
@@ -388,7 +411,7 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
             header = true;
             std::string sev(severity_name(f.severity));
             sev.resize(8, ' ');
-            out += "  " + sev + "  " + f.setting + " = " + f.value + " (default " + f.preset + ")\n";
+            out += "  " + sev + "  " + f.setting + " = " + f.value + (f.preset.empty() ? "" : " (default " + f.preset + ")") + "\n";
             out += "      " + f.text + "\n";
             (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
         }

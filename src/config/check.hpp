@@ -1,7 +1,8 @@
 // config/check.hpp — `rampart check` as a best-practice analyser (DESIGN.md §4), and the
 // one definition of an open relay that load() refuses.
-// Pure: a loaded Config in, findings out. The analysis is a table of settings, each with
-// how to show its value and the exposure a departure from the role preset creates.
+// A loaded Config in, findings out; pure but for one stat(2): the mode of [admin]
+// token_file. The analysis is a table of settings, each with how to show its value and the
+// exposure a departure from the role preset creates.
 #pragma once
 
 #include <string>
@@ -30,7 +31,7 @@ struct Finding {
     std::string connector;   // the send connector's name, for its findings
     std::string setting;     // "relay.allow_authenticated", as in the configuration
     std::string value;       // as configured
-    std::string preset;      // the role preset's value
+    std::string preset;      // the role preset's value (or the default; empty: none to show)
     Severity severity = Severity::Info;
     std::string text;        // the exposure, or why it is harmless
     std::string section;     // a top-level table's finding ("antivirus"); listener and connector empty
@@ -38,7 +39,8 @@ struct Finding {
 
 // Every departure of every listener from its role preset, in listener and table order,
 // then the send connectors' departures from the defaults that widen exposure, then the
-// filter tables' (antivirus.on_error = "accept").
+// filter tables' (antivirus.on_error = "accept"), then [server] run_as_root = true and an
+// [admin] token_file that group or others may read or write.
 std::vector<Finding> analyse(const Config& c);
 
 // The report `rampart check` prints.

@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -19,6 +18,7 @@
 #include "config/config.hpp"
 #include "config/load.hpp"
 #include "net/cidr.hpp"
+#include "util/live.hpp"
 
 namespace rampart::config {
 
@@ -68,22 +68,11 @@ std::optional<SendConnector> edges_connector(const Config& cfg, const std::vecto
 
 // The pinned edges of a running hub, swappable while sessions run (re-read on SIGHUP and on
 // the control request `reload-edges` that add-edge and remove-edge send). A session takes
-// the list at connect; a reload never changes a list already taken.
-class LiveEdges {
+// the list at connect; a reload never changes a list already taken. Never null (empty
+// at first). A class rather than an alias so that headers can forward-declare it.
+class LiveEdges final : public util::Live<std::vector<PinnedEdge>> {
 public:
-    std::shared_ptr<const std::vector<PinnedEdge>> get() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    void set(std::vector<PinnedEdge> edges) {
-        auto next = std::make_shared<const std::vector<PinnedEdge>>(std::move(edges));
-        std::lock_guard lock(mutex_);
-        current_ = std::move(next);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const std::vector<PinnedEdge>> current_ = std::make_shared<const std::vector<PinnedEdge>>();
+    LiveEdges() : util::Live<std::vector<PinnedEdge>>(std::make_shared<const std::vector<PinnedEdge>>()) {}
 };
 
 // Where the subscription files live under data_dir.

@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "util/live.hpp"
 #include "util/result.hpp"
 
 namespace rampart::directory {
@@ -77,22 +77,11 @@ public:
 };
 
 // The live directory, swappable while sessions run (reload on SIGHUP). A session takes a
-// snapshot when it needs one; a reload never changes a snapshot already taken.
-class Live {
+// snapshot when it needs one; a reload never changes a snapshot already taken. A class
+// rather than an alias so that headers can forward-declare it.
+class Live final : public util::Live<Directory> {
 public:
-    explicit Live(std::shared_ptr<const Directory> d) : current_(std::move(d)) {}
-    std::shared_ptr<const Directory> get() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    void set(std::shared_ptr<const Directory> d) {
-        std::lock_guard lock(mutex_);
-        current_ = std::move(d);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const Directory> current_;
+    using util::Live<Directory>::Live;
 };
 
 }  // namespace rampart::directory

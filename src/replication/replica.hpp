@@ -9,7 +9,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "replication/codec.hpp"
+#include "util/live.hpp"
 #include "util/result.hpp"
 
 namespace rampart::replication {
@@ -66,21 +66,11 @@ Result<Ok> save_kind(const std::filesystem::path& dir, Kind kind, const KindStat
 // The file text of one kind (what save_kind writes).
 std::string kind_file_text(const KindState& state);
 
-// The replica the running edge answers from, swapped after each apply (as directory::Live).
-class LiveReplica {
+// The replica the running edge answers from, swapped after each apply; null until the
+// first load. A class rather than an alias so that headers can forward-declare it.
+class LiveReplica final : public util::Live<Replica> {
 public:
-    std::shared_ptr<const Replica> get() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    void set(std::shared_ptr<const Replica> r) {
-        std::lock_guard lock(mutex_);
-        current_ = std::move(r);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const Replica> current_;
+    using util::Live<Replica>::Live;
 };
 
 }  // namespace rampart::replication

@@ -17,6 +17,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "admin/http_server.hpp"
 #include "util/log.hpp"
 
 namespace rampart::server {
@@ -78,6 +79,7 @@ DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, 
     p.limit = limit;
     p.in_use = in_use;
     p.reserve = kReserveFixed + kReservePerThread * std::max<std::size_t>(threads, 1);
+    if (cfg.admin.bind) p.reserve += admin::HttpServer::kMaxConnections + 1;   // the admin listener: connections, socket
     std::uint64_t connections = 0;
     std::string per_listener;
     for (const config::Listener& l : cfg.listeners) {

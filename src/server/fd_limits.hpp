@@ -43,7 +43,7 @@ void apply_max_open_files(std::uint64_t wanted, DescriptorLimit& limit);
 struct DescriptorPlan {
     std::uint64_t limit = 0;
     std::uint64_t in_use = 0;             // open when planned (log, spool, listeners, ...)
-    std::uint64_t reserve = 0;            // kept for reactors, DNS, LDAP, control clients
+    std::uint64_t reserve = 0;            // kept for reactors, DNS, LDAP, control clients, the admin listener
     std::uint64_t wanted = 0;             // what the configuration can use at full load
     std::uint32_t sessions = 0;           // SMTP sessions admitted at once, all listeners
     std::uint32_t delivery_concurrency = 0;   // queue.delivery_concurrency, lowered if needed

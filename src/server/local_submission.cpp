@@ -3,8 +3,6 @@
 
 #include <pwd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include <asio/write.hpp>
 
 #include "net/socket_stream.hpp"
+#include "net/unix_listener.hpp"
 #include "smtp/reply.hpp"
 #include "util/log.hpp"
 
@@ -42,35 +41,43 @@ std::string user_name(uid_t uid) {
 
 std::filesystem::path submit_socket_path(const std::filesystem::path& data_dir) { return data_dir / "submit.sock"; }
 
+namespace {
+
+// The listener `[server] local_submission` names in `cfg`, or null.
+const config::Listener* submission_listener(const config::Config& cfg) {
+    const std::string& name = cfg.server.local_submission;
+    auto it = std::find_if(cfg.listeners.begin(), cfg.listeners.end(), [&](const config::Listener& l) { return l.name == name; });
+    return name.empty() || it == cfg.listeners.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
 struct LocalSubmission::Impl {
     asio::any_io_executor ex;
     std::filesystem::path path;
-    const config::Listener& listener;
-    session::SessionServices& services;
+    const Server& server;
     uid_t server_uid;
-    std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor;
-    bool bound = false;
+    std::unique_ptr<net::UnixListener> socket;
     unsigned active = 0;   // sessions running (all on `ex`, one thread)
 
-    Impl(asio::any_io_executor e, std::filesystem::path p, const config::Listener& l, session::SessionServices& s, uid_t u)
-        : ex(std::move(e)), path(std::move(p)), listener(l), services(s), server_uid(u) {}
-
-    asio::awaitable<void> accept_loop() {
-        while (acceptor && acceptor->is_open()) {
-            std::error_code ec;
-            Socket s(ex);
-            co_await acceptor->async_accept(s, asio::redirect_error(asio::use_awaitable, ec));
-            if (ec == asio::error::operation_aborted) co_return;
-            if (ec) continue;
-            asio::co_spawn(ex, serve(std::move(s)), asio::detached);
-        }
-    }
+    Impl(asio::any_io_executor e, std::filesystem::path p, const Server& s, uid_t u)
+        : ex(std::move(e)), path(std::move(p)), server(s), server_uid(u) {}
 
     asio::awaitable<void> serve(Socket s) {
         ucred cred{};
         socklen_t len = sizeof cred;
         std::error_code ec;
         if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) co_return;
+        // The generation of now, held to the session's end, as a TCP listener's session does.
+        std::shared_ptr<const Generation> gen = server.generation();
+        const config::Listener* l = submission_listener(*gen->config);
+        if (!l) {   // a reload removed the listener (server.local_submission itself needs a restart)
+            log::warn("submit.off", {{"reason", "no listener named " + gen->config->server.local_submission + " (server.local_submission)"}});
+            std::string r = smtp::Reply(421, "4.3.2", "local submission is off on this server").wire();
+            co_await asio::async_write(s, asio::buffer(r), asio::redirect_error(asio::use_awaitable, ec));
+            co_return;
+        }
+        const config::Listener& listener = *l;
         if (active >= kMaxLocalSessions) {
             log::warn("smtp.connection.limited", {{"listener", listener.name}, {"client", "local"}, {"uid", cred.uid},
                                                   {"rule", "local_submission"}, {"reason", "too many local submissions at once"}});
@@ -84,58 +91,41 @@ struct LocalSubmission::Impl {
         client.local = session::LocalUser{cred.uid, user_name(cred.uid), cred.uid == 0 || cred.uid == server_uid};
         {
             net::SocketStream<Socket> stream(std::move(s));
-            co_await session::serve_session(stream, listener, client, services);
+            co_await session::serve_session(stream, listener, client, gen->services);
         }
         --active;
     }
 };
 
-LocalSubmission::LocalSubmission(asio::any_io_executor ex, std::filesystem::path socket_path, const config::Listener& listener,
-                                 session::SessionServices& services, uid_t server_uid)
-    : impl_(std::make_unique<Impl>(std::move(ex), std::move(socket_path), listener, services, server_uid)) {}
+LocalSubmission::LocalSubmission(asio::any_io_executor ex, std::filesystem::path socket_path, const Server& server, uid_t server_uid)
+    : impl_(std::make_unique<Impl>(std::move(ex), std::move(socket_path), server, server_uid)) {}
 
 LocalSubmission::~LocalSubmission() { close(); }
 
-void LocalSubmission::close() {
-    if (impl_->acceptor) {
-        std::error_code ec;
-        impl_->acceptor->close(ec);
-        impl_->acceptor.reset();
-    }
-    if (impl_->bound) ::unlink(impl_->path.c_str());
-    impl_->bound = false;
-}
+void LocalSubmission::close() { impl_->socket.reset(); }
 
 Result<Ok> LocalSubmission::open() {
-    const std::filesystem::path& p = impl_->path;
-    if (p.native().size() >= sizeof(sockaddr_un{}.sun_path))
-        return Error{ENAMETOOLONG, "submission socket path " + p.string() + " is too long (at most 107 bytes): use a shorter server.data_dir"};
-    ::unlink(p.c_str());   // the control socket already proved no other server runs on data_dir
-    std::error_code ec;
-    auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->ex);
-    acceptor->open(asio::local::stream_protocol(), ec);
-    if (!ec) acceptor->bind(asio::local::stream_protocol::endpoint(p.string()), ec);
-    if (!ec) ::chmod(p.c_str(), 0666);   // every local user; the uid is checked per connection
-    if (!ec) acceptor->listen(64, ec);
-    if (ec) return Error{ec.value(), "submission socket " + p.string() + ": " + ec.message()};
-    impl_->acceptor = std::move(acceptor);
-    impl_->bound = true;
-    asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached);
+    // A stale file is replaced: the control socket already proved no other server runs on
+    // data_dir. Mode 0666: every local user; the uid is checked per connection.
+    auto socket = net::UnixListener::open(impl_->ex, impl_->path, 0666, 64, "submission socket");
+    if (!socket) return socket.error();
+    impl_->socket = std::move(*socket);
+    impl_->socket->accept([impl = impl_.get()](Socket s) { asio::co_spawn(impl->ex, impl->serve(std::move(s)), asio::detached); });
     return Ok{};
 }
 
-std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const config::Config& cfg,
-                                                       const std::filesystem::path& data_dir, session::SessionServices& services,
-                                                       uid_t server_uid) {
+std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const Server& server,
+                                                       const std::filesystem::path& data_dir, uid_t server_uid) {
+    const config::Config& cfg = *server.generation()->config;
     const std::string& name = cfg.server.local_submission;
     if (name.empty()) return nullptr;
-    auto it = std::find_if(cfg.listeners.begin(), cfg.listeners.end(), [&](const config::Listener& l) { return l.name == name; });
-    if (it == cfg.listeners.end()) {
+    const config::Listener* it = submission_listener(cfg);
+    if (!it) {
         log::info("submit.off", {{"reason", "no listener named " + name + " (server.local_submission)"}});
         return nullptr;
     }
     std::filesystem::path path = submit_socket_path(data_dir);
-    auto s = std::make_unique<LocalSubmission>(std::move(ex), path, *it, services, server_uid);
+    auto s = std::make_unique<LocalSubmission>(std::move(ex), path, server, server_uid);
     if (auto r = s->open(); !r) {
         log::error("submit.unavailable", {{"error", r.error().message}, {"effect", "rampart sendmail cannot reach this server"}});
         return nullptr;

@@ -3,7 +3,9 @@
 // connect (mode 0666); the kernel names the user (SO_PEERCRED), who is then the
 // authenticated principal of an ordinary SMTP session under the policy of the listener
 // `[server] local_submission`: the same receive path (policy, filters, normalisation,
-// headers, spool commit) as a TCP client, never an open relay.
+// headers, spool commit) as a TCP client, never an open relay. Like a TCP listener's, each
+// session takes the server's current configuration generation (server::Generation) when it
+// is accepted and keeps it to its end, so a reload (SIGHUP) applies to the next sendmail.
 // Trust: the peer's uid (kernel); everything the peer sends is untrusted as on any listener.
 #pragma once
 
@@ -15,7 +17,7 @@
 #include <asio/any_io_executor.hpp>
 
 #include "config/config.hpp"
-#include "session/server_session.hpp"
+#include "server/server.hpp"
 #include "util/result.hpp"
 
 namespace rampart::server {
@@ -24,10 +26,10 @@ std::filesystem::path submit_socket_path(const std::filesystem::path& data_dir);
 
 class LocalSubmission {
 public:
-    // `listener` and `services` must outlive this object. `server_uid`: the uid the server
-    // runs as after start-up (its user may, like root, send as any address).
-    LocalSubmission(asio::any_io_executor ex, std::filesystem::path socket_path, const config::Listener& listener,
-                    session::SessionServices& services, uid_t server_uid);
+    // `server` must outlive this object; `ex` is its main context's executor (where the
+    // server's generation is read and replaced). `server_uid`: the uid the server runs as
+    // after start-up (its user may, like root, send as any address).
+    LocalSubmission(asio::any_io_executor ex, std::filesystem::path socket_path, const Server& server, uid_t server_uid);
     ~LocalSubmission();
 
     // Binds the socket (a stale file is replaced) and starts accepting.
@@ -40,10 +42,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// The socket of the listener `[server] local_submission`, listening, or null: off (no such
-// listener; logged as submit.off) or it could not be made (submit.unavailable).
-std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const config::Config& cfg,
-                                                       const std::filesystem::path& data_dir, session::SessionServices& services,
-                                                       uid_t server_uid);
+// The socket of the listener `[server] local_submission` (in the server's current
+// generation), listening, or null: off (no such listener; logged as submit.off) or it could
+// not be made (submit.unavailable). `ex`: as for LocalSubmission.
+std::unique_ptr<LocalSubmission> open_local_submission(asio::any_io_executor ex, const Server& server,
+                                                       const std::filesystem::path& data_dir, uid_t server_uid);
 
 }  // namespace rampart::server

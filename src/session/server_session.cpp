@@ -40,7 +40,7 @@ constexpr std::size_t kSaslLineMax = 12288;   // RFC 4954 §4: AUTH command and 
 
 class Session {
 public:
-    Session(net::Stream& stream, const config::Listener& listener, ClientInfo client, SessionServices& svc)
+    Session(net::Stream& stream, const config::Listener& listener, ClientInfo client, const SessionServices& svc)
         : s_(stream, listener, client, svc), txn_(s_), auth_(s_) {}
 
     asio::awaitable<void> run();
@@ -312,7 +312,7 @@ asio::awaitable<void> Session::on_starttls() {
 }  // namespace
 
 asio::awaitable<void> serve_session(net::Stream& stream, const config::Listener& listener, ClientInfo client,
-                                    SessionServices& services) {
+                                    const SessionServices& services) {
     bool failed = false;
     try {
         Session session(stream, listener, client, services);

@@ -76,6 +76,6 @@ struct ClientInfo {
 
 // Runs the session to its end; never throws. Closes the stream before returning.
 asio::awaitable<void> serve_session(net::Stream& stream, const config::Listener& listener, ClientInfo client,
-                                    SessionServices& services);
+                                    const SessionServices& services);
 
 }  // namespace rampart::session

@@ -22,7 +22,7 @@ namespace rampart::session {
 struct SessionState {
     std::shared_ptr<const std::vector<config::Domain>> live_domains;   // keeps facts.domains alive (edge)
     std::shared_ptr<const std::vector<config::SendConnector>> live_connectors;   // keeps facts.connectors alive (hub)
-    SessionState(net::Stream& s, const config::Listener& l, ClientInfo c, SessionServices& services)
+    SessionState(net::Stream& s, const config::Listener& l, ClientInfo c, const SessionServices& services)
         : stream(s), listener(l), svc(services), client(c), io(s) {
         facts.listener = &l;
         facts.domains = &services.config->domains;
@@ -93,7 +93,7 @@ struct SessionState {
 
     net::Stream& stream;
     const config::Listener& listener;
-    SessionServices& svc;
+    const SessionServices& svc;
     ClientInfo client;
     LineIo io;
     policy::SessionFacts facts;

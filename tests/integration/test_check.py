@@ -139,3 +139,24 @@ def test_relay_list_is_judged_as_a_whole(tmp_path):
         assert rc == 2, (cmd, rc, out + err)
         assert "open relay: relay.list entries together admit every IPv4 address" in err, err
         assert "force_open_relay" in err, err
+
+
+def test_check_flags_run_as_root_and_a_token_file_others_may_read(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    token.chmod(0o644)
+    path = role_config(tmp_path, "gateway")
+    path.write_text(path.read_text().replace("[server]\n", "[server]\nrun_as_root = true\n")
+                    + f'\n[admin]\ntoken_file = "{token}"\n')
+    rc, out, err = run("check", "-c", str(path))
+    assert rc == 1, out + err
+    assert "[server]\n  EXPOSURE  run_as_root = true (default false)\n" in out, out
+    assert "no privilege drop" in out and "fix: remove run_as_root" in out, out
+    assert f'[admin]\n  EXPOSURE  token_file = "{token}", mode 0644\n' in out, out
+    assert f"fix: chmod 600 {token}" in out, out
+    assert "2 exposure(s)" in out, out
+    # Both fixed: nothing left to report.
+    token.chmod(0o600)
+    path.write_text(path.read_text().replace("run_as_root = true\n", ""))
+    rc, out, err = run("check", "-c", str(path))
+    assert rc == 0 and "EXPOSURE" not in out and "0 exposure(s)" in out, out + err

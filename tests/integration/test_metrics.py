@@ -255,3 +255,36 @@ def test_auth_lockout_is_counted(rampart_factory):
     assert value(smp, "rampart_auth_failures_total", listener="default", mechanism="PLAIN") == 2
     assert value(smp, "rampart_auth_lockouts_total", listener="default", key="address") == 1
     assert value(smp, "rampart_auth_lockouts_total", listener="default", key="user") == 1
+
+
+def test_token_file_is_read_again_on_reload(rampart_factory, tmp_path):
+    """SIGHUP re-reads [admin] token_file: the new token is asked from then on; a file left
+    empty keeps the token in force and the log names the file."""
+    import signal
+    from conftest import free_port
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token-0123456789\n")
+    port = free_port()
+    srv = rampart_factory(extra_config="\n".join(["[admin]", f'bind = "127.0.0.1:{port}"', f'token_file = "{token_file}"']))
+
+    def status(token):
+        req = b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n"
+        return status_of(http_raw(port, req))
+
+    def reload(event):
+        before = len(srv.log_events(event))
+        srv.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: srv.log_events(event)[before:], what=event)
+        return srv.log_events(event)[-1]
+
+    assert status("first-token-0123456789") == 200
+    token_file.write_text("second-token-9876543210\n")
+    assert reload("admin.token.loaded")["file"] == str(token_file)
+    assert status("second-token-9876543210") == 200
+    assert status("first-token-0123456789") == 401
+    token_file.write_text("\n")
+    ev = reload("admin.token.kept")
+    assert ev["file"] == str(token_file) and "no token" in ev["error"], ev
+    assert status("second-token-9876543210") == 200   # the token in force is kept
+    assert status("x") == 401
+    assert srv.running()

@@ -39,16 +39,22 @@ class Node(Rampart):
         return self._text_fn(self)
 
 
-def hub_text(sync_interval="1h"):
-    def text(n):
-        return f"""[server]
-role = "hub"
-hostname = "hub.test"
+def server_block(n, role):
+    """The [server] table every node here shares: its role, hostname <role>.test, its own
+    data_dir and log file."""
+    return f"""[server]
+role = "{role}"
+hostname = "{role}.test"
 data_dir = {toml_str(n.data_dir)}
 log_file = {toml_str(n.log_path)}
 threads = 1
 run_as_root = true
+"""
 
+
+def hub_text(sync_interval="1h"):
+    def text(n):
+        return server_block(n, "hub") + f"""
 [[domains]]
 name = "{DOMAIN}"
 type = "authoritative"
@@ -66,22 +72,11 @@ recipients_interval = "{sync_interval}"
     return text
 
 
-def edge_text(sync_port, hub_port, own_routing=False):
-    """own_routing=False: no [[domains]] and no send connector on the edge; it learns both
-    from the hub."""
+def edge_text(sync_port):
+    """No [[domains]] and no send connector on the edge: a subscribed edge may not configure
+    its own (config/load.cpp check_perimeter); it learns both from the hub."""
     def text(n):
-        t = f"""[server]
-role = "edge"
-hostname = "edge.test"
-data_dir = {toml_str(n.data_dir)}
-log_file = {toml_str(n.log_path)}
-threads = 1
-run_as_root = true
-
-[[domains]]
-name = "{DOMAIN}"
-type = "internal-relay"
-
+        return server_block(n, "edge") + f"""
 [[listeners]]
 name = "internet"
 bind = ["127.0.0.1:{n.port}"]
@@ -89,32 +84,12 @@ tls = "none"
 remote_ranges = ["0.0.0.0/0"]
 filters = true
 
-[[send_connectors]]
-name = "to-hub"
-address_spaces = ["{DOMAIN}"]
-route = "smarthost"
-smarthosts = ["127.0.0.1:{hub_port}"]
-tls = "none"
-
 [recipient_filter]
 tarpit = "0s"
 
 [edge]
 sync_bind = "127.0.0.1:{sync_port}"
 """
-        if not own_routing:
-            t = t.replace(f"""[[domains]]
-name = "{DOMAIN}"
-type = "internal-relay"
-""", "").replace(f"""[[send_connectors]]
-name = "to-hub"
-address_spaces = ["{DOMAIN}"]
-route = "smarthost"
-smarthosts = ["127.0.0.1:{hub_port}"]
-tls = "none"
-""", "")
-            assert "[[domains]]" not in t and "[[send_connectors]]" not in t
-        return t
     return text
 
 
@@ -167,15 +142,13 @@ def test_recipient(edge, address):
 test_recipient.__test__ = False  # a helper, not a test
 
 
-# A subscribed edge may not configure its own domains or connectors (they come from the hub:
-# config/load.cpp check_perimeter), so every test runs with the replicated routing.
-@pytest.fixture(params=[False], ids=["replicated-routing"])
-def pair(tmp_path, request):
+@pytest.fixture
+def pair(tmp_path):
     """An edge (started, bootstrap written) and a hub (not started) with alice in its directory."""
     started = []
     sync_port = free_port()
     hub_port = free_port()
-    edge = Node(tmp_path / "edge", edge_text(sync_port, hub_port, own_routing=request.param))
+    edge = Node(tmp_path / "edge", edge_text(sync_port))
     secret = secrets.token_bytes(32)
     write_bootstrap(edge, secret)
     edge.start()
@@ -349,7 +322,7 @@ def test_reused_secret_from_another_hub_refused(pair, tmp_path):
 
 def test_expired_secret_refused(tmp_path):
     sync_port, hub_port = free_port(), free_port()
-    edge = Node(tmp_path / "edge", edge_text(sync_port, hub_port))
+    edge = Node(tmp_path / "edge", edge_text(sync_port))
     secret = secrets.token_bytes(32)
     write_bootstrap(edge, secret, expires_delta=datetime.timedelta(hours=-1))
     edge.start()
@@ -373,7 +346,7 @@ def test_subscription_made_for_another_hub_refused_at_the_first_push(tmp_path):
     """`new-subscription --hub NAME` writes expected_hub: a hub by another name that holds the
     secret (a copied file) cannot make the first push; nothing is pinned."""
     sync_port, hub_port = free_port(), free_port()
-    edge = Node(tmp_path / "edge", edge_text(sync_port, hub_port))
+    edge = Node(tmp_path / "edge", edge_text(sync_port))
     secret = secrets.token_bytes(32)
     write_bootstrap(edge, secret, expected_hub="hub.elsewhere.test")
     edge.start()

@@ -163,3 +163,21 @@ def test_directory_user_of_the_same_name_lends_groups_and_addresses(server, user
     assert r.returncode == 0, r.stderr
     m = delivered(server, CAROL)[0]
     assert f"Return-Path: <carol@{DOMAIN}>".encode() in m, m
+
+
+def test_a_reload_applies_to_local_submission(server, users, shared):
+    """Local submission follows SIGHUP like the TCP listeners: a permission granted by a
+    reload lets bob send at once, and one taken away refuses alice."""
+    r = sendmail(server, users["bob"], shared, "rl1@example.test", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 77, (r.returncode, r.stderr)   # not permitted yet
+    server.listener_keys["permissions"] = {"submit": [f"user:{BOB}"], "relay": []}
+    server.write_config()
+    before = len(server.log_events("config.reloaded"))
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: server.log_events("config.reloaded")[before:], what="config.reloaded")
+    r = sendmail(server, users["bob"], shared, "rl2@example.test", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    delivered(server, "rl2")
+    r = sendmail(server, users["alice"], shared, "rl3@example.test", stdin=b"Subject: x\n\nx\n")
+    assert r.returncode == 77, (r.returncode, r.stderr)   # no longer on the list
+    assert "not permitted to send through this listener" in r.stderr, r.stderr

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "config/load.hpp"
 #include "config/load_helpers.hpp"
 #include "config/roles.hpp"
@@ -207,4 +212,50 @@ TEST(Check, OpenRelaysAreJudgedOnTheUnionOfTheList) {
     everything.pop_back();
     std::string left = relay_of(everything, RelayMode::AllExceptList, {"0.0.0.0/0", "::/0"});
     EXPECT_NE(left.find("::/0"), std::string::npos) << left;
+}
+
+// [server] run_as_root = true: no privilege drop, said with what it exposes and the fix.
+TEST(Check, RunAsRootIsAnExposureWithTheFix) {
+    EXPECT_TRUE(analyse(config_of("[server]\nrole = \"gateway\"\nrun_as_root = false\n")).empty());
+    Config c = config_of("[server]\nrole = \"gateway\"\nrun_as_root = true\n");
+    std::vector<Finding> f = analyse(c);
+    const Finding* x = find(f, "run_as_root");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->severity, Severity::Exposure);
+    EXPECT_EQ(x->section, "server");
+    EXPECT_NE(x->text.find("no privilege drop"), std::string::npos) << x->text;
+    EXPECT_NE(x->text.find("root"), std::string::npos) << x->text;
+    EXPECT_NE(x->text.find("fix: remove run_as_root"), std::string::npos) << x->text;
+    std::string report = render_findings(c, f);
+    EXPECT_NE(report.find("[server]\n  EXPOSURE  run_as_root = true (default false)\n"), std::string::npos) << report;
+    EXPECT_NE(report.find("1 exposure(s)"), std::string::npos) << report;
+}
+
+// An [admin] token_file that group or others may read: the mode and `chmod 600 FILE`.
+TEST(Check, TokenFileReadableByOthersIsAnExposureWithTheMode) {
+    char tmpl[] = "/tmp/rampart-check-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::filesystem::path dir = tmpl, token = dir / "token";
+    std::ofstream(token) << "s3cret\n";
+    const std::string cfg = "[server]\nrole = \"gateway\"\n[admin]\ntoken_file = \"" + token.string() + "\"\n";
+    for (auto [mode, flagged] : {std::pair{0644, true}, std::pair{0640, true}, std::pair{0604, true}, std::pair{0600, false},
+                                 std::pair{0400, false}}) {
+        SCOPED_TRACE(mode);
+        std::filesystem::permissions(token, static_cast<std::filesystem::perms>(mode));
+        Config c = config_of(cfg);
+        std::vector<Finding> f = analyse(c);
+        const Finding* x = find(f, "token_file");
+        ASSERT_EQ(x != nullptr, flagged) << render_findings(c, f);
+        if (!x) continue;
+        EXPECT_EQ(x->severity, Severity::Exposure);
+        EXPECT_EQ(x->section, "admin");
+        char m[8];
+        std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(mode));
+        EXPECT_NE(x->value.find(std::string("mode ") + m), std::string::npos) << x->value;
+        EXPECT_NE(x->text.find("fix: chmod 600 " + token.string()), std::string::npos) << x->text;
+        std::string report = render_findings(c, f);
+        EXPECT_NE(report.find("[admin]\n  EXPOSURE  token_file = \"" + token.string() + "\", mode " + m + "\n"), std::string::npos)
+            << report;
+    }
+    std::filesystem::remove_all(dir);
 }

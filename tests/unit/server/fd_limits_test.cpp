@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "admin/http_server.hpp"
 #include "config/load_helpers.hpp"
 
 using namespace rampart;
@@ -27,11 +28,21 @@ delivery_concurrency = 50
 TEST(DescriptorPlan, FitsWithRoomToSpare) {
     config::Config c = config_of(kTwoListeners);
     server::DescriptorPlan p = server::plan_descriptors(c, 65536, 20, 4);
-    EXPECT_EQ(p.reserve, server::kReserveFixed + 4 * server::kReservePerThread);
+    // [admin] bind is on by default: its socket and its 64 connections are kept too.
+    EXPECT_EQ(p.reserve, server::kReserveFixed + 4 * server::kReservePerThread + admin::HttpServer::kMaxConnections + 1);
     EXPECT_EQ(p.wanted, 20 + p.reserve + 2 * 50 + 2 * (300 + 100));
     EXPECT_TRUE(p.advice.empty());
     EXPECT_EQ(p.delivery_concurrency, 50u);
     EXPECT_GE(p.sessions, 400u);   // the gate never binds before the listeners' own limits
+}
+
+TEST(DescriptorPlan, TheAdminListenerIsCountedOnlyWhenItListens) {
+    config::Config on = config_of(kTwoListeners);
+    config::Config off = config_of(std::string(kTwoListeners) + "[admin]\nbind = \"\"\n");
+    ASSERT_FALSE(off.admin.bind);
+    server::DescriptorPlan with = server::plan_descriptors(on, 65536, 20, 1), without = server::plan_descriptors(off, 65536, 20, 1);
+    EXPECT_EQ(with.reserve - without.reserve, admin::HttpServer::kMaxConnections + 1);
+    EXPECT_EQ(with.wanted - without.wanted, admin::HttpServer::kMaxConnections + 1);
 }
 
 TEST(DescriptorPlan, ShortLimitSharesAndAdvises) {
