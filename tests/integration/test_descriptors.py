@@ -14,6 +14,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import threading
 import time
 
 from conftest import DOMAIN, RAMPART_BIN, RawSMTP, free_port, port_accepts, wait_for
@@ -86,18 +87,31 @@ def readable(sock):
 
 
 def test_low_limit_keeps_transactions_whole(rampart_factory):
-    srv = rampart_factory(start=False, limits={"max_connections": 1000, "max_connections_per_source": 1000})
-    srv.preexec_fn = limit_nofile(64, 64)
+    """Issue 13: a session costs one descriptor (its socket); what a transaction needs
+    briefly (the incoming file of a large message, the spool file) is leased from a bounded
+    budget. With every session slot taken and every session sending a message that spills
+    to an incoming file at once, far more files are wanted than are free: the sessions wait
+    for a lease in turn and every message is committed and delivered. Without the budget
+    (one descriptor per session and nothing kept back) the opens failed with EMFILE and
+    the sessions got 452."""
+    srv = rampart_factory(start=False, limits={"max_connections": 1000, "max_connections_per_source": 1000},
+                          queue={"delivery_concurrency": 4, "local_delivery_concurrency": 2})
+    srv.preexec_fn = limit_nofile(128, 128)
     srv.start()
     ev = wait_for(lambda: srv.log_events("server.descriptors"), what="server.descriptors")[0]
-    capacity = int(ev["sessions"])
-    assert 1 <= capacity < 30, ev
+    capacity, leases = int(ev["sessions"]), int(ev["commit_leases"])
+    assert ev["per_session"] == "1", ev
+    assert 20 <= capacity < 128 and 1 <= leases < capacity, ev
+    # What the plan admits at once fits in the limit with both budgets kept.
+    assert (int(ev["in_use"]) + int(ev["reserve"]) + 2 * (2 + int(ev["delivery_concurrency"])) + capacity
+            + leases * int(ev["per_commit"]) + int(ev["dns_sockets"])) <= 128, ev
     short = srv.log_events("server.descriptors.short")
     assert len(short) == 1 and "max_connections" in short[0]["advice"], srv.log_tail()
 
+    body = ("x" * 76 + "\r\n") * 2000   # ~156 KiB: more than the 128 KiB buffer, so a file
     clients = []
     try:
-        for _ in range(capacity + 10):
+        for _ in range(capacity + 5):
             clients.append(RawSMTP(srv.host, srv.port))
         # `capacity` clients are greeted; the others wait in the listen queue.
         greeted, waiting = [], list(clients)
@@ -110,21 +124,33 @@ def test_low_limit_keeps_transactions_whole(rampart_factory):
                     waiting.remove(c)
                     greeted.append(c)
             return len(greeted) >= capacity
-        wait_for(greet_some, timeout=10, what=f"{capacity} greetings")
+        wait_for(greet_some, timeout=30, what=f"{capacity} greetings")
         assert len(greeted) == capacity
-        # Every admitted session opens a transaction and sits in DATA at once ...
+        # Every admitted session opens a transaction ...
         for i, c in enumerate(greeted):
             assert c.cmd("EHLO client.test")[0] == 250
             assert c.cmd("MAIL FROM:<a@outside.test>")[0] == 250
             assert c.cmd(f"RCPT TO:<postmaster@{DOMAIN}>")[0] == 250
             assert c.cmd("DATA")[0] == 354
-            c.send(f"Subject: in flight {i}\r\n\r\nbody\r\n")
         # ... while the clients beyond capacity have been told nothing (not accepted yet).
         assert not any(readable(c.sock) for c in waiting)
-        # The spool still has descriptors: every one of them is committed.
+        # All messages at once (a thread per client: a session waiting for its lease does
+        # not read, so a blocking send could stall the others).
+        errors = []
+
+        def send_message(i, c):
+            try:
+                c.send(f"Subject: in flight {i}\r\n\r\n{body}.\r\n")
+            except OSError as e:
+                errors.append(e)
+        threads = [threading.Thread(target=send_message, args=(i, c)) for i, c in enumerate(greeted)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not errors and not any(t.is_alive() for t in threads), errors
         for c in greeted:
-            c.send(".\r\n")
-            code, text = c.read_reply()
+            code, text = c.read_reply(timeout=60)
             assert code == 250, (code, text, srv.log_tail())
         for c in greeted:
             assert c.cmd("QUIT")[0] == 221
@@ -139,43 +165,82 @@ def test_low_limit_keeps_transactions_whole(rampart_factory):
     finally:
         for c in clients:
             c.close()
+    # Nothing lost: every accepted message is delivered.
+    new = srv.data_dir / "mail" / "postmaster" / "new"
+    wait_for(lambda: new.is_dir() and len(list(new.iterdir())) >= capacity, timeout=60, what=f"{capacity} deliveries")
+    assert len(list(new.iterdir())) == capacity
     assert srv.running()
+    assert not srv.log_events("server.descriptors.busy"), srv.log_tail()
+    assert not srv.log_events("spool.incoming.failed") and not srv.log_events("spool.commit.failed"), srv.log_tail()
     assert not srv.log_events("net.accept.failed"), srv.log_tail()
     assert len(srv.log_events("net.accept.backoff")) <= 1, srv.log_tail()
+
+
+def lowest_free_descriptor(pid):
+    """The descriptor number the server's next open or accept would get: a limit at this
+    number leaves it none. (Not the count of open descriptors: a closed one below the
+    highest leaves a hole that the next accept takes.)"""
+    used = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
+    n = 0
+    while n in used:
+        n += 1
+    return n
 
 
 def test_accept_failing_for_descriptors_backs_off_quietly(rampart_factory):
     """Descriptors taken by something the plan does not see: accept(2) fails with EMFILE.
     The acceptor backs off (100 ms growing to 1 s) and logs the episode once, not every
-    100 ms, and serves the waiting client as soon as descriptors are free again."""
-    srv = rampart_factory(start=False)
+    100 ms, and serves the waiting client as soon as descriptors are free again.
+
+    It was flaky under load: the limit was set to the number of open descriptors, but a
+    descriptor closed below the highest one (or one the server held briefly while it was
+    counted: a queue scan, the tracking store) leaves a free number under that limit, and
+    the client was then simply accepted. Now the limit is the lowest free number, and a
+    client accepted all the same (something closed in between) is a retry, not a failure.
+    The test also waited 1.5 s and then required at least two failures: a server starved of
+    CPU for that long failed it. Now it waits for the failures themselves (each one is a
+    debug-level `net.accept.retry` line), however long they take."""
+    srv = rampart_factory(start=False, server_keys={"log_level": "debug"})
     srv.preexec_fn = limit_nofile(4096, 4096)
     srv.start()
     pid = srv.proc.pid
-    # Settle first: a session (the start-up probe's) still open while we count would free
-    # its descriptor later and end the shortage early.
     with RawSMTP(srv.host, srv.port) as probe:
         assert probe.read_reply()[0] == 220
         assert probe.cmd("QUIT")[0] == 221
         probe.read_until_closed()
-    in_use = len(os.listdir(f"/proc/{pid}/fd"))
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, 4096))   # no descriptor left
-    client = RawSMTP(srv.host, srv.port)
+    client = None
     try:
-        wait_for(lambda: srv.log_events("net.accept.backoff"), what="net.accept.backoff")
-        # Hold the shortage for a while: the old acceptor logged every 100 ms meanwhile.
-        # (Not a timing assertion: the count below does not depend on how long this is.)
-        time.sleep(1.5)
+        for attempt in range(20):
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free_descriptor(pid), 4096))   # none left
+            client = RawSMTP(srv.host, srv.port)
+            wait_for(lambda: srv.log_events("net.accept.backoff") or readable(client.sock), timeout=30,
+                     what="net.accept.backoff or a greeting")
+            if srv.log_events("net.accept.backoff"):
+                break
+            # A descriptor came free after we looked: accepted. Let it go and try again.
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
+            assert client.read_reply()[0] == 220
+            assert client.cmd("QUIT")[0] == 221
+            client.read_until_closed()
+            client.close()
+            client = None
+        assert client is not None, "the server always had a descriptor free"
+        # Hold the shortage over several failures (each logged at debug level only).
+        wait_for(lambda: len(srv.log_events("net.accept.retry")) >= 3, timeout=30, what="three failed accepts")
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
         code, _ = client.read_reply(timeout=10)
         assert code == 220
         assert client.cmd("QUIT")[0] == 221
     finally:
-        client.close()
+        if client:
+            client.close()
     backoff = srv.log_events("net.accept.backoff")
     assert len(backoff) == 1 and "Too many open files" in backoff[0]["error"], srv.log_tail()
     resumed = wait_for(lambda: srv.log_events("net.accept.resumed"), what="net.accept.resumed")
-    assert len(resumed) == 1 and int(resumed[0]["failures"]) >= 2, resumed
+    retries = srv.log_events("net.accept.retry")
+    assert len(resumed) == 1 and int(resumed[0]["failures"]) == len(retries) >= 3, (resumed, len(retries))
+    # Quiet: the failures above are the debug lines; at warning level there is one line.
+    assert [int(r["failures"]) for r in retries] == list(range(1, len(retries) + 1)), retries
     assert not srv.log_events("net.accept.failed"), srv.log_tail()
     assert srv.running()
 
