@@ -108,7 +108,7 @@ def test_low_limit_keeps_transactions_whole(rampart_factory):
     short = srv.log_events("server.descriptors.short")
     assert len(short) == 1 and "max_connections" in short[0]["advice"], srv.log_tail()
 
-    body = ("x" * 76 + "\r\n") * 2000   # ~156 KiB: more than the 128 KiB buffer, so a file
+    body = ("x" * 76 + "\r\n") * 1850   # ~141 KiB: more than the 128 KiB buffer, so a file
     clients = []
     try:
         for _ in range(capacity + 5):
@@ -134,21 +134,28 @@ def test_low_limit_keeps_transactions_whole(rampart_factory):
             assert c.cmd("DATA")[0] == 354
         # ... while the clients beyond capacity have been told nothing (not accepted yet).
         assert not any(readable(c.sock) for c in waiting)
-        # All messages at once (a thread per client: a session waiting for its lease does
-        # not read, so a blocking send could stall the others).
+        # Every session gets more than its buffer holds, so each wants its incoming file at
+        # once: far more files than there are free descriptors. (A thread per client: a
+        # session waiting for its lease does not read, so a blocking send would stall the
+        # others; what is left after the first 128 KiB fits in the socket buffers.)
         errors = []
 
-        def send_message(i, c):
+        def send_body(i, c):
             try:
-                c.send(f"Subject: in flight {i}\r\n\r\n{body}.\r\n")
+                c.send(f"Subject: in flight {i}\r\n\r\n{body}")
             except OSError as e:
                 errors.append(e)
-        threads = [threading.Thread(target=send_message, args=(i, c)) for i, c in enumerate(greeted)]
+        threads = [threading.Thread(target=send_body, args=(i, c)) for i, c in enumerate(greeted)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=60)
         assert not errors and not any(t.is_alive() for t in threads), errors
+        incoming = srv.data_dir / "spool" / "incoming"
+        wait_for(lambda: len(list(incoming.iterdir())) >= leases, timeout=30, what=f"{leases} incoming files")
+        # Then every message ends: each is committed in turn as leases come free.
+        for c in greeted:
+            c.send(".\r\n")
         for c in greeted:
             code, text = c.read_reply(timeout=60)
             assert code == 250, (code, text, srv.log_tail())
