@@ -89,6 +89,7 @@ print(f"- idle connections greeted: {r['idle_greeted']} of {r['idle']} in {r['id
 print(f"- memory: VmRSS {r['rss_before_kib']/1024:.1f} MiB before, {r['rss_idle_kib']/1024:.1f} MiB with the idle connections open: "
       f"**{r['kib_per_idle_connection']} KiB per idle connection**; {r['rss_all_open_kib']/1024:.1f} MiB with the slow ones too; "
       f"{r['rss_end_kib']/1024:.1f} MiB at the end")
+print(f"- descriptors the server held with all of them open: {r.get('fds_all_open')}")
 print(f"- connections beyond the per-source limit: {r['beyond_per_source_limit']}")
 print(f"- slow clients: {r['slow_opened']} opened; closed by the server: {r['slow_closed_by_server']}, "
       f"after {r.get('slow_closed_after_s')} s")
@@ -105,6 +106,6 @@ if loaded:
     g = sorted(p["greeting_ms"] for p in loaded)
     e = sorted(p["eod_to_250_ms"] for p in loaded)
     print()
-    print(f"While all were open ({len(loaded)} probes): greeting median {statistics.median(g)} ms, max {g[-1]} ms; "
-          f"end of data to 250 median {statistics.median(e)} ms, max {e[-1]} ms.")
+    print(f"While all were open ({len(loaded)} probes): greeting median {round(statistics.median(g), 2)} ms, max {g[-1]} ms; "
+          f"end of data to 250 median {round(statistics.median(e), 2)} ms, max {e[-1]} ms.")
 PY
