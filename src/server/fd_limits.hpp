@@ -2,9 +2,11 @@
 // raised and shared out at start, the gate that stops accepting while the server is full,
 // and the back-off when accept(2) fails for lack of descriptors.
 // Trust: sees only the configuration and the process's own limits.
-// Contract: sessions admitted at once stay within what the limit leaves after a reserve
-// for the spool, delivery, DNS, LDAP and the I/O reactors, so a client that reached DATA
-// finds a descriptor for its spool file (no 452 for want of one).
+// Contract: sessions admitted at once (one descriptor each: the socket) stay within what
+// the limit leaves after a reserve (LDAP, control, the I/O reactors), delivery and two
+// bounded budgets for brief use (commit leases for the incoming and spool files and engine
+// connections; DNS sockets), so a transaction past DATA either gets its descriptors or,
+// after a bounded wait, 451 4.3.2 — never a 452 for want of one.
 #pragma once
 
 #include <atomic>
