@@ -69,6 +69,9 @@ inline constexpr std::uint64_t kDescriptorsPerCommit = 2;     // incoming file +
 inline constexpr std::uint64_t kCommitLeases = 64;            // at full size; the group commit batches them
 inline constexpr std::uint64_t kDnsSockets = 32;              // at full size; queries are shared and cached
 inline constexpr std::uint64_t kDescriptorsPerDelivery = 2;   // connection + spool/Maildir file
+// XXX(scale): admin HTTP clients (up to admin::HttpServer::kMaxConnections, 64) and local
+// submissions on submit.sock (up to 64) come out of this fixed reserve too; they are not
+// counted one by one, so a burst of both at a short limit can still meet EMFILE there.
 inline constexpr std::uint64_t kReserveFixed = 16;            // LDAP, control, admin, log reopen, transient
 inline constexpr std::uint64_t kReservePerThread = 3;         // epoll, eventfd, timerfd
 
