@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import os
 import resource
 import sys
 import time
@@ -42,6 +43,14 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def open_fds(pid):
+    """Descriptors the server holds now (/proc/PID/fd)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
 
 
 def sources(base, per_source):
@@ -250,6 +259,7 @@ async def main():
             extra_codes[type(e).__name__] = extra_codes.get(type(e).__name__, 0) + 1
     result["beyond_per_source_limit"] = extra_codes
     result["rss_all_open_kib"] = rss_kib(args.pid)
+    result["fds_all_open"] = open_fds(args.pid)
 
     # probes while everything is open
     probes = []

@@ -47,6 +47,7 @@
 #include "tracking/recorder.hpp"
 #include "util/log.hpp"
 #include "util/log_observer.hpp"
+#include "net/descriptor_budget.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -160,6 +161,9 @@ int serve(const std::string& path) {
     // Replication (docs/architecture.md "Replication"): the edge's listener and replica.
     std::unique_ptr<replication::EdgeSync> edge_sync;
     std::unique_ptr<replication::HubSync> hub_sync;
+    // The descriptors sessions and DNS queries use briefly (server/fd_limits.hpp), sized by
+    // the plan below; made before the server, so they outlive every session's lease.
+    std::unique_ptr<net::DescriptorBudget> commit_descriptors, dns_descriptors;
     server::Server server(first, threads);
     if (cfg->server.role == config::Role::Edge) {
         edge_sync = std::make_unique<replication::EdgeSync>(server.main_context().get_executor(), *cfg, data);
@@ -181,6 +185,11 @@ int serve(const std::string& path) {
     services.reputation = &reputation;
     server::DescriptorPlan fd_plan = server::plan_and_log(*cfg, fds, threads);
     server.limit_sessions(fd_plan.sessions);
+    commit_descriptors = std::make_unique<net::DescriptorBudget>(fd_plan.commit_budget());
+    dns_descriptors = std::make_unique<net::DescriptorBudget>(fd_plan.dns_sockets);
+    services.commit_descriptors = commit_descriptors.get();
+    services.descriptors_per_commit = fd_plan.per_commit;
+    dns_lists->set_descriptor_budget(dns_descriptors.get());
     // Delivery runs on the server's first I/O context; sessions hand accepted messages to
     // the scheduler (listener → session → queue → delivery).
     std::unique_ptr<delivery::Dispatcher> dispatcher;

@@ -323,7 +323,7 @@ const Field<ServerSettings> kServer[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.log_file = *v)},
     {"log_level", "string", "\"info\"", "Least severe level written: debug | info | warning | error.",
      SET(if (auto v = read_enum(n, ctx, path, kLogLevels)) t.log_level = std::string(*v))},
-    {"max_open_files", "count", "0", "Open-file limit (soft and hard) set by `rampart serve` at start; 0 keeps the hard limit it was started with (the soft limit is raised to it). Above that hard limit it needs root or CAP_SYS_RESOURCE and is capped at fs.nr_open; each connection can use 2 descriptors (10,000 connections: about 20,100).",
+    {"max_open_files", "count", "0", "Open-file limit (soft and hard) set by `rampart serve` at start; 0 keeps the hard limit it was started with (the soft limit is raised to it). Above that hard limit it needs root or CAP_SYS_RESOURCE and is capped at fs.nr_open; each connection holds 1 descriptor, plus about 1,000 for delivery and brief use (10,000 connections: about 11,000).",
      SET(if (auto v = read_count(n, ctx, path, 0, 1ull << 30)) t.max_open_files = *v)},
     {"user", "string", "\"rampart\"", "Started as root, `rampart serve` binds its ports and opens its files (spool, log, TLS keys, control socket), then runs as this Unix user (its groups too); data_dir is given to it. A user that does not exist stops the start unless run_as_root = true. Started as another user, no change.",
      SET(if (auto v = read_string(n, ctx, path)) {

@@ -1,6 +1,7 @@
 // dns/resolver.cpp — the shared asynchronous resolver (see resolver.hpp): cache, queries
 // in flight, and UDP/TCP exchanges with the name servers on the caller's executor.
 #include "dns/resolver.hpp"
+#include "net/descriptor_budget.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -255,7 +256,17 @@ asio::awaitable<Answer> Resolver::ask_servers(std::string name, std::uint16_t ty
 asio::awaitable<void> Resolver::fly(std::shared_ptr<Flight> flight, std::string name, std::uint16_t type) {
     Answer a;
     try {
-        a = co_await ask_servers(name, type);
+        // The socket's descriptor, from the budget; the wait is bounded by what one query
+        // may take (every server twice), and running out of it is a failure like a timeout.
+        net::DescriptorLease lease = net::DescriptorLease::unlimited();
+        if (descriptors_)
+            lease = co_await descriptors_->acquire(1, std::max(settings_.timeout, std::chrono::milliseconds(100)) * 2 *
+                                                          static_cast<long>(servers_.size() + 1));
+        if (!lease) {
+            a.error = type_text(type) + " " + name + ": no descriptor free for a DNS query in time";
+        } else {
+            a = co_await ask_servers(name, type);
+        }
     } catch (const std::exception& e) {
         a = Answer{};
         a.error = type_text(type) + " " + name + ": " + e.what();

@@ -25,6 +25,10 @@
 #include "dns/cache.hpp"
 #include "util/result.hpp"
 
+namespace rampart::net {
+class DescriptorBudget;
+}
+
 namespace rampart::dns {
 
 // A failed look-up. `permanent`: the answer says mail cannot be delivered (NXDOMAIN, null
@@ -76,6 +80,11 @@ public:
     Resolver(const Resolver&) = delete;
     Resolver& operator=(const Resolver&) = delete;
 
+    // Each query sent takes one descriptor (its socket) from `budget` first, waiting at most
+    // the query's own time; none in time is a failure like a timeout. Null (the default):
+    // no budget. Set before the first look-up.
+    void set_descriptor_budget(net::DescriptorBudget* budget) { descriptors_ = budget; }
+
     // MX hosts of `domain` sorted by preference; implicit MX (the domain itself, with its
     // addresses) when the domain has addresses but no MX.
     asio::awaitable<DnsResult<std::vector<MxHost>>> lookup_mx(std::string domain);
@@ -118,6 +127,7 @@ private:
     struct Flight;
     config::DnsSettings settings_;
     std::vector<config::Endpoint> servers_;
+    net::DescriptorBudget* descriptors_ = nullptr;
     std::unique_ptr<Impl> impl_;
     asio::awaitable<void> fly(std::shared_ptr<Flight> flight, std::string name, std::uint16_t type);
     asio::awaitable<Answer> ask_servers(std::string name, std::uint16_t type);

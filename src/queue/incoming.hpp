@@ -46,6 +46,11 @@ public:
     std::string& buffer() { return buf_; }
     // Moves the buffer to the file once it holds spill_at bytes or more.
     void spill();
+    // The next spill() would create the file (the caller leases its descriptor first).
+    bool wants_file() const { return !error_ && fd_ < 0 && !buf_.empty() && buf_.size() >= spill_at_; }
+    // No file may be made (no descriptor was free in time): like a write error, later bytes
+    // are dropped and finish() reports `e`.
+    void give_up(Error e) { fail(std::move(e)); }
     // buffer().append(bytes) then spill() (BDAT chunks).
     void append(std::string_view bytes);
 

@@ -80,6 +80,10 @@ DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, 
     p.in_use = in_use;
     p.reserve = kReserveFixed + kReservePerThread * std::max<std::size_t>(threads, 1);
     if (cfg.admin.bind) p.reserve += admin::HttpServer::kMaxConnections + 1;   // the admin listener: connections, socket
+    p.per_session = kDescriptorsPerSession + cfg.milters.size();
+    std::uint64_t engines = cfg.antivirus.engines.size() +
+                            (cfg.content_filter.configured && cfg.content_filter.engine != config::ContentEngine::None ? 1 : 0);
+    p.per_commit = kDescriptorsPerCommit + engines;
     std::uint64_t connections = 0;
     std::string per_listener;
     for (const config::Listener& l : cfg.listeners) {
@@ -88,20 +92,31 @@ DescriptorPlan plan_descriptors(const config::Config& cfg, std::uint64_t limit, 
     }
     std::uint64_t concurrency = cfg.queue.delivery_concurrency;
     std::uint64_t delivery = kDescriptorsPerDelivery * concurrency;
-    p.wanted = in_use + p.reserve + delivery + kDescriptorsPerSession * connections;
-    std::uint64_t available = limit > in_use + p.reserve ? limit - in_use - p.reserve : 0;
+    // Local attempts run on top of delivery_concurrency (a Maildir or LMTP file and the
+    // spool file each); they are few and are not lowered, so they count as fixed.
+    std::uint64_t local = kDescriptorsPerDelivery * cfg.queue.local_delivery_concurrency;
+    std::uint64_t brief = p.per_commit * kCommitLeases + kDnsSockets;
+    p.wanted = in_use + p.reserve + local + delivery + brief + p.per_session * connections;
+    std::uint64_t fixed = in_use + p.reserve + local;
+    std::uint64_t available = limit > fixed ? limit - fixed : 0;
     constexpr std::uint64_t kMax32 = std::numeric_limits<std::uint32_t>::max();
     if (p.wanted <= limit) {
         p.delivery_concurrency = static_cast<std::uint32_t>(concurrency);
-        p.sessions = static_cast<std::uint32_t>(std::min(kMax32, (available - delivery) / kDescriptorsPerSession));
+        p.commit_leases = static_cast<std::uint32_t>(kCommitLeases);
+        p.dns_sockets = static_cast<std::uint32_t>(kDnsSockets);
+        p.sessions = static_cast<std::uint32_t>(std::min(kMax32, (available - delivery - brief) / p.per_session));
         return p;
     }
-    // Short: delivery gets at most half of what is left, sessions the rest; both at least
-    // one, so the server still works (slowly) rather than not at all.
-    std::uint64_t delivery_share = std::min(delivery, available / 2);
+    // Short: the brief budgets get about an eighth and a sixteenth of what is left, delivery
+    // at most half of the rest, sessions the remainder; each at least one, so the server
+    // still works (slowly) rather than not at all.
+    p.commit_leases = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(available / 8 / p.per_commit, 1, kCommitLeases));
+    p.dns_sockets = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(available / 16, 1, kDnsSockets));
+    std::uint64_t after_brief = available - std::min(available, p.commit_budget() + p.dns_sockets);
+    std::uint64_t delivery_share = std::min(delivery, after_brief / 2);
     p.delivery_concurrency = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(delivery_share / kDescriptorsPerDelivery, 1, concurrency));
-    std::uint64_t for_sessions = available - std::min(available, p.delivery_concurrency * kDescriptorsPerDelivery);
-    p.sessions = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(for_sessions / kDescriptorsPerSession, 1, std::min(connections, kMax32)));
+    std::uint64_t for_sessions = after_brief - std::min(after_brief, p.delivery_concurrency * kDescriptorsPerDelivery);
+    p.sessions = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(for_sessions / p.per_session, 1, std::min(connections, kMax32)));
     p.advice = "listeners[].limits.max_connections (" + per_listener + ") and queue.delivery_concurrency (" +
                std::to_string(concurrency) + ") want about " + std::to_string(p.wanted) + " descriptors, the limit is " +
                std::to_string(limit) + ": " + std::to_string(p.sessions) + " sessions are admitted at once (the others wait)" +
@@ -127,7 +142,9 @@ DescriptorPlan plan_and_log(const config::Config& cfg, const DescriptorLimit& li
     if (!limit.error.empty())
         log::warn("server.descriptors.unraised", {{"limit", limit.limit}, {"hard", limit.hard}, {"error", limit.error}});
     log::info("server.descriptors", {{"limit", p.limit}, {"raised_from", limit.before}, {"in_use", p.in_use}, {"reserve", p.reserve},
-                                     {"sessions", p.sessions}, {"delivery_concurrency", p.delivery_concurrency}});
+                                     {"sessions", p.sessions}, {"per_session", p.per_session}, {"commit_leases", p.commit_leases},
+                                     {"per_commit", p.per_commit}, {"dns_sockets", p.dns_sockets},
+                                     {"delivery_concurrency", p.delivery_concurrency}});
     if (!p.advice.empty()) log::warn("server.descriptors.short", {{"limit", p.limit}, {"wanted", p.wanted}, {"advice", p.advice}});
     return p;
 }

@@ -207,6 +207,9 @@ struct Server::Impl {
                 if (backoff.failures() == 1)
                     log::warn("net.accept.backoff", {{"listener", l.name}, {"error", ec.message()}, {"delay_ms", delay.count()},
                                                      {"max_delay_ms", AcceptBackoff::kMax.count()}});
+                // Each failure at debug level only (tests count them; the default log stays quiet).
+                log::event(log::Level::Debug, "net.accept.retry", {{"listener", l.name}, {"failures", backoff.failures()},
+                                                                   {"delay_ms", delay.count()}});
                 asio::steady_timer t(acceptor.get_executor(), delay);
                 co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 continue;

@@ -6,6 +6,7 @@
 // commit returned success (DESIGN.md §8).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -43,6 +44,10 @@ class Chain;
 class Reputation;
 }
 
+namespace rampart::net {
+class DescriptorBudget;
+}
+
 namespace rampart::session {
 
 class BackPressure;
@@ -60,6 +65,12 @@ struct SessionServices {
     filter::Reputation* reputation = nullptr;                 // null: no reputation kept
     const config::LiveEdges* edges = nullptr;                 // the hub's subscribed edges; null: none
     std::function<void(const queue::Envelope&)> queued;       // hand-off to delivery
+    // Descriptors a transaction needs briefly (incoming file, spool file, engine
+    // connections), leased per transaction from this budget (server/fd_limits.hpp sizes
+    // it); null: no budget. No lease within descriptor_wait: 451 4.3.2.
+    net::DescriptorBudget* commit_descriptors = nullptr;
+    std::uint64_t descriptors_per_commit = 2;
+    std::chrono::milliseconds descriptor_wait{std::chrono::seconds(30)};
     // Role edge: the accepted domains as replicated from the hub, asked once per transaction
     // (null or returning null: the configuration's [[domains]]).
     std::function<std::shared_ptr<const std::vector<config::Domain>>()> live_domains;

@@ -225,6 +225,7 @@ asio::awaitable<void> Transaction::on_data() {
         s_.io.consume(used);
         // Past the limit nothing more is kept (552 at the end): give the space back now.
         if (reader.too_big() && incoming_.started()) incoming_.reset();
+        if (incoming_.wants_file() && !co_await lease_descriptors()) incoming_.give_up(Error{EMFILE, "no descriptor free for the incoming file"});
         incoming_.spill();
         if (st == smtp::DataReader::Status::Done) break;
         if (st == smtp::DataReader::Status::BareLineEnd) {
@@ -249,6 +250,7 @@ asio::awaitable<void> Transaction::on_data() {
         reset("");
         co_return s_.reply(refusal);
     }
+    if (lease_failed_) co_return no_descriptors(reader.size());
     Result<std::string_view> message = incoming_.finish();
     if (!message) co_return storage_failed(message.error(), reader.size());
     co_await finish_message(*message);
@@ -280,7 +282,10 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
                 bdat_too_big_ = true;
                 incoming_.reset();
             } else {
-                incoming_.append(avail.substr(0, take));
+                incoming_.buffer().append(avail.substr(0, take));
+                if (incoming_.wants_file() && !co_await lease_descriptors())
+                    incoming_.give_up(Error{EMFILE, "no descriptor free for the incoming file"});
+                incoming_.spill();
             }
         }
         s_.io.consume(take);
@@ -295,6 +300,7 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
     if (bdat_too_big_) {
         refusal = Reply(552, "5.3.4", "message exceeds the size limit of " + std::to_string(l.limits.max_message_size) + " bytes");
     } else {
+        if (lease_failed_) co_return no_descriptors(incoming_.size());
         Result<std::string_view> m = incoming_.finish();
         if (!m) co_return storage_failed(m.error(), incoming_.size());
         message = *m;
@@ -315,6 +321,29 @@ asio::awaitable<void> Transaction::on_bdat(const smtp::Command& cmd) {
 void Transaction::storage_failed(const Error& e, std::uint64_t size) {
     log::error("spool.incoming.failed", {{"listener", s_.listener.name}, {"client", s_.client_text()}, {"error", e.message}});
     Reply r(452, "4.3.1", "insufficient system storage; try again later");
+    log_transaction("deferred", r, size);
+    reset("");
+    s_.reply(r);
+}
+
+asio::awaitable<bool> Transaction::lease_descriptors() {
+    if (lease_) co_return true;
+    if (lease_failed_) co_return false;
+    if (!s_.svc.commit_descriptors) {
+        lease_ = net::DescriptorLease::unlimited();
+        co_return true;
+    }
+    lease_ = co_await s_.svc.commit_descriptors->acquire(s_.svc.descriptors_per_commit, s_.svc.descriptor_wait);
+    lease_failed_ = !lease_;
+    co_return !lease_failed_;
+}
+
+void Transaction::no_descriptors(std::uint64_t size) {
+    const net::DescriptorBudget* b = s_.svc.commit_descriptors;
+    log::warn("server.descriptors.busy", {{"listener", s_.listener.name}, {"client", s_.client_text()},
+                                          {"leases", b ? b->capacity() / std::max<std::uint64_t>(s_.svc.descriptors_per_commit, 1) : 0},
+                                          {"waiting", b ? b->waiting() : 0}, {"wait_ms", s_.svc.descriptor_wait.count()}});
+    Reply r(451, "4.3.2", "system busy: no room to store the message now; try again later");
     log_transaction("deferred", r, size);
     reset("");
     s_.reply(r);
@@ -358,6 +387,8 @@ asio::awaitable<void> Transaction::finish_message(std::string_view message) {
     view.recipients = rcpt_texts;
     view.message = message;
     view.directory = s_.facts.directory.get();
+    // The end-of-data agents' engine connections and the spool file need descriptors.
+    if (!co_await lease_descriptors()) co_return no_descriptors(message.size());
     filter::ChainResult cf = co_await s_.run_filters(filter::Stage::EndOfData, view);
     if (cf.scl) s_.note_reputation(filter::Signal::Scl, *cf.scl);
     if (cf.kind == filter::AgentVerdict::Kind::Refuse || cf.kind == filter::AgentVerdict::Kind::Tempfail) {
@@ -526,6 +557,8 @@ void Transaction::reset(std::string_view why) {
     bdat_started_ = false;
     bdat_too_big_ = false;
     incoming_.reset();
+    lease_.reset();   // after the files it was for are closed
+    lease_failed_ = false;
     bdat_deadline_ = {};
     quarantine_.clear();
     discard_ = false;

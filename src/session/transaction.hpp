@@ -20,6 +20,7 @@
 #include "queue/incoming.hpp"
 #include "smtp/address.hpp"
 #include "smtp/command_parser.hpp"
+#include "net/descriptor_budget.hpp"
 
 namespace rampart::filter {
 struct ChainResult;
@@ -53,6 +54,12 @@ private:
     // The arriving message could not be stored (disk full, ...): logs, ends the
     // transaction, answers 452 4.3.1.
     void storage_failed(const Error& e, std::uint64_t size);
+    // Leases the descriptors this transaction needs briefly (incoming file, spool file,
+    // engine connections; SessionServices::commit_descriptors), once per transaction,
+    // waiting at most SessionServices::descriptor_wait. False: none came in time.
+    asio::awaitable<bool> lease_descriptors();
+    // No lease in time: logs, ends the transaction, answers 451 4.3.2.
+    void no_descriptors(std::uint64_t size);
     // `rule`, `agent`: who refused at end of data, for the log and `rampart track`.
     void log_transaction(std::string_view result, const smtp::Reply& r, std::uint64_t size, std::string_view rule = {},
                          std::string_view agent = {});
@@ -89,6 +96,8 @@ private:
     unsigned discarded_rcpts_ = 0;    // recipients an agent discarded (answered 250, never stored)
     Clock::time_point bdat_deadline_{};   // data_timeout for all chunks, from the first BDAT
     policy::Brakes::Reservation quota_;   // this transaction's share of the hourly limits
+    net::DescriptorLease lease_;         // held from the incoming file or end of data to reset()
+    bool lease_failed_ = false;           // the incoming file could not get one
 };
 
 }  // namespace rampart::session

@@ -1,6 +1,8 @@
 // Session state machine over a socketpair: no network, real spool in a temp dir.
 #include "session/server_session.hpp"
 
+#include "net/descriptor_budget.hpp"
+
 #include "session/session_fixture.hpp"
 
 using namespace rampart;
@@ -176,4 +178,37 @@ TEST_F(ServerSessionLimitsTest, DataTimeoutCoversAllBdatChunks) {
     talk("BDAT 4 LAST\r\n\r\n\r\n", "421 4.4.2");
     EXPECT_EQ(read_reply(), "");   // closed
     EXPECT_EQ(queued(), 0u);
+}
+
+// Issue 13: the descriptors a transaction needs briefly (incoming file, spool file, engine
+// connections) are leased from a bounded budget; when none comes in time the client hears
+// 451 4.3.2 and may retry — no 452 from EMFILE, nothing half stored.
+namespace {
+class SessionDescriptorTest : public test::SessionFixture {
+protected:
+    void SetUp() override {
+        services_.commit_descriptors = &budget_;
+        services_.descriptors_per_commit = 2;
+        services_.descriptor_wait = std::chrono::milliseconds(50);   // the bound, not an assertion
+        test::SessionFixture::SetUp();
+    }
+    net::DescriptorBudget budget_{2};
+};
+}  // namespace
+
+TEST_F(SessionDescriptorTest, NoLeaseInTimeIsATemporaryFailureAndTheSessionGoesOn) {
+    net::DescriptorLease elsewhere = budget_.try_acquire(2);   // every lease held by other sessions
+    ASSERT_TRUE(elsewhere);
+    open_transaction("a@outside.test", {"b@example.test"});
+    talk("Subject: x\r\n\r\nhello\r\n.\r\n", "451 4.3.2");
+    EXPECT_EQ(queued(), 0u);
+    EXPECT_EQ(spool_files(), 0u);
+    EXPECT_EQ(budget_.timeouts(), 1u);
+    elsewhere.reset();
+    // The next transaction gets its lease, and gives it back when it ends.
+    open_transaction("a@outside.test", {"b@example.test"});
+    talk("Subject: x\r\n\r\nhello\r\n.\r\n", "250 2.0.0 Ok: queued as ");
+    EXPECT_EQ(queued(), 1u);
+    EXPECT_EQ(budget_.available(), 2u);
+    talk("QUIT\r\n", "221");
 }
