@@ -29,12 +29,34 @@ SocketStream<Socket>::~SocketStream() {
     close();
 }
 
+// The deadline timer is lazy (issue 13): arm() only moves deadline_ and disarm() only
+// clears armed_; the timer is re-armed only when the new deadline is earlier than the
+// pending expiry (or none is pending). When it fires it checks: no operation in flight →
+// it stops; the deadline moved on → it waits again until then; else the operation timed
+// out. A read or write thus costs no timer insertion, cancellation and cancelled-handler
+// completion each time, only when the deadline shrinks.
 template <class Socket>
 void SocketStream<Socket>::arm(std::chrono::milliseconds timeout) {
     timed_out_ = false;
-    timer_.expires_after(timeout);
+    armed_ = true;
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    if (waiting_ && timer_.expiry() <= deadline_) return;   // it fires first and waits on
+    timer_.expires_at(deadline_);   // cancels a pending wait: its handler sees the error and returns
+    wait_deadline();
+}
+
+template <class Socket>
+void SocketStream<Socket>::wait_deadline() {
+    waiting_ = true;
     timer_.async_wait([this](const std::error_code& ec) {
-        if (ec) return;
+        if (ec) return;   // cancelled: re-armed earlier, closed or destroyed (this may be gone)
+        waiting_ = false;
+        if (!armed_) return;
+        if (std::chrono::steady_clock::now() < deadline_) {
+            timer_.expires_at(deadline_);
+            wait_deadline();
+            return;
+        }
         timed_out_ = true;
         std::error_code ignored;
         socket_.cancel(ignored);
@@ -43,7 +65,7 @@ void SocketStream<Socket>::arm(std::chrono::milliseconds timeout) {
 
 template <class Socket>
 void SocketStream<Socket>::disarm() {
-    timer_.cancel();
+    armed_ = false;
 }
 
 template <class Socket>
@@ -66,6 +88,20 @@ asio::awaitable<bool> SocketStream<Socket>::write(std::string_view data, std::ch
     // A read that timed out or hit EOF does not stop us from sending a last reply.
     if (write_failed_ || !socket_.is_open()) co_return false;
     std::error_code ec;
+    if (!tls_) {
+        // Plain: try the write now; a reply almost always fits the socket buffer, and then
+        // it costs neither a deadline nor a suspension (issue 13). What is left waits below.
+        if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+        std::size_t n = ec ? 0 : socket_.write_some(asio::buffer(data), ec);
+        if (!ec && n == data.size()) co_return true;
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+            write_failed_ = true;
+            end_ = StreamEnd::Error;
+            co_return false;
+        }
+        data.remove_prefix(n);
+        ec.clear();
+    }
     arm(timeout);
     if (tls_) co_await asio::async_write(*tls_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
     else co_await asio::async_write(socket_, asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
@@ -182,6 +218,7 @@ template <class Socket>
 void SocketStream<Socket>::close() {
     std::error_code ignored;
     timer_.cancel();
+    waiting_ = false;
     if (socket_.is_open()) socket_.close(ignored);
 }
 

@@ -41,9 +41,13 @@ private:
     asio::awaitable<void> tls_shutdown();
     void arm(std::chrono::milliseconds timeout);
     void disarm();
+    void wait_deadline();
 
     Socket socket_;
     asio::steady_timer timer_;
+    std::chrono::steady_clock::time_point deadline_;   // of the operation in flight (armed_)
+    bool armed_ = false;     // a read, write or handshake is in flight
+    bool waiting_ = false;   // timer_ has a wait pending
     bool timed_out_ = false;
     bool write_failed_ = false;
     bool tls_closed_ = false;

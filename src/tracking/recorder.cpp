@@ -86,17 +86,18 @@ void Recorder::on_event(std::string_view name, std::initializer_list<log::Field>
 }
 
 void Recorder::record(Event e) {
-    bool full = false;
+    bool full = false, wake = false;
     {
         std::lock_guard lock(mutex_);
         if (queue_.size() >= settings_.capacity) full = true;
         else {
             queue_.push_back(std::move(e));
             ++queued_total_;
+            wake = queue_.size() == kWakeAt;
         }
     }
     if (!full) {
-        wake_.notify_one();
+        if (wake) wake_.notify_one();   // otherwise the writer's period takes it
         return;
     }
     std::uint64_t n = ++dropped_;
@@ -108,6 +109,7 @@ void Recorder::record(Event e) {
 void Recorder::flush() {
     std::unique_lock lock(mutex_);
     std::uint64_t target = queued_total_;
+    flush_target_ = std::max(flush_target_, target);
     wake_.notify_one();
     written_.wait(lock, [&] { return written_total_ >= target; });
 }
@@ -119,7 +121,7 @@ void Recorder::run() {
     std::vector<Event> batch;
     std::unique_lock lock(mutex_);
     while (true) {
-        wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || !queue_.empty(); });
+        wake_.wait_for(lock, kInterval, [&] { return stop_ || queue_.size() >= kWakeAt || written_total_ < flush_target_; });
         bool stopping = stop_;
         std::size_t take = std::min(queue_.size(), kBatch);
         batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));

@@ -1,6 +1,9 @@
 // tracking/recorder.hpp — feeds the tracking store from the log events it tracks, off the
 // SMTP path: sessions and delivery only copy an event's fields into a bounded queue; one
 // writer thread takes what is queued and appends it to the store in one transaction.
+// The writer wakes every kInterval (or when kWakeAt events wait, or flush() asks), not per
+// event: one store transaction and no thread wake-up per message (issue 13). An event is
+// therefore in the store up to kInterval after it happened.
 // Contract: on_event never blocks on the store; when the queue is full the event is
 // dropped and counted (tracking.dropped warning, at the 1st, 2nd, 4th, 8th... drop). The
 // store is rotated (Store::rotate) at start, by age hourly and by size every minute.
@@ -11,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +42,10 @@ struct RecorderSettings {
 
 class Recorder final : public log::Observer {
 public:
+    // The writer's period, and the queue length that wakes it before the period ends.
+    static constexpr std::chrono::milliseconds kInterval{200};
+    static constexpr std::size_t kWakeAt = 2048;
+
     // Opens (creates) the store at `file`, rotates it once and starts the writer thread.
     static Result<std::unique_ptr<Recorder>> start(const std::filesystem::path& file, RecorderSettings settings);
     // Writes what is queued, then stops the thread.
@@ -62,6 +70,7 @@ private:
     std::condition_variable wake_, written_;
     std::vector<Event> queue_;
     std::uint64_t queued_total_ = 0, written_total_ = 0;   // under mutex_
+    std::uint64_t flush_target_ = 0;                       // under mutex_: flush() waits for this many
     bool stop_ = false;
     std::atomic<std::uint64_t> dropped_{0};
     std::thread thread_;

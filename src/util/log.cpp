@@ -35,17 +35,29 @@ std::string_view level_name(Level l) {
     return "info";
 }
 
-std::string timestamp() {
+// Appends "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) to `out`. The part up to the seconds is
+// formatted once per second per thread (strftime and snprintf per line were ~15,000
+// instructions per message, issue 13); the milliseconds are three digits appended.
+void append_timestamp(std::string& out) {
     using namespace std::chrono;
     auto now = system_clock::now();
-    std::time_t t = system_clock::to_time_t(now);
-    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
-    return buf;
+    auto ms_total = duration_cast<milliseconds>(now.time_since_epoch()).count();
+    std::int64_t secs = ms_total / 1000;
+    int ms = static_cast<int>(ms_total % 1000);
+    if (ms < 0) ms += 1000, --secs;   // before 1970: not expected, kept correct
+    thread_local std::int64_t cached_secs = -1;
+    thread_local char cached[32];
+    thread_local std::size_t cached_len = 0;
+    if (secs != cached_secs) {
+        std::time_t t = static_cast<std::time_t>(secs);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        cached_len = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    out.append(cached, cached_len);
+    char tail[6] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10), static_cast<char>('0' + ms % 10), 'Z', 0};
+    out.append(tail, 5);
 }
 
 }  // namespace
@@ -88,7 +100,7 @@ void event(Level level, std::string_view name, std::initializer_list<Field> fiel
     std::string line;
     line.reserve(256);
     line += "ts=";
-    line += timestamp();
+    append_timestamp(line);
     line += " level=";
     line += level_name(level);
     line += " event=";

@@ -196,3 +196,55 @@ TEST(TrackingStore, OnlyTheServersUserReadsIt) {
             << name;
     }
 }
+
+TEST(TrackingStore, OneBatchGivesTheSameMessageAsEventByEvent) {
+    // The writer folds a batch's events of one message into one row update (issue 13):
+    // status changes compose in order, the earliest time, first sender and client win.
+    auto events = [] {
+        Event rcvd = ev(1000, "smtp.transaction", "t1", "Q1");
+        rcvd.result = "accepted";
+        rcvd.sender = "Alice@Example.test";
+        rcvd.client = "192.0.2.1";
+        Event held = ev(1100, "quarantine.added", "t1", "Q1");
+        Event deferred = ev(1200, "delivery.attempt", "", "Q1");
+        deferred.result = "deferred";
+        Event released = ev(1300, "quarantine.released", "t1", "Q1");
+        Event delivered = ev(1400, "delivery.attempt", "", "Q1");
+        delivered.result = "delivered";
+        Event other = ev(1500, "smtp.transaction", "t2", "Q2");   // another message in the same batch
+        other.result = "refused";
+        other.sender = "Bob@example.test";
+        return std::vector<Event>{rcvd, held, deferred, released, delivered, other};
+    };
+    TempDir d1, d2;
+    Store batched = open_store(d1), single = open_store(d2);
+    std::vector<Event> all = events();
+    ASSERT_TRUE(batched.append(all).ok());
+    for (Event& e : events()) {
+        std::vector<Event> one{e};
+        ASSERT_TRUE(single.append(one).ok());
+    }
+    for (Store* s : {&batched, &single}) {
+        Query q;
+        q.id = "t1";
+        auto t1 = s->find(q);
+        ASSERT_TRUE(t1.ok());
+        ASSERT_EQ(t1->size(), 1u);
+        EXPECT_EQ(t1->front().status, Delivered);   // deferred cleared, quarantine released
+        EXPECT_EQ(t1->front().events.size(), 5u);
+        Query by_sender;
+        by_sender.sender = "alice@example.test";
+        EXPECT_EQ(s->find(by_sender)->size(), 1u);
+        Query refused;
+        refused.status = Refused;
+        auto r = s->find(refused);
+        ASSERT_EQ(r->size(), 1u);
+        EXPECT_EQ(r->front().tracking_id, "t2");
+        Query held;
+        held.status = Quarantined;
+        EXPECT_TRUE(s->find(held)->empty());
+        Query deferred;
+        deferred.status = Deferred;
+        EXPECT_TRUE(s->find(deferred)->empty());
+    }
+}
