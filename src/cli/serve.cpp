@@ -317,7 +317,7 @@ int serve(const std::string& path) {
         struct Ready {   // READY=1 again however the reload ends
             ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
         } ready;
-        reloader.reload();
+        (void)reloader.reload();   // failures are logged; the console reads the result
         if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {

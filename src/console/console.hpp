@@ -21,6 +21,7 @@
 #include "admin/http_server.hpp"
 #include "console/form.hpp"
 #include "console/html.hpp"
+#include "util/result.hpp"
 
 namespace rampart::config {
 struct Config;
@@ -53,6 +54,11 @@ struct Services {
     // The file the server was started with (-c); empty: the embedded default, which the
     // console shows but cannot change.
     std::filesystem::path config_path;
+    // Applies the configuration file as it now is on disk: the same reload as SIGHUP
+    // (cli::Reloader), on the server's main context (call it from a page, which runs
+    // there). An error says what failed (the running configuration is kept). Unset: the
+    // console cannot apply changes.
+    std::function<Result<Ok>()> reload_config;
 };
 
 class Console {
