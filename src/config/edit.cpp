@@ -319,11 +319,13 @@ std::string indentation(std::string_view text, const Entry& e) {
     return std::string(text.substr(e.line_begin, p - e.line_begin));
 }
 
-// Inserts a line at `at` (a line start, or the end of the text).
+// Inserts a line at `at` (a line start, or the end of the text), ended as the file's
+// lines are (CRLF if the file uses it).
 std::string insert_line(std::string_view text, std::size_t at, const std::string& line) {
+    const char* eol = text.find("\r\n") != std::string_view::npos ? "\r\n" : "\n";
     std::string out(text.substr(0, at));
-    if (!out.empty() && out.back() != '\n') out += '\n';
-    out += line + "\n";
+    if (!out.empty() && out.back() != '\n') out += eol;
+    out += line + eol;
     out += text.substr(at);
     return out;
 }

@@ -164,3 +164,9 @@ TEST(ConfigEdit, SeveralEditsInOneForm) {
               std::string::npos)
         << out;
 }
+
+TEST(ConfigEdit, CrlfFilesKeepTheirLineEnds) {
+    std::string text = "[[listeners]]\r\nname = \"a\"\r\n[listeners.auth]\r\nbasic = false\r\n";
+    EXPECT_EQ(edit(text, "a", {{"", "filters", "true"}}), "[[listeners]]\r\nname = \"a\"\r\nfilters = true\r\n[listeners.auth]\r\nbasic = false\r\n");
+    EXPECT_EQ(edit(text, "a", {{"auth", "basic", "true"}}), "[[listeners]]\r\nname = \"a\"\r\n[listeners.auth]\r\nbasic = true\r\n");
+}
