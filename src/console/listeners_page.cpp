@@ -4,6 +4,7 @@
 #include "config/check.hpp"
 #include "config/config.hpp"
 #include "config/edit.hpp"
+#include "config/load.hpp"
 #include "config/roles.hpp"
 #include "console/config_change.hpp"
 #include "util/file_io.hpp"
@@ -119,6 +120,7 @@ struct FileState {
     bool editable = false;
     std::string hash;
     std::string message;
+    std::string text;
 };
 
 FileState file_state(const Services& s) {
@@ -135,7 +137,23 @@ FileState file_state(const Services& s) {
     }
     st.editable = true;
     st.hash = text_hash(*text);
+    st.text = std::move(*text);
     return st;
+}
+
+// Whether the file on disk gives `l` the settings it runs with (false: edited since the
+// last reload, or not loadable).
+bool same_in_file(const Services& s, const std::string& text, const config::Config& running, const config::Listener& l) {
+    config::LoadResult loaded =
+        config::load_text(text, s.config_path.string(), std::filesystem::absolute(s.config_path).parent_path().string());
+    const config::Config* file = std::get_if<config::Config>(&loaded);
+    const config::Listener* fl = file ? listener_named(*file, l.name) : nullptr;
+    if (!fl) return false;
+    std::vector<config::SettingValue> a = config::listener_values(*file, *fl), b = config::listener_values(running, l);
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].value != b[i].value) return false;
+    return true;
 }
 
 std::string listener_url(std::string_view name) { return "/console/listener?name=" + url_encode(name); }
@@ -233,6 +251,9 @@ admin::HttpResponse listener_view(const PageRequest& r) {
     for (const config::Endpoint& e : l->bind) body += ", " + escape(e.text());
     body += "</p>";
     if (!fs.editable) body += "<div class=\"warning\">" + fs.message + "</div>";
+    else if (!same_in_file(r.console.services(), fs.text, *cfg, *l))
+        body += "<div class=\"warning\">The configuration file has changes to this listener that are not applied yet (no reload since): "
+                "the values below are the running ones; a change made here applies the file's too.</div>";
     for (const Section& sec : sections()) body += section_html(r, *cfg, *l, sec, findings, fs);
     return r.page("Listener " + l->name, body);
 }
