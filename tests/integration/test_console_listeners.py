@@ -4,6 +4,7 @@ the loader, are written in place and take effect by reload without dropping sess
 Real binary, real HTTP (console_client.py) and real SMTP (smtplib)."""
 import difflib
 import html
+import json
 import re
 import smtplib
 import subprocess
@@ -119,6 +120,8 @@ def test_good_edit_changes_one_line_and_applies_without_dropping_sessions(rampar
     events = [e for e in srv.log_events("console.change") if e.get("what") == "listener default: remote_ranges"]
     assert events and events[0]["user"] == ADMIN_USER, srv.log_events("console.change")
     assert "192.0.2.0/24" in events[0]["detail"]
+    audit = [json.loads(line) for line in (srv.data_dir / "console-audit.log").read_text().splitlines()]
+    assert [(a["user"], a["what"]) for a in audit] == [(ADMIN_USER, "listener default: remote_ranges")], audit
 
 
 def test_inline_table_edit_keeps_the_table_inline(rampart_factory):
