@@ -258,6 +258,8 @@ TEST(Check, TokenFileReadableByOthersIsAnExposureWithTheMode) {
             << report;
     }
     std::filesystem::remove_all(dir);
+}
+
 TEST(Check, ListenerValuesAndOneFindingAsTheReportShowsThem) {
     Config c = config_of(listener("relay.allow_authenticated = true"));
     std::vector<SettingValue> values = listener_values(c, c.listeners[0]);
