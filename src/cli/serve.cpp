@@ -274,7 +274,15 @@ int serve(const std::string& path) {
         log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
     // The admin listener (/metrics) on the scheduler's context, like the control socket.
-    AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler);
+    console::Services console_services;   // the web console's view of the running server
+    console_services.config = [&server] { return server.generation()->config; };
+    console_services.config_path = path;
+    console_services.directory = dir.get();
+    console_services.verifier = ldap_verifier.get();
+    console_services.brakes = &brakes;
+    console_services.data_dir = data;
+    console_services.scheduler = &scheduler;
+    AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler, std::move(console_services));
     if (admin_http.failed) return 1;
     services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {
         scheduler.submit(env);
