@@ -148,6 +148,9 @@ class Browser:
     def back(self):
         self._call("POST", "/back")
 
+    def refresh(self):
+        self._call("POST", "/refresh")
+
     @property
     def url(self):
         return self._call("GET", "/url")
