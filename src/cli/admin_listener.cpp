@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "admin/metrics_page.hpp"
+#include "console/listeners_page.hpp"
 #include "net/tls.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
@@ -56,6 +57,7 @@ AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_execut
     // The web console (docs/console.md): one add_*_pages call per page group, then install.
     out.console = std::make_unique<console::Console>(std::move(console));
     console::add_home_pages(*out.console);
+    console::add_listener_pages(*out.console);
     out.console->install(*server);
     if (auto r = server->open(); !r) {
         log::error("admin.unavailable", {{"error", r.error().message}, {"effect", "no /metrics and no console; mail is served as usual"}});

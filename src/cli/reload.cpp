@@ -51,24 +51,27 @@ namespace {
 constexpr const char* kKept = "kept the running configuration";
 }
 
-void Reloader::reload() {
+Result<Ok> Reloader::reload() {
     if (path.empty()) {
         log::info("config.reload.skipped", {{"reason", "started without -c: the embedded default cannot change"}});
-        return;
+        return Error{0, "started without -c: the embedded default cannot change"};
     }
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     if (in) ss << in.rdbuf();
     if (!in) {
         log::error("config.reload.failed", {{"file", path}, {"error", path + ": cannot read the configuration file"}, {"action", kKept}});
-        return;
+        return Error{0, path + ": cannot read the configuration file"};
     }
     std::string text = ss.str();
     config::LoadResult loaded = config::load_text(text, path, std::filesystem::absolute(path).parent_path().string());
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&loaded)) {
-        for (const config::ConfigError& e : *errors)
+        std::string all;
+        for (const config::ConfigError& e : *errors) {
             log::error("config.reload.failed", {{"file", path}, {"error", e.text()}, {"action", kKept}});
-        return;
+            all += (all.empty() ? "" : "\n") + e.text();
+        }
+        return Error{0, all};
     }
     std::shared_ptr<const server::Generation> current = server->generation();
     config::Config next = std::get<config::Config>(std::move(loaded));
@@ -84,11 +87,11 @@ void Reloader::reload() {
         parts->filters = std::make_shared<filter::Chain>(filter::build_chain(*cfg, filter::ChainServices{dns_lists->get(), block_list, replica}));
     } catch (const std::exception& e) {
         log::error("config.reload.failed", {{"file", path}, {"error", std::string(e.what())}, {"action", kKept}});
-        return;
+        return Error{0, e.what()};
     }
     if (auto r = add_tls_contexts(*cfg, data_dir, *parts); !r) {
         log::error("config.reload.failed", {{"file", path}, {"error", r.error().message}, {"action", kKept}});
-        return;
+        return r;
     }
     auto gen = std::make_shared<server::Generation>();
     gen->config = cfg;
@@ -110,6 +113,7 @@ void Reloader::reload() {
     scheduler->set_quarantine_max_age(cfg->quarantine.max_age);
     running_text = std::move(text);
     log::info("config.reloaded", {{"file", path}, {"listeners", cfg->listeners.size()}, {"needs_restart", kept.size()}});
+    return Ok{};
 }
 
 }  // namespace rampart::cli

@@ -62,8 +62,10 @@ struct Reloader {
     std::filesystem::path data_dir;
     const replication::LiveReplica* replica = nullptr;   // role edge: the recipient filter's look-ups
 
-    // Runs on the server's main context (Server::run's on_reload). Never throws.
-    void reload();
+    // Runs on the server's main context (Server::run's on_reload). Never throws. An error
+    // says why the running configuration was kept (also logged); a failure to bind a new
+    // address is logged only (the rest applies).
+    Result<Ok> reload();
 };
 
 }  // namespace rampart::cli

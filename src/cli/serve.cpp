@@ -282,6 +282,11 @@ int serve(const std::string& path) {
     console_services.brakes = &brakes;
     console_services.data_dir = data;
     console_services.scheduler = &scheduler;
+    Reloader* console_reloader = nullptr;   // the reloader below, once it exists (before run())
+    console_services.reload_config = [&console_reloader]() -> Result<Ok> {
+        if (!console_reloader) return Error{0, "the server is still starting"};
+        return console_reloader->reload();
+    };
     AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler, std::move(console_services));
     if (admin_http.failed) return 1;
     services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {
@@ -318,6 +323,7 @@ int serve(const std::string& path) {
         });
     Reloader reloader{path, config_text(path), &server, &dns_lists, &block_list, &scheduler, data,
                       edge_sync ? &edge_sync->replica() : nullptr};
+    console_reloader = &reloader;
     server.run([&] {
         // SIGHUP: reload the whole configuration, then the directory; on errors keep serving
         // with the previous ones.
@@ -325,7 +331,7 @@ int serve(const std::string& path) {
         struct Ready {   // READY=1 again however the reload ends
             ~Ready() { server::notify_ready("Serving (configuration reloaded)"); }
         } ready;
-        reloader.reload();
+        (void)reloader.reload();   // failures are logged; the console reads the result
         if (cfg->server.role == config::Role::Hub) edges.set(load_pinned_edges(*cfg));
         if (refresher) return refresher->reload();
         if (auto d = read_directory(dir_path, true)) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include "config/roles.hpp"
 
@@ -301,15 +302,36 @@ std::string_view severity_name(Severity s) {
     return "?";
 }
 
+namespace {
+// A listener and its role preset as the departure table compares them.
+std::pair<Listener, Listener> with_preset(const Config& c, const Listener& l) {
+    Listener p = preset_listener(c.server.role, l.preset);
+    // internet_facing is derived from remote_ranges unless set: only a setting that
+    // contradicts the derived value departs from the preset.
+    p.internet_facing = admits_public_addresses(l.remote_ranges);
+    Listener actual = l;
+    if (!actual.internet_facing) actual.internet_facing = p.internet_facing;
+    return {std::move(actual), std::move(p)};
+}
+}  // namespace
+
+std::vector<SettingValue> listener_values(const Config& c, const Listener& l) {
+    auto [actual, p] = with_preset(c, l);
+    std::vector<SettingValue> out;
+    for (const Row& row : kRows) out.push_back({std::string(row.setting), row.value(actual), row.value(p)});
+    return out;
+}
+
+std::string render_finding(const Finding& f) {
+    std::string sev(severity_name(f.severity));
+    sev.resize(8, ' ');
+    return "  " + sev + "  " + f.setting + " = " + f.value + " (preset " + f.preset + ")\n" + "      " + f.text + "\n";
+}
+
 std::vector<Finding> analyse(const Config& c) {
     std::vector<Finding> out;
     for (const Listener& l : c.listeners) {
-        Listener p = preset_listener(c.server.role, l.preset);
-        // internet_facing is derived from remote_ranges unless set: only a setting that
-        // contradicts the derived value departs from the preset.
-        p.internet_facing = admits_public_addresses(l.remote_ranges);
-        Listener actual = l;
-        if (!actual.internet_facing) actual.internet_facing = p.internet_facing;
+        auto [actual, p] = with_preset(c, l);
         for (const Row& row : kRows) {
             std::string v = row.value(actual), pv = row.value(p);
             if (v == pv) continue;
@@ -357,10 +379,7 @@ std::string render_findings(const Config& c, const std::vector<Finding>& finding
         for (const Finding& f : findings) {
             if (f.listener != l.name) continue;
             any = true;
-            std::string sev(severity_name(f.severity));
-            sev.resize(8, ' ');
-            out += "  " + sev + "  " + f.setting + " = " + f.value + " (preset " + f.preset + ")\n";
-            out += "      " + f.text + "\n";
+            out += render_finding(f);
             (f.severity == Severity::Danger ? dangers : f.severity == Severity::Exposure ? exposures : infos)++;
         }
         if (!any) out += "  follows the preset\n";

@@ -41,6 +41,19 @@ struct Finding {
 // filter tables' (antivirus.on_error = "accept").
 std::vector<Finding> analyse(const Config& c);
 
+// One row of the departure table for listener `l` of `c`: the setting, its value and the
+// role preset's, as `rampart check` shows them (the web console's listener page).
+struct SettingValue {
+    std::string setting;     // "relay.allow_authenticated"
+    std::string value;
+    std::string preset;
+};
+std::vector<SettingValue> listener_values(const Config& c, const Listener& l);
+
+// The two lines `rampart check` prints for one listener's finding (severity, setting,
+// value and preset; then the text, indented).
+std::string render_finding(const Finding& f);
+
 // The report `rampart check` prints.
 std::string render_findings(const Config& c, const std::vector<Finding>& findings);
 

@@ -21,6 +21,7 @@
 #include "admin/http_server.hpp"
 #include "console/form.hpp"
 #include "console/html.hpp"
+#include "util/result.hpp"
 
 namespace rampart::config {
 struct Config;
@@ -74,6 +75,11 @@ struct Services {
     std::filesystem::path data_dir;
     // The queue (home page counts); pages run on its executor, so they may read it directly.
     const queue::Scheduler* scheduler = nullptr;
+    // Applies the configuration file as it now is on disk: the same reload as SIGHUP
+    // (cli::Reloader), on the server's main context (call it from a page, which runs
+    // there). An error says what failed (the running configuration is kept). Unset: the
+    // console cannot apply changes.
+    std::function<Result<Ok>()> reload_config;
 };
 
 class SessionStore;

@@ -2,11 +2,13 @@
 admin group (nested groups count), the same AUTH lockout as SMTP, sessions in cookies,
 CSRF refusals, sign-out, no open redirect, and the bearer token kept for /metrics only.
 The real binary and a real HTTP client (console_client.py, urllib with a cookie jar)."""
+import base64
 import re
+import smtplib
 import ssl
 import urllib.parse
 
-from conftest import free_port, wait_for
+from conftest import free_port, no_verify_context, wait_for
 from console_client import (ADMIN_PASSWORD, ADMIN_USER, NESTED_PASSWORD, NESTED_USER, OTHER_PASSWORD, OTHER_USER,
                             ConsoleClient, start_console_server)
 from pki import TestCA
@@ -60,7 +62,7 @@ def test_wrong_password_unknown_user_and_non_admin_are_refused_alike(rampart_fac
 
 
 def test_lockout_after_failures_refuses_even_the_right_password(rampart_factory):
-    srv, url = start_console_server(rampart_factory)
+    srv, url = start_console_server(rampart_factory, listener_keys={"auth": {"basic": True}})
     c = ConsoleClient(url)
     for _ in range(5):   # the default auth_lockout_failures
         assert c.login(ADMIN_USER, "guess")[0] == 403
@@ -70,6 +72,14 @@ def test_lockout_after_failures_refuses_even_the_right_password(rampart_factory)
     assert c.cookie("rampart_session") is None
     wait_for(lambda: events(srv, "console.login.failed", user=ADMIN_USER, reason="locked"), what="locked in the log")
     assert not events(srv, "console.login")
+    # The same brakes as SMTP AUTH: the right password is refused there too (454 4.7.0).
+    with smtplib.SMTP(srv.host, srv.port, timeout=10) as smtp:
+        smtp.ehlo("client.test")
+        smtp.starttls(context=no_verify_context())
+        smtp.ehlo("client.test")
+        creds = base64.b64encode(f"\0{ADMIN_USER}\0{ADMIN_PASSWORD}".encode()).decode()
+        code, text = smtp.docmd("AUTH", "PLAIN " + creds)
+        assert code == 454, (code, text)
 
 
 def test_signed_out_pages_redirect_to_login(rampart_factory):

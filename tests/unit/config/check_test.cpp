@@ -208,3 +208,20 @@ TEST(Check, OpenRelaysAreJudgedOnTheUnionOfTheList) {
     std::string left = relay_of(everything, RelayMode::AllExceptList, {"0.0.0.0/0", "::/0"});
     EXPECT_NE(left.find("::/0"), std::string::npos) << left;
 }
+
+TEST(Check, ListenerValuesAndOneFindingAsTheReportShowsThem) {
+    Config c = config_of(listener("relay.allow_authenticated = true"));
+    std::vector<SettingValue> values = listener_values(c, c.listeners[0]);
+    bool seen = false;
+    for (const SettingValue& v : values)
+        if (v.setting == "relay.allow_authenticated") {
+            seen = true;
+            EXPECT_EQ(v.value, "true");
+            EXPECT_EQ(v.preset, "false");
+        }
+    EXPECT_TRUE(seen);
+    std::vector<Finding> f = analyse(c);
+    const Finding* x = find(f, "relay.allow_authenticated");
+    ASSERT_NE(x, nullptr);
+    EXPECT_NE(render_findings(c, f).find(render_finding(*x)), std::string::npos);
+}
