@@ -235,3 +235,48 @@ def test_sign_out_ends_the_session(console):
     assert console.signed_in_as() == "" and b.exists("#signin")
     console.open("/console")
     assert b.path == "/console/login" and b.exists("#signin")
+
+
+# --------------------------------------------------------------------------- a listener edit
+
+RELAY_FORM = "form:has(input[name=section][value=relay])"
+
+
+def relay_answer(srv, client_ip):
+    """The RCPT reply to a relayed recipient for a client at client_ip."""
+    with srv.raw(source_address=(client_ip, 0)) as c:
+        assert c.read_reply()[0] == 220
+        assert c.cmd("EHLO client.test")[0] == 250
+        assert c.cmd("MAIL FROM:<someone@elsewhere.test>")[0] == 250
+        return c.cmd("RCPT TO:<dest@outside.test>")[0]
+
+
+def test_a_listener_edit_through_the_form_refuses_an_open_relay_and_applies_a_valid_one(console, tmp_path):
+    b, srv = console.b, console.srv
+    assert relay_answer(srv, "127.0.0.7") >= 500   # not on the relay list yet
+    console.sign_in()
+    console.open("/console/listeners")
+    b.click(b.find("main a[href*='listener?name=default']"))
+    b.wait_until(lambda: b.ready() and b.path == "/console/listener" and b.exists(RELAY_FORM), what="listener default's page")
+    before = srv.config_path.read_text()
+
+    # relay for all except an empty list: an open relay, refused with the loader's reason
+    b.click(b.find(f"{RELAY_FORM} input[name=relay_mode][value=all-except-list]"))
+    b.clear(b.find(f"{RELAY_FORM} textarea[name=relay_list]"))
+    b.click(b.find(f"{RELAY_FORM} button[type=submit]"))
+    b.wait_until(lambda: b.ready() and b.exists("main .error"), what="the refusal of the open relay")
+    assert status_of_page(b) == 400
+    error = b.text(b.find("main .error"))
+    assert "this relay setting makes an open relay" in error and str(srv.config_path) in error, error
+    b.screenshot(screenshot_dir(tmp_path) / "listener-refused.png")
+    assert srv.config_path.read_text() == before
+
+    # a valid edit: 127.0.0.7 joins the relay list; the file is changed and reloaded
+    console.open("/console/listener?name=default")
+    b.type_into(f"{RELAY_FORM} textarea[name=relay_list]", "127.0.0.5/32\n127.0.0.7/32")
+    b.click(b.find(f"{RELAY_FORM} button[type=submit]"))
+    b.wait_until(lambda: b.ready() and b.exists("main .ok, main .error"), what="the answer to the edit")
+    assert "Applied" in b.text(b.find("main .ok")), b.body_text()
+    assert "127.0.0.7/32" in srv.config_path.read_text()
+    wait_for(lambda: relay_answer(srv, "127.0.0.7") == 250, timeout=30, what="127.0.0.7 to be allowed to relay")
+    assert any(e.get("user") == ADMIN for e in srv.log_events("console.change"))
