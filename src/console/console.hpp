@@ -19,12 +19,20 @@
 #include <asio/awaitable.hpp>
 
 #include "admin/http_server.hpp"
+#include "console/explain_service.hpp"
 #include "console/form.hpp"
 #include "console/html.hpp"
 
 namespace rampart::config {
 struct Config;
 }
+namespace rampart::directory {
+class Directory;
+}
+namespace rampart::queue {
+class Scheduler;
+class Spool;
+}  // namespace rampart::queue
 
 namespace rampart::console {
 
@@ -53,6 +61,13 @@ struct Services {
     // The file the server was started with (-c); empty: the embedded default, which the
     // console shows but cannot change.
     std::filesystem::path config_path;
+
+    // The operations pages (console/{explain,queue,quarantine,tracking,directory}_page.hpp).
+    queue::Scheduler* scheduler = nullptr;   // the pages run on its executor
+    const queue::Spool* spool = nullptr;
+    std::function<std::shared_ptr<const directory::Directory>()> live_directory;   // the live directory's snapshot
+    std::filesystem::path tracking_file;     // data_dir/tracking.db; "" when tracking is off
+    std::function<ExplainResult(const ExplainRequest&)> explain;   // `rampart explain` in-process
 };
 
 class Console {
