@@ -3,6 +3,7 @@
 
 #include "cli/commands.hpp"
 #include "directory/directory.hpp"
+#include "util/log.hpp"
 
 namespace rampart::cli {
 
@@ -28,6 +29,7 @@ void fill_ops_services(console::Services& s, const OpsServices& ops) {
         args.rcpts = r.rcpts;
         args.smtputf8 = r.smtputf8;
         args.tls = r.tls;
+        log::QuietScope quiet;   // an imagined session: no verdicts in the log or the tracking store
         return run_explain(*cfg, args, std::move(d), [ops](const std::string& request) -> std::optional<std::string> {
             if (!ops.server || !ops.brakes || !ops.back_pressure) return std::nullopt;
             return live_state_answer(*ops.server, *ops.brakes, *ops.back_pressure, request);
