@@ -29,6 +29,7 @@ struct HttpRequest {
     int minor_version = 1;               // HTTP/1.minor_version
     std::vector<std::pair<std::string, std::string>> headers;   // names as sent, values trimmed
     std::string body;
+    std::string client;                  // the peer's address (set by HttpServer, not parsed)
     // The first field of that name (case-insensitive), or nullopt.
     std::optional<std::string_view> header(std::string_view name) const;
 };

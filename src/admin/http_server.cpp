@@ -20,11 +20,15 @@ std::string_view status_text(int status) {
     switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 303: return "See Other";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -49,6 +53,7 @@ struct Route {
     std::string path;
     std::vector<std::string> methods;
     HttpHandler handler;
+    RouteAccess access = RouteAccess::Token;
 };
 
 std::string render(const HttpResponse& r, bool head_only) {
@@ -146,7 +151,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             co_await send(stream, refusal, false, true);
             co_return;
         }
-        const HttpRequest& req = parsed.request;
+        HttpRequest& req = parsed.request;
+        req.client = client;
         HttpResponse resp = co_await dispatch(req);
         log::info("admin.request", {{"client", client}, {"method", req.method}, {"path", req.path}, {"status", resp.status},
                                     {"bytes", resp.body.size()}});
@@ -154,7 +160,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
 
     asio::awaitable<HttpResponse> dispatch(const HttpRequest& req) {
-        if (!settings.token.empty()) {
+        bool open = false;
+        for (const Route& route : routes) open = open || (route.path == req.path && route.access == RouteAccess::Open);
+        if (!settings.token.empty() && !open) {
             std::string_view presented;
             if (auto a = req.header("Authorization"); a && a->size() > 7 && a->substr(0, 7) == "Bearer ") presented = a->substr(7);
             if (!equal_secret(presented, settings.token)) {
@@ -214,9 +222,11 @@ HttpServer::HttpServer(asio::any_io_executor ex, HttpServerSettings settings) : 
 
 HttpServer::~HttpServer() { close(); }
 
-void HttpServer::route(std::string path, std::vector<std::string> methods, HttpHandler handler) {
-    impl_->routes.push_back(Route{std::move(path), std::move(methods), std::move(handler)});
+void HttpServer::route(std::string path, std::vector<std::string> methods, HttpHandler handler, RouteAccess access) {
+    impl_->routes.push_back(Route{std::move(path), std::move(methods), std::move(handler), access});
 }
+
+bool HttpServer::tls() const { return impl_->settings.tls != nullptr; }
 
 Result<Ok> HttpServer::open() {
     std::error_code ec;

@@ -5,7 +5,9 @@
 // most kMaxConnections are served at once, and one request is answered per connection
 // (Connection: close). With a token, every request must carry `Authorization: Bearer
 // TOKEN` (compared in constant time) before routing: 401 otherwise, so unauthenticated
-// clients learn nothing, not even which paths exist. With a TLS context it speaks HTTPS only.
+// clients learn nothing, not even which paths exist — except on routes added with
+// RouteAccess::Open (the web console, which has its own sign-in). With a TLS context it
+// speaks HTTPS only.
 // Contract: a bad request gets 400/401/404/405/413/431/501/505 and the connection closes;
 // a handler that throws gives 500. Never a crash, never a hang.
 #pragma once
@@ -39,6 +41,10 @@ struct HttpResponse {
 
 using HttpHandler = std::function<asio::awaitable<HttpResponse>(const HttpRequest&)>;
 
+// Token: the bearer token (if one is set) is asked before the route is served. Open: the
+// route authenticates on its own (the console's session gate); no token is asked.
+enum class RouteAccess { Token, Open };
+
 struct HttpServerSettings {
     std::string host = "127.0.0.1";                  // numeric address
     std::uint16_t port = 0;                          // 0: any free port (tests)
@@ -57,7 +63,9 @@ public:
     ~HttpServer();
 
     // `methods`: the methods the path answers ("GET" also answers HEAD); others get 405.
-    void route(std::string path, std::vector<std::string> methods, HttpHandler handler);
+    void route(std::string path, std::vector<std::string> methods, HttpHandler handler,
+               RouteAccess access = RouteAccess::Token);
+    bool tls() const;   // speaks HTTPS
 
     // Binds and starts accepting; the error names the address.
     Result<Ok> open();

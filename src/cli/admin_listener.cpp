@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "admin/metrics_page.hpp"
+#include "console/ops_pages.hpp"
 #include "net/tls.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
@@ -17,7 +18,8 @@ asio::awaitable<admin::HttpResponse> metrics_route(const queue::Scheduler* sched
 
 }  // namespace
 
-AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_executor ex, const queue::Scheduler& scheduler) {
+AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_executor ex, const queue::Scheduler& scheduler,
+                                  console::Services console) {
     AdminListener out;
     metrics::catalog();   // registered before the first event, so every family is scraped
     const config::AdminSettings& a = cfg.admin;
@@ -52,8 +54,13 @@ AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_execut
     }
     auto server = std::make_unique<admin::HttpServer>(ex, std::move(hs));
     server->route("/metrics", {"GET"}, [s = &scheduler](const admin::HttpRequest&) { return metrics_route(s); });
+    // The web console (docs/console.md): one add_*_pages call per page group, then install.
+    out.console = std::make_unique<console::Console>(std::move(console));
+    console::add_home_pages(*out.console);
+    console::add_ops_pages(*out.console);   // explain, queue, quarantine, tracking, users and groups
+    out.console->install(*server);
     if (auto r = server->open(); !r) {
-        log::error("admin.unavailable", {{"error", r.error().message}, {"effect", "no /metrics; mail is served as usual"}});
+        log::error("admin.unavailable", {{"error", r.error().message}, {"effect", "no /metrics and no console; mail is served as usual"}});
         return out;
     }
     log::info("admin.listening", {{"address", a.bind->text()}, {"tls", a.tls_certificate.empty() ? "no" : "yes"},

@@ -8,12 +8,9 @@
 namespace rampart::cli {
 
 void fill_ops_services(console::Services& s, const OpsServices& ops) {
-    s.scheduler = ops.scheduler;
     s.spool = ops.spool;
     s.tracking_file = ops.tracking_file;
-    const directory::Live* live = ops.directory;
-    s.live_directory = [live] { return live ? live->get() : nullptr; };
-    s.explain = [config = s.config, live, ops](const console::ExplainRequest& r) {
+    s.explain = [config = s.config, live = s.directory, brakes = s.brakes, ops](const console::ExplainRequest& r) {
         console::ExplainResult none;
         auto cfg = config ? config() : nullptr;
         auto d = live ? live->get() : nullptr;
@@ -30,9 +27,9 @@ void fill_ops_services(console::Services& s, const OpsServices& ops) {
         args.smtputf8 = r.smtputf8;
         args.tls = r.tls;
         log::QuietScope quiet;   // an imagined session: no verdicts in the log or the tracking store
-        return run_explain(*cfg, args, std::move(d), [ops](const std::string& request) -> std::optional<std::string> {
-            if (!ops.server || !ops.brakes || !ops.back_pressure) return std::nullopt;
-            return live_state_answer(*ops.server, *ops.brakes, *ops.back_pressure, request);
+        return run_explain(*cfg, args, std::move(d), [ops, brakes](const std::string& request) -> std::optional<std::string> {
+            if (!ops.server || !brakes || !ops.back_pressure) return std::nullopt;
+            return live_state_answer(*ops.server, *brakes, *ops.back_pressure, request);
         });
     };
 }

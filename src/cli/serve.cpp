@@ -25,6 +25,7 @@
 #include "auth/gssapi.hpp"
 #include "cli/reload.hpp"
 #include "cli/admin_listener.hpp"
+#include "cli/console_ops.hpp"
 #include "auth/ldap_verifier.hpp"
 #include "config/load.hpp"
 #include "delivery/dispatcher.hpp"
@@ -274,7 +275,16 @@ int serve(const std::string& path) {
         log::error("control.unavailable", {{"error", r.error().message}, {"effect", "rampart queue cannot reach this server"}});
     }
     // The admin listener (/metrics) on the scheduler's context, like the control socket.
-    AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler);
+    console::Services console_services;   // the web console's view of the running server
+    console_services.config = [&server] { return server.generation()->config; };
+    console_services.config_path = path;
+    console_services.directory = dir.get();
+    console_services.verifier = ldap_verifier.get();
+    console_services.brakes = &brakes;
+    console_services.data_dir = data;
+    console_services.scheduler = &scheduler;
+    fill_ops_services(console_services, {&spool, tracker ? data / "tracking.db" : std::filesystem::path(), &server, &back_pressure});
+    AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler, std::move(console_services));
     if (admin_http.failed) return 1;
     services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {
         scheduler.submit(env);

@@ -475,6 +475,8 @@ struct AdminSettings {
     std::filesystem::path tls_certificate;    // empty: plain HTTP (loopback only)
     std::filesystem::path tls_key;
     std::filesystem::path token_file;         // empty: no token asked (loopback only)
+    std::string console_group = "rampart-admins";   // directory group whose members may sign in to the console
+    milliseconds console_session_lifetime{std::chrono::hours(8)};   // a console session ends this long after sign-in
     int line = 0;
 };
 

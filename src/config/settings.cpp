@@ -875,6 +875,10 @@ const Field<AdminSettings> kAdmin[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.tls_key = *v)},
     {"token_file", "path", "\"\"", "File holding the bearer token (one line) every request must present as `Authorization: Bearer TOKEN` (compared in constant time; 401 otherwise). Empty: no token (loopback only).",
      SET(if (auto v = read_string(n, ctx, path)) t.token_file = *v)},
+    {"console_group", "string", "\"rampart-admins\"", "Directory group whose members may sign in to the web console (docs/console.md) with their directory password; members of groups nested in it count. Failed sign-ins count in the same AUTH lockout as SMTP.",
+     SET(if (auto v = read_string(n, ctx, path)) { if (v->empty()) ctx.error(line_of(n), path, "empty group name", "a directory group, e.g. \"rampart-admins\""); else t.console_group = *v; })},
+    {"console_session_lifetime", "duration", "\"8h\"", "A console session ends this long after sign-in (and after 30 minutes without a request), whatever the browser does.",
+     SET(if (auto v = read_duration(n, ctx, path)) t.console_session_lifetime = *v)},
 };
 
 // A non-loopback admin listener without TLS and a token would publish the server's
@@ -1422,7 +1426,7 @@ std::string settings_reference() {
     reference_section(out, "[back_pressure]", "Spool disk and queue watermarks: MAIL FROM slowed, then refused with 452 4.3.1, anonymous clients first; accepting resumes by itself. On in every role. See \"Back pressure\" above.", kBackPressure);
     reference_section(out, "[tracking]", "Message tracking: one store per server under data_dir, read by `rampart track` (see docs/architecture.md \"Message tracking\").", kTracking);
     reference_section(out, "[reputation]", "Per client address reputation level 0..9 from what sessions on listeners with `filters = true` saw; a high level blocks the address for a while. See \"Reputation\" above.", kReputation);
-    reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md). Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
+    reference_section(out, "[admin]", "The admin listener: GET /metrics (Prometheus text format, docs/metrics.md) and the web console at /console (docs/console.md), on whenever the listener is. Loopback by default; bound elsewhere it needs TLS and a token. If its address is taken the server logs admin.unavailable and goes on serving mail.", kAdmin);
     reference_section(out, "[edge]", "Role edge: the subscription to a hub (docs/perimeter.md) and replication from it (docs/architecture.md \"Replication\").", kEdge);
     reference_section(out, "[hub]", "Role hub: replication to the subscribed edges (docs/architecture.md \"Replication\").", kHub);
     return out;

@@ -27,7 +27,13 @@ namespace rampart::config {
 struct Config;
 }
 namespace rampart::directory {
-class Directory;
+class Live;
+}
+namespace rampart::auth {
+class PasswordVerifier;
+}
+namespace rampart::policy {
+class Brakes;
 }
 namespace rampart::queue {
 class Scheduler;
@@ -61,14 +67,25 @@ struct Services {
     // The file the server was started with (-c); empty: the embedded default, which the
     // console shows but cannot change.
     std::filesystem::path config_path;
+    // Sign-in: the live directory (users, groups), the password check SMTP AUTH uses (null:
+    // the directory file's hashes) and the AUTH lockout brakes shared with SMTP.
+    const directory::Live* directory = nullptr;
+    const auth::PasswordVerifier* verifier = nullptr;
+    policy::Brakes* brakes = nullptr;
+    // server.data_dir: the audit log data_dir/console-audit.log is appended there.
+    std::filesystem::path data_dir;
+    // The queue (home page counts; the queue pages' actions); pages run on its executor, so
+    // they may call it directly.
+    queue::Scheduler* scheduler = nullptr;
 
-    // The operations pages (console/{explain,queue,quarantine,tracking,directory}_page.hpp).
-    queue::Scheduler* scheduler = nullptr;   // the pages run on its executor
+    // The operations pages (console/ops_pages.hpp): the spool (headers, previews), the
+    // tracking store, and `rampart explain` in-process.
     const queue::Spool* spool = nullptr;
-    std::function<std::shared_ptr<const directory::Directory>()> live_directory;   // the live directory's snapshot
     std::filesystem::path tracking_file;     // data_dir/tracking.db; "" when tracking is off
-    std::function<ExplainResult(const ExplainRequest&)> explain;   // `rampart explain` in-process
+    std::function<ExplainResult(const ExplainRequest&)> explain;
 };
+
+class SessionStore;
 
 class Console {
 public:
@@ -80,7 +97,8 @@ public:
     void page(std::string path, std::string nav, std::vector<std::string> methods, PageHandler handler);
 
     // Puts the console's routes on `http`: the sign-in and sign-out pages, then every page
-    // behind the session gate.
+    // behind the session gate (routes open to requests without the bearer token: the
+    // console has its own sign-in). Call once, after every page is added.
     void install(admin::HttpServer& http);
 
     const Services& services() const { return services_; }
@@ -92,13 +110,31 @@ private:
         std::vector<std::string> methods;
         PageHandler handler;
     };
+    struct Gate;
+    asio::awaitable<admin::HttpResponse> serve_page(const Page& page, const admin::HttpRequest& req) const;
+    asio::awaitable<admin::HttpResponse> login(const admin::HttpRequest& req) const;
+    asio::awaitable<admin::HttpResponse> logout(const admin::HttpRequest& req) const;
+    admin::HttpResponse login_form(const admin::HttpRequest& req, std::string_view next, std::string_view error,
+                                   int status) const;
+
     Services services_;
     std::vector<NavItem> nav_;
     std::vector<Page> pages_;
+    std::unique_ptr<SessionStore> sessions_;
+    bool tls_ = false;
 };
 
 // Logs a change made through the console (event console.change) with the signed-in user,
-// what was changed (`what`: "listener internet: relay", "queue: delete 1A2B") and details.
+// what was changed (`what`: "listener internet: relay", "queue: delete 1A2B") and details,
+// and appends it as one JSON line ({"time", "user", "what", "detail"}) to the audit file
+// (data_dir/console-audit.log, set by Console::install; fsync'd before returning). An audit
+// file that cannot be written is logged (console.audit.failed), never ignored silently.
 void audit_change(const Viewer& viewer, std::string_view what, std::string_view detail);
+
+// The audit file audit_change appends to (empty: log only). Console::install sets it.
+void set_audit_file(std::filesystem::path path);
+
+// The home page (/console): server, role, listeners and the queue (console/home_page.cpp).
+void add_home_pages(Console& console);
 
 }  // namespace rampart::console

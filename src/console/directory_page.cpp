@@ -16,8 +16,15 @@ std::string joined(const std::vector<std::string>& items) {
     return out;
 }
 
-// Until [admin] console_group exists in this branch's configuration: its default.
-constexpr std::string_view kConsoleGroup = "rampart-admins";
+// The groups that name the user as a member, and those the user's entry names (LDAP).
+std::vector<std::string> direct_groups(const directory::Directory& d, const directory::User& u) {
+    std::vector<std::string> out = u.groups;
+    for (const directory::Group& g : d.groups)
+        if (std::find(g.members.begin(), g.members.end(), "user:" + u.name) != g.members.end() &&
+            std::find(out.begin(), out.end(), g.name) == out.end())
+            out.push_back(g.name);
+    return out;
+}
 
 }  // namespace
 
@@ -41,7 +48,7 @@ std::string directory_html(const directory::Directory& d, std::string_view conso
         std::vector<std::string> all = d.groups_of(u.name);
         bool admin = std::find(all.begin(), all.end(), console_group) != all.end();
         out += "<tr data-user=\"" + escape(u.name) + "\"><td>" + escape(u.name) + "</td><td>" + joined(u.addresses) + "</td><td>" +
-               joined(u.groups) + "</td><td>" + joined(all) + "</td><td>" + (admin ? "yes" : "no") + "</td></tr>";
+               joined(direct_groups(d, u)) + "</td><td>" + joined(all) + "</td><td>" + (admin ? "yes" : "no") + "</td></tr>";
     }
     out += "</table>" + pager_html(up, "/console/directory", "", "users_page");
     out += "<p class=\"preset\">Members of the group " + escape(console_group) + " (directly or through nested groups) may sign in here.</p>";
@@ -68,9 +75,10 @@ namespace {
 
 asio::awaitable<admin::HttpResponse> directory_page(const PageRequest& req) {
     const Services& s = req.console.services();
-    auto d = s.live_directory ? s.live_directory() : nullptr;
-    if (!d) co_return req.page("Users and groups", "<div class=\"error\">the directory is not available</div>", 503);
-    co_return req.page("Users and groups", directory_html(*d, kConsoleGroup, req.field("users_page"), req.field("groups_page"),
+    auto d = s.directory ? s.directory->get() : nullptr;
+    auto cfg = s.config ? s.config() : nullptr;
+    if (!d || !cfg) co_return req.page("Users and groups", "<div class=\"error\">the directory is not available</div>", 503);
+    co_return req.page("Users and groups", directory_html(*d, cfg->admin.console_group, req.field("users_page"), req.field("groups_page"),
                                                           req.field("servers_page")));
 }
 

@@ -84,7 +84,9 @@ admin::HttpResponse html_response(std::string document, int status) {
                            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'");
     r.headers.emplace_back("X-Frame-Options", "DENY");
     r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    r.headers.emplace_back("Referrer-Policy", "no-referrer");
+    // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on a form
+    // POST, and the console's CSRF check needs the real Origin (console/security.hpp).
+    r.headers.emplace_back("Referrer-Policy", "same-origin");
     return r;
 }
 

@@ -60,7 +60,7 @@ std::string tracking_results_html(const std::vector<tracking::Message>& messages
         if (const tracking::Event* r = tracking::refusal(m)) {
             std::string by = !r->agent.empty() ? "agent " + r->agent : !r->rule.empty() ? "rule " + r->rule : "the server";
             out += "<div class=\"error refusal\">Refused by " + escape(by) + (r->rule.empty() || r->agent.empty() ? "" : " (" + escape(r->rule) + ")") +
-                   ": " + escape(std::to_string(r->code) + " " + r->status + " " + r->reason) + "</div>";
+                   ": " + escape(std::to_string(r->code) + " " + (r->status.empty() ? "" : r->status + " ") + r->reason) + "</div>";
         }
         out += "<table class=\"events\"><tr><th>Time</th><th>Event</th><th>Queue id</th><th>Client</th><th>Sender</th><th>Recipients</th>"
                "<th>Rule / agent</th><th>Result</th><th>Reply</th><th>Relay</th></tr>";

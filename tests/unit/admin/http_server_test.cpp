@@ -1,6 +1,6 @@
 // The admin listener's HTTP server on a real loopback socket: routing (404, 405 with Allow,
-// HEAD), the bearer token before routing (401), a throwing handler (500), and the server
-// answering the next request after each.
+// HEAD), the bearer token before routing (401) except on open routes (the console), a
+// throwing handler (500), and the server answering the next request after each.
 #include "admin/http_server.hpp"
 
 #include <gtest/gtest.h>
@@ -38,6 +38,7 @@ protected:
         server_ = std::make_unique<HttpServer>(ctx_.get_executor(), std::move(s));
         server_->route("/hello", {"GET"}, [](const HttpRequest& r) { return hello(r.query); });
         server_->route("/boom", {"GET", "POST"}, [](const HttpRequest&) { return boom(); });
+        server_->route("/open", {"GET"}, [](const HttpRequest& r) { return hello(r.client); }, RouteAccess::Open);
         ASSERT_TRUE(server_->open().ok());
         thread_ = std::thread([this] { ctx_.run(); });
     }
@@ -94,6 +95,17 @@ TEST_F(HttpServerTest, TokenIsCheckedBeforeRouting) {
         }
     }
     EXPECT_EQ(ask("GET /hello HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer tok3n\r\n\r\n").rfind("HTTP/1.1 200 ", 0), 0u);
+}
+
+TEST_F(HttpServerTest, OpenRoutesNeedNoTokenAndSeeTheClient) {
+    start("tok3n");
+    std::string r = ask("GET /open HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 ", 0), 0u) << r;
+    EXPECT_EQ(r.substr(r.size() - 16), "hello 127.0.0.1\n") << r;
+    // The other routes and unknown paths keep the token.
+    EXPECT_EQ(ask("GET /hello HTTP/1.1\r\nHost: h\r\n\r\n").rfind("HTTP/1.1 401 ", 0), 0u);
+    EXPECT_EQ(ask("GET /open/x HTTP/1.1\r\nHost: h\r\n\r\n").rfind("HTTP/1.1 401 ", 0), 0u);
+    EXPECT_EQ(ask("POST /open HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").rfind("HTTP/1.1 405 ", 0), 0u);
 }
 
 TEST(EqualSecret, ComparesWholeSecrets) {

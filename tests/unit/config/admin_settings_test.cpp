@@ -43,3 +43,17 @@ TEST(AdminSettings, BadValuesAreReported) {
     EXPECT_EQ(errors_of("[admin]\ntls_certificate = \"c\"\n").at(0).key, "admin.tls_key");
     EXPECT_EQ(errors_of("[admin]\ncolour = 1\n").at(0).key, "admin.colour");
 }
+
+TEST(AdminSettings, ConsoleGroupAndSessionLifetime) {
+    Config d = config_of("");
+    EXPECT_EQ(d.admin.console_group, "rampart-admins");
+    EXPECT_EQ(d.admin.console_session_lifetime, std::chrono::hours(8));
+    Config c = config_of("[admin]\nconsole_group = \"mail-admins\"\nconsole_session_lifetime = \"30m\"\n");
+    EXPECT_EQ(c.admin.console_group, "mail-admins");
+    EXPECT_EQ(c.admin.console_session_lifetime, std::chrono::minutes(30));
+    auto e = errors_of("[admin]\nconsole_group = \"\"\n");
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e[0].key, "admin.console_group");
+    EXPECT_EQ(e[0].line, 2);
+    EXPECT_EQ(errors_of("[admin]\nconsole_session_lifetime = \"soon\"\n").at(0).key, "admin.console_session_lifetime");
+}

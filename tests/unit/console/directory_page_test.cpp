@@ -8,7 +8,7 @@ namespace {
 
 directory::Directory sample() {
     directory::Directory d;
-    d.users.push_back({"alice", {"alice@example.com"}, {"ops"}, "", false, {}, ""});
+    d.users.push_back({"alice", {"alice@example.com"}, {}, "", false, {}, ""});   // direct: from ops' members
     d.users.push_back({"bob", {"<bob>@example.com"}, {"staff"}, "", false, {}, ""});
     d.groups.push_back({"rampart-admins", {"group:ops"}});
     d.groups.push_back({"ops", {"user:alice"}});
