@@ -75,6 +75,17 @@ void Console::install(admin::HttpServer& http) {
 // The checks every POST passes: form content, a decodable body, the same origin and the
 // CSRF token (`expected`). Returns the refusal, or nullopt with `fields` filled.
 struct Console::Gate {
+    // Plain HTTP is loopback-only: a request naming another host came through DNS rebinding.
+    // Also the one place each request reads the running configuration's session lifetime,
+    // so a reload that changes console_session_lifetime applies at once.
+    static std::optional<admin::HttpResponse> host(const Console& console, const admin::HttpRequest& req) {
+        if (console.services_.config)
+            if (auto cfg = console.services_.config()) console.sessions_->set_lifetime(cfg->admin.console_session_lifetime);
+        if (console.tls_ || loopback_host(req)) return std::nullopt;
+        log::warn("console.host.refused", {{"client", req.client}, {"path", req.path},
+                                           {"host", std::string(req.header("Host").value_or("-"))}});
+        return message_page("Wrong address", "Open the console at http://127.0.0.1:PORT/console (or localhost): over plain HTTP it answers to loopback names only.", 421);
+    }
     static std::optional<admin::HttpResponse> post(const admin::HttpRequest& req, bool tls, std::string_view expected,
                                                    FormFields& fields) {
         if (!is_form_content(req))
@@ -96,6 +107,7 @@ struct Console::Gate {
 };
 
 asio::awaitable<admin::HttpResponse> Console::serve_page(const Page& page, const admin::HttpRequest& req) const {
+    if (auto refused = Gate::host(*this, req)) co_return std::move(*refused);
     std::optional<SessionStore::Session> session;
     if (auto id = cookie_value(req, session_cookie_name(tls_)); id && is_token(*id)) session = sessions_->find(*id);
     if (!session) {
@@ -136,6 +148,7 @@ admin::HttpResponse Console::login_form(const admin::HttpRequest& req, std::stri
 }
 
 asio::awaitable<admin::HttpResponse> Console::login(const admin::HttpRequest& req) const {
+    if (auto refused = Gate::host(*this, req)) co_return std::move(*refused);
     if (req.method != "POST") {
         auto query = parse_form(req.query);
         std::string next = query ? std::string(form_value(*query, "next").value_or("/console")) : "/console";
@@ -210,6 +223,7 @@ asio::awaitable<admin::HttpResponse> Console::login(const admin::HttpRequest& re
 }
 
 asio::awaitable<admin::HttpResponse> Console::logout(const admin::HttpRequest& req) const {
+    if (auto refused = Gate::host(*this, req)) co_return std::move(*refused);
     std::optional<SessionStore::Session> session;
     if (auto id = cookie_value(req, session_cookie_name(tls_)); id && is_token(*id)) session = sessions_->find(*id);
     if (!session) co_return see_other("/console/login");

@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "net/cidr.hpp"
+
 namespace rampart::console {
 namespace {
 
@@ -56,6 +58,26 @@ bool same_origin(const admin::HttpRequest& req, bool tls) {
         return referer->size() == expected.size() || (*referer)[expected.size()] == '/';
     }
     return false;
+}
+
+bool loopback_host(const admin::HttpRequest& req) {
+    auto field = req.header("Host");
+    if (!field) return false;
+    std::string_view host = *field;
+    if (!host.empty() && host.front() == '[') {
+        std::size_t close = host.find(']');
+        if (close == std::string_view::npos) return false;
+        std::string_view rest = host.substr(close + 1);
+        host = host.substr(1, close - 1);
+        if (!rest.empty() && rest.front() != ':') return false;
+    } else {
+        host = host.substr(0, host.find(':'));
+    }
+    if (iequals(host, "localhost")) return true;
+    auto ip = net::IpAddress::parse(host);
+    if (!ip) return false;
+    net::IpAddress u = ip->unmapped();
+    return u.v6 ? u == *net::IpAddress::parse("::1") : u.bytes[0] == 127;
 }
 
 std::string safe_next(std::string_view next) {

@@ -33,6 +33,11 @@ std::string set_cookie(std::string_view name, std::string_view value, bool tls,
 // mismatch: false.
 bool same_origin(const admin::HttpRequest& req, bool tls);
 
+// The Host field names this machine's loopback: "localhost", 127.0.0.0/8 or [::1], with or
+// without a port. Plain HTTP is loopback-only, so any other name reached it through DNS
+// rebinding (a foreign site's name pointed at 127.0.0.1): the console refuses it.
+bool loopback_host(const admin::HttpRequest& req);
+
 // Where to go after sign-in: `next` only if it is a path of the console ("/console" or
 // below, no "//", no "..", no backslash, no control character or space), else "/console".
 std::string safe_next(std::string_view next);

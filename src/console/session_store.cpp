@@ -65,6 +65,11 @@ void SessionStore::destroy(const std::string& id) {
     sessions_.erase(id);
 }
 
+void SessionStore::set_lifetime(std::chrono::milliseconds lifetime) {
+    std::lock_guard lock(mutex_);
+    lifetime_ = lifetime;
+}
+
 std::size_t SessionStore::size() {
     std::lock_guard lock(mutex_);
     return sessions_.size();

@@ -45,6 +45,8 @@ public:
     // removed.
     std::optional<Session> find(const std::string& id);
     void destroy(const std::string& id);
+    // A new lifetime (a reload changed console_session_lifetime): applies to every session.
+    void set_lifetime(std::chrono::milliseconds lifetime);
     std::size_t size();
 
 private:

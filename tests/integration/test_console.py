@@ -227,3 +227,18 @@ def test_tls_console_without_token_while_metrics_keeps_it(rampart_factory, tmp_p
     assert m.request("GET", "/nothing")[0] == 401
     status, text, _ = m.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and "rampart_" in text
+
+
+def test_dns_rebinding_host_is_refused_on_plain_http(rampart_factory):
+    """A foreign name pointed at 127.0.0.1 reaches the loopback listener with its own Host:
+    the console answers 421 to it (and signs nobody in), the loopback name works."""
+    srv, url = start_console_server(rampart_factory)
+    c = ConsoleClient(url)
+    status, _, _ = c.request("GET", "/console/login", headers={"Host": "rebind.evil.example:%d" % srv.admin_port})
+    assert status == 421
+    status, _, _ = c.request("POST", "/console/login", body=b"user=admin&password=console-pass-1",
+                             headers={"Host": "rebind.evil.example", "Origin": "http://rebind.evil.example",
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 421
+    wait_for(lambda: len(events(srv, "console.host.refused")) >= 2, what="console.host.refused")
+    assert ConsoleClient(url.replace("127.0.0.1", "localhost")).login(ADMIN_USER, ADMIN_PASSWORD)[0] == 303

@@ -13,15 +13,17 @@ images (see docs/testing.md)."""
 import functools
 import html
 import http.server
+import json
 import os
 import re
+import smtplib
 import threading
 from pathlib import Path
 
 import pytest
 
 from browser import browser, chromedriver  # noqa: F401  (fixtures)
-from conftest import REPO, free_port, port_accepts, wait_for
+from conftest import RELAY_IP, REPO, SOCK_TIMEOUT, free_port, port_accepts, queued_id, wait_for
 from console_client import ADMIN_PASSWORD, ADMIN_USER, start_console_server
 
 ADMIN, PASSWORD = ADMIN_USER, ADMIN_PASSWORD
@@ -82,6 +84,17 @@ def console(rampart_factory, browser):  # noqa: F811
     print(srv.diagnostics())  # shown only when the test failed
 
 
+def queue_one(srv):
+    """Relays one message from the relay client: its next hop is down, so it stays queued."""
+    with smtplib.SMTP(srv.host, srv.port, timeout=SOCK_TIMEOUT, source_address=(RELAY_IP, 0)) as s:
+        s.ehlo("client.test")
+        assert s.mail("sender@example.test")[0] == 250
+        assert s.rcpt("dest@outside.test")[0] == 250
+        code, text = s.data(b"From: <sender@example.test>\r\nSubject: console queue\r\n\r\nbody\r\n")
+        assert code == 250
+    return queued_id(text)
+
+
 # --------------------------------------------------------------------------- sign-in
 
 
@@ -107,6 +120,7 @@ def test_sign_in_through_the_form_and_a_wrong_password_is_refused(console):
 def test_every_page_of_the_navigation_renders_and_is_photographed(console, tmp_path):
     b = console.b
     shots = screenshot_dir(tmp_path)
+    queue_one(console.srv)   # a message on the queue pages
     console.open("/console")
     b.wait_for_path("/console/login")
     b.screenshot(shots / "login.png")
@@ -280,3 +294,44 @@ def test_a_listener_edit_through_the_form_refuses_an_open_relay_and_applies_a_va
     assert "127.0.0.7/32" in srv.config_path.read_text()
     wait_for(lambda: relay_answer(srv, "127.0.0.7") == 250, timeout=30, what="127.0.0.7 to be allowed to relay")
     assert any(e.get("user") == ADMIN for e in srv.log_events("console.change"))
+
+
+# --------------------------------------------------------------------------- explain, queue
+
+
+def test_the_explain_form_shows_the_trace(console, tmp_path):
+    b = console.b
+    console.sign_in()
+    console.open("/console/explain")
+    b.select("#listener", "default")
+    b.type_into("#client", "192.0.2.1")
+    b.type_into("#sender", "someone@elsewhere.test")
+    b.type_into("#rcpts", "dest@outside.test")
+    b.click(b.find("#explain"))
+    b.wait_until(lambda: b.ready() and b.exists("#explain-decision"), what="the explain result")
+    assert "would be refused" in b.text(b.find("#explain-decision"))
+    replies = b.text(b.find("#explain-replies"))
+    assert "550" in replies and "5.7.1" in replies and "relaying denied" in replies, replies
+    trace = b.find_all("#explain-trace tr")
+    assert len(trace) > 2, b.text(b.find("#explain-trace"))
+    b.screenshot(screenshot_dir(tmp_path) / "explain-result.png")
+
+
+def test_a_queue_action_from_the_queue_page(console, tmp_path):
+    b, srv = console.b, console.srv
+    qid = queue_one(srv)
+    console.sign_in()
+    console.open("/console/queue")
+    row = f"tr[data-id='{qid}']"
+    b.wait_for(row)
+    b.click(b.find(f"{row} input[name=id]"))
+    b.click(b.find("#action-hold"))
+    b.wait_until(lambda: b.ready() and b.exists("#done"), what="the queue page after Hold")
+    assert qid in b.text(b.find("#done"))
+
+    def held():
+        r = srv.queue_cli("list", "--json")
+        assert r.returncode == 0, r.stderr
+        return any(m["id"] == qid and m["held"] for m in json.loads(r.stdout)["messages"])
+    wait_for(held, timeout=30, what="rampart queue list to show the message held")
+    assert any(e.get("user") == ADMIN and qid in e.get("what", "") for e in srv.log_events("console.change"))

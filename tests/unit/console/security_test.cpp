@@ -55,6 +55,15 @@ TEST(ConsoleCsrf, RefererOnlyWithoutOrigin) {
     EXPECT_FALSE(same_origin(request({{"Origin", "http://127.0.0.1:2580"}}), false));   // no Host
 }
 
+TEST(ConsoleHost, PlainHttpAnswersLoopbackNamesOnly) {
+    for (const char* ok : {"127.0.0.1:2580", "127.0.0.1", "127.1.2.3:80", "localhost:2580", "LOCALHOST", "[::1]:2580", "[::1]"})
+        EXPECT_TRUE(loopback_host(request({{"Host", ok}}))) << ok;
+    for (const char* bad : {"evil.example:2580", "rebind.evil.example", "192.0.2.1:2580", "[::2]:2580", "[::1", "[::1]x",
+                            "localhost.evil.example", "", "128.0.0.1"})
+        EXPECT_FALSE(loopback_host(request({{"Host", bad}}))) << bad;
+    EXPECT_FALSE(loopback_host(request({})));
+}
+
 TEST(ConsoleRedirect, OnlyConsolePathsAreFollowed) {
     EXPECT_EQ(safe_next("/console"), "/console");
     EXPECT_EQ(safe_next("/console/queue?state=held"), "/console/queue?state=held");

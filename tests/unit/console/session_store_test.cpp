@@ -71,6 +71,16 @@ TEST(SessionStore, LifetimeEndsEvenAnActiveSession) {
     EXPECT_FALSE(store.find(s.id));
 }
 
+TEST(SessionStore, ShorterLifetimeAfterReloadAppliesToOpenSessions) {
+    FakeClock c;
+    SessionStore store(8h, 30min, 1000, c.now());
+    auto s = store.create("admin");
+    c.t += 20min;
+    EXPECT_TRUE(store.find(s.id));
+    store.set_lifetime(15min);
+    EXPECT_FALSE(store.find(s.id));
+}
+
 TEST(SessionStore, BoundedEvictsTheSessionIdleLongest) {
     FakeClock c;
     SessionStore store(8h, 30min, 3, c.now());
