@@ -12,6 +12,7 @@ test_pkgs="$test_pkgs python3-prometheus-client"   # metrics: the integration te
 test_pkgs="$test_pkgs c-icap libc-icap-mod-virus-scan"   # antivirus: the ICAP engine's real peer (tests/integration/icap.py)
 test_pkgs="$test_pkgs nftables"   # the perimeter topology test: the internal firewall (tests/integration/netns.py)
 test_pkgs="$test_pkgs systemd man-db groff-base"   # systemd: systemd-analyze verify of dist/rampart.service; man-db, groff-base: the man pages are checked with groff
+test_pkgs="$test_pkgs chromium chromium-driver"   # console: the web console is tested in a real headless Chromium (tests/integration/browser.py)
 want="$build_pkgs"
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
 try_pkgs="swaks libnet-ssleay-perl"

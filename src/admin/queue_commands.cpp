@@ -22,12 +22,18 @@ std::int64_t now_s() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string rcpt_state(const queue::Recipient& r) {
+}  // namespace
+
+std::string recipient_state(const queue::Recipient& r) {
     if (r.done) return r.last.outcome == queue::Outcome::Failed ? "failed" : "delivered";
     if (r.last.outcome == queue::Outcome::Deferred) return "deferred";
     if (r.last.outcome == queue::Outcome::Failed) return "failed";
     return "pending";
 }
+
+namespace {
+
+std::string rcpt_state(const queue::Recipient& r) { return recipient_state(r); }
 
 std::string span(std::int64_t s) {
     if (s < 0) s = 0;
@@ -113,13 +119,6 @@ std::string message_json(const queue::MessageInfo& m, std::int64_t now) {
     return j + "]}";
 }
 
-std::string headers_of(const queue::Spool& spool, const std::string& id) {
-    auto m = spool.read_message(id);
-    if (!m) return {};
-    std::size_t end = m->find("\r\n\r\n");
-    return end == std::string::npos ? *m : m->substr(0, end + 2);
-}
-
 std::string ok(bool json, const std::string& text) {
     return json ? "ok\n{\"ok\":true,\"message\":" + json_string(text) + "}\n" : "ok\n" + shown(text) + "\n";
 }
@@ -127,7 +126,16 @@ std::string fail(bool json, const std::string& text) {
     return json ? "error\n{\"ok\":false,\"error\":" + json_string(text) + "}\n" : "error\n" + shown(text) + "\n";
 }
 
+std::string headers_of(const queue::Spool& spool, const std::string& id) { return message_headers(spool, id); }
+
 }  // namespace
+
+std::string message_headers(const queue::Spool& spool, const std::string& id) {
+    auto m = spool.read_message(id);
+    if (!m) return {};
+    std::size_t end = m->find("\r\n\r\n");
+    return end == std::string::npos ? *m : m->substr(0, end + 2);
+}
 
 std::string json_string(std::string_view s) {
     std::string out = "\"";

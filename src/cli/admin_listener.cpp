@@ -5,6 +5,7 @@
 
 #include "admin/metrics_page.hpp"
 #include "console/listeners_page.hpp"
+#include "console/ops_pages.hpp"
 #include "net/tls.hpp"
 #include "util/file_io.hpp"
 #include "util/log.hpp"
@@ -66,6 +67,7 @@ AdminListener open_admin_listener(const config::Config& cfg, asio::any_io_execut
     out.console = std::make_unique<console::Console>(std::move(console));
     console::add_home_pages(*out.console);
     console::add_listener_pages(*out.console);
+    console::add_ops_pages(*out.console);   // explain, queue, quarantine, tracking, users and groups
     out.console->install(*server);
     if (auto r = server->open(); !r) {
         log::error("admin.unavailable", {{"error", r.error().message}, {"effect", "no /metrics and no console; mail is served as usual"}});

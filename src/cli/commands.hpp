@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "config/subscription.hpp"
+#include "console/explain_service.hpp"
 #include "directory/directory.hpp"
 #include "directory/ldap_directory.hpp"
 #include "util/result.hpp"
@@ -146,6 +148,12 @@ struct ExplainArgs {
     std::string message;                       // --message FILE: run the end of data on it
 };
 int explain(const std::string& path, const ExplainArgs& args);
+// The control-socket request "live-state ..." and its answer (nullopt: no server answered).
+using LiveStateAsk = std::function<std::optional<std::string>(const std::string& request)>;
+// `explain`'s work on a loaded configuration and directory (the command and the console's
+// explain page both run it); the live state is asked through `ask_live`.
+console::ExplainResult run_explain(const config::Config& cfg, const ExplainArgs& args,
+                                   std::shared_ptr<const directory::Directory> d, const LiveStateAsk& ask_live);
 // The control-socket request "live-state LISTENER CLIENT USER|-" (cli/explain.cpp): what
 // only a running server knows for `explain` — connections open on the listener and from
 // the client, the AUTH lockout left for the client or user, the user's hourly usage.

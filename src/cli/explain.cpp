@@ -30,12 +30,9 @@ namespace {
 
 constexpr std::string_view kLiveState = "live-state ";
 
-// Asks a running server (control socket in data_dir) for the live state; nullopt when no
-// server answers (the trace then says "live-only: not evaluated offline").
-std::optional<policy::ExplainQuestion::LiveState> ask_live_state(const config::Config& cfg, const std::string& listener,
-                                                                 const std::string& client, const std::string& user) {
-    std::string request = std::string(kLiveState) + listener + " " + client + " " + (user.empty() ? "-" : user);
-    auto response = admin::control_request(admin::control_socket_path(cfg.resolve(cfg.server.data_dir)), request);
+// The live state from a running server's answer to "live-state LISTENER CLIENT USER|-";
+// nullopt when no server answered (the trace then says "live-only: not evaluated offline").
+std::optional<policy::ExplainQuestion::LiveState> parse_live_state(const std::optional<std::string>& response) {
     if (!response || response->rfind("ok\n", 0) != 0) return std::nullopt;
     policy::ExplainQuestion::LiveState live;
     std::istringstream in(response->substr(3));
@@ -124,21 +121,23 @@ std::string live_state_answer(server::Server& server, policy::Brakes& brakes, co
            "\nrecipients_this_hour " + std::to_string(usage.recipients) + "\n" + pressure_answer(back_pressure.state());
 }
 
-int explain(const std::string& path, const ExplainArgs& args) {
-    auto cfg = load(path);
-    if (!cfg) return kConfigError;
+console::ExplainResult run_explain(const config::Config& config, const ExplainArgs& args,
+                                   std::shared_ptr<const directory::Directory> d, const LiveStateAsk& ask_live) {
+    const config::Config* cfg = &config;
+    console::ExplainResult res;
+    std::ostringstream out;
+    auto fail = [&res, &out](std::string error, int status) {
+        res.preamble = out.str();
+        res.error = std::move(error);
+        res.exit_status = status;
+        return res;
+    };
     policy::ExplainQuestion q;
     for (const auto& l : cfg->listeners)
         if (l.name == args.listener) q.facts.listener = &l;
-    if (!q.facts.listener) {
-        std::cerr << "--listener: no listener named \"" << args.listener << "\" in " << cfg->source << "\n";
-        return kConfigError;
-    }
+    if (!q.facts.listener) return fail("--listener: no listener named \"" + args.listener + "\" in " + cfg->source, kConfigError);
     auto ip = net::IpAddress::parse(args.client_ip);
-    if (!ip) {
-        std::cerr << "--client-ip: \"" << args.client_ip << "\" is not an IPv4 or IPv6 address\n";
-        return kConfigError;
-    }
+    if (!ip) return fail("--client-ip: \"" + args.client_ip + "\" is not an IPv4 or IPv6 address", kConfigError);
     q.facts.client = ip->unmapped();
     q.facts.domains = &cfg->domains;
     q.facts.connectors = &cfg->send_connectors;
@@ -148,34 +147,28 @@ int explain(const std::string& path, const ExplainArgs& args) {
         q.facts.edges = std::make_shared<const std::vector<config::PinnedEdge>>(
             config::read_pinned_edges(config::hub_edges_dir(cfg->resolve(cfg->server.data_dir)), ignored));
     }
-    // The directory a live session asks (either backend), read once.
+    // The directory a live session asks (either backend).
     // --user, --server and --kerberos are looked up in it too (with LDAP, servers come from
     // the directory file inside the same snapshot).
-    auto read = read_configured_directory(*cfg);
-    if (!read) return kConfigError;
-    auto d = std::make_shared<const directory::Directory>(std::move(*read));
     q.facts.directory = d;
     if (!args.user.empty()) {
         q.facts.principal = {policy::Principal::Kind::User, args.user, {}, {}, false};
         const directory::User* u = d->user(args.user);
-        if (!u) {
-            std::cerr << "--user: no user named \"" << args.user << "\" in the directory\n";
-            return kConfigError;
-        }
+        if (!u) return fail("--user: no user named \"" + args.user + "\" in the directory", kConfigError);
         q.facts.principal.groups = d->groups_of(u->name);
         q.facts.principal.addresses = u->addresses;
         q.facts.principal.send_as_any = u->send_as_any;
     }
     if (!args.server.empty()) {
-        if (!d->server(args.server)) {
-            std::cerr << "--server: no server named \"" << args.server << "\" in the directory (add it with `rampart server add`)\n";
-            return kConfigError;
-        }
+        if (!d->server(args.server))
+            return fail("--server: no server named \"" + args.server + "\" in the directory (add it with `rampart server add`)",
+                        kConfigError);
         if (!q.facts.listener->auth.server || q.facts.listener->tls == config::TlsMode::None) {
             // Live, such a client cannot authenticate at all (AUTH EXTERNAL needs both).
-            std::cout << "listener " << q.facts.listener->name << " does not authenticate organisation servers "
-                      << "(needs auth.server = true and TLS): server:" << args.server << " would stay anonymous\n";
-            return 1;
+            res.preamble = "listener " + q.facts.listener->name + " does not authenticate organisation servers " +
+                           "(needs auth.server = true and TLS): server:" + args.server + " would stay anonymous\n";
+            res.exit_status = 1;
+            return res;
         }
         q.facts.principal = {policy::Principal::Kind::Server, args.server, {}, {}, false};
     }
@@ -183,18 +176,21 @@ int explain(const std::string& path, const ExplainArgs& args) {
         // What a live AUTH GSSAPI login does: offered only with integrated on and a keytab,
         // then the same mapping (auth/kerberos_map.hpp).
         if (!q.facts.listener->auth.integrated || !auth::gssapi_settings(*cfg)) {
-            std::cout << "kerberos " << args.kerberos << ": listener " << q.facts.listener->name
-                      << (q.facts.listener->auth.integrated ? " has no [kerberos] keytab" : " has auth.integrated off") << "\n"
-                      << "AUTH GSSAPI: 504 5.5.4 authentication mechanism not offered on this listener\n";
-            return 1;
+            res.preamble = "kerberos " + args.kerberos + ": listener " + q.facts.listener->name +
+                           (q.facts.listener->auth.integrated ? " has no [kerberos] keytab" : " has auth.integrated off") +
+                           "\nAUTH GSSAPI: 504 5.5.4 authentication mechanism not offered on this listener\n";
+            res.exit_status = 1;
+            return res;
         }
         std::optional<auth::KerberosMatch> m = auth::map_kerberos(*d, args.kerberos, cfg->kerberos.realm);
         if (!m) {
-            std::cout << "kerberos " << args.kerberos << ": no directory user or server (users.kerberos, servers.kerberos, kerberos.realm)\n"
-                      << "AUTH GSSAPI: 535 5.7.8 authentication credentials invalid\n";
-            return 1;
+            res.preamble = "kerberos " + args.kerberos +
+                           ": no directory user or server (users.kerberos, servers.kerberos, kerberos.realm)\n"
+                           "AUTH GSSAPI: 535 5.7.8 authentication credentials invalid\n";
+            res.exit_status = 1;
+            return res;
         }
-        std::cout << "kerberos " << args.kerberos << ": " << m->principal.text() << " (" << m->rule << ")\n";
+        out << "kerberos " << args.kerberos << ": " << m->principal.text() << " (" << m->rule << ")\n";
         q.facts.principal = std::move(m->principal);
     }
     q.mail_from = args.mail_from;
@@ -206,10 +202,7 @@ int explain(const std::string& path, const ExplainArgs& args) {
     std::optional<std::string> message;
     if (!args.message.empty()) {
         message = read_message_file(args.message);
-        if (!message) {
-            std::cerr << "--message: cannot read \"" << args.message << "\"\n";
-            return kConfigError;
-        }
+        if (!message) return fail("--message: cannot read \"" + args.message + "\"", kConfigError);
         if (!q.received_headers) q.received_headers = smtp::count_received_headers(*message);   // as live
     }
     q.back_pressure = cfg->back_pressure;
@@ -218,31 +211,48 @@ int explain(const std::string& path, const ExplainArgs& args) {
     if (q.facts.principal.kind == policy::Principal::Kind::Server) sf.server_principal = q.facts.principal.text();
     q.size_limit = session::message_size_limit(q.facts.listener->limits.max_message_size, sf);
     // Connections, AUTH lockout and hourly counts: from the running server, if one answers.
-    q.live = ask_live_state(*cfg, q.facts.listener->name, q.facts.client.text(),
-                            q.facts.principal.kind == policy::Principal::Kind::User ? q.facts.principal.name : std::string());
-    if (q.live) std::cout << "live state: from the running server's control socket\n";
-    log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
+    std::string user = q.facts.principal.kind == policy::Principal::Kind::User ? q.facts.principal.name : std::string();
+    q.live = parse_live_state(ask_live(std::string(kLiveState) + q.facts.listener->name + " " + q.facts.client.text() + " " +
+                                       (user.empty() ? "-" : user)));
+    res.live = q.live.has_value();
+    if (q.live) out << "live state: from the running server's control socket\n";
     // The dynamic block list as the running server keeps it (data_dir), and with --online
     // a resolver for the DNS lists.
     filter::BlockList block_list(cfg->resolve(cfg->server.data_dir) / filter::kBlockListFile);
-    if (auto r = block_list.load(); !r) {
-        std::cerr << r.error().message << "\n";
-        return 1;
-    }
+    if (auto r = block_list.load(); !r) return fail(r.error().message, 1);
     std::unique_ptr<dns::Resolver> resolver;
     if (args.online) resolver = std::make_unique<dns::Resolver>(cfg->dns);
     filter::Chain chain;
     try {
         chain = filter::build_chain(*cfg, filter::ChainServices{resolver.get(), &block_list});
     } catch (const std::exception& e) {
-        std::cerr << cfg->source << ": " << e.what() << "\n";
-        return 1;
+        return fail(cfg->source + ": " + e.what(), 1);
     }
     filter::ChainExplainer filters(chain, q.facts.listener->filters, args.online);
     if (message) filters.set_message(std::move(*message));
-    policy::ExplainAnswer a = policy::explain(q, &filters);
-    std::cout << a.text;
-    return a.all_accepted ? 0 : 1;
+    res.preamble = out.str();
+    res.answer = policy::explain(q, &filters);
+    res.exit_status = res.answer->all_accepted ? 0 : 1;
+    return res;
+}
+
+int explain(const std::string& path, const ExplainArgs& args) {
+    auto cfg = load(path);
+    if (!cfg) return kConfigError;
+    // The directory a live session asks (either backend), read once.
+    auto read = read_configured_directory(*cfg);
+    if (!read) return kConfigError;
+    auto d = std::make_shared<const directory::Directory>(std::move(*read));
+    std::filesystem::path socket = admin::control_socket_path(cfg->resolve(cfg->server.data_dir));
+    log::set_min_level(log::Level::Warning);   // the trace says it all; no verdict log lines
+    console::ExplainResult r = run_explain(*cfg, args, std::move(d), [&socket](const std::string& request) {
+        auto r = admin::control_request(socket, request);
+        return r ? std::optional<std::string>(std::move(*r)) : std::nullopt;
+    });
+    if (!r.error.empty()) std::cerr << r.error << "\n";
+    std::cout << r.preamble;
+    if (r.answer) std::cout << r.answer->text;
+    return r.exit_status;
 }
 
 }  // namespace rampart::cli

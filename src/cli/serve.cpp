@@ -25,6 +25,7 @@
 #include "auth/gssapi.hpp"
 #include "cli/reload.hpp"
 #include "cli/admin_listener.hpp"
+#include "cli/console_ops.hpp"
 #include "auth/ldap_verifier.hpp"
 #include "config/load.hpp"
 #include "delivery/dispatcher.hpp"
@@ -296,6 +297,7 @@ int serve(const std::string& path) {
         if (!console_reloader) return Error{0, "the server is still starting"};
         return console_reloader->reload();
     };
+    fill_ops_services(console_services, {&spool, tracker ? data / "tracking.db" : std::filesystem::path(), &server, &back_pressure});
     AdminListener admin_http = open_admin_listener(*cfg, server.main_context().get_executor(), scheduler, std::move(console_services));
     if (admin_http.failed) return 1;
     services.queued = [&scheduler, &back_pressure](const queue::Envelope& env) {

@@ -19,6 +19,7 @@
 #include <asio/awaitable.hpp>
 
 #include "admin/http_server.hpp"
+#include "console/explain_service.hpp"
 #include "console/form.hpp"
 #include "console/html.hpp"
 #include "util/result.hpp"
@@ -37,7 +38,8 @@ class Brakes;
 }
 namespace rampart::queue {
 class Scheduler;
-}
+class Spool;
+}  // namespace rampart::queue
 
 namespace rampart::console {
 
@@ -73,8 +75,16 @@ struct Services {
     policy::Brakes* brakes = nullptr;
     // server.data_dir: the audit log data_dir/console-audit.log is appended there.
     std::filesystem::path data_dir;
-    // The queue (home page counts); pages run on its executor, so they may read it directly.
-    const queue::Scheduler* scheduler = nullptr;
+    // The queue (home page counts; the queue pages' actions); pages run on its executor, so
+    // they may call it directly.
+    queue::Scheduler* scheduler = nullptr;
+
+    // The operations pages (console/ops_pages.hpp): the spool (headers, previews), the
+    // tracking store, and `rampart explain` in-process.
+    const queue::Spool* spool = nullptr;
+    std::filesystem::path tracking_file;     // data_dir/tracking.db; "" when tracking is off
+    std::function<ExplainResult(const ExplainRequest&)> explain;
+
     // Applies the configuration file as it now is on disk: the same reload as SIGHUP
     // (cli::Reloader), on the server's main context (call it from a page, which runs
     // there). An error says what failed (the running configuration is kept). Unset: the

@@ -88,7 +88,15 @@ std::string format_value(std::string_view v) {
     return out;
 }
 
+namespace {
+thread_local int t_quiet = 0;
+}  // namespace
+
+QuietScope::QuietScope() { ++t_quiet; }
+QuietScope::~QuietScope() { --t_quiet; }
+
 void event(Level level, std::string_view name, std::initializer_list<Field> fields) {
+    if (t_quiet > 0 && level < Level::Warning) return;
     {
         std::lock_guard lock(g_mutex);
         auto it = g_counters.find(name);

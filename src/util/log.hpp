@@ -45,6 +45,16 @@ inline void error(std::string_view name, std::initializer_list<Field> fields) {
 
 // Events below this level are counted but not written.
 void set_min_level(Level level);
+// While one is alive, events below Warning from this thread are dropped entirely (not
+// counted, not observed, not written): the console's explain imagines a session inside the
+// server, and its verdicts must not look like real ones in the log or the tracking store.
+class QuietScope {
+public:
+    QuietScope();
+    ~QuietScope();
+    QuietScope(const QuietScope&) = delete;
+    QuietScope& operator=(const QuietScope&) = delete;
+};
 // Append log lines to this file instead of stderr (opened O_APPEND). Empty: stderr.
 bool set_file(const std::string& path);
 // Opens the file set_file() named again, by name (SIGUSR1, after logrotate renamed it), and
