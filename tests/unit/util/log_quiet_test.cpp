@@ -1,4 +1,4 @@
-// Unit tests for util/log's QuietScope: events below Warning from the quiet thread are not
+// Unit tests for util/log's QuietScope (a separate file from log_test.cpp, the line format's tests):
 // counted, not observed; warnings are; other threads are not affected.
 #include "util/log.hpp"
 
