@@ -1,5 +1,5 @@
-// Unit tests for util/log's QuietScope (a separate file from log_test.cpp, the line format's tests):
-// counted, not observed; warnings are; other threads are not affected.
+// Unit tests for util/log's QuietScope (log_test.cpp tests the line format): events below
+// Warning from the quiet thread are not counted, not observed; warnings are; other threads are not affected.
 #include "util/log.hpp"
 
 #include <thread>
