@@ -111,6 +111,25 @@ def test_explain_form_gives_what_rampart_explain_prints(rampart_factory, client_
     assert "evaluated with this server's live state" in page
 
 
+def test_explain_form_runs_the_filter_chain_without_logging_or_tracking_it(rampart_factory):
+    srv, base = start_console_server(rampart_factory, listener_keys={"filters": True},
+                                     extra_config='[sender_filter]\nblock = ["spammer@bad.test"]\n')
+    c = signed_in(base)
+    status, page = c.get("/console/explain?listener=default&client=127.0.0.1&sender=spammer%40bad.test&rcpts=x%40" + DOMAIN)
+    assert status == 200, page
+    code, cli_replies, text = cli_explain(srv, "127.0.0.1", "spammer@bad.test", [f"x@{DOMAIN}"])
+    rows = table_rows(page, "explain-replies")
+    # The filter agent's refusal, as the command prints it (the agent named in the trace).
+    assert code == 1 and rows[-1][1:4] == list(cli_replies[-1][:3]) and rows[-1][1] == "554", (rows, text)
+    decisions = [r[0] for r in table_rows(page, "explain-trace") if len(r) == 1]
+    assert any("decided by filter sender_filter" in d for d in decisions), decisions
+    # An imagined session: its verdict is neither in the log nor in the tracking store.
+    assert not srv.log_events("filter.verdict"), srv.log_tail()
+    r = subprocess.run([RAMPART_BIN, "track", "-c", str(srv.config_path), "--sender", "spammer@bad.test"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "no message matches" in r.stderr, (r.stdout, r.stderr)
+
+
 def test_explain_form_error_is_the_commands(rampart_factory):
     srv, base = start_console_server(rampart_factory)
     c = signed_in(base)
