@@ -873,7 +873,7 @@ const Field<AdminSettings> kAdmin[] = {
      SET(if (auto v = read_string(n, ctx, path)) t.tls_certificate = *v)},
     {"tls_key", "path", "\"\"", "PEM private key matching tls_certificate.",
      SET(if (auto v = read_string(n, ctx, path)) t.tls_key = *v)},
-    {"token_file", "path", "\"\"", "File holding the bearer token (one line) every request must present as `Authorization: Bearer TOKEN` (compared in constant time; 401 otherwise). Empty: no token (loopback only). Read again on reload (SIGHUP): a file that cannot be read or holds no token keeps the token in force (logged as admin.token.kept).",
+    {"token_file", "path", "\"\"", "File holding the bearer token (one line) every request but the web console's must present as `Authorization: Bearer TOKEN` (compared in constant time; 401 otherwise; the console has its own sign-in). Empty: no token (loopback only). Read again on reload (SIGHUP): a file that cannot be read or holds no token keeps the token in force (logged as admin.token.kept).",
      SET(if (auto v = read_string(n, ctx, path)) t.token_file = *v)},
     {"console_group", "string", "\"rampart-admins\"", "Directory group whose members may sign in to the web console (docs/console.md) with their directory password; members of groups nested in it count. Failed sign-ins count in the same AUTH lockout as SMTP.",
      SET(if (auto v = read_string(n, ctx, path)) { if (v->empty()) ctx.error(line_of(n), path, "empty group name", "a directory group, e.g. \"rampart-admins\""); else t.console_group = *v; })},

@@ -233,6 +233,8 @@ asio::awaitable<admin::HttpResponse> Console::logout(const admin::HttpRequest& r
     log::info("console.logout", {{"client", req.client}, {"user", session->user}});
     admin::HttpResponse r = see_other("/console/login");
     r.headers.emplace_back("Set-Cookie", set_cookie(session_cookie_name(tls_), "", tls_, std::chrono::seconds(0)));
+    // The browser forgets the pages it kept too: Back after sign-out shows no signed-in page.
+    r.headers.emplace_back("Clear-Site-Data", "\"cache\"");
     co_return r;
 }
 

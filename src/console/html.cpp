@@ -42,7 +42,7 @@ legend{font-weight:bold}
 .warning{background:#fff4d6;border-left:4px solid #d4a72c;padding:.4em .8em;margin:.4em 0}
 .error{background:#ffe3e3;border-left:4px solid #c93c3c;padding:.4em .8em;margin:.4em 0}
 .ok{background:#e3f6e8;border-left:4px solid #2f9e56;padding:.4em .8em;margin:.4em 0}
-pre{background:#fff;border:1px solid #c9d1d9;padding:.6em;overflow-x:auto}
+pre{background:#fff;border:1px solid #c9d1d9;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}
 button{cursor:pointer}
 )";
 

@@ -161,7 +161,7 @@ std::string listener_url(std::string_view name) { return "/console/listener?name
 asio::awaitable<admin::HttpResponse> listeners_index(const PageRequest& r) {
     std::shared_ptr<const config::Config> cfg = r.console.services().config();
     std::vector<config::Finding> findings = config::analyse(*cfg);
-    std::string body = "<h1>Listeners</h1><p>Role <strong>" + escape(config::role_name(cfg->server.role)) +
+    std::string body = "<p>Role <strong>" + escape(config::role_name(cfg->server.role)) +
                        "</strong>. Each listener's access settings, beside its role preset.</p>"
                        "<table><tr><th>Listener</th><th>Preset</th><th>Addresses</th><th>TLS</th><th>Reach</th><th>Check</th></tr>";
     for (const config::Listener& l : cfg->listeners) {
@@ -246,7 +246,7 @@ admin::HttpResponse listener_view(const PageRequest& r) {
     if (!l) return r.page("Listener", "<div class=\"error\">No listener named \"" + escape(name) + "\".</div>", 404);
     std::vector<config::Finding> findings = config::analyse(*cfg);
     FileState fs = file_state(r.console.services());
-    std::string body = "<h1>Listener " + escape(l->name) + "</h1><p>Preset <strong>" + escape(config::role_name(cfg->server.role)) +
+    std::string body = "<p>Preset <strong>" + escape(config::role_name(cfg->server.role)) +
                        " / " + escape(config::kind_name(l->preset)) + "</strong>";
     for (const config::Endpoint& e : l->bind) body += ", " + escape(e.text());
     body += "</p>";
@@ -299,7 +299,7 @@ admin::HttpResponse listener_change(const PageRequest& r) {
     std::string back = "<p><a href=\"" + escape(listener_url(name)) + "\">Back to listener " + escape(name) + "</a></p>";
     if (change.edits.empty()) return r.page("Listener " + name, "<div class=\"ok\">Nothing to change.</div>" + back);
     ChangeOutcome o = change_listener(services, r.viewer, change);
-    std::string body = "<h1>Listener " + escape(name) + ": " + escape(sec->title) + "</h1>";
+    std::string body = "<h2>" + escape(sec->title) + "</h2>";
     int status = 200;
     switch (o.status) {
         case ChangeOutcome::Applied:
