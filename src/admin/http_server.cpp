@@ -9,6 +9,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/accept_backoff.hpp"
 #include "net/socket_stream.hpp"
 #include "util/log.hpp"
 
@@ -85,12 +86,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();   // the loop outlives close() by one wake-up
+        net::AcceptBackoff backoff("admin");
         while (acceptor && acceptor->is_open()) {
             std::error_code ec;
             asio::ip::tcp::socket s(ex);
             co_await acceptor->async_accept(s, asio::redirect_error(asio::use_awaitable, ec));
             if (ec == asio::error::operation_aborted) co_return;
-            if (ec) continue;
+            if (ec) {   // EMFILE and the like: back off, never spin
+                co_await backoff.wait_after(ec);
+                continue;
+            }
+            backoff.accepted();
             if (connections >= HttpServer::kMaxConnections) {
                 log::warn("admin.busy", {{"max_connections", HttpServer::kMaxConnections}});
                 s.close(ec);

@@ -12,6 +12,8 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/accept_backoff.hpp"
+
 namespace rampart::net {
 
 bool fits_unix_socket_address(const std::filesystem::path& path) { return path.native().size() < sizeof(sockaddr_un{}.sun_path); }
@@ -27,6 +29,7 @@ Result<std::unique_ptr<UnixListener>> UnixListener::open(asio::any_io_executor e
         return Error{ENAMETOOLONG, name + " path " + path.string() + " is too long (at most 107 bytes): use a shorter server.data_dir"};
     ::unlink(path.c_str());
     std::unique_ptr<UnixListener> l(new UnixListener(ex, path));
+    l->what_ = name;
     auto acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(ex);
     std::error_code ec;
     acceptor->open(asio::local::stream_protocol(), ec);
@@ -46,12 +49,17 @@ void UnixListener::accept(std::function<void(Socket)> on_connection) {
 }
 
 asio::awaitable<void> UnixListener::accept_loop(std::function<void(Socket)> on_connection) {
+    AcceptBackoff backoff(what_);
     while (acceptor_ && acceptor_->is_open()) {
         std::error_code ec;
         Socket s(ex_);
         co_await acceptor_->async_accept(s, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted) co_return;   // close(): `this` may be gone
-        if (ec) continue;
+        if (ec) {   // EMFILE and the like: back off, never spin
+            co_await backoff.wait_after(ec);
+            continue;
+        }
+        backoff.accepted();
         on_connection(std::move(s));
     }
 }

@@ -46,6 +46,7 @@ private:
 
     asio::any_io_executor ex_;
     std::filesystem::path path_;
+    std::string what_;   // "control socket": logged by the accept back-off
     std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor_;
 };
 

@@ -16,6 +16,7 @@
 #include <asio/use_awaitable.hpp>
 #include <toml++/toml.h>
 
+#include "net/accept_backoff.hpp"
 #include "net/socket_stream.hpp"
 #include "net/tls.hpp"
 #include "replication/content.hpp"
@@ -386,13 +387,16 @@ asio::awaitable<void> edge_session(std::shared_ptr<EdgeSync::Impl> self, asio::i
 }
 
 asio::awaitable<void> edge_accept(std::shared_ptr<EdgeSync::Impl> self) {
+    net::AcceptBackoff backoff("edge-sync");
     while (self->acceptor && self->acceptor->is_open()) {
         std::error_code ec;
         asio::ip::tcp::socket s = co_await self->acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             if (ec == asio::error::operation_aborted || !self->acceptor->is_open()) co_return;
+            co_await backoff.wait_after(ec);   // EMFILE and the like: back off, never spin
             continue;
         }
+        backoff.accepted();
         asio::co_spawn(self->ex, edge_session(self, std::move(s)), asio::detached);
     }
 }

@@ -149,19 +149,6 @@ DescriptorPlan plan_and_log(const config::Config& cfg, const DescriptorLimit& li
     return p;
 }
 
-std::chrono::milliseconds AcceptBackoff::failed() {
-    ++failures_;
-    delay_ = delay_.count() == 0 ? kFirst : std::min(kMax, delay_ * 2);
-    return delay_;
-}
-
-std::uint64_t AcceptBackoff::succeeded() {
-    std::uint64_t n = failures_;
-    failures_ = 0;
-    delay_ = std::chrono::milliseconds(0);
-    return n;
-}
-
 SessionGate::SessionGate(asio::any_io_executor acceptors, std::uint32_t capacity) : ex_(std::move(acceptors)), capacity_(capacity) {}
 
 SessionGate::~SessionGate() = default;

@@ -84,25 +84,6 @@ std::uint64_t open_descriptors();
 // `server.descriptors`, and `server.descriptors.short` with advice when it does not fit.
 DescriptorPlan plan_and_log(const config::Config& cfg, const DescriptorLimit& limit, std::size_t threads);
 
-// Back-off for a failing accept(2) (EMFILE, ENFILE, ENOBUFS, ...): the delay grows from
-// 100 ms to 1 s, and an episode is logged once at its start and once at its end (with the
-// number of failures), never once per failure. Pure; one per acceptor.
-class AcceptBackoff {
-public:
-    static constexpr std::chrono::milliseconds kFirst{100};
-    static constexpr std::chrono::milliseconds kMax{1000};
-    // One more failure; returns how long to wait before accepting again.
-    std::chrono::milliseconds failed();
-    // Failures so far in this episode (1 right after the first: log it then).
-    std::uint64_t failures() const { return failures_; }
-    // accept succeeded: ends the episode; returns its failures (0 if there was none).
-    std::uint64_t succeeded();
-
-private:
-    std::chrono::milliseconds delay_{0};
-    std::uint64_t failures_ = 0;
-};
-
 // The admission gate for sessions across all listeners. Acceptors wait for room before
 // accepting, so connections beyond capacity stay in the kernel's listen queue (the client
 // waits for its greeting) instead of taking descriptors the running sessions need.

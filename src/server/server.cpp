@@ -20,6 +20,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "net/accept_backoff.hpp"
 #include "server/fd_limits.hpp"
 #include "server/notify.hpp"
 #include "net/socket_stream.hpp"
@@ -184,7 +185,7 @@ struct Server::Impl {
         asio::ip::tcp::acceptor& acceptor = *held;
         const config::Listener* lp = listener(name);
         if (!lp) co_return;
-        AcceptBackoff backoff;
+        net::AcceptBackoff backoff(name);
         while (acceptor.is_open()) {
             co_await gate->wait_for_room();   // full: leave new connections in the listen queue
             if (!acceptor.is_open()) co_return;
@@ -203,19 +204,10 @@ struct Server::Impl {
                 if (ec == asio::error::operation_aborted) co_return;
                 if (ec == asio::error::connection_aborted) continue;   // the client gave up first
                 // EMFILE and the like: wait, longer each time, and say so once per episode.
-                auto delay = backoff.failed();
-                if (backoff.failures() == 1)
-                    log::warn("net.accept.backoff", {{"listener", l.name}, {"error", ec.message()}, {"delay_ms", delay.count()},
-                                                     {"max_delay_ms", AcceptBackoff::kMax.count()}});
-                // Each failure at debug level only (tests count them; the default log stays quiet).
-                log::event(log::Level::Debug, "net.accept.retry", {{"listener", l.name}, {"failures", backoff.failures()},
-                                                                   {"delay_ms", delay.count()}});
-                asio::steady_timer t(acceptor.get_executor(), delay);
-                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                co_await backoff.wait_after(ec);
                 continue;
             }
-            if (std::uint64_t failures = backoff.succeeded())
-                log::info("net.accept.resumed", {{"listener", l.name}, {"failures", failures}});
+            backoff.accepted();
             gate->enter();
             asio::co_spawn(target, admitted(current, l, std::move(*socket)), asio::detached);
         }

@@ -95,7 +95,9 @@ def test_low_limit_keeps_transactions_whole(rampart_factory):
     (one descriptor per session and nothing kept back) the opens failed with EMFILE and
     the sessions got 452."""
     srv = rampart_factory(start=False, limits={"max_connections": 1000, "max_connections_per_source": 1000},
-                          queue={"delivery_concurrency": 4, "local_delivery_concurrency": 2})
+                          queue={"delivery_concurrency": 4, "local_delivery_concurrency": 2},
+                          # no admin listener: its 65 reserved descriptors would leave too few here
+                          extra_config='[admin]\nbind = ""\n')
     srv.preexec_fn = limit_nofile(128, 128)
     srv.start()
     ev = wait_for(lambda: srv.log_events("server.descriptors"), what="server.descriptors")[0]

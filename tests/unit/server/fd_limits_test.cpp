@@ -124,20 +124,6 @@ TEST(DescriptorPlan, ShortLimitSharesAndAdvises) {
     EXPECT_FALSE(tiny.advice.empty());
 }
 
-TEST(AcceptBackoff, GrowsToOneSecondAndCountsTheEpisode) {
-    server::AcceptBackoff b;
-    EXPECT_EQ(b.succeeded(), 0u);   // no episode
-    EXPECT_EQ(b.failed(), milliseconds(100));
-    EXPECT_EQ(b.failures(), 1u);    // the one to log
-    EXPECT_EQ(b.failed(), milliseconds(200));
-    EXPECT_EQ(b.failed(), milliseconds(400));
-    EXPECT_EQ(b.failed(), milliseconds(800));
-    EXPECT_EQ(b.failed(), milliseconds(1000));
-    EXPECT_EQ(b.failed(), milliseconds(1000));
-    EXPECT_EQ(b.failures(), 6u);
-    EXPECT_EQ(b.succeeded(), 6u);   // logged once at the end, with the count
-    EXPECT_EQ(b.failed(), milliseconds(100));   // a new episode starts small again
-}
 
 using rampart::server::apply_max_open_files;
 using rampart::server::DescriptorLimit;
