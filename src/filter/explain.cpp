@@ -46,7 +46,10 @@ policy::Decision ChainExplainer::ask(const policy::SessionFacts& f, Stage stage,
     if (result.kind == AgentVerdict::Kind::Refuse || result.kind == AgentVerdict::Kind::Tempfail) {
         d.verdict = policy::Verdict::Refuse;
         d.reply = result.reply;
-        out += "  => " + result.reply.summary() + "   [decided by filter " + result.agent + " " + result.rule + "]\n";
+        // The decision names what decided, as an access rule's does (Decision::rule is a
+        // view: the name is kept here for as long as this explainer lives).
+        d.rule = deciders_.emplace_back("filter " + result.agent + (result.rule.empty() ? "" : " " + result.rule));
+        out += "  => " + result.reply.summary() + "   [decided by " + std::string(d.rule) + "]\n";
     }
     if (result_out) *result_out = std::move(result);
     return d;

@@ -5,6 +5,10 @@
 // transport rules, ...); without one, explain stops before the end of data and says so.
 #pragma once
 
+#include <deque>
+#include <optional>
+#include <string>
+
 #include "filter/chain.hpp"
 #include "policy/explain.hpp"
 
@@ -34,6 +38,7 @@ private:
     bool online_;
     std::unique_ptr<ChainRun> run_;
     std::optional<std::string> message_;
+    std::deque<std::string> deciders_;   // "filter AGENT RULE": what Decision::rule views
 };
 
 }  // namespace rampart::filter

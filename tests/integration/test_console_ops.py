@@ -121,6 +121,8 @@ def test_explain_form_runs_the_filter_chain_without_logging_or_tracking_it(rampa
     rows = table_rows(page, "explain-replies")
     # The filter agent's refusal, as the command prints it (the agent named in the trace).
     assert code == 1 and rows[-1][1:4] == list(cli_replies[-1][:3]) and rows[-1][1] == "554", (rows, text)
+    # "Decided by" names the agent and its rule, as an access rule's name is shown.
+    assert rows[-1][4] == "filter sender_filter sender_filter.block", rows
     decisions = [r[0] for r in table_rows(page, "explain-trace") if len(r) == 1]
     assert any("decided by filter sender_filter" in d for d in decisions), decisions
     # An imagined session: its verdict is neither in the log nor in the tracking store.
