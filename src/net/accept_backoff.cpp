@@ -25,7 +25,7 @@ std::uint64_t AcceptBackoff::succeeded() {
     return n;
 }
 
-asio::awaitable<void> AcceptBackoff::wait_after(const std::error_code& error) {
+asio::awaitable<void> AcceptBackoff::wait_after(std::error_code error) {
     auto delay = failed();
     if (failures_ == 1)
         log::warn("net.accept.backoff", {{"listener", listener_}, {"error", error.message()}, {"delay_ms", delay.count()},

@@ -33,7 +33,7 @@ public:
 
     // After a failed accept: counts it, logs as the contract says and waits the delay on
     // the calling coroutine's executor.
-    asio::awaitable<void> wait_after(const std::error_code& error);
+    asio::awaitable<void> wait_after(std::error_code error);
     // After an accept that worked: ends an episode, logging it if there was one.
     void accepted();
 

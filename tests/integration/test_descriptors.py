@@ -317,3 +317,52 @@ def test_closed_log_pipe_does_not_kill_the_server(tmp_path):
                 proc.kill()
                 proc.wait(timeout=10)
     assert proc.returncode == 0, proc.returncode
+
+
+def test_control_socket_accept_backs_off_too(rampart_factory):
+    """The control socket's accept loop (net::UnixListener, also local submission's) met
+    EMFILE with `if (ec) continue;`: it retried at once, for ever, at full CPU, and said
+    nothing. Now every accept loop shares net::AcceptBackoff: the episode is logged once at
+    each end (listener "control socket"), each failure at debug level, and the waiting client
+    is served once a descriptor is free again."""
+    srv = rampart_factory(start=False, server_keys={"log_level": "debug"})
+    srv.preexec_fn = limit_nofile(4096, 4096)
+    srv.start()
+    pid = srv.proc.pid
+    path = str(srv.data_dir / "control.sock")
+    wait_for(lambda: os.path.exists(path), what="the control socket")
+
+    def events():
+        return [e for e in srv.log_events() if e.get("event", "").startswith("net.accept.")
+                and e.get("listener") == "control socket"]
+
+    def failures(since):
+        return sum(e["event"] == "net.accept.retry" for e in events()[since:])
+
+    held = None
+    for attempt in range(20):
+        before = len(events())
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free_descriptor(pid), 4096))   # none left
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.settimeout(10)
+        try:
+            client.connect(path)
+            client.sendall(b"no-such-request\n")   # answered (with an error) once accepted
+            wait_for(lambda: failures(before) >= 3 or readable(client), timeout=30,
+                     what="three failed accepts or an answer")
+            if failures(before) >= 3 and not readable(client):
+                held = before
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (4096, 4096))
+            assert client.recv(4096).startswith(b"error"), "the waiting client was not served"
+        finally:
+            client.close()
+        if held is not None:
+            break
+    assert held is not None, "the server always had a descriptor free"
+    wait_for(lambda: any(e["event"] == "net.accept.resumed" for e in events()[held:]), what="net.accept.resumed")
+    episode = events()[held:]
+    assert [e["event"] for e in episode if e["event"] != "net.accept.retry"][:2] == ["net.accept.backoff", "net.accept.resumed"], episode
+    assert "Too many open files" in episode[0]["error"], episode
+    resumed = next(e for e in episode if e["event"] == "net.accept.resumed")
+    assert int(resumed["failures"]) >= 3, resumed
+    assert srv.running()
