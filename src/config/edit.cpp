@@ -61,15 +61,8 @@ public:
                     ++p;
                 }
             } else {
-                auto k = key(p, e.path);
-                if (!k) return std::nullopt;
-                p = skip_ws(*k);
-                if (p >= t_.size() || t_[p] != '=') return std::nullopt;
-                p = skip_ws(p + 1);
-                e.value_begin = p;
-                auto v = value(p);
+                auto v = key_value(p, e);
                 if (!v) return std::nullopt;
-                e.value_end = *v;
                 p = *v;
             }
             p = skip_ws(p);
@@ -82,6 +75,21 @@ public:
             out.push_back(std::move(e));
         }
         return out;
+    }
+
+    // `key = value` at `p` (a line of a table or an entry of an inline table): fills the
+    // entry's path, value_begin and value_end; the offset just after the value.
+    std::optional<std::size_t> key_value(std::size_t p, Entry& e) {
+        auto k = key(p, e.path);
+        if (!k) return std::nullopt;
+        p = skip_ws(*k);
+        if (p >= t_.size() || t_[p] != '=') return std::nullopt;
+        p = skip_ws(p + 1);
+        e.value_begin = p;
+        auto v = value(p);
+        if (!v) return std::nullopt;
+        e.value_end = *v;
+        return v;
     }
 
     // An inline table's entries ({ a = 1, b.c = 2 }), `p` at '{'. Fills `close` with the
@@ -97,15 +105,9 @@ public:
         for (;;) {
             Entry e;
             e.line_begin = p;
-            auto k = key(p, e.path);
-            if (!k) return std::nullopt;
-            p = skip_ws(*k);
-            if (p >= t_.size() || t_[p] != '=') return std::nullopt;
-            p = skip_ws(p + 1);
-            e.value_begin = p;
-            auto v = value(p);
+            auto v = key_value(p, e);
             if (!v) return std::nullopt;
-            e.value_end = e.end = *v;
+            e.end = *v;
             out.push_back(std::move(e));
             p = skip_ws(*v);
             if (p >= t_.size()) return std::nullopt;
