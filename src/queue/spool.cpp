@@ -186,7 +186,8 @@ void Spool::replay_journals() {
             log::error("spool.journal.restore_failed", {{"id", id}, {"error", w.error().message}});
             continue;
         }
-        log::warn("spool.journal.restored", {{"id", id}, {"bytes", bytes.size()}});
+        // Normal after a crash: a message in flight had its file written lazily (spool.hpp).
+        log::info("spool.journal.restored", {{"id", id}, {"bytes", bytes.size()}});
         ++restored;
     }
     log::info("spool.journal.replayed", {{"records", jc.records}, {"restored", restored}, {"removed", removed}, {"torn_tail", jc.torn ? "yes" : "no"}});
@@ -241,8 +242,22 @@ void Spool::checkpoint() {
         active_ = 1 - active_;   // new records go to the other journal from now on
     }
     int jfd = journal_fd_[old];
-    // Every file whose copy is in `old` was written before its record: one syncfs makes
-    // them durable, and the journal's copies are no longer needed.
+    // Every message with a copy in `old` has its file written now (or was removed): the
+    // ones still in memory are written first (each entered the map before its record
+    // reached a journal). Then one syncfs makes the files durable, and the journal's
+    // copies are no longer needed.
+    std::vector<std::string> ids;
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        ids.reserve(unwritten_.size());
+        for (const auto& [id, u] : unwritten_) ids.push_back(id);
+    }
+    for (const std::string& id : ids) {
+        if (auto w = settle(id); !w) {
+            log::error("spool.checkpoint.failed", {{"qid", id}, {"error", w.error().message}, {"action", "journal kept; retried"}});
+            return;
+        }
+    }
     if (::syncfs(dir_fd_) != 0) {
         log::error("spool.checkpoint.failed", {{"error", std::strerror(errno)}, {"action", "journal kept; retried"}});
         return;
@@ -280,8 +295,17 @@ void Spool::flush_loop() {
             else if (jfd[0] < 0 || jfd[0] == p.fd) jfd[0] = p.fd;
             else jfd[1] = p.fd;
         }
-        for (int i = 0; i < 2; ++i)
-            if (jfd[i] >= 0 && ::fdatasync(jfd[i]) != 0) jerr[i] = errno;
+        for (int i = 0; i < 2; ++i) {
+            if (jfd[i] < 0) continue;
+            if (::fdatasync(jfd[i]) != 0) {
+                jerr[i] = errno;
+                continue;
+            }
+            // A journal unlinked under us (the spool directory removed) syncs fine but
+            // vouches for nothing: those messages are refused, not acknowledged.
+            struct stat st{};
+            if (::fstat(jfd[i], &st) == 0 && st.st_nlink == 0) jerr[i] = ENOENT;
+        }
         // Files: one syncfs covers every file of the batch, their directory entries included.
         int err = files ? (::syncfs(dir_fd_) == 0 ? 0 : errno) : 0;
         for (Pending& p : batch) {
@@ -313,6 +337,17 @@ asio::awaitable<int> Spool::wait_durable(int fd, bool journal) {
 asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_view head, std::string_view body,
                                                    std::string_view records, std::function<void()> copied) {
     const auto started = std::chrono::steady_clock::now();
+    env.size = head.size() + body.size();
+    std::string principal = env.principal.empty() ? std::string() : encode_principal(env);
+    // The header is a few hundred bytes; the bound on unwritten bytes is a soft one.
+    const std::size_t rough = env.size + principal.size() + records.size() + 4096;
+    bool lazy = rough <= kJournalMax;
+    if (lazy) {
+        std::lock_guard lock(unwritten_mutex_);
+        lazy = unwritten_bytes_ + rough <= kUnwrittenMax;
+    }
+    if (lazy) co_return co_await commit_lazy(std::move(env), head, body, principal, records, std::move(copied), started);
+
     int fd = -1;
     std::filesystem::path path;
     for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
@@ -322,9 +357,7 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
         if (fd < 0 && errno != EEXIST) co_return errno_error(errno, "create " + path.string());
     }
     if (fd < 0) co_return Error{EEXIST, "no free queue id in " + dir_.string()};
-    env.size = head.size() + body.size();
     std::string header = encode_header(env);
-    std::string principal = env.principal.empty() ? std::string() : encode_principal(env);
     std::vector<iovec> parts{iov_of(header), iov_of(head), iov_of(body), iov_of(kEndRecord), iov_of(principal), iov_of(records)};
     std::size_t total = 0;
     for (const iovec& v : parts) total += v.iov_len;
@@ -356,9 +389,111 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
         ::unlink(path.c_str());
         co_return !w ? w.error() : errno_error(err, "sync " + path.string());
     }
+    observe_commit(started);
+    co_return env.id;
+}
+
+asio::awaitable<Result<std::string>> Spool::commit_lazy(Envelope env, std::string_view head, std::string_view body,
+                                                        std::string_view principal, std::string_view records,
+                                                        std::function<void()> copied,
+                                                        std::chrono::steady_clock::time_point started) {
+    // A fresh id names no file (a message from before a restart may still have one) and
+    // no message in memory; the check and the insertion happen under one lock below.
+    bool fresh = false;
+    for (int attempt = 0; attempt < 100 && !fresh; ++attempt) {
+        if (env.id.empty() || attempt > 0) env.id = new_queue_id();
+        fresh = ::faccessat(dir_fd_, env.id.c_str(), F_OK, 0) != 0 && errno == ENOENT;
+    }
+    Unwritten u;
+    std::string header = encode_header(env);
+    u.message_offset = header.size();
+    u.message_size = env.size;
+    u.bytes.reserve(header.size() + env.size + kEndRecord.size() + principal.size() + records.size());
+    u.bytes.append(header).append(head).append(body).append(kEndRecord).append(principal).append(records);
+    if (copied) copied();   // `body` is not read again
+    const std::size_t total = u.bytes.size();
+    std::string open_record = "J " + env.id + " " + std::to_string(total) + "\n";
+    iovec rec[3] = {iov_of(open_record), iov_of(u.bytes), iov_of("\n")};
+    int jfd;
+    {
+        // The entry is in the map before its record is in a journal: a checkpoint that
+        // switches journals after the append finds the entry and writes its file. The
+        // lock is held over the append, so that no checkpoint writes and drops the entry
+        // while the append still reads its bytes.
+        std::lock_guard lock(unwritten_mutex_);
+        auto [it, inserted] = fresh ? unwritten_.try_emplace(env.id, std::move(u)) : std::pair{unwritten_.end(), false};
+        if (!inserted) co_return Error{EEXIST, "no free queue id in " + dir_.string()};
+        unwritten_bytes_ += total;
+        rec[1] = iov_of(it->second.bytes);
+        jfd = journal_append(rec, 3, open_record.size() + total + 1);
+    }
+    int err;
+    if (jfd >= 0) {
+        err = co_await wait_durable(jfd, true);
+        if (err != 0) {
+            // Answered 452: a replay must not bring it back (the client sends it again).
+            std::string rm = "RM " + env.id + "\n";
+            iovec v = iov_of(rm);
+            journal_append(&v, 1, rm.size());
+        }
+    } else {
+        // The journal did not take it (a full disk, say): the file, synced as a file.
+        auto fd = write_unwritten(env.id);
+        err = !fd ? (fd.error().code ? fd.error().code : EIO) : *fd < 0 ? ENOENT : co_await wait_durable(*fd);
+        if (fd && *fd >= 0) ::close(*fd);
+    }
+    if (err != 0) {
+        forget(env.id);
+        co_return errno_error(err, "sync " + (dir_ / env.id).string());
+    }
+    observe_commit(started);
+    co_return env.id;
+}
+
+void Spool::observe_commit(std::chrono::steady_clock::time_point started) {
     static metrics::Histogram& commit_seconds = metrics::catalog().spool_commit_seconds.with({});
     commit_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    co_return env.id;
+}
+
+Result<int> Spool::write_unwritten(const std::string& id) {
+    std::lock_guard lock(unwritten_mutex_);
+    auto it = unwritten_.find(id);
+    if (it == unwritten_.end()) return -1;
+    std::filesystem::path path = dir_ / id;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return errno_error(errno, "create " + path.string());
+    Result<Ok> w = writev_all(fd, {iov_of(it->second.bytes)});
+    if (!w) {
+        // The journal still holds it; the next checkpoint or a replay tries again.
+        ::close(fd);
+        ::unlink(path.c_str());
+        return w.error();
+    }
+    const Unwritten& u = it->second;
+    cache_put(id, std::string_view(u.bytes).substr(0, u.message_offset + u.message_size).substr(u.message_offset), {});
+    unwritten_bytes_ -= u.bytes.size();
+    unwritten_.erase(it);
+    return fd;
+}
+
+Result<Ok> Spool::settle(const std::string& id) {
+    auto fd = write_unwritten(id);
+    if (!fd) return fd.error();
+    if (*fd >= 0) ::close(*fd);
+    return Ok{};
+}
+
+void Spool::forget(const std::string& id) {
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        auto it = unwritten_.find(id);
+        if (it != unwritten_.end()) {
+            unwritten_bytes_ -= it->second.bytes.size();
+            unwritten_.erase(it);
+            return;
+        }
+    }
+    ::unlink((dir_ / id).c_str());
 }
 
 asio::awaitable<Result<Ok>> Spool::mark_done(const std::string& id, std::vector<std::size_t> indices) {
@@ -368,6 +503,7 @@ asio::awaitable<Result<Ok>> Spool::mark_done(const std::string& id, std::vector<
 }
 
 asio::awaitable<Result<Ok>> Spool::append(const std::string& id, std::string records) {
+    if (auto settled = settle(id); !settled) co_return settled.error();
     std::filesystem::path path = dir_ / id;
     int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) co_return errno_error(errno, "open " + path.string());
@@ -435,6 +571,11 @@ void Spool::cache_drop(const std::string& id) {
 
 Result<std::string> Spool::read_message(const std::string& id) const {
     {
+        std::lock_guard lock(unwritten_mutex_);
+        if (auto it = unwritten_.find(id); it != unwritten_.end())
+            return it->second.bytes.substr(it->second.message_offset, it->second.message_size);
+    }
+    {
         std::lock_guard lock(cache_mutex_);
         for (auto it = cache_.rbegin(); it != cache_.rend(); ++it)
             if (it->first == id) return it->second;
@@ -447,6 +588,14 @@ Result<std::string> Spool::read_message(const std::string& id) const {
 }
 
 Result<Envelope> Spool::read_envelope(const std::string& id) const {
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        if (auto it = unwritten_.find(id); it != unwritten_.end()) {
+            auto parsed = parse_spool_file(it->second.bytes);
+            if (!parsed) return Error{0, "queued message " + id + " is malformed"};
+            return std::move(parsed->envelope);
+        }
+    }
     auto content = read_file(dir_ / id);
     if (!content) return content.error();
     auto parsed = parse_spool_file(*content);
@@ -462,7 +611,7 @@ void Spool::remove(const std::string& id) {
     std::string record = "RM " + id + "\n";
     iovec v = iov_of(record);
     journal_append(&v, 1, record.size());
-    ::unlink((dir_ / id).c_str());
+    forget(id);
     cache_drop(id);
 }
 

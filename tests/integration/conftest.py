@@ -465,6 +465,35 @@ class Rampart:
     def spool_count(self):
         return len(self.spool_files())
 
+    def queued_ids(self):
+        """Ids the spool holds on disk: a file, or (a message in flight, whose file is written
+        lazily: src/queue/spool.hpp) a copy in the write-ahead journal not followed by an RM
+        record. What a restart would recover; read after a stop or a kill."""
+        ids = {f.name for f in self.spool_files()}
+        journalled, removed = set(), set()
+        for j in ("0", "1"):
+            p = self.data_dir / "spool" / "journal" / j
+            data = p.read_bytes() if p.is_file() else b""
+            pos = 0
+            while pos < len(data):
+                nl = data.find(b"\n", pos)
+                if nl < 0:
+                    break
+                line = data[pos:nl].decode("ascii", "replace")
+                if line.startswith("RM "):
+                    removed.add(line[3:])
+                    pos = nl + 1
+                    continue
+                parts = line.split(" ")
+                if len(parts) != 3 or parts[0] != "J" or not parts[2].isdigit():
+                    break
+                end = nl + 1 + int(parts[2])
+                if end >= len(data) or data[end:end + 1] != b"\n":
+                    break  # cut short by the kill: never acknowledged
+                journalled.add(parts[1])
+                pos = end + 1
+        return ids | (journalled - removed)
+
     def log_lines(self):
         try:
             return self.log_path.read_text(errors="replace").splitlines()

@@ -15,7 +15,7 @@ from conftest import DOMAIN
 def small_fs(tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mnt)],
                        capture_output=True, text=True, timeout=10)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
@@ -23,14 +23,17 @@ def small_fs(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=10)
 
 
-# ~1 MiB does not fit while it arrives (the incoming file fills the disk); ~300 KiB arrives,
-# but its copy into the spool file does not fit next to it (the commit fails).
-@pytest.mark.parametrize("lines,event", [(1024, "spool.incoming.failed"), (300, "spool.commit.failed")])
+# ~2 MiB does not fit while it arrives (the incoming file fills the disk); ~1.1 MiB arrives,
+# but its copy into the spool file does not fit next to it (the commit fails). A message up
+# to 1 MiB (Spool::kJournalMax) needs only one copy on disk once it has arrived (the
+# journal's; its file is written lazily), so the failing commit needs a larger one; the
+# journal's own failure path is in tests/unit/queue/spool_test.cpp.
+@pytest.mark.parametrize("lines,event", [(2048, "spool.incoming.failed"), (1100, "spool.commit.failed")])
 def test_disk_full_is_452_and_nothing_is_kept(rampart_factory, small_fs, lines, event):
     # Back pressure off: this is about the commit path itself; a sample taken while the
     # big message fills the disk would (rightly) refuse the next MAIL FROM for a second.
     # Tracking off: the sizes above are measured for the spool alone, and the tracking
-    # store's pages and WAL would take their share of the 512 KiB.
+    # store's pages and WAL would take their share of the 1.5 MiB.
     srv = rampart_factory(data_dir=small_fs / "data", limits={"max_message_size": "4MiB", "max_line_length": 0},
                           extra_config="[back_pressure]\nenabled = false\n\n[tracking]\nenabled = false\n")
     big = "Subject: big\r\n\r\n" + ("x" * 998 + "\r\n") * lines

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -250,12 +252,21 @@ TEST(Spool, CreateFailureIsReportedNotAcknowledged) {
     ASSERT_TRUE(spool.open().ok());
     std::filesystem::remove_all(dir.path() / "spool");
     std::ofstream(dir.path() / "spool") << "not a directory";   // ENOTDIR, for root too
+    // A small message (journalled, its file written lazily): the journal it would be
+    // acknowledged by was unlinked with the directory.
     asio::io_context io;
     auto fut = asio::co_spawn(io, spool.commit(sample(), "", "x"), asio::use_future);
     io.run();
     auto r = fut.get();
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, ENOTDIR);
+    EXPECT_EQ(r.error().code, ENOENT);
+    // A message over the journal's bound: its file cannot be created.
+    asio::io_context io2;
+    auto fut2 = asio::co_spawn(io2, spool.commit(sample(), "", std::string(Spool::kJournalMax + 1, 'x')), asio::use_future);
+    io2.run();
+    auto r2 = fut2.get();
+    ASSERT_FALSE(r2.ok());
+    EXPECT_EQ(r2.error().code, ENOTDIR);
 }
 
 TEST(SpoolFormat, StateRecordsRoundTrip) {
@@ -363,8 +374,11 @@ TEST(SpoolJournal, CommitWritesTheMessageToTheJournal) {
         Envelope e = sample();
         e.id.clear();
         std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
-        std::string file = slurp(dir.path() / id);
+        // Only the journal and memory hold it: no file until it has to wait.
+        EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
         std::string j = slurp(dir.path() / "journal" / "0") + slurp(dir.path() / "journal" / "1");
+        ASSERT_TRUE(spool.settle(id).ok());
+        std::string file = slurp(dir.path() / id);
         seen = j.find(journal_record(id, file)) != std::string::npos;
     }
     EXPECT_TRUE(seen);
@@ -379,6 +393,7 @@ TEST(SpoolJournal, ReplayRestoresAFileLostInACrash) {
         Envelope e = sample();
         e.id.clear();
         id = commit(spool, e, "Received: x\r\n", "body\r\n");
+        ASSERT_TRUE(spool.settle(id).ok());
         bytes = slurp(dir.path() / id);
     }
     // The power failed after the journal's fdatasync, before the file reached the disk:
@@ -408,6 +423,7 @@ TEST(SpoolJournal, RemovedMessagesStayRemoved) {
         Envelope e = sample();
         e.id.clear();
         id = commit(spool, e, "", "m\r\n");
+        ASSERT_TRUE(spool.settle(id).ok());
         bytes = slurp(dir.path() / id);
         spool.remove(id);
         EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
@@ -439,6 +455,7 @@ TEST(SpoolJournal, ATornTailIsIgnoredAndGarbageNeverCrashes) {
         Envelope e = sample();
         e.id = "AAAA";
         ASSERT_EQ(commit(spool, e, "", "m\r\n"), "AAAA");
+        ASSERT_TRUE(spool.settle("AAAA").ok());
         bytes = slurp(dir.path() / "AAAA");
         std::filesystem::remove(dir.path() / "AAAA");
     }
@@ -476,6 +493,7 @@ TEST(SpoolCache, RecentMessagesAreReadFromMemoryAndRemovalForgetsThem) {
     std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
     // The file is gone (say, an operator removed it): the message still comes from memory,
     // byte for byte what the file held.
+    ASSERT_TRUE(spool.settle(id).ok());
     std::string file = slurp(dir.path() / id);
     std::filesystem::remove(dir.path() / id);
     auto msg = spool.read_message(id);
@@ -489,6 +507,123 @@ TEST(SpoolCache, RecentMessagesAreReadFromMemoryAndRemovalForgetsThem) {
     big.id.clear();
     std::string large(100 * 1024, 'b');
     std::string bid = commit(spool, big, "", large);
+    ASSERT_TRUE(spool.settle(bid).ok());
     std::filesystem::remove(dir.path() / bid);
     EXPECT_FALSE(spool.read_message(bid).ok());
+}
+
+// Lazy files (spool.hpp): a message delivered before it has to wait never gets a file;
+// one that waits gets it from append(); a checkpoint writes every one still in memory.
+TEST(SpoolLazyFiles, DeliveredMessagesNeverTouchTheDirectory) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = sample();
+    e.id.clear();
+    std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
+    auto msg = spool.read_message(id);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(*msg, "Received: x\r\nbody\r\n");
+    auto env = spool.read_envelope(id);
+    ASSERT_TRUE(env.ok());
+    EXPECT_EQ(env->sender, e.sender);
+    EXPECT_EQ(env->recipients.size(), 2u);
+    spool.remove(id);
+    EXPECT_FALSE(spool.read_message(id).ok());
+    spool.checkpoint();   // nothing left to write: still no file
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
+    EXPECT_TRUE(spool.recover().empty());
+}
+
+TEST(SpoolLazyFiles, AWaitingMessageGetsItsFileAndTheCheckpointWritesTheRest) {
+    TempDir dir;
+    std::string waiting, inflight;
+    {
+        Spool spool(dir.path());
+        ASSERT_TRUE(spool.open().ok());
+        Envelope e = sample();
+        e.id.clear();
+        waiting = commit(spool, e, "", "w\r\n");
+        inflight = commit(spool, e, "", "i\r\n");
+        asio::io_context io;
+        auto fut = asio::co_spawn(io, spool.mark_done(waiting, {0}), asio::use_future);   // append(): the file first
+        io.run();
+        ASSERT_TRUE(fut.get().ok());
+        EXPECT_TRUE(std::filesystem::exists(dir.path() / waiting));
+        EXPECT_FALSE(std::filesystem::exists(dir.path() / inflight));
+        spool.checkpoint();
+        EXPECT_TRUE(std::filesystem::exists(dir.path() / inflight));
+        // The checkpoint emptied the journals: the files vouch for both now.
+        EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "0"), 0u);
+        EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "1"), 0u);
+    }
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    auto recovered = spool.recover();
+    ASSERT_EQ(recovered.size(), 2u);
+    for (const Envelope& r : recovered) {
+        if (r.id == waiting) {
+            EXPECT_TRUE(r.recipients[0].done);
+        } else {
+            EXPECT_EQ(r.id, inflight);
+            EXPECT_FALSE(r.recipients[0].done);
+        }
+    }
+}
+
+TEST(SpoolLazyFiles, ACrashBeforeAnyFileLosesNothing) {
+    TempDir dir, copy;
+    std::string kept, gone;
+    {
+        Spool spool(dir.path());
+        ASSERT_TRUE(spool.open().ok());
+        Envelope e = sample();
+        e.id.clear();
+        kept = commit(spool, e, "Received: x\r\n", "kept\r\n");
+        gone = commit(spool, e, "", "gone\r\n");
+        spool.remove(gone);
+        // kill -9 now: only the journals are on disk (the destructor's checkpoint below
+        // writes files, so the state is taken here).
+        for (const char* j : {"0", "1"}) {
+            std::filesystem::create_directories(copy.path() / "journal");
+            std::filesystem::copy_file(dir.path() / "journal" / j, copy.path() / "journal" / j);
+        }
+        EXPECT_FALSE(std::filesystem::exists(dir.path() / kept));
+    }
+    Spool spool(copy.path());
+    ASSERT_TRUE(spool.open().ok());
+    auto recovered = spool.recover();
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_EQ(recovered[0].id, kept);
+    auto msg = spool.read_message(kept);
+    ASSERT_TRUE(msg.ok());
+    EXPECT_EQ(*msg, "Received: x\r\nkept\r\n");
+    EXPECT_FALSE(std::filesystem::exists(copy.path() / gone));
+}
+
+// remove() racing the checkpoint's writing must never leave a file behind (a file written
+// after the removal would be delivered again after a restart).
+TEST(SpoolLazyFiles, RemovalRacingTheCheckpointLeavesNoFile) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    std::atomic<bool> stop{false};
+    std::thread checkpoints([&] {
+        while (!stop) spool.checkpoint();
+    });
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::string> ids;
+        for (int i = 0; i < 20; ++i) {
+            Envelope e = sample();
+            e.id.clear();
+            ids.push_back(commit(spool, e, "", "r\r\n"));
+        }
+        for (const std::string& id : ids) spool.remove(id);
+    }
+    stop = true;
+    checkpoints.join();
+    for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+        EXPECT_FALSE(f.is_regular_file()) << f.path();
+    EXPECT_TRUE(spool.recover().empty());
 }
