@@ -102,6 +102,10 @@ void parse_journal(std::string_view j, JournalContent& out) {
 
 }  // namespace
 
+bool is_queue_id(std::string_view id) {
+    return id.size() == 18 && std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
 std::string new_queue_id() {
     static std::atomic<std::uint32_t> counter{0};
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -147,6 +151,11 @@ Result<Ok> Spool::open() {
         journal_bytes_[i] = file_size(journal_fd_[i]);
     }
     replay_journals();
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ignored)) {
+        std::string name = entry.path().filename().string();
+        if (is_queue_id(name) && name > newest_at_open_) newest_at_open_ = std::move(name);
+    }
     flusher_ = std::thread([this] { flush_loop(); });
     checkpointer_ = std::thread([this] { checkpoint_loop(); });
     return Ok{};
@@ -246,17 +255,9 @@ void Spool::checkpoint() {
     // ones still in memory are written first (each entered the map before its record
     // reached a journal). Then one syncfs makes the files durable, and the journal's
     // copies are no longer needed.
-    std::vector<std::string> ids;
-    {
-        std::lock_guard lock(unwritten_mutex_);
-        ids.reserve(unwritten_.size());
-        for (const auto& [id, u] : unwritten_) ids.push_back(id);
-    }
-    for (const std::string& id : ids) {
-        if (auto w = settle(id); !w) {
-            log::error("spool.checkpoint.failed", {{"qid", id}, {"error", w.error().message}, {"action", "journal kept; retried"}});
-            return;
-        }
+    if (auto w = settle_all(); !w) {
+        log::error("spool.checkpoint.failed", {{"error", w.error().message}, {"action", "journal kept; retried"}});
+        return;
     }
     if (::syncfs(dir_fd_) != 0) {
         log::error("spool.checkpoint.failed", {{"error", std::strerror(errno)}, {"action", "journal kept; retried"}});
@@ -399,10 +400,14 @@ asio::awaitable<Result<std::string>> Spool::commit_lazy(Envelope env, std::strin
                                                         std::chrono::steady_clock::time_point started) {
     // A fresh id names no file (a message from before a restart may still have one) and
     // no message in memory; the check and the insertion happen under one lock below.
+    // new_queue_id()'s ids grow with time: one above every id the directory held at open()
+    // names no file (files created since are ours, and ours are unique), so only an id
+    // from elsewhere (or after the clock went back) costs a look at the directory.
     bool fresh = false;
     for (int attempt = 0; attempt < 100 && !fresh; ++attempt) {
         if (env.id.empty() || attempt > 0) env.id = new_queue_id();
-        fresh = ::faccessat(dir_fd_, env.id.c_str(), F_OK, 0) != 0 && errno == ENOENT;
+        fresh = (is_queue_id(env.id) && env.id > newest_at_open_) ||
+                (::faccessat(dir_fd_, env.id.c_str(), F_OK, 0) != 0 && errno == ENOENT);
     }
     Unwritten u;
     std::string header = encode_header(env);
@@ -476,6 +481,18 @@ Result<int> Spool::write_unwritten(const std::string& id) {
     return fd;
 }
 
+Result<Ok> Spool::settle_all() {
+    std::vector<std::string> ids;
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        ids.reserve(unwritten_.size());
+        for (const auto& [id, u] : unwritten_) ids.push_back(id);
+    }
+    for (const std::string& id : ids)
+        if (auto w = settle(id); !w) return Error{w.error().code, id + ": " + w.error().message};
+    return Ok{};
+}
+
 Result<Ok> Spool::settle(const std::string& id) {
     auto fd = write_unwritten(id);
     if (!fd) return fd.error();
@@ -518,6 +535,9 @@ asio::awaitable<Result<Ok>> Spool::append(const std::string& id, std::string rec
 std::vector<Envelope> Spool::recover() {
     std::vector<Envelope> out;
     std::error_code ec;
+    // On a running spool, what only memory and the journal hold is written first, so that
+    // the listing below sees it too (at start-up there is nothing: open() replayed).
+    if (auto w = settle_all(); !w) log::error("spool.recover.settle_failed", {{"error", w.error().message}});
     // Messages that were arriving when the server stopped were never acknowledged.
     if (IncomingDebris d = remove_incoming_debris(incoming_dir()); d.files > 0)
         log::warn("spool.recover.incoming", {{"dir", incoming_dir().string()}, {"files", d.files}, {"bytes", d.bytes}});

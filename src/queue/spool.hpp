@@ -83,6 +83,9 @@ public:
     // comment); nothing to do if the file exists or the message is unknown. Not synced:
     // the journal still vouches for it until the next checkpoint.
     Result<Ok> settle(const std::string& id);
+    // settle() for every message that memory and the journal alone hold (the checkpoint
+    // and recover() use it; so do tests that look at the directory).
+    Result<Ok> settle_all();
 
     // Every complete message in the spool; incomplete files are removed (and logged).
     // Replays the journal first (see the header comment).
@@ -138,6 +141,7 @@ private:
         std::size_t message_offset = 0;
         std::size_t message_size = 0;
     };
+    std::string newest_at_open_;   // the highest new_queue_id()-style file name at open()
     mutable std::mutex unwritten_mutex_;
     std::unordered_map<std::string, Unwritten> unwritten_;
     std::size_t unwritten_bytes_ = 0;
@@ -172,6 +176,10 @@ private:
     std::thread checkpointer_;
 };
 
+// 13 hex digits of microseconds and 5 of a counter: ids grow with time, and are unique
+// within the process.
 std::string new_queue_id();
+// True for a name of new_queue_id()'s form.
+bool is_queue_id(std::string_view id);
 
 }  // namespace rampart::queue

@@ -627,3 +627,27 @@ TEST(SpoolLazyFiles, RemovalRacingTheCheckpointLeavesNoFile) {
         EXPECT_FALSE(f.is_regular_file()) << f.path();
     EXPECT_TRUE(spool.recover().empty());
 }
+
+// A message's id never names a file that is already there, whatever the clock says: a
+// file from a previous run with a "later" id (the clock went back since) is not taken over.
+TEST(SpoolLazyFiles, AnIdTakenByAnOlderFileIsNotReused) {
+    TempDir dir;
+    const std::string future = "FFFFFFFFFFFFF00000";
+    ASSERT_TRUE(is_queue_id(future));
+    std::filesystem::create_directories(dir.path());
+    std::ofstream(dir.path() / future) << "someone else's";
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = sample();
+    e.id = future;
+    std::string id = commit(spool, e, "", "m\r\n");
+    EXPECT_NE(id, future);
+    EXPECT_TRUE(is_queue_id(id));
+    EXPECT_EQ(slurp(dir.path() / future), "someone else's");
+    // And a fresh id is above none of the files' ids here, yet still free.
+    Envelope f = sample();
+    f.id.clear();
+    std::string other = commit(spool, f, "", "m\r\n");
+    EXPECT_NE(other, future);
+    EXPECT_NE(other, id);
+}

@@ -118,6 +118,7 @@ limits = { )" + limits_ + R"( }
         return queued_.size();
     }
     std::size_t spool_files() {
+        EXPECT_TRUE(spool_->settle_all().ok());   // messages in flight have no file yet (queue/spool.hpp)
         std::size_t n = 0;
         for (auto& e : std::filesystem::directory_iterator(dir_ / "spool")) n += e.is_regular_file();  // not incoming/
         return n;
