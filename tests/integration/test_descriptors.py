@@ -360,7 +360,13 @@ def test_control_socket_accept_backs_off_too(rampart_factory):
             break
     assert held is not None, "the server always had a descriptor free"
     wait_for(lambda: any(e["event"] == "net.accept.resumed" for e in events()[held:]), what="net.accept.resumed")
-    episode = events()[held:]
+    # The episode of the failures seen after `held` (its opening event may precede `held`
+    # when an earlier attempt's episode had not ended yet).
+    evs = events()
+    first_retry = next(i for i in range(held, len(evs)) if evs[i]["event"] == "net.accept.retry")
+    starts = [i for i in range(first_retry + 1) if evs[i]["event"] == "net.accept.backoff"]
+    assert starts, evs
+    episode = evs[starts[-1]:]
     assert [e["event"] for e in episode if e["event"] != "net.accept.retry"][:2] == ["net.accept.backoff", "net.accept.resumed"], episode
     assert "Too many open files" in episode[0]["error"], episode
     resumed = next(e for e in episode if e["event"] == "net.accept.resumed")
