@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include <random>
 
@@ -45,11 +47,11 @@ bool is_header_name(std::string_view name) {
 
 std::string new_tracking_id() {
     static constexpr char kHex[] = "0123456789abcdef";
-    // OpenSSL's DRBG, drawn 504 bytes (42 ids) at a time per thread: std::random_device
-    // reads the CPU's RDRAND per call, which a hypervisor can make cost microseconds (5% of
-    // the server's CPU per message here), and each RAND_bytes call has fixed costs too.
-    constexpr std::size_t kId = 12;
-    thread_local unsigned char pool[42 * kId];
+    // OpenSSL's DRBG, drawn 504 bytes at a time per thread: std::random_device reads the
+    // CPU's RDRAND per call, which a hypervisor can make cost microseconds (5% of the
+    // server's CPU per message here), and each RAND_bytes call has fixed costs too.
+    constexpr std::size_t kRandomBytes = 7;   // 13 hex digits used: 52 bits
+    thread_local unsigned char pool[72 * kRandomBytes];
     thread_local std::size_t used = sizeof pool;
     if (used == sizeof pool) {
         if (RAND_bytes(pool, sizeof pool) != 1) {   // not seen in practice; the id must still be unique
@@ -58,14 +60,14 @@ std::string new_tracking_id() {
         }
         used = 0;
     }
+    std::string out(kNewIdLength, '0');
+    auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    for (int i = 10; i >= 0; --i, ms >>= 4) out[static_cast<std::size_t>(i)] = kHex[ms & 0xf];
     const unsigned char* raw = pool + used;
-    std::string out(2 * kId, '0');
-    for (std::size_t i = 0; i < kId; ++i) {
-        out[2 * i] = kHex[raw[i] >> 4];
-        out[2 * i + 1] = kHex[raw[i] & 0xf];
-    }
-    std::fill_n(pool + used, kId, 0);   // each draw serves once
-    used += kId;
+    for (std::size_t i = 0; i < 13; ++i) out[11 + i] = kHex[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+    std::fill_n(pool + used, kRandomBytes, 0);   // each draw serves once
+    used += kRandomBytes;
     return out;
 }
 

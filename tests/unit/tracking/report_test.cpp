@@ -1,5 +1,9 @@
 #include "tracking/report.hpp"
 
+#include <chrono>
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "tracking/recorder.hpp"
@@ -65,6 +69,23 @@ TEST(TrackingRecorder, LogFieldsBecomeColumns) {
     EXPECT_FALSE(to_event("filter.verdict", {{"verdict", "continue"}, {"tracking_id", "t1"}}, 0));
     EXPECT_TRUE(to_event("filter.verdict", {{"verdict", "refuse"}, {"tracking_id", "t1"}}, 0));
     EXPECT_FALSE(to_event("smtp.transaction", {{"qid", "-"}}, 0));   // nothing to file it under
+}
+
+// Ids lead with the time (the store's indexes append at their right edge) and stay unique
+// within one millisecond; the pool of random bytes is refilled without repeating itself.
+TEST(TrackingId, NewIdsGrowWithTimeAndNeverRepeat) {
+    std::set<std::string> seen;
+    std::string prev;
+    for (int i = 0; i < 5000; ++i) {
+        std::string id = new_tracking_id();
+        ASSERT_EQ(id.size(), kNewIdLength);
+        ASSERT_TRUE(seen.insert(id).second) << id;
+        if (!prev.empty()) EXPECT_LE(prev.substr(0, 11), id.substr(0, 11));
+        prev = id;
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_LE(std::stoll(prev.substr(0, 11), nullptr, 16), ms);
+    EXPECT_GT(std::stoll(prev.substr(0, 11), nullptr, 16), ms - 60000);
 }
 
 TEST(TrackingId, HeaderReadAndValidated) {
