@@ -118,9 +118,17 @@ private:
     void flush_loop();
     void checkpoint_loop();
     asio::awaitable<int> wait_durable(int fd, bool journal = false);
-    // Appends one record to the active journal; returns its descriptor (-1 on error).
-    int journal_append(const struct iovec* iov, int n, std::size_t bytes);
-    void replay_journals();
+    // Appends one record to the active journal (spool.cpp: format 2): `fields` ("J <id>
+    // <length>" or "RM <id>"), the generation and the crc of `payload` (whose own crc is
+    // `payload_crc`) then of the line; a copy's bytes and their "\n" follow. Returns the
+    // journal's descriptor (-1 on error).
+    int journal_append(std::string_view fields, const struct iovec* payload, int n, std::uint32_t payload_crc, bool copy);
+    int journal_copy(const std::string& id, const struct iovec* parts, int n, std::size_t total);
+    void journal_removal(const std::string& id);
+    // Replays both journals, makes what they vouched for durable, empties them.
+    Result<Ok> replay_journals();
+    // Empties journal i: a header with the next generation, synced.
+    Result<Ok> reset_journal(int i);
     // Drops the message's unwritten bytes, or unlinks its file if it was written.
     void forget(const std::string& id);
     // commit() of a message whose file is written lazily (see the header comment).
@@ -158,7 +166,15 @@ private:
     std::mutex journal_mutex_;           // active_, journal_bytes_ and appends
     int journal_fd_[2] = {-1, -1};
     int active_ = 0;
-    std::uint64_t journal_bytes_[2] = {0, 0};
+    std::uint64_t journal_bytes_[2] = {0, 0};   // record bytes after the header
+    std::uint64_t generation_[2] = {0, 0};
+    std::uint64_t allocated_[2] = {0, 0};       // the file's size: written blocks, records or zeros
+    static constexpr std::uint64_t kGrowMax = 16ull << 20;
+    // Under journal_mutex_: the active journal should get zeroed blocks ahead of its end.
+    bool grow_wanted() const;
+    // Zero-fills the active journal's next stretch (the checkpoint thread, off the
+    // acknowledgement path), then syncs it.
+    void grow_journal();
     std::mutex checkpoint_mutex_;        // one checkpoint at a time
 
     // Messages (head + body) of recent commits up to kCacheEach bytes, at most kCacheTotal

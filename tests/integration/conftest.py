@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -468,27 +469,42 @@ class Rampart:
     def queued_ids(self):
         """Ids the spool holds on disk: a file, or (a message in flight, whose file is written
         lazily: src/queue/spool.hpp) a copy in the write-ahead journal not followed by an RM
-        record. What a restart would recover; read after a stop or a kill."""
+        record (format 2, src/queue/spool.cpp: a generation header, then records with their
+        generation and CRC-32). What a restart would recover; read after a stop or a kill."""
         ids = {f.name for f in self.spool_files()}
         journalled, removed = set(), set()
         for j in ("0", "1"):
             p = self.data_dir / "spool" / "journal" / j
             data = p.read_bytes() if p.is_file() else b""
-            pos = 0
+            if not data.startswith(b"RJ2 ") or len(data) < 21:
+                continue
+            gen = int(data[4:20], 16)
+            pos = 21
             while pos < len(data):
                 nl = data.find(b"\n", pos)
                 if nl < 0:
                     break
                 line = data[pos:nl].decode("ascii", "replace")
-                if line.startswith("RM "):
-                    removed.add(line[3:])
+                fields, _, crc = line.rpartition(" ")
+                parts = fields.split(" ")
+                try:
+                    if int(parts[-1], 16) != gen:
+                        break  # stale bytes of an earlier generation
+                    crc = int(crc, 16)
+                except ValueError:
+                    break
+                if parts[0] == "RM" and len(parts) == 3:
+                    if zlib.crc32(fields.encode()) != crc:
+                        break
+                    removed.add(parts[1])
                     pos = nl + 1
                     continue
-                parts = line.split(" ")
-                if len(parts) != 3 or parts[0] != "J" or not parts[2].isdigit():
+                if parts[0] != "J" or len(parts) != 4 or not parts[2].isdigit():
                     break
                 end = nl + 1 + int(parts[2])
                 if end >= len(data) or data[end:end + 1] != b"\n":
+                    break
+                if zlib.crc32(fields.encode(), zlib.crc32(data[nl + 1:end])) != crc:
                     break  # cut short by the kill: never acknowledged
                 journalled.add(parts[1])
                 pos = end + 1

@@ -9,6 +9,7 @@
 #include <thread>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -16,6 +17,7 @@
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "queue/spool_format.hpp"
 
@@ -379,7 +381,9 @@ TEST(SpoolJournal, CommitWritesTheMessageToTheJournal) {
         std::string j = slurp(dir.path() / "journal" / "0") + slurp(dir.path() / "journal" / "1");
         ASSERT_TRUE(spool.settle(id).ok());
         std::string file = slurp(dir.path() / id);
-        seen = j.find(journal_record(id, file)) != std::string::npos;
+        // Format 2: "J <id> <length> <generation> <crc>\n" + the file's bytes + "\n".
+        std::size_t at = j.find("J " + id + " " + std::to_string(file.size()) + " ");
+        seen = at != std::string::npos && j.find("\n" + file + "\n", at) == j.find('\n', at);
     }
     EXPECT_TRUE(seen);
 }
@@ -409,9 +413,85 @@ TEST(SpoolJournal, ReplayRestoresAFileLostInACrash) {
     auto msg = spool.read_message(id);
     ASSERT_TRUE(msg.ok());
     EXPECT_EQ(*msg, "Received: x\r\nbody\r\n");
-    // The replay emptied the journals (everything is in durable files now).
-    EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "0"), 0u);
-    EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "1"), 0u);
+    // The replay emptied the journals (everything is in durable files now): with the file
+    // gone, nothing brings it back.
+    std::filesystem::remove(dir.path() / id);
+    Spool again(dir.path());
+    ASSERT_TRUE(again.open().ok());
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
+    EXPECT_TRUE(again.recover().empty());
+}
+
+// Emptying a journal does not truncate it (format 2): it gets a header with the next
+// generation, and records of an earlier generation left in the file never come back, even
+// where one starts right after the header. (The record is built here by hand, as
+// spool.cpp's header comment describes it; the same record of the current generation is
+// replayed, which shows it is well formed.)
+TEST(SpoolJournal, RecordsOfAnEarlierGenerationStayDead) {
+    std::string bytes;
+    {
+        TempDir dir;
+        Spool spool(dir.path());
+        ASSERT_TRUE(spool.open().ok());
+        Envelope e = sample();
+        e.id = "GEN1";
+        ASSERT_EQ(commit(spool, e, "", "m\r\n"), "GEN1");
+        ASSERT_TRUE(spool.settle("GEN1").ok());
+        bytes = slurp(dir.path() / "GEN1");
+    }
+    auto record = [&](int gen) {
+        std::string fields = "J GEN1 " + std::to_string(bytes.size()) + " " + std::to_string(gen);
+        uLong crc = crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+        crc = crc32(crc, reinterpret_cast<const Bytef*>(fields.data()), static_cast<uInt>(fields.size()));
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "%08lx", crc);
+        return fields + " " + hex + "\n" + bytes + "\n";
+    };
+    for (int gen : {4, 5}) {
+        TempDir dir;
+        std::filesystem::create_directories(dir.path() / "journal");
+        spit(dir.path() / "journal" / "0", "RJ2 0000000000000005\n" + record(gen));
+        spit(dir.path() / "journal" / "1", "");
+        Spool spool(dir.path());
+        ASSERT_TRUE(spool.open().ok());
+        auto recovered = spool.recover();
+        if (gen == 5) {
+            ASSERT_EQ(recovered.size(), 1u);
+            EXPECT_EQ(slurp(dir.path() / "GEN1"), bytes);
+        } else {
+            EXPECT_TRUE(recovered.empty());
+            EXPECT_FALSE(std::filesystem::exists(dir.path() / "GEN1"));
+        }
+    }
+}
+
+// A record cut short by a crash (its crc does not match) ends the replay; the records
+// before it count.
+TEST(SpoolJournal, ARecordCutShortIsNotReplayed) {
+    TempDir dir, copy;
+    std::string first, second;
+    std::string j;
+    {
+        Spool spool(dir.path());
+        ASSERT_TRUE(spool.open().ok());
+        Envelope e = sample();
+        e.id.clear();
+        first = commit(spool, e, "", "first\r\n");
+        second = commit(spool, e, "", std::string(3000, 's'));
+        j = slurp(dir.path() / "journal" / "0");
+    }
+    std::size_t at = j.find("J " + second + " ");
+    ASSERT_NE(at, std::string::npos);
+    std::string torn = j;
+    torn[at + 2000] ^= 0x20;   // a byte of the second copy (its body) is not what was written
+    std::filesystem::create_directories(copy.path() / "journal");
+    spit(copy.path() / "journal" / "0", torn);
+    spit(copy.path() / "journal" / "1", "");
+    Spool spool(copy.path());
+    ASSERT_TRUE(spool.open().ok());
+    auto recovered = spool.recover();
+    ASSERT_EQ(recovered.size(), 1u);
+    EXPECT_EQ(recovered[0].id, first);
 }
 
 TEST(SpoolJournal, RemovedMessagesStayRemoved) {
@@ -554,9 +634,6 @@ TEST(SpoolLazyFiles, AWaitingMessageGetsItsFileAndTheCheckpointWritesTheRest) {
         EXPECT_FALSE(std::filesystem::exists(dir.path() / inflight));
         spool.checkpoint();
         EXPECT_TRUE(std::filesystem::exists(dir.path() / inflight));
-        // The checkpoint emptied the journals: the files vouch for both now.
-        EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "0"), 0u);
-        EXPECT_EQ(std::filesystem::file_size(dir.path() / "journal" / "1"), 0u);
     }
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
