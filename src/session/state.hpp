@@ -83,7 +83,7 @@ struct SessionState {
         if (facts.principal.kind == policy::Principal::Kind::Server) f.server_principal = facts.principal.text();
         return session::message_size_limit(listener.limits.max_message_size, f);
     }
-    std::string client_text() const { return client.address.text(); }
+    const std::string& client_text() const { return client_address_text; }
     // MAIL starts a message: the session's first keeps the id its connection got (so a
     // connect-stage verdict is filed with it), every later one gets a new id.
     void next_tracking_id() {
@@ -95,6 +95,7 @@ struct SessionState {
     const config::Listener& listener;
     const SessionServices& svc;
     ClientInfo client;
+    std::string client_address_text = client.address.text();   // formatted once: dozens of uses per message
     LineIo io;
     policy::SessionFacts facts;
     std::unique_ptr<filter::ChainRun> chain;   // null: filters off on this listener

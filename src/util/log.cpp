@@ -62,7 +62,39 @@ void append_timestamp(std::string& out) {
 
 }  // namespace
 
-std::string format_value(std::string_view v) {
+namespace {
+std::string escaped_value(std::string_view v);
+
+// format_value() appended to `line`; printable ASCII (nearly every value) takes a path
+// that makes no copy: display_escape() leaves it as it is, apart from the backslash.
+void append_value(std::string& line, std::string_view v) {
+    bool plain = v.size() <= kMaxValue, quote = v.empty();
+    for (char ch : v) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x7f) {
+            plain = false;
+            break;
+        }
+        if (c == ' ' || c == '"' || c == '=' || c == '\\') quote = true;
+    }
+    if (!plain) {
+        line += escaped_value(v);
+        return;
+    }
+    if (!quote) {
+        line += v;
+        return;
+    }
+    line += '"';
+    for (char c : v) {
+        if (c == '\\') line += "\\\\";
+        else if (c == '"') line += "\\\"";
+        else line += c;
+    }
+    line += '"';
+}
+
+std::string escaped_value(std::string_view v) {
     // A peer chooses many values (an EHLO argument, an address, a next hop's reply): one
     // value never makes a line longer than kMaxValue bytes before escaping.
     std::string cut;
@@ -87,6 +119,13 @@ std::string format_value(std::string_view v) {
     out += '"';
     return out;
 }
+}  // namespace
+
+std::string format_value(std::string_view v) {
+    std::string out;
+    append_value(out, v);
+    return out;
+}
 
 namespace {
 thread_local int t_quiet = 0;
@@ -106,7 +145,7 @@ void event(Level level, std::string_view name, std::initializer_list<Field> fiel
     if (Observer* o = g_observer.load(std::memory_order_acquire)) o->on_event(name, fields);
     if (level < g_min.load(std::memory_order_relaxed)) return;
     std::string line;
-    line.reserve(256);
+    line.reserve(512);
     line += "ts=";
     append_timestamp(line);
     line += " level=";
@@ -117,7 +156,7 @@ void event(Level level, std::string_view name, std::initializer_list<Field> fiel
         line += ' ';
         line += f.key;
         line += '=';
-        line += format_value(f.value);
+        append_value(line, f.value);
     }
     line += '\n';
     int fd = g_fd.load();

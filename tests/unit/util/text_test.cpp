@@ -59,6 +59,12 @@ TEST(DisplayEscape, NoRawControlByteSurvivesAnyInput) {
 TEST(LogValue, UsesTheDisplayEscape) {
     using rampart::log::format_value;
     EXPECT_EQ(format_value("plain"), "plain");
+    EXPECT_EQ(format_value(""), "\"\"");
+    // Printable ASCII (the copy-free path) is escaped as the display escape would.
+    EXPECT_EQ(format_value("250 2.0.0 Ok"), "\"250 2.0.0 Ok\"");
+    EXPECT_EQ(format_value("a\\b"), "\"a\\\\b\"");
+    EXPECT_EQ(format_value("k=\"v\""), "\"k=\\\"v\\\"\"");
+    EXPECT_EQ(format_value("a\\b\t"), "\"a\\\\b\\t\"");   // the slow path agrees
     EXPECT_EQ(format_value("a \"b\"\n"), "\"a \\\"b\\\"\\n\"");
     EXPECT_EQ(format_value("x\xE2\x80\xAEy"), "\"x\\u202ey\"");
     EXPECT_EQ(format_value("\xC2\x9B" "2J"), "\"\\u009b2J\"");
