@@ -80,7 +80,9 @@ TEST(TrackingId, NewIdsGrowWithTimeAndNeverRepeat) {
         std::string id = new_tracking_id();
         ASSERT_EQ(id.size(), kNewIdLength);
         ASSERT_TRUE(seen.insert(id).second) << id;
-        if (!prev.empty()) EXPECT_LE(prev.substr(0, 11), id.substr(0, 11));
+        if (!prev.empty()) {
+            EXPECT_LE(prev.substr(0, 11), id.substr(0, 11));
+        }
         prev = id;
     }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
