@@ -236,7 +236,8 @@ TEST(SpoolDeathTest, WriteFailureIsReportedNotAcknowledged) {
         lim.rlim_cur = 64;
         if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) std::_Exit(3);
         asio::io_context io;
-        auto fut = asio::co_spawn(io, spool.commit(sample(), "", std::string(4096, 'x')), asio::use_future);
+        const std::string body(4096, 'x');   // outlives the coroutine, which only holds a view
+        auto fut = asio::co_spawn(io, spool.commit(sample(), "", body), asio::use_future);
         io.run();
         auto r = fut.get();
         if (r.ok()) std::_Exit(1);
@@ -264,7 +265,8 @@ TEST(Spool, CreateFailureIsReportedNotAcknowledged) {
     EXPECT_EQ(r.error().code, ENOENT);
     // A message over the journal's bound: its file cannot be created.
     asio::io_context io2;
-    auto fut2 = asio::co_spawn(io2, spool.commit(sample(), "", std::string(Spool::kJournalMax + 1, 'x')), asio::use_future);
+    const std::string large(Spool::kJournalMax + 1, 'x');   // outlives the coroutine, which only holds a view
+    auto fut2 = asio::co_spawn(io2, spool.commit(sample(), "", large), asio::use_future);
     io2.run();
     auto r2 = fut2.get();
     ASSERT_FALSE(r2.ok());
