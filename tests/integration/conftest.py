@@ -44,12 +44,22 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+_HANDED_OUT = set()
+
+
 def free_port(host="127.0.0.1"):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nobody listens on, never handed out before in this run: the kernel can give
+    the same ephemeral port to two bind(0) calls in a row (a server's SMTP and admin
+    listeners once got the same one), so a port is handed out once."""
+    for _ in range(1000):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no fresh port in 1000 tries")
 
 
 def port_accepts(host, port):
