@@ -49,35 +49,16 @@ using util::write_all;
 
 namespace {
 
-// writev(2) until everything is written; retries EINTR. `iov` is consumed.
-Result<Ok> writev_all(int fd, std::vector<iovec> iov) {
-    std::size_t i = 0;
-    while (i < iov.size()) {
-        int n = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
-        ssize_t w = ::writev(fd, iov.data() + i, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return errno_error(errno, "write");
-        }
-        auto left = static_cast<std::size_t>(w);
-        while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
-        if (i < iov.size()) {
-            iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
-            iov[i].iov_len -= left;
-        }
-    }
-    return Ok{};
-}
-
-// pwritev(2) at `off` until everything is written; retries EINTR.
-bool pwritev_all(int fd, std::vector<iovec> iov, off_t off) {
+// pwritev(2) at `off` until everything is written; retries EINTR. `iov` is consumed. (The
+// spool files are written from offset 0 of a fresh file; the journal at its record end.)
+Result<Ok> pwritev_all(int fd, std::vector<iovec> iov, off_t off) {
     std::size_t i = 0;
     while (i < iov.size()) {
         int n = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
         ssize_t w = ::pwritev(fd, iov.data() + i, n, off);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return false;
+            return errno_error(errno, "write");
         }
         off += w;
         auto left = static_cast<std::size_t>(w);
@@ -87,7 +68,7 @@ bool pwritev_all(int fd, std::vector<iovec> iov, off_t off) {
             iov[i].iov_len -= left;
         }
     }
-    return true;
+    return Ok{};
 }
 
 iovec iov_of(std::string_view s) { return iovec{const_cast<char*>(s.data()), s.size()}; }
@@ -118,78 +99,60 @@ std::uint32_t crc_of(std::uint32_t crc, std::string_view s) {
 
 template <class N>
 bool hex_field(std::string_view s, N& out) {
-    return !s.empty() && std::from_chars(s.data(), s.data() + s.size(), out, 16).ec == std::errc{} &&
-           std::from_chars(s.data(), s.data() + s.size(), out, 16).ptr == s.data() + s.size();
-}
-
-// Format 1: stops at the first record that is cut short.
-void parse_journal_v1(std::string_view j, JournalContent& out) {
-    std::size_t pos = 0;
-    while (pos < j.size()) {
-        std::size_t nl = j.find('\n', pos);
-        if (nl == std::string_view::npos) { out.torn = true; return; }
-        std::string_view line = j.substr(pos, nl - pos);
-        if (line.starts_with("RM ") && line.size() > 3) {
-            out.removed.insert(std::string(line.substr(3)));
-            ++out.records;
-            pos = nl + 1;
-            continue;
-        }
-        std::size_t sp = line.rfind(' ');
-        std::uint64_t len = 0;
-        if (!line.starts_with("J ") || sp <= 2 ||
-            std::from_chars(line.data() + sp + 1, line.data() + line.size(), len).ec != std::errc{}) {
-            out.torn = true;
-            return;
-        }
-        std::string id(line.substr(2, sp - 2));
-        std::size_t start = nl + 1;
-        if (len > j.size() - start || j.size() - start - len < 1 || j[start + len] != '\n') { out.torn = true; return; }
-        out.copies[id] = std::string(j.substr(start, len));
-        ++out.records;
-        pos = start + len + 1;
-    }
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+    return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
 }
 
 // Parses one journal's bytes into `out`; returns its generation (0: format 1, or no valid
-// header: nothing in it counts).
+// header: nothing in it counts). Format 1 ends at the first record cut short (torn).
+// Format 2 ends there too, at a wrong crc (torn), and where its generation's records end:
+// at a record of another generation or at bytes that are no record (stale, not torn).
 std::uint64_t parse_journal(std::string_view j, JournalContent& out) {
-    if (!j.starts_with("RJ2 ")) {
-        parse_journal_v1(j, out);
-        return 0;
-    }
+    constexpr auto npos = std::string_view::npos;
+    const bool v2 = j.starts_with("RJ2 ");
     std::uint64_t gen = 0;
-    if (j.size() < kJournalHeader || j[kJournalHeader - 1] != '\n' || !hex_field(j.substr(4, 16), gen)) return 0;
-    std::size_t pos = kJournalHeader;
+    std::size_t pos = 0;
+    if (v2) {
+        if (j.size() < kJournalHeader || j[kJournalHeader - 1] != '\n' || !hex_field(j.substr(4, 16), gen)) return 0;
+        pos = kJournalHeader;
+    }
+    auto torn = [&] {
+        out.torn = true;
+        return gen;
+    };
+    auto no_record = [&] { return v2 ? gen : torn(); };
     while (pos < j.size()) {
         std::size_t nl = j.find('\n', pos);
-        if (nl == std::string_view::npos) return gen;
-        std::string_view line = j.substr(pos, nl - pos);
-        std::size_t last = line.rfind(' ');
+        if (nl == npos) return no_record();
+        std::string_view head = j.substr(pos, nl - pos);   // "J <id> <length>" or "RM <id>"
+        std::string_view fields;                           // format 2: what the crc covers after the bytes
         std::uint32_t crc = 0;
-        if (last == std::string_view::npos || !hex_field(line.substr(last + 1), crc)) return gen;
-        std::string_view fields = line.substr(0, last);   // what the crc covers after the bytes
-        std::size_t gsp = fields.rfind(' ');
-        std::uint64_t g = 0;
-        if (gsp == std::string_view::npos || !hex_field(fields.substr(gsp + 1), g) || g != gen) return gen;   // an older generation
-        std::string_view head = fields.substr(0, gsp);                                                    // "J <id> <len>" or "RM <id>"
-        if (head.starts_with("RM ") && head.size() > 3 && head.find(' ', 3) == std::string_view::npos) {
-            if (crc_of(0, fields) != crc) { out.torn = true; return gen; }
+        if (v2) {   // head + " <generation> <crc>"
+            std::size_t last = head.rfind(' ');
+            if (last == npos || !hex_field(head.substr(last + 1), crc)) return gen;
+            fields = head.substr(0, last);
+            std::size_t gsp = fields.rfind(' ');
+            std::uint64_t g = 0;
+            if (gsp == npos || !hex_field(fields.substr(gsp + 1), g) || g != gen) return gen;   // an older generation
+            head = fields.substr(0, gsp);
+        }
+        if (head.starts_with("RM ") && head.size() > 3 && (!v2 || head.find(' ', 3) == npos)) {
+            if (v2 && crc_of(0, fields) != crc) return torn();
             out.removed.insert(std::string(head.substr(3)));
             ++out.records;
             pos = nl + 1;
             continue;
         }
-        std::size_t lsp = head.rfind(' ');
+        std::size_t sp = head.rfind(' ');
         std::uint64_t len = 0;
-        if (!head.starts_with("J ") || lsp <= 2 ||
-            std::from_chars(head.data() + lsp + 1, head.data() + head.size(), len).ec != std::errc{})
-            return gen;
+        if (!head.starts_with("J ") || sp <= 2 ||
+            std::from_chars(head.data() + sp + 1, head.data() + head.size(), len).ec != std::errc{})
+            return no_record();
         std::size_t start = nl + 1;
-        if (len > j.size() - start || j.size() - start - len < 1 || j[start + len] != '\n') { out.torn = true; return gen; }
+        if (len > j.size() - start || j.size() - start - len < 1 || j[start + len] != '\n') return torn();
         std::string_view bytes = j.substr(start, len);
-        if (crc_of(crc_of(0, bytes), fields) != crc) { out.torn = true; return gen; }
-        out.copies[std::string(head.substr(2, lsp - 2))] = std::string(bytes);
+        if (v2 && crc_of(crc_of(0, bytes), fields) != crc) return torn();
+        out.copies[std::string(head.substr(2, sp - 2))] = std::string(bytes);
         ++out.records;
         pos = start + len + 1;
     }
@@ -342,9 +305,7 @@ int Spool::journal_append(std::string_view fields, const iovec* payload, int n, 
     return fd;
 }
 
-int Spool::journal_copy(const std::string& id, const iovec* parts, int n, std::size_t total) {
-    std::uint32_t crc = 0;
-    for (int k = 0; k < n; ++k) crc = crc_of(crc, {static_cast<const char*>(parts[k].iov_base), parts[k].iov_len});
+int Spool::journal_copy(const std::string& id, const iovec* parts, int n, std::size_t total, std::uint32_t crc) {
     return journal_append("J " + id + " " + std::to_string(total), parts, n, crc, true);
 }
 
@@ -418,7 +379,6 @@ void Spool::checkpoint() {
         old = active_;
         active_ = 1 - active_;   // new records go to the other journal from now on
     }
-    int jfd = journal_fd_[old];
     // Every message with a copy in `old` has its file written now (or was removed): the
     // ones still in memory are written first (each entered the map before its record
     // reached a journal). Then one syncfs makes the files durable, and the journal's
@@ -432,7 +392,6 @@ void Spool::checkpoint() {
         return;
     }
     std::lock_guard lock(journal_mutex_);
-    (void)jfd;
     if (auto r = reset_journal(old); !r)
         log::error("spool.checkpoint.failed", {{"error", r.error().message}, {"action", "journal kept; retried"}});
 }
@@ -531,12 +490,14 @@ asio::awaitable<Result<std::string>> Spool::commit(Envelope env, std::string_vie
     std::vector<iovec> parts{iov_of(header), iov_of(head), iov_of(body), iov_of(kEndRecord), iov_of(principal), iov_of(records)};
     std::size_t total = 0;
     for (const iovec& v : parts) total += v.iov_len;
-    Result<Ok> w = writev_all(fd, parts);   // one system call, whatever the parts
+    Result<Ok> w = pwritev_all(fd, parts, 0);   // one system call, whatever the parts
     if (w) cache_put(env.id, head, body);   // before copied(): `body` may go away then
     int err = 0;
     if (w && total <= kJournalMax) {
         // The copy in the journal, written after the file, is what makes the 250 safe.
-        int jfd = journal_copy(env.id, parts.data(), static_cast<int>(parts.size()), total);
+        std::uint32_t crc = 0;
+        for (const iovec& v : parts) crc = crc_of(crc, {static_cast<const char*>(v.iov_base), v.iov_len});
+        int jfd = journal_copy(env.id, parts.data(), static_cast<int>(parts.size()), total, crc);
         if (copied) copied();
         err = jfd >= 0 ? co_await wait_durable(jfd, true) : co_await wait_durable(fd);
         if (err != 0 && jfd >= 0) journal_removal(env.id);   // answered 452: a replay must not bring it back
@@ -589,7 +550,7 @@ asio::awaitable<Result<std::string>> Spool::commit_lazy(Envelope env, std::strin
         if (!inserted) co_return Error{EEXIST, "no free queue id in " + dir_.string()};
         unwritten_bytes_ += total;
         iovec bytes = iov_of(it->second.bytes);
-        jfd = journal_append("J " + env.id + " " + std::to_string(total), &bytes, 1, crc, true);
+        jfd = journal_copy(env.id, &bytes, 1, total, crc);
     }
     int err;
     if (jfd >= 0) {
@@ -621,7 +582,7 @@ Result<int> Spool::write_unwritten(const std::string& id) {
     std::filesystem::path path = dir_ / id;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return errno_error(errno, "create " + path.string());
-    Result<Ok> w = writev_all(fd, {iov_of(it->second.bytes)});
+    Result<Ok> w = pwritev_all(fd, {iov_of(it->second.bytes)}, 0);
     if (!w) {
         // The journal still holds it; the next checkpoint or a replay tries again.
         ::close(fd);

@@ -123,7 +123,8 @@ private:
     // `payload_crc`) then of the line; a copy's bytes and their "\n" follow. Returns the
     // journal's descriptor (-1 on error).
     int journal_append(std::string_view fields, const struct iovec* payload, int n, std::uint32_t payload_crc, bool copy);
-    int journal_copy(const std::string& id, const struct iovec* parts, int n, std::size_t total);
+    // A "J" record: the message's file bytes (`parts`, `total` bytes, whose crc is `crc`).
+    int journal_copy(const std::string& id, const struct iovec* parts, int n, std::size_t total, std::uint32_t crc);
     void journal_removal(const std::string& id);
     // Replays both journals, makes what they vouched for durable, empties them.
     Result<Ok> replay_journals();

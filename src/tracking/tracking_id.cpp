@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-
 #include <random>
-
 
 namespace rampart::tracking {
 namespace {

@@ -42,6 +42,13 @@ Envelope sample() {
     return e;
 }
 
+// sample() without an id: the spool gives it one.
+Envelope fresh() {
+    Envelope e = sample();
+    e.id.clear();
+    return e;
+}
+
 class TempDir {
 public:
     TempDir() {
@@ -176,8 +183,7 @@ TEST(Spool, CommitThenRecover) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         id = commit(spool, e, "Received: x\r\n", "body\r\n");
         ASSERT_FALSE(id.empty());
         auto msg = spool.read_message(id);
@@ -201,8 +207,7 @@ TEST(Spool, DoneRecordsSurviveAndFinishedFilesGo) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    Envelope e = sample();
-    e.id.clear();
+    Envelope e = fresh();
     std::string id = commit(spool, e, "", "m\r\n");
     asio::io_context io;
     auto fut = asio::co_spawn(io, spool.mark_done(id, {0}), asio::use_future);
@@ -306,8 +311,7 @@ TEST(Spool, FailedButUnreportedMessagesAreRecovered) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    Envelope e = sample();
-    e.id.clear();
+    Envelope e = fresh();
     std::string id = commit(spool, e, "", "m\r\n");
     asio::io_context io;
     auto fut = asio::co_spawn(io, spool.append(id, encode_done(0) + encode_failed(1, {Outcome::Failed, 550, "5.1.1", "x", ""})),
@@ -330,13 +334,11 @@ TEST(Spool, PrincipalIsRecordedAfterTheEndRecord) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    Envelope e = sample();
-    e.id.clear();
+    Envelope e = fresh();
     e.principal = "anonymous";
     std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
     ASSERT_FALSE(id.empty());
-    Envelope old = sample();
-    old.id.clear();
+    Envelope old = fresh();
     std::string old_id = commit(spool, old, "Received: x\r\n", "body\r\n");
     Spool again(dir.path());
     ASSERT_TRUE(again.open().ok());
@@ -375,8 +377,7 @@ TEST(SpoolJournal, CommitWritesTheMessageToTheJournal) {
     // try a few times; one commit is a few milliseconds.
     bool seen = false;
     for (int i = 0; i < 5 && !seen; ++i) {
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
         // Only the journal and memory hold it: no file until it has to wait.
         EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
@@ -396,8 +397,7 @@ TEST(SpoolJournal, ReplayRestoresAFileLostInACrash) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         id = commit(spool, e, "Received: x\r\n", "body\r\n");
         ASSERT_TRUE(spool.settle(id).ok());
         bytes = slurp(dir.path() / id);
@@ -476,8 +476,7 @@ TEST(SpoolJournal, ARecordCutShortIsNotReplayed) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         first = commit(spool, e, "", "first\r\n");
         second = commit(spool, e, "", std::string(3000, 's'));
         j = slurp(dir.path() / "journal" / "0");
@@ -502,8 +501,7 @@ TEST(SpoolJournal, RemovedMessagesStayRemoved) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         id = commit(spool, e, "", "m\r\n");
         ASSERT_TRUE(spool.settle(id).ok());
         bytes = slurp(dir.path() / id);
@@ -571,8 +569,7 @@ TEST(SpoolJournal, ATornTailIsIgnoredAndGarbageNeverCrashes) {
         TempDir live;
         Spool spool(live.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         std::string a = commit(spool, e, "", "a\r\n");
         commit(spool, e, "", "b\r\n");
         spool.remove(a);
@@ -598,8 +595,7 @@ TEST(SpoolCache, RecentMessagesAreReadFromMemoryAndRemovalForgetsThem) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    Envelope e = sample();
-    e.id.clear();
+    Envelope e = fresh();
     std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
     // The file is gone (say, an operator removed it): the message still comes from memory,
     // byte for byte what the file held.
@@ -613,8 +609,7 @@ TEST(SpoolCache, RecentMessagesAreReadFromMemoryAndRemovalForgetsThem) {
     spool.remove(id);
     EXPECT_FALSE(spool.read_message(id).ok());
     // Messages over the per-entry bound are read from their file.
-    Envelope big = sample();
-    big.id.clear();
+    Envelope big = fresh();
     std::string large(100 * 1024, 'b');
     std::string bid = commit(spool, big, "", large);
     ASSERT_TRUE(spool.settle(bid).ok());
@@ -628,8 +623,7 @@ TEST(SpoolLazyFiles, DeliveredMessagesNeverTouchTheDirectory) {
     TempDir dir;
     Spool spool(dir.path());
     ASSERT_TRUE(spool.open().ok());
-    Envelope e = sample();
-    e.id.clear();
+    Envelope e = fresh();
     std::string id = commit(spool, e, "Received: x\r\n", "body\r\n");
     EXPECT_FALSE(std::filesystem::exists(dir.path() / id));
     auto msg = spool.read_message(id);
@@ -652,8 +646,7 @@ TEST(SpoolLazyFiles, AWaitingMessageGetsItsFileAndTheCheckpointWritesTheRest) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         waiting = commit(spool, e, "", "w\r\n");
         inflight = commit(spool, e, "", "i\r\n");
         asio::io_context io;
@@ -685,8 +678,7 @@ TEST(SpoolLazyFiles, ACrashBeforeAnyFileLosesNothing) {
     {
         Spool spool(dir.path());
         ASSERT_TRUE(spool.open().ok());
-        Envelope e = sample();
-        e.id.clear();
+        Envelope e = fresh();
         kept = commit(spool, e, "Received: x\r\n", "kept\r\n");
         gone = commit(spool, e, "", "gone\r\n");
         spool.remove(gone);
@@ -722,8 +714,7 @@ TEST(SpoolLazyFiles, RemovalRacingTheCheckpointLeavesNoFile) {
     for (int round = 0; round < 20; ++round) {
         std::vector<std::string> ids;
         for (int i = 0; i < 20; ++i) {
-            Envelope e = sample();
-            e.id.clear();
+            Envelope e = fresh();
             ids.push_back(commit(spool, e, "", "r\r\n"));
         }
         for (const std::string& id : ids) spool.remove(id);
@@ -752,8 +743,7 @@ TEST(SpoolLazyFiles, AnIdTakenByAnOlderFileIsNotReused) {
     EXPECT_TRUE(is_queue_id(id));
     EXPECT_EQ(slurp(dir.path() / future), "someone else's");
     // And a fresh id is above none of the files' ids here, yet still free.
-    Envelope f = sample();
-    f.id.clear();
+    Envelope f = fresh();
     std::string other = commit(spool, f, "", "m\r\n");
     EXPECT_NE(other, future);
     EXPECT_NE(other, id);
