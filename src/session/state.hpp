@@ -78,10 +78,17 @@ struct SessionState {
     // session as it stands (TLS, principal, EHLO): announced with SIZE and checked against
     // MAIL's SIZE=; the end of data checks the real header.
     // XXX(races): headers that filter agents add later must be counted here too.
+    // Remembered for the facts it was worked out from (measuring a Received header took
+    // thousands of instructions, at EHLO and again at MAIL).
     std::uint64_t message_size_limit() const {
-        SizeLimitFacts f{helo, client_text(), hostname(), stream.tls_active(), {}};
-        if (facts.principal.kind == policy::Principal::Kind::Server) f.server_principal = facts.principal.text();
-        return session::message_size_limit(listener.limits.max_message_size, f);
+        const bool tls = stream.tls_active();
+        std::string server_principal;
+        if (facts.principal.kind == policy::Principal::Kind::Server) server_principal = facts.principal.text();
+        if (!size_limit_.valid || size_limit_.helo != helo || size_limit_.tls != tls || size_limit_.server_principal != server_principal) {
+            SizeLimitFacts f{helo, client_text(), hostname(), tls, server_principal};
+            size_limit_ = {true, helo, tls, std::move(server_principal), session::message_size_limit(listener.limits.max_message_size, f)};
+        }
+        return size_limit_.value;
     }
     const std::string& client_text() const { return client_address_text; }
     // MAIL starts a message: the session's first keeps the id its connection got (so a
@@ -96,6 +103,14 @@ struct SessionState {
     const SessionServices& svc;
     ClientInfo client;
     std::string client_address_text = client.address.text();   // formatted once: dozens of uses per message
+    struct SizeLimit {
+        bool valid = false;
+        std::string helo;
+        bool tls = false;
+        std::string server_principal;
+        std::uint64_t value = 0;
+    };
+    mutable SizeLimit size_limit_;   // message_size_limit()'s last answer and its facts
     LineIo io;
     policy::SessionFacts facts;
     std::unique_ptr<filter::ChainRun> chain;   // null: filters off on this listener
