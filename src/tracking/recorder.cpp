@@ -6,6 +6,8 @@
 #include <chrono>
 #include <charconv>
 
+#include "util/metric_catalog.hpp"
+
 namespace rampart::tracking {
 namespace {
 
@@ -100,6 +102,7 @@ void Recorder::record(Event e) {
         if (wake) wake_.notify_one();   // otherwise the writer's period takes it
         return;
     }
+    metrics::catalog().tracking_dropped.with({}).inc();
     std::uint64_t n = ++dropped_;
     if ((n & (n - 1)) == 0)   // 1, 2, 4, 8, ...: counted, never a flood
         log::warn("tracking.dropped", {{"dropped", n}, {"capacity", settings_.capacity},
@@ -119,6 +122,8 @@ void Recorder::run() {
     auto last_age = Clock::now(), last_size = Clock::now();
     bool wrote = false;
     std::vector<Event> batch;
+    metrics::Histogram& batch_events = metrics::catalog().tracking_batch_events.with({});
+    metrics::Histogram& write_seconds = metrics::catalog().tracking_write_seconds.with({});
     std::unique_lock lock(mutex_);
     while (true) {
         wake_.wait_for(lock, kInterval, [&] { return stop_ || queue_.size() >= kWakeAt || written_total_ < flush_target_; });
@@ -128,7 +133,10 @@ void Recorder::run() {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
         lock.unlock();
         if (!batch.empty()) {
+            batch_events.observe(static_cast<double>(batch.size()));
+            const auto started = Clock::now();
             if (auto r = store_.append(batch); !r) log::error("tracking.write.failed", {{"events", batch.size()}, {"error", r.error().message}});
+            write_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
             wrote = true;
         }
         auto now = Clock::now();

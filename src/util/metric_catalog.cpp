@@ -30,6 +30,13 @@ const Catalog& catalog() {
                           {"listener", "mechanism"}),
         process().counter("rampart_auth_lockouts_total", "AUTH lockouts begun, per listener and locked key (address or user).",
                           {"listener", "key"}),
+        process().histogram("rampart_tracking_batch_events",
+                            "Events the tracking writer took from its queue at once (the backlog when it woke).",
+                            {1, 10, 100, 1000, 2500, 5000}),
+        process().histogram("rampart_tracking_write_seconds", "Time of one tracking store transaction (a batch of events).",
+                            {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}),
+        process().counter("rampart_tracking_dropped_events_total",
+                          "Tracking events dropped because the writer's queue was full (tracking.dropped in the log)."),
     };
     return c;
 }

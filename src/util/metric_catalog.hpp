@@ -25,6 +25,9 @@ struct Catalog {
     Family<Counter>& tls_handshakes;          // rampart_tls_handshakes_total{direction,result}
     Family<Counter>& auth_failures;           // rampart_auth_failures_total{listener,mechanism}
     Family<Counter>& auth_lockouts;           // rampart_auth_lockouts_total{listener,key}
+    Family<Histogram>& tracking_batch_events; // rampart_tracking_batch_events
+    Family<Histogram>& tracking_write_seconds;// rampart_tracking_write_seconds
+    Family<Counter>& tracking_dropped;        // rampart_tracking_dropped_events_total
 };
 
 const Catalog& catalog();

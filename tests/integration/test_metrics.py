@@ -72,6 +72,8 @@ def test_metrics_move_with_the_mail(metricsrv):
         "rampart_spool_commit_seconds": "histogram", "rampart_spool_flush_messages": "histogram",
         "rampart_filter_agent_seconds": "histogram", "rampart_tls_handshakes": "counter",
         "rampart_auth_failures": "counter", "rampart_auth_lockouts": "counter", "rampart_queue_messages": "gauge",
+        "rampart_tracking_batch_events": "histogram", "rampart_tracking_write_seconds": "histogram",
+        "rampart_tracking_dropped_events": "counter",
     }
     for name, typ in expected.items():
         assert families.get(name) == typ, (name, families)
@@ -119,6 +121,17 @@ def test_metrics_move_with_the_mail(metricsrv):
     assert value(after, "rampart_spool_commit_seconds_bucket", le="+Inf") == value(after, "rampart_spool_commit_seconds_count")
     assert moved("rampart_spool_flush_messages_count") >= 1
     assert moved("rampart_delivery_attempts_total", result="delivered") == 1
+
+    # The tracking writer stores the transaction within its 200 ms period: a batch and its
+    # write are counted, and nothing was dropped.
+    def tracked():
+        smp, _ = samples(scrape_text(srv.admin_port))
+        return value(smp, "rampart_tracking_write_seconds_count") > value(before, "rampart_tracking_write_seconds_count")
+    wait_for(tracked, what="a tracking store write counted")
+    after, _ = samples(scrape_text(srv.admin_port))
+    assert moved("rampart_tracking_batch_events_count") >= 1
+    assert moved("rampart_tracking_batch_events_sum") >= 1
+    assert value(after, "rampart_tracking_dropped_events_total") == 0
 
 
 def test_queue_gauge_counts_a_deferred_message(rampart_factory):

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/metric_catalog.hpp"
+
 using namespace rampart::tracking;
 namespace log = rampart::log;
 
@@ -63,6 +65,8 @@ TEST(TrackingRecorder, AFullQueueDropsAndCounts) {
     EXPECT_EQ(store->event_count() + (*r)->dropped(), n);
     // A queue with no room at all drops every event at once, without waiting.
     s.capacity = 0;
+    rampart::metrics::Counter& dropped = rampart::metrics::catalog().tracking_dropped.with({});
+    const std::uint64_t dropped_before = dropped.value();
     auto none = Recorder::start(d.path / "u.db", s);
     ASSERT_TRUE(none.ok());
     for (int i = 0; i < 3; ++i) {
@@ -73,5 +77,6 @@ TEST(TrackingRecorder, AFullQueueDropsAndCounts) {
     }
     (*none)->flush();
     EXPECT_EQ((*none)->dropped(), 3u);
+    EXPECT_EQ(dropped.value() - dropped_before, 3u);   // rampart_tracking_dropped_events_total
     EXPECT_EQ(Store::open(d.path / "u.db", false)->event_count(), 0u);
 }
