@@ -93,7 +93,7 @@ CREATE INDEX IF NOT EXISTS messages_bounced ON messages(first_ts) WHERE (status 
 CREATE TABLE IF NOT EXISTS qids (qid TEXT PRIMARY KEY, tracking_id TEXT NOT NULL, report INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rcpts (address TEXT NOT NULL, tracking_id TEXT NOT NULL,
     PRIMARY KEY (address, tracking_id)) WITHOUT ROWID;
--- Indexes of stores made before 0.2 that no query reads (rotation scans these tables).
+-- Indexes that stores of earlier versions have and no query reads (rotation scans these tables).
 DROP INDEX IF EXISTS events_ts;
 DROP INDEX IF EXISTS qids_tracking_id;
 DROP INDEX IF EXISTS rcpts_tracking_id;
