@@ -381,19 +381,57 @@ void Spool::checkpoint() {
     }
     // Every message with a copy in `old` has its file written now (or was removed): the
     // ones still in memory are written first (each entered the map before its record
-    // reached a journal). Then one syncfs makes the files durable, and the journal's
-    // copies are no longer needed.
+    // reached a journal). Each such file was written by write_unwritten(), here or earlier
+    // (an append()), and listed there: syncing those files and the directory (creations
+    // and removals) makes them durable, and the journal's copies are no longer needed.
     if (auto w = settle_all(); !w) {
         log::error("spool.checkpoint.failed", {{"error", w.error().message}, {"action", "journal kept; retried"}});
         return;
     }
-    if (::syncfs(dir_fd_) != 0) {
-        log::error("spool.checkpoint.failed", {{"error", std::strerror(errno)}, {"action", "journal kept; retried"}});
+    std::vector<std::string> written;
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        written.swap(written_since_checkpoint_);
+    }
+    if (auto synced = sync_files(written); !synced) {
+        log::error("spool.checkpoint.failed", {{"error", synced.error().message}, {"action", "journal kept; retried"}});
+        std::lock_guard lock(unwritten_mutex_);
+        written_since_checkpoint_.insert(written_since_checkpoint_.end(), written.begin(), written.end());
         return;
     }
     std::lock_guard lock(journal_mutex_);
     if (auto r = reset_journal(old); !r)
         log::error("spool.checkpoint.failed", {{"error", r.error().message}, {"action", "journal kept; retried"}});
+}
+
+Result<Ok> Spool::sync_files(const std::vector<std::string>& ids) {
+    last_checkpoint_files_ = 0;
+    if (ids.size() <= kSyncEachMax) {
+        std::size_t n = 0;
+        bool each = true;
+        for (const std::string& id : ids) {
+            int fd = ::open((dir_ / id).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == ENOENT) continue;   // removed since: delivered, nothing to keep
+                each = false;
+                break;
+            }
+            bool ok = ::fdatasync(fd) == 0;
+            ::close(fd);
+            if (!ok) {
+                each = false;
+                break;
+            }
+            ++n;
+        }
+        if (each && ::fsync(dir_fd_) == 0) {
+            last_checkpoint_files_ = n;
+            return Ok{};
+        }
+        // An error on one file: the whole file system's sync below says whether it persists.
+    }
+    if (::syncfs(dir_fd_) != 0) return errno_error(errno, "syncfs " + dir_.string());
+    return Ok{};
 }
 
 void Spool::enqueue(int fd, bool journal, std::function<void(int)> done) {
@@ -593,6 +631,7 @@ Result<int> Spool::write_unwritten(const std::string& id) {
     cache_put(id, std::string_view(u.bytes).substr(0, u.message_offset + u.message_size).substr(u.message_offset), {});
     unwritten_bytes_ -= u.bytes.size();
     unwritten_.erase(it);
+    written_since_checkpoint_.push_back(id);   // the checkpoint syncs it before it drops the journal copy
     return fd;
 }
 

@@ -10,8 +10,9 @@
 // bytes live in memory (at most kUnwrittenMax in all; beyond that the file is written at
 // commit) and only the journal holds them on disk. The file is written when the message
 // has to wait (append(): a deferral's attempt record, a hold, a quarantine; settle()),
-// and by the checkpoint every kCheckpointEvery, which then makes the files durable with
-// one syncfs and empties the journal. A message delivered before either costs no file at
+// and by the checkpoint every kCheckpointEvery, which then makes the files durable (each
+// file written since the last checkpoint and the directory synced, or one syncfs when
+// there are more than kSyncEachMax) and empties the journal. A message delivered before either costs no file at
 // all: no create, no unlink (they were about a fifth of the server's CPU per message).
 // recover() first replays the journals: a journalled message whose file is missing or
 // torn is written from its copy (and synced), and a message removed after delivery ("RM"
@@ -21,6 +22,7 @@
 // queue/incoming.hpp).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +56,11 @@ public:
     static constexpr std::uint64_t kCheckpointBytes = 64ull << 20;
     // Bytes of journalled messages whose files are not written yet, at most.
     static constexpr std::size_t kUnwrittenMax = 32u << 20;
+    // Up to this many files written since the last checkpoint, the checkpoint syncs each
+    // one and the directory; beyond, one syncfs (it writes out every dirty page of the
+    // file system: with gigabytes of other data dirty, it held acknowledgements back by
+    // hundreds of milliseconds; issue 13).
+    static constexpr std::size_t kSyncEachMax = 64;
 
     explicit Spool(std::filesystem::path dir);
     ~Spool();
@@ -93,6 +100,8 @@ public:
     // Makes every message file durable and empties the journal now (the checkpoint
     // thread does this every kCheckpointEvery; the destructor does it a last time).
     void checkpoint();
+    // How many files the last checkpoint synced one by one (0 after a syncfs); for tests.
+    std::size_t last_checkpoint_files() const { return last_checkpoint_files_; }
 
     // The stored message (Received header included), without envelope. Recently committed
     // small messages come from memory (delivery right after the commit reads no file).
@@ -117,6 +126,10 @@ private:
     void enqueue(int fd, bool journal, std::function<void(int)> done);
     void flush_loop();
     void checkpoint_loop();
+    // Makes the files of `ids` (those still there) and the directory durable: fdatasync
+    // each and fsync the directory, or one syncfs when there are more than kSyncEachMax
+    // or one of them fails.
+    Result<Ok> sync_files(const std::vector<std::string>& ids);
     asio::awaitable<int> wait_durable(int fd, bool journal = false);
     // Appends one record to the active journal (spool.cpp: format 2): `fields` ("J <id>
     // <length>" or "RM <id>"), the generation and the crc of `payload` (whose own crc is
@@ -154,6 +167,11 @@ private:
     mutable std::mutex unwritten_mutex_;
     std::unordered_map<std::string, Unwritten> unwritten_;
     std::size_t unwritten_bytes_ = 0;
+    // Message files write_unwritten() wrote since the last checkpoint (guarded by
+    // unwritten_mutex_): the ones the checkpoint makes durable before it empties the
+    // journal that holds their copies.
+    std::vector<std::string> written_since_checkpoint_;
+    std::atomic<std::size_t> last_checkpoint_files_{0};   // files the last checkpoint synced one by one (tests)
 
     std::filesystem::path dir_;
     int dir_fd_ = -1;

@@ -726,6 +726,38 @@ TEST(SpoolLazyFiles, RemovalRacingTheCheckpointLeavesNoFile) {
     EXPECT_TRUE(spool.recover().empty());
 }
 
+// The checkpoint makes durable exactly the files written since the last one, before it
+// empties the journal that holds their copies: the ones it writes itself and the ones an
+// append() wrote in between (their own sync may still be under way), but not the files of
+// messages removed since. Beyond kSyncEachMax files it syncs the whole file system.
+TEST(SpoolLazyFiles, TheCheckpointSyncsTheFilesWrittenSinceTheLastOne) {
+    TempDir dir;
+    Spool spool(dir.path());
+    ASSERT_TRUE(spool.open().ok());
+    Envelope e = fresh();
+    std::string settled = commit(spool, e, "", "s\r\n");
+    std::string removed = commit(spool, e, "", "r\r\n");
+    std::string inflight = commit(spool, e, "", "i\r\n");
+    ASSERT_TRUE(spool.settle(settled).ok());   // what append() does first
+    ASSERT_TRUE(spool.settle(removed).ok());
+    spool.remove(removed);
+    spool.checkpoint();
+    EXPECT_EQ(spool.last_checkpoint_files(), 2u);   // settled and inflight
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / inflight));
+    // The next checkpoint has only what was written since.
+    std::string next = commit(spool, e, "", "n\r\n");
+    spool.checkpoint();
+    EXPECT_EQ(spool.last_checkpoint_files(), 1u);
+    // Many files: one syncfs instead.
+    for (std::size_t i = 0; i <= Spool::kSyncEachMax; ++i) {
+        Envelope m = fresh();
+        commit(spool, m, "", "m\r\n");
+    }
+    spool.checkpoint();
+    EXPECT_EQ(spool.last_checkpoint_files(), 0u);
+    EXPECT_EQ(spool.recover().size(), 3u + Spool::kSyncEachMax + 1);   // all but the removed one
+}
+
 // A message's id never names a file that is already there, whatever the clock says: a
 // file from a previous run with a "later" id (the clock went back since) is not taken over.
 TEST(SpoolLazyFiles, AnIdTakenByAnOlderFileIsNotReused) {
