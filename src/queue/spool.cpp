@@ -1,7 +1,7 @@
 // queue/spool.cpp — the durable spool; the only writer of data_dir/spool.
 // Contract: commit() completes only after fdatasync of the journal holding the message's
-// copy, or syncfs (or fsync of the file and directory) returned success for a batch that
-// includes its file.
+// copy, or fsync of its file and the directory (syncfs for a batch of more than
+// kSyncEachMax files) returned success.
 // Journal format 2: a header "RJ2 <generation, 16 hex digits>\n" at offset 0, then records
 // "J <id> <length> <generation> <crc>\n" + the spool file's bytes + "\n" and
 // "RM <id> <generation> <crc>\n" (hex; crc: zlib's CRC-32 of the bytes, then of the line
@@ -416,7 +416,7 @@ Result<Ok> Spool::sync_files(const std::vector<std::string>& ids) {
                 each = false;
                 break;
             }
-            bool ok = ::fdatasync(fd) == 0;
+            bool ok = ::fsync(fd) == 0;
             ::close(fd);
             if (!ok) {
                 each = false;
@@ -444,6 +444,7 @@ void Spool::enqueue(int fd, bool journal, std::function<void(int)> done) {
 
 void Spool::flush_loop() {
     std::vector<Pending> batch;
+    std::vector<int> file_err;
     metrics::Histogram& flush_batch_size = metrics::catalog().spool_flush_messages.with({});
     while (true) {
         {
@@ -473,11 +474,26 @@ void Spool::flush_loop() {
             struct stat st{};
             if (::fstat(jfd[i], &st) == 0 && st.st_nlink == 0) jerr[i] = ENOENT;
         }
-        // Files: one syncfs covers every file of the batch, their directory entries included.
-        int err = files ? (::syncfs(dir_fd_) == 0 ? 0 : errno) : 0;
-        for (Pending& p : batch) {
+        // Files: each one and the directory (their entries), up to kSyncEachMax of them;
+        // beyond, one syncfs covers them all (it writes out every dirty page of the file
+        // system, other programs' too, so it is kept for large batches).
+        std::size_t nfiles = 0;
+        for (const Pending& p : batch) nfiles += p.journal ? 0 : 1;
+        const bool each = files && nfiles <= kSyncEachMax;
+        file_err.assign(batch.size(), 0);
+        int dir_err = 0;
+        if (each) {
+            for (std::size_t k = 0; k < batch.size(); ++k)
+                if (!batch[k].journal && ::fsync(batch[k].fd) != 0) file_err[k] = errno;
+            if (::fsync(dir_fd_) != 0) dir_err = errno;
+        }
+        int err = files && !each ? (::syncfs(dir_fd_) == 0 ? 0 : errno) : 0;
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            Pending& p = batch[k];
             if (p.journal) {
                 p.done(p.fd == jfd[0] ? jerr[0] : jerr[1]);
+            } else if (each) {
+                p.done(file_err[k] != 0 ? file_err[k] : dir_err);
             } else if (err != 0) {
                 // Fall back to per-file fsync plus one directory fsync; report per file.
                 int e = ::fsync(p.fd) == 0 ? 0 : errno;

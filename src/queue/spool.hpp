@@ -1,9 +1,10 @@
 // queue/spool.hpp — the durable spool; the only writer of data_dir/spool.
 // Trust: sees only messages a session accepted; never talks to the network.
 // Contract: commit() returns only after the message is on stable storage (DESIGN.md §8):
-// either its file and directory entry are (group commit: syncfs(2) of the spool's file
-// system, falling back to fsync per file), or — for messages up to kJournalMax — a copy
-// of the whole file is in the write-ahead journal (data_dir/spool/journal/0 and 1) and
+// either its file and directory entry are (group commit: fsync of each file of the
+// batch and of the directory, or for more than kSyncEachMax files one syncfs(2) of the
+// spool's file system, falling back to fsync per file), or — for messages up to
+// kJournalMax — a copy of the whole file is in the write-ahead journal (data_dir/spool/journal/0 and 1) and
 // that journal was fdatasync'ed: one fdatasync of one file per batch instead of a syncfs,
 // no other writer's data flushed on the acknowledgement path.
 // A journalled message's file is written lazily: while the message is in flight its file
@@ -12,8 +13,9 @@
 // has to wait (append(): a deferral's attempt record, a hold, a quarantine; settle()),
 // and by the checkpoint every kCheckpointEvery, which then makes the files durable (each
 // file written since the last checkpoint and the directory synced, or one syncfs when
-// there are more than kSyncEachMax) and empties the journal. A message delivered before either costs no file at
-// all: no create, no unlink (they were about a fifth of the server's CPU per message).
+// there are more than kSyncEachMax) and empties the journal. A message delivered before
+// either costs no file at all: no create, no unlink (they were about a fifth of the
+// server's CPU per message).
 // recover() first replays the journals: a journalled message whose file is missing or
 // torn is written from its copy (and synced), and a message removed after delivery ("RM"
 // record, appended by remove()) stays removed. The message file format is unchanged.
@@ -56,10 +58,10 @@ public:
     static constexpr std::uint64_t kCheckpointBytes = 64ull << 20;
     // Bytes of journalled messages whose files are not written yet, at most.
     static constexpr std::size_t kUnwrittenMax = 32u << 20;
-    // Up to this many files written since the last checkpoint, the checkpoint syncs each
-    // one and the directory; beyond, one syncfs (it writes out every dirty page of the
-    // file system: with gigabytes of other data dirty, it held acknowledgements back by
-    // hundreds of milliseconds; issue 13).
+    // Up to this many files (written since the last checkpoint, or in one flush batch),
+    // each one and the directory are synced; beyond, one syncfs (it writes out every
+    // dirty page of the file system: with gigabytes of other data dirty, the checkpoint's
+    // held acknowledgements back by hundreds of milliseconds; issue 13).
     static constexpr std::size_t kSyncEachMax = 64;
 
     explicit Spool(std::filesystem::path dir);
@@ -126,8 +128,8 @@ private:
     void enqueue(int fd, bool journal, std::function<void(int)> done);
     void flush_loop();
     void checkpoint_loop();
-    // Makes the files of `ids` (those still there) and the directory durable: fdatasync
-    // each and fsync the directory, or one syncfs when there are more than kSyncEachMax
+    // Makes the files of `ids` (those still there) and the directory durable: fsync each
+    // and the directory, or one syncfs when there are more than kSyncEachMax
     // or one of them fails.
     Result<Ok> sync_files(const std::vector<std::string>& ids);
     asio::awaitable<int> wait_durable(int fd, bool journal = false);
