@@ -408,27 +408,27 @@ Result<Ok> Spool::sync_files(const std::vector<std::string>& ids) {
     last_checkpoint_files_ = 0;
     if (ids.size() <= kSyncEachMax) {
         std::size_t n = 0;
-        bool each = true;
+        bool opened = true;
         for (const std::string& id : ids) {
-            int fd = ::open((dir_ / id).c_str(), O_RDONLY | O_CLOEXEC);
+            const std::filesystem::path path = dir_ / id;
+            int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) {
                 if (errno == ENOENT) continue;   // removed since: delivered, nothing to keep
-                each = false;
+                opened = false;                  // no descriptor to spare, say: syncfs below
                 break;
             }
-            bool ok = ::fsync(fd) == 0;
+            // A failed fsync is not retried through syncfs (the failed pages may already
+            // count as written): the journal is kept and the next checkpoint tries again.
+            int err = ::fsync(fd) == 0 ? 0 : errno;
             ::close(fd);
-            if (!ok) {
-                each = false;
-                break;
-            }
+            if (err != 0) return errno_error(err, "sync " + path.string());
             ++n;
         }
-        if (each && ::fsync(dir_fd_) == 0) {
+        if (opened) {
+            if (::fsync(dir_fd_) != 0) return errno_error(errno, "sync " + dir_.string());
             last_checkpoint_files_ = n;
             return Ok{};
         }
-        // An error on one file: the whole file system's sync below says whether it persists.
     }
     if (::syncfs(dir_fd_) != 0) return errno_error(errno, "syncfs " + dir_.string());
     return Ok{};

@@ -4,9 +4,10 @@
 // either its file and directory entry are (group commit: fsync of each file of the
 // batch and of the directory, or for more than kSyncEachMax files one syncfs(2) of the
 // spool's file system, falling back to fsync per file), or — for messages up to
-// kJournalMax — a copy of the whole file is in the write-ahead journal (data_dir/spool/journal/0 and 1) and
-// that journal was fdatasync'ed: one fdatasync of one file per batch instead of a syncfs,
-// no other writer's data flushed on the acknowledgement path.
+// kJournalMax — a copy of the whole file is in the write-ahead journal
+// (data_dir/spool/journal/0 and 1) and that journal was fdatasync'ed: one fdatasync of
+// one file per batch instead of a syncfs, no other writer's data flushed on the
+// acknowledgement path.
 // A journalled message's file is written lazily: while the message is in flight its file
 // bytes live in memory (at most kUnwrittenMax in all; beyond that the file is written at
 // commit) and only the journal holds them on disk. The file is written when the message
@@ -129,8 +130,8 @@ private:
     void flush_loop();
     void checkpoint_loop();
     // Makes the files of `ids` (those still there) and the directory durable: fsync each
-    // and the directory, or one syncfs when there are more than kSyncEachMax
-    // or one of them fails.
+    // and the directory, or one syncfs when there are more than kSyncEachMax or one of
+    // them cannot be opened. A failed fsync is an error (the checkpoint keeps the journal).
     Result<Ok> sync_files(const std::vector<std::string>& ids);
     asio::awaitable<int> wait_durable(int fd, bool journal = false);
     // Appends one record to the active journal (spool.cpp: format 2): `fields` ("J <id>
