@@ -304,6 +304,18 @@ class Sink:
 
 # --------------------------------------------------------------------------- rampart server
 
+_STARTED = []   # every Rampart started: the autouse fixture below stops those a test left running
+
+
+@pytest.fixture(autouse=True)
+def _stop_started_servers():
+    # A test that starts servers itself (not through rampart_factory) and fails, or forgets,
+    # must not leave them running after it: each is stopped by its own PID here.
+    yield
+    while _STARTED:
+        _STARTED.pop().stop()
+
+
 class Rampart:
     def __init__(self, workdir, port=None, tls="starttls", relay_list=(RELAY_IP + "/32",), smarthost_port=None,
                  limits=None, retry_interval="2s", hostname="mx.test", data_dir=None, extra_listeners=(),
@@ -398,6 +410,7 @@ class Rampart:
             self.proc = subprocess.Popen([RAMPART_BIN, "serve", "-c", str(self.config_path)],
                                          stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(self.workdir),
                                          preexec_fn=self.preexec_fn, env=self.env)
+            _STARTED.append(self)
         finally:
             out.close()
             err.close()
