@@ -6,7 +6,7 @@
 # queues. Anything that syncs the whole file system (syncfs) makes the acknowledging
 # fdatasync wait for all of that data. This starts an smtp-sink and a rampart relaying to
 # it (bench/lib.sh), measures end of data -> 250 with bench/loadgen.py (SESSIONS, 50;
-# MSGS, 20,000 x 1 KiB: long enough to span two spool checkpoints), then writes DIRTY_MB
+# MSGS, 20,000 x 1 KiB: long enough to span a spool checkpoint, every 10 s), then writes DIRTY_MB
 # (1,500) MiB of zeros to a file in the work directory without syncing it and measures
 # again. Prints both loadgen lines and the kernel's Dirty count before and after the
 # second run (a server that syncs only its own files leaves the zeros dirty).
