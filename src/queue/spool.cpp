@@ -457,9 +457,9 @@ void Spool::flush_loop() {
         flush_batch_size.observe(static_cast<double>(batch.size()));
         // Journalled messages: one fdatasync per journal in the batch (at most two).
         int jfd[2] = {-1, -1}, jerr[2] = {0, 0};
-        bool files = false;
+        std::size_t files = 0;
         for (const Pending& p : batch) {
-            if (!p.journal) files = true;
+            if (!p.journal) ++files;
             else if (jfd[0] < 0 || jfd[0] == p.fd) jfd[0] = p.fd;
             else jfd[1] = p.fd;
         }
@@ -476,10 +476,9 @@ void Spool::flush_loop() {
         }
         // Files: each one and the directory (their entries), up to kSyncEachMax of them;
         // beyond, one syncfs covers them all (it writes out every dirty page of the file
-        // system, other programs' too, so it is kept for large batches).
-        std::size_t nfiles = 0;
-        for (const Pending& p : batch) nfiles += p.journal ? 0 : 1;
-        const bool each = files && nfiles <= kSyncEachMax;
+        // system, other programs' too, so it is kept for large batches), and if it fails,
+        // each one after all, reported per file.
+        const bool each = files > 0 && (files <= kSyncEachMax || ::syncfs(dir_fd_) != 0);
         file_err.assign(batch.size(), 0);
         int dir_err = 0;
         if (each) {
@@ -487,21 +486,10 @@ void Spool::flush_loop() {
                 if (!batch[k].journal && ::fsync(batch[k].fd) != 0) file_err[k] = errno;
             if (::fsync(dir_fd_) != 0) dir_err = errno;
         }
-        int err = files && !each ? (::syncfs(dir_fd_) == 0 ? 0 : errno) : 0;
         for (std::size_t k = 0; k < batch.size(); ++k) {
             Pending& p = batch[k];
-            if (p.journal) {
-                p.done(p.fd == jfd[0] ? jerr[0] : jerr[1]);
-            } else if (each) {
-                p.done(file_err[k] != 0 ? file_err[k] : dir_err);
-            } else if (err != 0) {
-                // Fall back to per-file fsync plus one directory fsync; report per file.
-                int e = ::fsync(p.fd) == 0 ? 0 : errno;
-                if (e == 0 && ::fsync(dir_fd_) != 0) e = errno;
-                p.done(e);
-            } else {
-                p.done(0);
-            }
+            if (p.journal) p.done(p.fd == jfd[0] ? jerr[0] : jerr[1]);
+            else p.done(file_err[k] != 0 ? file_err[k] : dir_err);   // all 0 after a syncfs
         }
         batch.clear();
     }
