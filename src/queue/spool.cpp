@@ -73,6 +73,17 @@ Result<Ok> pwritev_all(int fd, std::vector<iovec> iov, off_t off) {
 
 iovec iov_of(std::string_view s) { return iovec{const_cast<char*>(s.data()), s.size()}; }
 
+// The file's link count, asking for nothing else (-1 if it cannot be had). fstat(2) would
+// also read the change time, and on file systems with multigrain timestamps (Linux 6.13+)
+// a read change time makes the next write stamp a fine-grained one: every append then
+// dirties the inode, and on ext4 without a journal every fdatasync writes the inode table
+// block too, a third wait on the device (measured: 3 requests per fdatasync instead of 2).
+long link_count(int fd) {
+    struct statx sx{};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_NLINK, &sx) != 0 || !(sx.stx_mask & STATX_NLINK)) return -1;
+    return static_cast<long>(sx.stx_nlink);
+}
+
 std::uint64_t file_size(int fd) {
     struct stat st{};
     return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -471,8 +482,7 @@ void Spool::flush_loop() {
             }
             // A journal unlinked under us (the spool directory removed) syncs fine but
             // vouches for nothing: those messages are refused, not acknowledged.
-            struct stat st{};
-            if (::fstat(jfd[i], &st) == 0 && st.st_nlink == 0) jerr[i] = ENOENT;
+            if (link_count(jfd[i]) == 0) jerr[i] = ENOENT;
         }
         // Files: each one and the directory (their entries), up to kSyncEachMax of them;
         // beyond, one syncfs covers them all (it writes out every dirty page of the file
