@@ -66,12 +66,17 @@ Result<std::unique_ptr<Recorder>> Recorder::start(const std::filesystem::path& f
     auto store = Store::open(file, true);
     if (!store) return store.error();
     if (auto r = store->rotate(now_ms(), settings.max_age_ms, settings.max_size); !r) return r.error();
-    return std::unique_ptr<Recorder>(new Recorder(std::move(*store), settings));
+    if (auto r = store->leave_checkpoints_to_another(); !r) return r.error();
+    auto checkpoint_store = Store::open(file, false);
+    if (!checkpoint_store) return checkpoint_store.error();
+    return std::unique_ptr<Recorder>(new Recorder(std::move(*store), std::move(*checkpoint_store), settings));
 }
 
-Recorder::Recorder(Store store, RecorderSettings settings) : store_(std::move(store)), settings_(settings) {
+Recorder::Recorder(Store store, Store checkpoint_store, RecorderSettings settings)
+    : store_(std::move(store)), settings_(settings), checkpoint_store_(std::move(checkpoint_store)) {
     queue_.reserve(1024);
     thread_ = std::thread([this] { run(); });
+    checkpointer_ = std::thread([this] { run_checkpoints(); });
 }
 
 Recorder::~Recorder() {
@@ -81,6 +86,29 @@ Recorder::~Recorder() {
     }
     wake_.notify_one();
     thread_.join();
+    {
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpoint_stop_ = true;
+    }
+    checkpoint_wake_.notify_one();
+    checkpointer_.join();
+    // The writer's connection, closed last, checkpoints what is left (SQLite does that
+    // when the last connection to a WAL database closes).
+}
+
+void Recorder::run_checkpoints() {
+    std::unique_lock lock(checkpoint_mutex_);
+    while (true) {
+        checkpoint_wake_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_due_; });
+        if (checkpoint_stop_) return;
+        checkpoint_due_ = false;
+        lock.unlock();
+        if (auto r = checkpoint_store_.checkpoint(); !r) log::error("tracking.checkpoint.failed", {{"error", r.error().message}});
+        ++checkpoints_;
+        lock.lock();
+        // At most one every kCheckpointEvery: a stop still ends the wait at once.
+        checkpoint_wake_.wait_for(lock, kCheckpointEvery, [&] { return checkpoint_stop_; });
+    }
 }
 
 void Recorder::on_event(std::string_view name, std::initializer_list<log::Field> fields) {
@@ -138,6 +166,11 @@ void Recorder::run() {
             if (auto r = store_.append(batch); !r) log::error("tracking.write.failed", {{"events", batch.size()}, {"error", r.error().message}});
             write_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
             wrote = true;
+            {
+                std::lock_guard checkpoint_lock(checkpoint_mutex_);
+                checkpoint_due_ = true;
+            }
+            checkpoint_wake_.notify_one();
         }
         auto now = Clock::now();
         bool age_due = settings_.max_age_ms > 0 && now - last_age >= std::chrono::hours(1);

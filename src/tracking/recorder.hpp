@@ -7,6 +7,10 @@
 // Contract: on_event never blocks on the store; when the queue is full the event is
 // dropped and counted (tracking.dropped warning, at the 1st, 2nd, 4th, 8th... drop). The
 // store is rotated (Store::rotate) at start, by age hourly and by size every minute.
+// SQLite's WAL is copied into the database by a second thread on its own connection
+// (a passive checkpoint at most every kCheckpointEvery while the writer writes): done by
+// the writer at a commit, as SQLite does by default, a checkpoint held a batch up for
+// 0.25-1 s now and then, and the events queued meanwhile (docs/performance.md).
 // Tracked events (docs/logging.md): smtp.connection.refused, smtp.mail.refused,
 // smtp.rcpt.refused, smtp.transaction, filter.verdict (other than continue),
 // quarantine.added, quarantine.released, delivery.attempt, queue.failed, dsn.queued,
@@ -45,6 +49,7 @@ public:
     // The writer's period, and the queue length that wakes it before the period ends.
     static constexpr std::chrono::milliseconds kInterval{200};
     static constexpr std::size_t kWakeAt = 2048;
+    static constexpr std::chrono::milliseconds kCheckpointEvery{1000};
 
     // Opens (creates) the store at `file`, rotates it once and starts the writer thread.
     static Result<std::unique_ptr<Recorder>> start(const std::filesystem::path& file, RecorderSettings settings);
@@ -59,10 +64,13 @@ public:
     // Waits until everything queued so far is in the store.
     void flush();
     std::uint64_t dropped() const { return dropped_.load(); }
+    // Checkpoints the checkpoint thread has run (tests).
+    std::uint64_t checkpoints() const { return checkpoints_.load(); }
 
 private:
-    Recorder(Store store, RecorderSettings settings);
+    Recorder(Store store, Store checkpoint_store, RecorderSettings settings);
     void run();
+    void run_checkpoints();
 
     Store store_;
     RecorderSettings settings_;
@@ -74,6 +82,13 @@ private:
     bool stop_ = false;
     std::atomic<std::uint64_t> dropped_{0};
     std::thread thread_;
+    // The checkpoint thread: its own connection, woken by the writer after a batch.
+    Store checkpoint_store_;
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_wake_;
+    bool checkpoint_due_ = false, checkpoint_stop_ = false;   // under checkpoint_mutex_
+    std::atomic<std::uint64_t> checkpoints_{0};
+    std::thread checkpointer_;
 };
 
 }  // namespace rampart::tracking

@@ -270,6 +270,15 @@ std::uint64_t Store::data_bytes() {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, pages) * pragma_int(db_, "PRAGMA page_size"));
 }
 
+Result<Ok> Store::leave_checkpoints_to_another() { return exec(db_, "PRAGMA wal_autocheckpoint = 0"); }
+
+Result<Store::CheckpointResult> Store::checkpoint() {
+    CheckpointResult r;
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &r.wal_frames, &r.checkpointed);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) return db_error(db_, "checkpoint");
+    return r;
+}
+
 std::uint64_t Store::event_count() { return static_cast<std::uint64_t>(pragma_int(db_, "SELECT count(*) FROM events")); }
 
 Result<std::uint64_t> Store::rotate(std::int64_t now_ms, std::int64_t max_age_ms, std::uint64_t max_size) {

@@ -81,6 +81,15 @@ public:
     // events while the data takes more than `max_size` bytes (0: no size limit), and gives
     // the freed pages back to the file system. Returns the number of events deleted.
     Result<std::uint64_t> rotate(std::int64_t now_ms, std::int64_t max_age_ms, std::uint64_t max_size);
+    // For the writer's connection: no automatic checkpoint when a transaction commits (the
+    // recorder's checkpoint thread does them on its own connection), so an append never
+    // waits for SQLite to copy the WAL into the database and sync it.
+    Result<Ok> leave_checkpoints_to_another();
+    // Copies the WAL's frames into the database file as far as it can without waiting for
+    // readers or the writer (SQLITE_CHECKPOINT_PASSIVE), syncing as `synchronous` says.
+    // Returns the frames the WAL holds and how many of them are now in the database.
+    struct CheckpointResult { int wal_frames = 0, checkpointed = 0; };
+    Result<CheckpointResult> checkpoint();
     // Bytes the store's pages hold (free pages not counted).
     std::uint64_t data_bytes();
     // Matching messages, most recent first, each with all its events.

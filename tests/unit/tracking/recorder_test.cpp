@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "database_file.hpp"
 #include "util/metric_catalog.hpp"
 
 using namespace rampart::tracking;
@@ -79,4 +80,25 @@ TEST(TrackingRecorder, AFullQueueDropsAndCounts) {
     EXPECT_EQ((*none)->dropped(), 3u);
     EXPECT_EQ(dropped.value() - dropped_before, 3u);   // rampart_tracking_dropped_events_total
     EXPECT_EQ(Store::open(d.path / "u.db", false)->event_count(), 0u);
+}
+
+TEST(TrackingRecorder, ItsOwnThreadCheckpointsTheStore) {
+    TempDir d;
+    const auto file = d.path / "t.db";
+    auto r = Recorder::start(file, RecorderSettings{});
+    ASSERT_TRUE(r.ok());
+    const std::int64_t n = 5000;
+    for (std::int64_t i = 0; i < n; ++i) {
+        Event e;
+        e.event = "smtp.transaction";
+        e.tracking_id = "t" + std::to_string(i);
+        e.reason = std::string(200, 'r');
+        (*r)->record(std::move(e));
+    }
+    (*r)->flush();
+    // The checkpoint follows the writer's batch on the other thread: wait for it (bounded).
+    for (int i = 0; i < 500 && events_in_database_file(file) != n; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(events_in_database_file(file), n);
+    EXPECT_GE((*r)->checkpoints(), 1u);
 }

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "database_file.hpp"
+
 using namespace rampart::tracking;
 
 namespace {
@@ -270,4 +272,34 @@ TEST(TrackingStore, RotationNeverRemovesAnEventBeforeItsTime) {
     r = s.rotate(1000 + 1000, 1000, 0);   // everything is older now
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(s.event_count(), 0u);
+}
+
+TEST(TrackingStore, TheWritersCommitsLeaveTheCheckpointToAnotherConnection) {
+    TempDir d;
+    const auto file = d.path / "tracking.db";
+    Store writer = open_store(d);
+    ASSERT_TRUE(writer.leave_checkpoints_to_another().ok());
+    // Well past SQLite's automatic checkpoint (1,000 pages): none happens at commit.
+    for (int b = 0; b < 20; ++b) {
+        std::vector<Event> batch;
+        for (int i = 0; i < 1000; ++i) {
+            Event e = ev(1000 + b * 1000 + i, "smtp.transaction", "t" + std::to_string(b * 1000 + i));
+            e.reason = std::string(200, 'r');
+            batch.push_back(std::move(e));
+        }
+        ASSERT_TRUE(writer.append(batch).ok());
+    }
+    EXPECT_LE(events_in_database_file(file), 0);   // all of it is still in the WAL
+    auto other = Store::open(file, false);
+    ASSERT_TRUE(other.ok());
+    auto r = other->checkpoint();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_GT(r->wal_frames, 1000);
+    EXPECT_EQ(r->checkpointed, r->wal_frames);
+    EXPECT_EQ(events_in_database_file(file), 20000);
+    EXPECT_EQ(writer.event_count(), 20000u);
+    // The writer goes on after it: the WAL starts again from its beginning.
+    std::vector<Event> more{ev(99999, "smtp.transaction", "after")};
+    ASSERT_TRUE(writer.append(more).ok());
+    EXPECT_EQ(writer.event_count(), 20001u);
 }
