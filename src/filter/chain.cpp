@@ -109,7 +109,8 @@ asio::awaitable<ChainResult> ChainRun::run(Stage stage, MessageView view, std::v
         AgentVerdict v = co_await ask(agent, *runs_[i], stage, view);
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - asked).count();
         elapsed_us_[i] = std::max<std::int64_t>(elapsed_us_[i], 0) + us;
-        metrics::catalog().filter_agent_seconds.with({agent.name()}).observe(static_cast<double>(us) / 1e6);
+        // The console's explain runs the chain of an imagined session (quiet): not a real agent call.
+        if (!log::quiet()) metrics::catalog().filter_agent_seconds.with({agent.name()}).observe(static_cast<double>(us) / 1e6);
         note.delay = v.delay;
         note.waited = wait_delays_;
         if (v.delay.count() > 0 && wait_delays_) {

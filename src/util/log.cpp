@@ -133,6 +133,7 @@ thread_local int t_quiet = 0;
 
 QuietScope::QuietScope() { ++t_quiet; }
 QuietScope::~QuietScope() { --t_quiet; }
+bool quiet() { return t_quiet > 0; }
 
 void event(Level level, std::string_view name, std::initializer_list<Field> fields) {
     if (t_quiet > 0 && level < Level::Warning) return;

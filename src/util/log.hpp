@@ -55,6 +55,9 @@ public:
     QuietScope(const QuietScope&) = delete;
     QuietScope& operator=(const QuietScope&) = delete;
 };
+// True while a QuietScope is alive on this thread: what such a session does is not
+// observed in the metrics either.
+bool quiet();
 // Append log lines to this file instead of stderr (opened O_APPEND). Empty: stderr.
 bool set_file(const std::string& path);
 // Opens the file set_file() named again, by name (SIGUSR1, after logrotate renamed it), and

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "filter/scripted_agent.hpp"
+#include "util/log.hpp"
+#include "util/metric_catalog.hpp"
 
 using namespace rampart;
 using filter::AgentVerdict;
@@ -252,4 +254,19 @@ TEST(Chain, TimeSummaryNamesEachAgentAskedAndStartsOverPerTransaction) {
     EXPECT_EQ(s.find_first_not_of("0123456789", 2), comma) << s;
     r.end_transaction();
     EXPECT_EQ(r.time_summary(), "-");
+}
+
+TEST(Chain, AnImaginedSessionIsNotObservedInTheAgentTimeMetric) {
+    test::Script a;
+    auto chain = chain_of(agents(std::make_unique<test::ScriptedAgent>("timed-agent", a)));
+    metrics::Histogram& h = metrics::catalog().filter_agent_seconds.with({"timed-agent"});
+    const std::uint64_t before = h.cumulative().back();
+    run(chain, Stage::MailFrom);
+    EXPECT_EQ(h.cumulative().back(), before + 1);
+    {
+        log::QuietScope quiet;   // what the console's explain runs under
+        run(chain, Stage::MailFrom);
+    }
+    EXPECT_EQ(h.cumulative().back(), before + 1);
+    EXPECT_EQ(a.asked, 2);
 }
