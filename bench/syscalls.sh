@@ -7,7 +7,8 @@
 # messages of SIZE (1024) bytes with smtp-source, SESSIONS (50) at a time, one per
 # connection, waits until the sink has them all, and counts over the whole run
 # (acceptance and relay) with `perf stat -p` on the server. With STRACE=1 it also prints
-# `strace -c -f` (slows the server a lot: counts only). With CALLGRIND=1 it runs the server
+# `strace -c -f` (slows the server a lot: counts only). It also counts the requests that
+# reach the disk (system-wide: metadata writes, cache flushes, all). With CALLGRIND=1 it runs the server
 # under valgrind --tool=callgrind instead and prints instructions per message.
 #
 # Usage (as root): bench/syscalls.sh
@@ -45,6 +46,15 @@ else
     perf stat -x, -e "$EVENTS" -p "$RAMPART_PID" -o "$WORK/perf.csv" &
     PERF_PID=$!
     EXTRA_PIDS+=("$PERF_PID")
+    # Requests to the disk, system-wide (a cache flush is issued by a kernel worker, not by
+    # the server): all, metadata writes (an inode table block under an fdatasync: see
+    # docs/performance.md, issue 13 fifth pass) and cache flushes.
+    if [[ -d /sys/kernel/tracing/events/block/block_rq_issue ]]; then
+        perf stat -x, -a -e block:block_rq_issue --filter 'rwbs ~ "*M*"' -e block:block_rq_issue --filter 'rwbs ~ "F*"' \
+            -e block:block_rq_issue -o "$WORK/block.csv" &
+        BLOCK_PID=$!
+        EXTRA_PIDS+=("$BLOCK_PID")
+    fi
 fi
 if [[ "${STRACE:-0}" == 1 ]]; then
     strace -c -f -p "$RAMPART_PID" -o "$WORK/strace.txt" &
@@ -66,6 +76,7 @@ if [[ "${CALLGRIND:-0}" == 1 ]]; then
     sleep 2
 else
     kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+    if [[ -n "${BLOCK_PID:-}" ]]; then kill -INT "$BLOCK_PID"; wait "$BLOCK_PID" 2>/dev/null || true; fi
 fi
 
 echo "## rampart per message: $MSGS messages of $SIZE bytes, $SESSIONS sessions, accepted and relayed — $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -86,6 +97,10 @@ else
     echo "| --- | ---: | ---: |"
     awk -F, -v n="$MSGS" '$1 ~ /^[0-9.]+$/ {name=$3; sub(/^syscalls:sys_enter_/, "", name); sub(/^raw_syscalls:sys_enter/, "all system calls", name);
         if (name == "task-clock") printf "| CPU time (ms) | %.0f | %.3f |\n", $1, $1/n; else printf "| %s | %d | %.2f |\n", name, $1, $1/n}' "$WORK/perf.csv"
+    if [[ -s "$WORK/block.csv" ]]; then
+        awk -F, -v n="$MSGS" 'BEGIN {split("disk metadata writes (system-wide)|disk cache flushes (system-wide)|disk requests (system-wide)", label, "|")}
+            $1 ~ /^[0-9]+$/ {k++; printf "| %s | %d | %.2f |\n", label[k], $1, $1/n}' "$WORK/block.csv"
+    fi
 fi
 if [[ "${STRACE:-0}" == 1 ]]; then
     echo
