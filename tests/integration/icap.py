@@ -67,6 +67,9 @@ class CIcap(Daemon):
             user = "User nobody\nGroup nogroup\n"
             for p in (d, d / "tmp", d / "log"):
                 os.chmod(p, 0o777)
+        # StartSendingDataAfter as high as MaxObjectSize: with the default (0) c-icap may
+        # start its answer before the whole message is in (when it arrives in two reads, on
+        # a busy machine), and then answers an infected one without X-Infection-Found.
         (d / "c-icap.conf").write_text(f"""PidFile {d}/c-icap.pid
 CommandsSocket {d}/c-icap.ctl
 Timeout 30
@@ -92,6 +95,7 @@ virus_scan.ScanFileTypes TEXT DATA EXECUTABLE ARCHIVE GIF JPEG MSOFFICE
 virus_scan.SendPercentData 0
 virus_scan.Allow204Responces on
 virus_scan.MaxObjectSize 25M
+virus_scan.StartSendingDataAfter 25M
 virus_scan.DefaultEngine clamd
 """)
 
