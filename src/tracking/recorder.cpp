@@ -1,10 +1,13 @@
 // tracking/recorder.cpp — see recorder.hpp.
 #include "tracking/recorder.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <charconv>
+#include <iterator>
 
 #include "util/metric_catalog.hpp"
 
@@ -74,7 +77,7 @@ Result<std::unique_ptr<Recorder>> Recorder::start(const std::filesystem::path& f
 
 Recorder::Recorder(Store store, Store checkpoint_store, RecorderSettings settings)
     : store_(std::move(store)), settings_(settings), checkpoint_store_(std::move(checkpoint_store)) {
-    queue_.reserve(1024);
+    queue_.reserve(2 * kWakeAt);
     thread_ = std::thread([this] { run(); });
     checkpointer_ = std::thread([this] { run_checkpoints(); });
 }
@@ -186,6 +189,20 @@ void Recorder::run() {
         written_total_ += take;
         written_.notify_all();
         if (stopping && queue_.empty()) return;
+        // A backlog (a slow write) doubled the queue's buffer; once it has drained, the
+        // buffer goes back to its usual size and the allocator returns the freed pages, so
+        // that a peak does not stay in the server's memory (RSS after a million messages).
+        if (queue_.size() < kWakeAt && queue_.capacity() > 2 * kWakeAt) {
+            std::vector<Event> usual;
+            usual.reserve(2 * kWakeAt);
+            std::move(queue_.begin(), queue_.end(), std::back_inserter(usual));
+            queue_.swap(usual);
+            lock.unlock();
+            std::vector<Event>().swap(usual);
+            std::vector<Event>().swap(batch);
+            ::malloc_trim(0);
+            lock.lock();
+        }
     }
 }
 

@@ -10,7 +10,8 @@
 // SQLite's WAL is copied into the database by a second thread on its own connection
 // (a passive checkpoint at most every kCheckpointEvery while the writer writes): done by
 // the writer at a commit, as SQLite does by default, a checkpoint held a batch up for
-// 0.25-1 s now and then, and the events queued meanwhile (docs/performance.md).
+// 0.25-1 s now and then, and the events queued meanwhile (docs/performance.md). After a
+// backlog has drained, the queue's grown buffer is let go (and malloc_trim returns it).
 // Tracked events (docs/logging.md): smtp.connection.refused, smtp.mail.refused,
 // smtp.rcpt.refused, smtp.transaction, filter.verdict (other than continue),
 // quarantine.added, quarantine.released, delivery.attempt, queue.failed, dsn.queued,
@@ -66,6 +67,11 @@ public:
     std::uint64_t dropped() const { return dropped_.load(); }
     // Checkpoints the checkpoint thread has run (tests).
     std::uint64_t checkpoints() const { return checkpoints_.load(); }
+    // Events the queue's buffer has room for now (tests).
+    std::size_t queue_capacity() {
+        std::lock_guard lock(mutex_);
+        return queue_.capacity();
+    }
 
 private:
     Recorder(Store store, Store checkpoint_store, RecorderSettings settings);

@@ -102,3 +102,25 @@ TEST(TrackingRecorder, ItsOwnThreadCheckpointsTheStore) {
     EXPECT_EQ(events_in_database_file(file), n);
     EXPECT_GE((*r)->checkpoints(), 1u);
 }
+
+TEST(TrackingRecorder, ABacklogsBufferIsLetGoOnceDrained) {
+    TempDir d;
+    auto r = Recorder::start(d.path / "t.db", RecorderSettings{});
+    ASSERT_TRUE(r.ok());
+    // Far more than one batch at once, as when a write was slow: the queue's buffer grows.
+    const std::size_t n = 40000;
+    for (std::size_t i = 0; i < n; ++i) {
+        Event e;
+        e.event = "smtp.transaction";
+        e.tracking_id = "t" + std::to_string(i);
+        (*r)->record(std::move(e));
+    }
+    EXPECT_GT((*r)->queue_capacity(), 2 * Recorder::kWakeAt);
+    (*r)->flush();
+    // Drained, the buffer goes back to its usual size (the writer does it right after the
+    // batch that flush() waited for: wait for it, bounded).
+    for (int i = 0; i < 500 && (*r)->queue_capacity() > 2 * Recorder::kWakeAt; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_LE((*r)->queue_capacity(), 2 * Recorder::kWakeAt);
+    EXPECT_EQ(Store::open(d.path / "t.db", false)->event_count() + (*r)->dropped(), n);
+}
