@@ -136,7 +136,7 @@ QuietScope::~QuietScope() { --t_quiet; }
 bool quiet() { return t_quiet > 0; }
 
 void event(Level level, std::string_view name, std::initializer_list<Field> fields) {
-    if (t_quiet > 0 && level < Level::Warning) return;
+    if (quiet() && level < Level::Warning) return;
     {
         std::lock_guard lock(g_mutex);
         auto it = g_counters.find(name);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +23,18 @@ struct TempDir {
     }
     ~TempDir() { std::filesystem::remove_all(path); }
 };
+
+// Queues `n` events named `name` with tracking ids t0, t1, ... (and `reason`, to make rows
+// bigger), as fast as the caller's thread can.
+void record_many(Recorder& r, std::size_t n, const char* name, const std::string& reason = "") {
+    for (std::size_t i = 0; i < n; ++i) {
+        Event e;
+        e.event = name;
+        e.tracking_id = "t" + std::to_string(i);
+        e.reason = reason;
+        r.record(std::move(e));
+    }
+}
 
 }  // namespace
 
@@ -54,12 +67,7 @@ TEST(TrackingRecorder, AFullQueueDropsAndCounts) {
     // More than the queue holds, faster than one thread can write them: some are dropped,
     // none blocks, and what was kept plus what was dropped is everything.
     const std::uint64_t n = 20000;
-    for (std::uint64_t i = 0; i < n; ++i) {
-        Event e;
-        e.event = "smtp.rcpt.refused";
-        e.tracking_id = "t" + std::to_string(i);
-        (*r)->record(std::move(e));
-    }
+    record_many(**r, n, "smtp.rcpt.refused");
     (*r)->flush();
     auto store = Store::open(d.path / "t.db", false);
     ASSERT_TRUE(store.ok());
@@ -88,13 +96,7 @@ TEST(TrackingRecorder, ItsOwnThreadCheckpointsTheStore) {
     auto r = Recorder::start(file, RecorderSettings{});
     ASSERT_TRUE(r.ok());
     const std::int64_t n = 5000;
-    for (std::int64_t i = 0; i < n; ++i) {
-        Event e;
-        e.event = "smtp.transaction";
-        e.tracking_id = "t" + std::to_string(i);
-        e.reason = std::string(200, 'r');
-        (*r)->record(std::move(e));
-    }
+    record_many(**r, n, "smtp.transaction", std::string(200, 'r'));
     (*r)->flush();
     // The checkpoint follows the writer's batch on the other thread: wait for it (bounded).
     for (int i = 0; i < 500 && events_in_database_file(file) != n; ++i)
@@ -109,12 +111,7 @@ TEST(TrackingRecorder, ABacklogsBufferIsLetGoOnceDrained) {
     ASSERT_TRUE(r.ok());
     // Far more than one batch at once, as when a write was slow: the queue's buffer grows.
     const std::size_t n = 40000;
-    for (std::size_t i = 0; i < n; ++i) {
-        Event e;
-        e.event = "smtp.transaction";
-        e.tracking_id = "t" + std::to_string(i);
-        (*r)->record(std::move(e));
-    }
+    record_many(**r, n, "smtp.transaction");
     EXPECT_GT((*r)->queue_capacity(), 2 * Recorder::kWakeAt);
     (*r)->flush();
     // Drained, the buffer goes back to its usual size (the writer does it right after the
